@@ -1,0 +1,118 @@
+import path from 'node:path';
+import express from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import pino, { type Logger } from 'pino';
+import pinoHttp from 'pino-http';
+import { catalogRoutes } from './catalog/routes';
+import type { Config } from './config';
+import type { Database } from './db';
+import { errorHandler, notFoundHandler } from './http/errors';
+import { localeMiddleware } from './http/locale';
+import { KnexSessionStore } from './http/session-store';
+import { createMetrics, type Metrics } from './metrics';
+
+export type Clock = () => Date;
+
+export interface AppDeps {
+  /** with sessionSecret resolved (main.ts reads or makes it in the database) */
+  config: Config & { sessionSecret: string };
+  db: Database;
+  clock: Clock;
+  logger?: Logger;
+  metrics?: Metrics;
+}
+
+export interface App extends express.Express {
+  locals: express.Express['locals'] & { deps: Required<AppDeps>; close(): void };
+}
+
+const ROOT = path.resolve(__dirname, '..');
+const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * Builds the Express app from what it is given; never listens, never connects.
+ * The only place where middleware and routers are wired.
+ */
+export function createApp(deps: AppDeps): App {
+  const logger = deps.logger ?? pino({ level: deps.config.logLevel });
+  const metrics = deps.metrics ?? createMetrics();
+  const full: Required<AppDeps> = { ...deps, logger, metrics };
+  const { config, db } = full;
+
+  const app = express() as App;
+  app.set('views', path.join(ROOT, 'views'));
+  app.set('view engine', 'ejs');
+  app.set('trust proxy', config.trustProxy ?? false);
+  app.disable('x-powered-by');
+
+  app.use(
+    pinoHttp({
+      logger,
+      serializers: {
+        req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    }),
+  );
+  app.use(metrics.middleware);
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: true,
+        directives: {
+          'script-src': ["'self'"],
+          'img-src': ["'self'", 'data:'],
+          'form-action': ["'self'"],
+          // plain-http deployments on a LAN or 127.0.0.1 must still load their own CSS
+          'upgrade-insecure-requests': null,
+        },
+      },
+    }),
+  );
+
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await db.knex.raw('select 1');
+      res.json({ status: 'ok', database: db.kind });
+    } catch {
+      res.status(503).json({ status: 'unavailable', database: db.kind });
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.use(express.static(path.join(ROOT, 'public'), { maxAge: '1h', index: false }));
+
+  const sessionStore = new KnexSessionStore(db.knex, { defaultTtlMs: SESSION_TTL_MS, now: full.clock });
+  sessionStore.on('error', (err: unknown) => logger.warn({ err }, 'session sweep failed'));
+  app.use(
+    session({
+      name: 'wxshop.sid',
+      secret: config.sessionSecret,
+      store: sessionStore,
+      resave: false,
+      saveUninitialized: false,
+      rolling: false,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: SESSION_TTL_MS },
+    }),
+  );
+  app.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 200 }));
+  app.use(localeMiddleware);
+  app.use((_req, res, next) => {
+    res.locals.shopName = config.shopName;
+    next();
+  });
+
+  app.use(catalogRoutes(full));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(logger));
+
+  app.locals.deps = full;
+  app.locals.close = () => sessionStore.close();
+  return app;
+}

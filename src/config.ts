@@ -1,0 +1,180 @@
+import fs from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * The one place `process.env` is read. A bad or missing value stops start-up with ONE line that
+ * names the variable (ConfigError, exit code 2 in main.ts). Every key is documented in .env.example.
+ */
+
+export type SignType = 'MD5' | 'HMAC-SHA256';
+
+/** The simulator's own test merchant: used only in simulator mode, never in live mode. */
+export const SIMULATOR_MERCHANT = {
+  appId: 'wx0000000000sim001',
+  mchId: '1900000109',
+  apiKey: 'simulatorkey0000000000000000000a',
+} as const;
+
+export const WECHAT_API_BASE_URL = 'https://api.mch.weixin.qq.com';
+
+export interface Config {
+  port: number;
+  host: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  databaseUrl: string | undefined;
+  pgliteDir: string;
+  sessionSecret: string | undefined;
+  trustProxy: boolean | number | string | undefined;
+  shopName: string;
+  wxpay: {
+    mode: 'simulator' | 'live';
+    appId: string;
+    mchId: string;
+    apiKey: string;
+    signType: SignType;
+    /** unset in simulator mode: this app's own /wxsim, known once the server listens */
+    baseUrl: string | undefined;
+    /** unset in simulator mode: this app's own /wxpay/notify */
+    notifyUrl: string | undefined;
+    pfx: Buffer | undefined;
+  };
+  payQrTtlSeconds: number;
+  admin: { user: string; passwordHash: string | undefined };
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`config: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const optional = (s: string | undefined) => (s === undefined || s.trim() === '' ? undefined : s.trim());
+
+const portSchema = z.coerce.number().int().min(0).max(65535);
+const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const modeSchema = z.enum(['simulator', 'live']);
+const signTypeSchema = z.enum(['MD5', 'HMAC-SHA256']);
+
+function parseWith<T>(variable: string, schema: z.ZodType<T>, raw: string, expectation: string): T {
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new ConfigError(variable, `${expectation} (got ${JSON.stringify(raw)})`);
+  return result.data;
+}
+
+function isHttpUrl(raw: string, protocols: string[]): URL | undefined {
+  try {
+    const url = new URL(raw);
+    return protocols.includes(url.protocol) ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseTrustProxy(raw: string | undefined): Config['trustProxy'] {
+  if (raw === undefined) return undefined;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  if (/^[\w.:/,\s-]+$/.test(raw)) return raw; // "loopback", "10.0.0.0/8, uniquelocal", ...
+  throw new ConfigError('TRUST_PROXY', `must be true, false, a hop count or a list of addresses (got ${JSON.stringify(raw)})`);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const get = (name: string) => optional(env[name]);
+
+  const port = parseWith('PORT', portSchema, get('PORT') ?? '3000', 'must be an integer between 0 and 65535');
+  const logLevel = parseWith('LOG_LEVEL', logLevelSchema, get('LOG_LEVEL') ?? 'info', 'must be one of fatal, error, warn, info, debug, trace, silent');
+
+  const databaseUrl = get('DATABASE_URL');
+  if (databaseUrl !== undefined && !isHttpUrl(databaseUrl, ['postgres:', 'postgresql:'])) {
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL (unset it to use embedded PGlite)');
+  }
+
+  const sessionSecret = get('SESSION_SECRET');
+  if (sessionSecret !== undefined && sessionSecret.length < 32) {
+    throw new ConfigError('SESSION_SECRET', 'must be at least 32 characters (unset it to have one generated and kept in the database)');
+  }
+
+  const mode = parseWith('WXPAY_MODE', modeSchema, get('WXPAY_MODE') ?? 'simulator', 'must be simulator or live');
+  const live = mode === 'live';
+  const signType = parseWith('WXPAY_SIGN_TYPE', signTypeSchema, get('WXPAY_SIGN_TYPE') ?? 'MD5', 'must be MD5 or HMAC-SHA256');
+
+  const merchantValue = (name: string, fallback: string, pattern: RegExp, expectation: string): string => {
+    const raw = get(name);
+    if (raw === undefined) {
+      if (live) throw new ConfigError(name, 'is required when WXPAY_MODE=live');
+      return fallback;
+    }
+    if (!pattern.test(raw)) throw new ConfigError(name, `${expectation} (got ${JSON.stringify(raw)})`);
+    return raw;
+  };
+  const appId = merchantValue('WXPAY_APPID', SIMULATOR_MERCHANT.appId, /^wx[0-9A-Za-z]{16}$/, 'must be "wx" followed by 16 letters or digits');
+  const mchId = merchantValue('WXPAY_MCH_ID', SIMULATOR_MERCHANT.mchId, /^\d{6,16}$/, 'must be the digits of the merchant id');
+  const apiKeyRaw = get('WXPAY_API_KEY');
+  if (apiKeyRaw === undefined && live) throw new ConfigError('WXPAY_API_KEY', 'is required when WXPAY_MODE=live');
+  if (apiKeyRaw !== undefined && !/^[0-9A-Za-z]{32}$/.test(apiKeyRaw)) {
+    // never echo a secret back into the log
+    throw new ConfigError('WXPAY_API_KEY', 'must be the 32-character v2 API key (letters and digits)');
+  }
+  const apiKey = apiKeyRaw ?? SIMULATOR_MERCHANT.apiKey;
+
+  const baseUrlRaw = get('WXPAY_BASE_URL');
+  if (baseUrlRaw !== undefined && !isHttpUrl(baseUrlRaw, live ? ['https:'] : ['http:', 'https:'])) {
+    throw new ConfigError('WXPAY_BASE_URL', live ? 'must be an https:// URL in live mode' : 'must be an http(s):// URL');
+  }
+  const baseUrl = (baseUrlRaw ?? (live ? WECHAT_API_BASE_URL : undefined))?.replace(/\/+$/, '');
+
+  const notifyUrlRaw = get('WXPAY_NOTIFY_URL');
+  if (notifyUrlRaw === undefined && live) throw new ConfigError('WXPAY_NOTIFY_URL', 'is required when WXPAY_MODE=live (the public https URL of /wxpay/notify)');
+  if (notifyUrlRaw !== undefined) {
+    const url = isHttpUrl(notifyUrlRaw, live ? ['https:'] : ['http:', 'https:']);
+    if (!url) throw new ConfigError('WXPAY_NOTIFY_URL', live ? 'must be a public https:// URL in live mode' : 'must be an http(s):// URL');
+    if (url.search !== '' || notifyUrlRaw.includes('?')) throw new ConfigError('WXPAY_NOTIFY_URL', 'must not have a query string (WeChat drops it)');
+    if (notifyUrlRaw.length > 256) throw new ConfigError('WXPAY_NOTIFY_URL', 'must be at most 256 characters');
+  }
+
+  const pfxPath = get('WXPAY_PFX_PATH');
+  let pfx: Buffer | undefined;
+  if (pfxPath !== undefined) {
+    try {
+      pfx = fs.readFileSync(pfxPath);
+    } catch (err) {
+      throw new ConfigError('WXPAY_PFX_PATH', `cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)} (${pfxPath})`);
+    }
+  }
+
+  const payQrTtlSeconds = parseWith(
+    'PAY_QR_TTL_SECONDS',
+    z.coerce.number().int().min(60).max(7200),
+    get('PAY_QR_TTL_SECONDS') ?? '7200',
+    'must be an integer number of seconds between 60 and 7200 (WeChat keeps a code_url 2 hours)',
+  );
+
+  const adminUser = get('ADMIN_USER') ?? 'admin';
+  if (!/^[\w.@-]{1,64}$/.test(adminUser)) throw new ConfigError('ADMIN_USER', 'must be 1-64 letters, digits or . _ @ -');
+  const adminPasswordHash = get('ADMIN_PASSWORD_HASH');
+  if (adminPasswordHash !== undefined && !/^scrypt\$/.test(adminPasswordHash)) {
+    throw new ConfigError('ADMIN_PASSWORD_HASH', 'must be a hash made by `npm run admin:hash` (starts with "scrypt$")');
+  }
+
+  const shopName = get('SHOP_NAME') ?? '示例小店';
+  if (shopName.length > 40) throw new ConfigError('SHOP_NAME', 'must be at most 40 characters');
+
+  return {
+    port,
+    host: get('HOST'),
+    logLevel,
+    databaseUrl,
+    pgliteDir: get('PGLITE_DIR') ?? './data/pglite',
+    sessionSecret,
+    trustProxy: parseTrustProxy(get('TRUST_PROXY')),
+    shopName,
+    wxpay: { mode, appId, mchId, apiKey, signType, baseUrl, notifyUrl: notifyUrlRaw, pfx },
+    payQrTtlSeconds,
+    admin: { user: adminUser, passwordHash: adminPasswordHash },
+  };
+}

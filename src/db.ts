@@ -1,0 +1,144 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import knexFactory, { type Knex } from 'knex';
+import ClientPGlite from 'knex-pglite';
+import pg from 'pg';
+
+/**
+ * The database: a PostgreSQL server when DATABASE_URL is set, else embedded PGlite (one
+ * connection, so inside a transaction use only `trx`). Both speak the same SQL; bigint comes back
+ * as a JS number on both (amounts are fen, far below 2^53).
+ */
+export interface Database {
+  readonly kind: 'postgres' | 'pglite';
+  readonly knex: Knex;
+  /**
+   * LISTEN on a channel; `onMessage` gets each NOTIFY payload after the sender's commit.
+   * Resolves to an unlisten function. On a server this uses one dedicated connection per Database.
+   */
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+
+export function parseBigint(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`bigint ${value} does not fit a JS number`);
+  return n;
+}
+
+const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
+
+export const migrationConfig: Knex.MigratorConfig = {
+  directory: MIGRATIONS_DIR,
+  loadExtensions: ['.ts'],
+  tableName: 'knex_migrations',
+};
+
+export interface DatabaseOptions {
+  databaseUrl: string | undefined;
+  pgliteDir: string;
+  /** pool size on a server */
+  poolMax?: number;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolMax ?? 10) : openPglite(options.pgliteDir);
+}
+
+async function openPostgres(databaseUrl: string, poolMax: number): Promise<Database> {
+  const types = {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === INT8_OID ? parseBigint : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  };
+  const knex = knexFactory({
+    client: 'pg',
+    connection: { connectionString: databaseUrl, types, connectionTimeoutMillis: 5000 } as Knex.PgConnectionConfig,
+    pool: { min: 0, max: poolMax },
+    acquireConnectionTimeout: 10000,
+  });
+  // Fail now, with the server's own reason, rather than on the first request.
+  await knex.raw('select 1');
+
+  let listener: pg.Client | undefined;
+  let listenerReady: Promise<pg.Client> | undefined;
+  const handlers = new Map<string, Set<(payload: string) => void>>();
+
+  const getListener = () => {
+    listenerReady ??= (async () => {
+      const client = new pg.Client({ connectionString: databaseUrl, types });
+      client.on('notification', (msg) => {
+        for (const fn of handlers.get(msg.channel) ?? []) fn(msg.payload ?? '');
+      });
+      // A lost LISTEN connection would silently stop wake-ups; reconnecting is the caller's
+      // business (pollers still time out and re-ask), so we only drop it for a fresh one.
+      client.on('error', () => {
+        listener = undefined;
+        listenerReady = undefined;
+      });
+      await client.connect();
+      listener = client;
+      return client;
+    })();
+    return listenerReady;
+  };
+
+  return {
+    kind: 'postgres',
+    knex,
+    async listen(channel, onMessage) {
+      const client = await getListener();
+      let set = handlers.get(channel);
+      if (!set) {
+        set = new Set();
+        handlers.set(channel, set);
+        await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      }
+      set.add(onMessage);
+      return async () => {
+        const current = handlers.get(channel);
+        current?.delete(onMessage);
+        if (current && current.size === 0) {
+          handlers.delete(channel);
+          await listener?.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`);
+        }
+      };
+    },
+    async close() {
+      const client = listener;
+      listener = undefined;
+      listenerReady = undefined;
+      await client?.end().catch(() => undefined);
+      await knex.destroy();
+    },
+  };
+}
+
+async function openPglite(dir: string): Promise<Database> {
+  if (!dir.startsWith('memory://')) fs.mkdirSync(dir, { recursive: true });
+  const pglite = new PGlite(dir, { parsers: { [INT8_OID]: parseBigint } });
+  await pglite.waitReady;
+  const knex = knexFactory({
+    client: ClientPGlite,
+    connection: { pglite } as unknown as Knex.StaticConnectionConfig,
+  });
+  return {
+    kind: 'pglite',
+    knex,
+    async listen(channel, onMessage) {
+      return pglite.listen(channel, onMessage);
+    },
+    async close() {
+      // knex-pglite closes the PGlite instance when the pool lets its one connection go
+      await knex.destroy();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}
+
+export async function migrateToLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest(migrationConfig)) as [number, string[]];
+  return applied;
+}

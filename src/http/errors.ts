@@ -1,0 +1,49 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { DomainError, NotFound, Unavailable } from '../errors';
+
+/** The one table from domain error to HTTP status. Kept small and unit-tested. */
+export const STATUS_BY_KIND: Record<DomainError['kind'], number> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  upstream: 502,
+  unavailable: 503,
+};
+
+export function statusOf(err: unknown): number {
+  if (err instanceof DomainError) return STATUS_BY_KIND[err.kind];
+  // body-parser and friends set `status` on their own errors (413 too large, 400 bad JSON, ...)
+  const status = (err as { status?: unknown; statusCode?: unknown } | null)?.status ?? (err as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status <= 599) return status;
+  return 500;
+}
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new NotFound(`no route for ${req.method} ${req.path}`));
+};
+
+/**
+ * One error handler: a page for people, JSON for JSON clients (the status poll).
+ * 5xx details go to the log, never to the client.
+ */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    if (res.headersSent) return next(err);
+    const status = statusOf(err);
+    if (status >= 500 && !(err instanceof DomainError)) logger.error({ err, url: req.originalUrl }, 'request failed');
+    const messageKey = err instanceof DomainError ? err.messageKey : status === 404 ? 'error.notFound' : status < 500 ? 'error.invalid' : 'error.generic';
+    const params = err instanceof DomainError ? err.params : {};
+    if (err instanceof Unavailable) res.set('Retry-After', String(err.retryAfterSeconds));
+    const t = res.locals.t as ((key: string, params?: Record<string, string | number>) => string) | undefined;
+    const message = t ? t(messageKey, params) : messageKey;
+    res.status(status);
+    res.format({
+      html: () => res.render('errors/page', { status, message }),
+      json: () => res.json({ error: { status, code: err instanceof DomainError ? err.kind : 'error', message } }),
+      default: () => res.type('text/plain').send(message),
+    });
+  };
+}

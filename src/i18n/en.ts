@@ -1,0 +1,26 @@
+import type { zh } from './zh';
+
+export const en: Record<keyof typeof zh, string> = {
+  'lang.name': 'English',
+  'lang.switch': '中文',
+  'nav.catalog': 'Products',
+  'nav.cart': 'Cart',
+  'footer.text': 'A WeChat Pay Native (QR code) demo shop',
+  'catalog.title': 'All products',
+  'catalog.empty': 'No products yet.',
+  'catalog.seller': 'Seller: {seller}',
+  'catalog.inStock': 'In stock ({stock})',
+  'catalog.lowStock': 'Only {stock} left',
+  'catalog.soldOut': 'Sold out',
+  'error.generic': 'Something went wrong. Please try again later.',
+  'error.notFound': 'We could not find that page.',
+  'error.invalid': 'Something in the form is not right. Please check it and try again.',
+  'error.conflict': 'That clashes with the current state. Please reload and try again.',
+  'error.unauthorized': 'Please log in first.',
+  'error.forbidden': 'You are not allowed to do that.',
+  'error.unavailable': 'We are busy right now. Please try again shortly.',
+  'error.upstream': 'WeChat Pay is not answering right now. Please try again.',
+  'error.productNotFound': 'There is no such product.',
+  'error.title': 'Something went wrong',
+  'error.back': 'Back to the shop',
+};

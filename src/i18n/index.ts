@@ -1,0 +1,43 @@
+import { en } from './en';
+import { zh } from './zh';
+
+/** Simplified Chinese by default; English when asked for (?lang=en, or the browser prefers it). */
+export type Locale = 'zh' | 'en';
+export type MessageKey = keyof typeof zh;
+export type Translate = (key: MessageKey | string, params?: Record<string, string | number>) => string;
+
+const dictionaries: Record<Locale, Record<string, string>> = { zh, en };
+
+export const LOCALES: readonly Locale[] = ['zh', 'en'];
+
+export function isLocale(value: unknown): value is Locale {
+  return value === 'zh' || value === 'en';
+}
+
+/** The browser's Accept-Language: the first of zh / en it names, by q-value; else Chinese. */
+export function localeFromAcceptLanguage(header: string | undefined): Locale {
+  if (!header) return 'zh';
+  const ranked = header
+    .split(',')
+    .map((part, index) => {
+      const [tag = '', ...params] = part.trim().toLowerCase().split(';');
+      const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+      return { tag, q: q === undefined ? 1 : Number(q), index };
+    })
+    .filter((entry) => entry.q > 0)
+    .sort((a, b) => b.q - a.q || a.index - b.index);
+  for (const { tag } of ranked) {
+    if (tag.startsWith('zh')) return 'zh';
+    if (tag.startsWith('en')) return 'en';
+  }
+  return 'zh';
+}
+
+export function translator(locale: Locale): Translate {
+  const dictionary = dictionaries[locale];
+  return (key, params = {}) => {
+    const template = dictionary[key];
+    if (template === undefined) throw new Error(`i18n: no "${key}" in the ${locale} dictionary`);
+    return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
+  };
+}

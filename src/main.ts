@@ -1,0 +1,143 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { createApp } from './app';
+import { seedCatalogIfEmpty } from './catalog/service';
+import { ConfigError, loadConfig } from './config';
+import { migrateToLatest, openDatabase, type Database } from './db';
+import { getOrCreateSetting, randomSecret } from './settings';
+
+/** A failure at start-up that deserves one clear line and a non-zero exit. */
+export class StartupError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+export interface RunningShop {
+  server: http.Server;
+  url: string;
+  db: Database;
+  stop(): Promise<void>;
+}
+
+function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+function reasonOf(err: unknown): string {
+  const e = err as { code?: string; message?: string; errors?: unknown[] };
+  // pg wraps "connection refused" on both IPv4 and IPv6 in an AggregateError with no message
+  if (!e?.message && Array.isArray(e?.errors) && e.errors.length > 0) return reasonOf(e.errors[0]);
+  return [e?.code, e?.message].filter(Boolean).join(' ') || String(err);
+}
+
+function listen(server: http.Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') reject(new StartupError(`port ${port} is already in use: stop the other server or set PORT`));
+      else if (err.code === 'EACCES') reject(new StartupError(`port ${port} needs privileges this user lacks: set PORT above 1024`));
+      else reject(new StartupError(`cannot listen on port ${port}: ${reasonOf(err)}`));
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+/** config -> db -> migrate -> seed -> listen -> app. Throws ConfigError / StartupError. */
+export async function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningShop> {
+  const config = loadConfig(env);
+  const logger = pino({ level: config.logLevel });
+
+  let db: Database;
+  try {
+    db = await openDatabase(config);
+  } catch (err) {
+    const where = config.databaseUrl ? `PostgreSQL at ${redactUrl(config.databaseUrl)}` : `embedded PGlite in ${config.pgliteDir}`;
+    throw new StartupError(`cannot open the database (${where}): ${reasonOf(err)}`);
+  }
+
+  try {
+    const applied = await migrateToLatest(db.knex);
+    if (applied.length > 0) logger.info({ applied }, 'database migrated');
+    const seeded = await seedCatalogIfEmpty(db.knex);
+    if (seeded > 0) logger.info({ seeded }, 'demo catalog loaded');
+    const sessionSecret = config.sessionSecret ?? (await getOrCreateSetting(db.knex, 'session_secret', () => randomSecret()));
+
+    // Listen first so that a PORT of 0 is known before the app is built; until then, 503.
+    let handler: http.RequestListener = (_req, res) => res.writeHead(503, { 'Retry-After': '1' }).end();
+    const server = http.createServer((req, res) => handler(req, res));
+    await listen(server, config.port, config.host);
+    const { port } = server.address() as AddressInfo;
+    const url = `http://${config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : '127.0.0.1'}:${port}`;
+
+    const app = createApp({ config: { ...config, sessionSecret }, db, clock: () => new Date(), logger });
+    handler = app;
+    logger.info({ url, database: db.kind, wxpayMode: config.wxpay.mode }, `shop listening on ${url}`);
+
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        logger.info('stopping: no new requests, finishing the running ones');
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const force = setTimeout(() => server.closeAllConnections(), 10_000);
+        force.unref();
+        app.locals.close();
+        await closed;
+        clearTimeout(force);
+        await db.close();
+        logger.info('stopped');
+      })());
+    return { server, url, db, stop };
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    if (err instanceof StartupError || err instanceof ConfigError) throw err;
+    throw new StartupError(`start-up failed: ${reasonOf(err)}`);
+  }
+}
+
+if (require.main === module) {
+  start().then(
+    (shop) => {
+      let signalled = false;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (signalled) process.exit(1); // a second Ctrl-C: stop now
+        signalled = true;
+        shop.stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            console.error(`stop failed after ${signal}: ${reasonOf(err)}`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    },
+    (err: unknown) => {
+      if (err instanceof ConfigError) {
+        console.error(err.message);
+        process.exit(2);
+      }
+      console.error(err instanceof StartupError ? err.message : `start-up failed: ${reasonOf(err)}`);
+      process.exit(err instanceof StartupError ? err.exitCode : 1);
+    },
+  );
+}

@@ -1,0 +1,76 @@
+import { ConfigError, SIMULATOR_MERCHANT, loadConfig } from '../../src/config';
+
+const LIVE = {
+  WXPAY_MODE: 'live',
+  WXPAY_APPID: 'wxd930ea5d5a258f4f',
+  WXPAY_MCH_ID: '10000100',
+  WXPAY_API_KEY: '192006250b4c09247ec02edce69f6a2d',
+  WXPAY_NOTIFY_URL: 'https://shop.example.com/wxpay/notify',
+};
+
+function errorOf(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('loadConfig accepted a bad configuration');
+}
+
+describe('loadConfig', () => {
+  test('with no environment at all, the shop runs on embedded PGlite in simulator mode with the simulator merchant', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.pgliteDir).toBe('./data/pglite');
+    expect(config.wxpay).toMatchObject({ mode: 'simulator', signType: 'MD5', ...SIMULATOR_MERCHANT, baseUrl: undefined, notifyUrl: undefined });
+    expect(config.payQrTtlSeconds).toBe(7200);
+  });
+
+  test('live mode takes the merchant from the environment and defaults to WeChat\'s host', () => {
+    const config = loadConfig(LIVE);
+    expect(config.wxpay).toMatchObject({ mode: 'live', appId: LIVE.WXPAY_APPID, mchId: LIVE.WXPAY_MCH_ID, apiKey: LIVE.WXPAY_API_KEY, baseUrl: 'https://api.mch.weixin.qq.com' });
+  });
+
+  test.each([
+    [{ PORT: 'abc' }, 'PORT', 'config: PORT must be an integer between 0 and 65535 (got "abc")'],
+    [{ PORT: '70000' }, 'PORT', 'config: PORT must be an integer between 0 and 65535 (got "70000")'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL', 'config: DATABASE_URL must be a postgres:// or postgresql:// URL (unset it to use embedded PGlite)'],
+    [{ WXPAY_MODE: 'sandbox' }, 'WXPAY_MODE', 'config: WXPAY_MODE must be simulator or live (got "sandbox")'],
+    [{ WXPAY_SIGN_TYPE: 'SHA1' }, 'WXPAY_SIGN_TYPE', 'config: WXPAY_SIGN_TYPE must be MD5 or HMAC-SHA256 (got "SHA1")'],
+    [{ SESSION_SECRET: 'short' }, 'SESSION_SECRET', undefined],
+    [{ PAY_QR_TTL_SECONDS: '9000' }, 'PAY_QR_TTL_SECONDS', undefined],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', undefined],
+    [{ TRUST_PROXY: 'yes please!' }, 'TRUST_PROXY', undefined],
+    [{ WXPAY_PFX_PATH: '/no/such/cert.p12' }, 'WXPAY_PFX_PATH', 'config: WXPAY_PFX_PATH cannot be read: ENOENT (/no/such/cert.p12)'],
+    [{ ADMIN_PASSWORD_HASH: 'hunter2' }, 'ADMIN_PASSWORD_HASH', undefined],
+    [{ WXPAY_NOTIFY_URL: 'http://shop.example.com/wxpay/notify?x=1' }, 'WXPAY_NOTIFY_URL', 'config: WXPAY_NOTIFY_URL must not have a query string (WeChat drops it)'],
+  ])('a bad value (%j) stops start-up with one line naming %s', (env, variable, message) => {
+    const err = errorOf(env);
+    expect(err.variable).toBe(variable);
+    expect(err.message.startsWith(`config: ${variable} `)).toBe(true);
+    expect(err.message).not.toContain('\n');
+    if (message) expect(err.message).toBe(message);
+  });
+
+  test.each(['WXPAY_APPID', 'WXPAY_MCH_ID', 'WXPAY_API_KEY', 'WXPAY_NOTIFY_URL'])('live mode without %s refuses to start: secrets have no silent default', (variable) => {
+    const env: NodeJS.ProcessEnv = { ...LIVE };
+    delete env[variable];
+    expect(errorOf(env).message).toBe(`config: ${variable} is required when WXPAY_MODE=live${variable === 'WXPAY_NOTIFY_URL' ? ' (the public https URL of /wxpay/notify)' : ''}`);
+  });
+
+  test('live mode refuses a plain-http notify URL', () => {
+    expect(errorOf({ ...LIVE, WXPAY_NOTIFY_URL: 'http://shop.example.com/wxpay/notify' }).variable).toBe('WXPAY_NOTIFY_URL');
+  });
+
+  test('a malformed API key is refused without echoing the secret', () => {
+    const err = errorOf({ WXPAY_API_KEY: 'my-secret-key' });
+    expect(err.variable).toBe('WXPAY_API_KEY');
+    expect(err.message).not.toContain('my-secret-key');
+  });
+
+  test('blank values count as unset', () => {
+    expect(loadConfig({ PORT: '  ', DATABASE_URL: '' }).port).toBe(3000);
+  });
+});
