@@ -39,6 +39,12 @@ export interface Config {
     pfx: Buffer | undefined;
   };
   payQrTtlSeconds: number;
+  simulator: {
+    /** divides WeChat's notify retry schedule and the refund delay: 60 makes 15 s into 0.25 s */
+    timeScale: number;
+    /** how long a simulated refund stays PROCESSING before it succeeds and is notified */
+    refundDelaySeconds: number;
+  };
   admin: { user: string; passwordHash: string | undefined };
 }
 
@@ -154,6 +160,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     'must be an integer number of seconds between 60 and 7200 (WeChat keeps a code_url 2 hours)',
   );
 
+  const timeScale = parseWith('SIM_TIME_SCALE', z.coerce.number().min(1).max(100000), get('SIM_TIME_SCALE') ?? '1', 'must be a number from 1 to 100000');
+  const refundDelaySeconds = parseWith(
+    'SIM_REFUND_DELAY_SECONDS',
+    z.coerce.number().min(0).max(86400),
+    get('SIM_REFUND_DELAY_SECONDS') ?? '5',
+    'must be a number of seconds from 0 to 86400',
+  );
+
   const adminUser = get('ADMIN_USER') ?? 'admin';
   if (!/^[\w.@-]{1,64}$/.test(adminUser)) throw new ConfigError('ADMIN_USER', 'must be 1-64 letters, digits or . _ @ -');
   const adminPasswordHash = get('ADMIN_PASSWORD_HASH');
@@ -175,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shopName,
     wxpay: { mode, appId, mchId, apiKey, signType, baseUrl, notifyUrl: notifyUrlRaw, pfx },
     payQrTtlSeconds,
+    simulator: { timeScale, refundDelaySeconds },
     admin: { user: adminUser, passwordHash: adminPasswordHash },
   };
 }
