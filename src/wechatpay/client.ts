@@ -1,0 +1,586 @@
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { isPositiveFen, parseFen } from './amount';
+import type { Bill } from './bill';
+import { parseBill } from './bill';
+import {
+  WxArgumentError,
+  WxBusinessError,
+  WxResponseError,
+  WxReturnError,
+  WxSignatureError,
+  WxTransportError,
+  WxXmlError,
+} from './errors';
+import type { Fields, SignType } from './sign';
+import { isSignType, nonceStr, signFields, verifySignature } from './sign';
+import { formatBeijingTime, isBeijingDate } from './time';
+import { MAX_XML_BYTES, buildXml, parseXml } from './xml';
+
+/** The paths of the v2 calls a checkout uses, shared with the simulator. */
+export const WX_PATHS = {
+  unifiedOrder: '/pay/unifiedorder',
+  orderQuery: '/pay/orderquery',
+  closeOrder: '/pay/closeorder',
+  refund: '/secapi/pay/refund',
+  refundQuery: '/pay/refundquery',
+  downloadBill: '/pay/downloadbill',
+} as const;
+
+export const WX_BASE_URL = 'https://api.mch.weixin.qq.com';
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** A day's bill of a small shop is kilobytes; this only stops a runaway answer. */
+export const DEFAULT_MAX_BILL_BYTES = 64 * 1024 * 1024;
+
+export type TradeType = 'NATIVE' | 'JSAPI' | 'APP' | 'MWEB';
+export type TradeState = 'SUCCESS' | 'REFUND' | 'NOTPAY' | 'CLOSED' | 'REVOKED' | 'USERPAYING' | 'PAYERROR' | 'ACCEPT';
+export type RefundQueryStatus = 'SUCCESS' | 'REFUNDCLOSE' | 'PROCESSING' | 'CHANGE';
+export type BillType = 'ALL' | 'SUCCESS' | 'REFUND';
+
+const TRADE_STATES: readonly string[] = ['SUCCESS', 'REFUND', 'NOTPAY', 'CLOSED', 'REVOKED', 'USERPAYING', 'PAYERROR', 'ACCEPT'];
+const REFUND_QUERY_STATUSES: readonly string[] = ['SUCCESS', 'REFUNDCLOSE', 'PROCESSING', 'CHANGE'];
+const TRADE_TYPES: readonly string[] = ['NATIVE', 'JSAPI', 'APP', 'MWEB'];
+const BILL_TYPES: readonly string[] = ['ALL', 'SUCCESS', 'REFUND'];
+
+export interface WxPayClientOptions {
+  appId: string;
+  mchId: string;
+  apiKey: string;
+  signType: SignType;
+  /** https://api.mch.weixin.qq.com in production, the simulator's http:// URL elsewhere. */
+  baseUrl: string;
+  timeoutMs?: number;
+  /** The merchant certificate (p12) for /secapi/pay/refund over https; its passphrase is mch_id. */
+  pfx?: Buffer;
+  clock?: () => Date;
+  maxBillBytes?: number;
+}
+
+export interface UnifiedOrderArgs {
+  /** Shown to the payer; at most 128 characters. */
+  body: string;
+  outTradeNo: string;
+  /** Integer fen, > 0. */
+  totalFee: number;
+  spbillCreateIp: string;
+  /** No query string: WeChat drops it. */
+  notifyUrl: string;
+  /** Required for NATIVE; at most 32 characters. */
+  productId: string;
+  attach?: string;
+  /** Sent once and never changed: a re-sent unifiedorder must carry the very same times. */
+  timeStart?: Date;
+  timeExpire?: Date;
+  tradeType?: TradeType;
+  openid?: string;
+}
+
+export interface UnifiedOrderResult {
+  prepayId: string;
+  /** weixin://wxpay/bizpayurl?pr=... for NATIVE ('' for other trade types). */
+  codeUrl: string;
+  tradeType: string;
+  fields: Readonly<Record<string, string>>;
+}
+
+export type OrderRef = { outTradeNo: string } | { transactionId: string };
+
+export interface OrderQueryResult {
+  tradeState: TradeState;
+  outTradeNo: string;
+  transactionId?: string;
+  totalFee?: number;
+  cashFee?: number;
+  feeType?: string;
+  timeEnd?: string;
+  attach?: string;
+  openid?: string;
+  bankType?: string;
+  tradeStateDesc?: string;
+  fields: Readonly<Record<string, string>>;
+}
+
+export interface RefundArgs {
+  outTradeNo?: string;
+  transactionId?: string;
+  /** Reuse it to retry the same refund; a new one for each partial refund. */
+  outRefundNo: string;
+  totalFee: number;
+  refundFee: number;
+  refundDesc?: string;
+  notifyUrl?: string;
+}
+
+export interface RefundResult {
+  refundId: string;
+  outRefundNo: string;
+  refundFee: number;
+  outTradeNo?: string;
+  transactionId?: string;
+  totalFee?: number;
+  fields: Readonly<Record<string, string>>;
+}
+
+export type RefundRef =
+  | { outTradeNo: string; offset?: number }
+  | { transactionId: string; offset?: number }
+  | { outRefundNo: string }
+  | { refundId: string };
+
+export interface RefundQueryItem {
+  outRefundNo: string;
+  refundId: string;
+  refundFee: number;
+  refundStatus: RefundQueryStatus;
+  /** 'yyyy-MM-dd HH:mm:ss' Beijing time, when refundStatus is SUCCESS. */
+  successTime?: string;
+  refundRecvAccout?: string;
+}
+
+export interface RefundQueryResult {
+  refunds: RefundQueryItem[];
+  totalFee: number;
+  outTradeNo?: string;
+  transactionId?: string;
+  /** All refunds of the trade; more than refunds.length means: query again with an offset. */
+  totalRefundCount?: number;
+  fields: Readonly<Record<string, string>>;
+}
+
+export interface DownloadBillArgs {
+  /** yyyyMMdd, Beijing date. */
+  billDate: string;
+  billType: BillType;
+}
+
+export interface WxPayClient {
+  unifiedOrder(args: UnifiedOrderArgs): Promise<UnifiedOrderResult>;
+  orderQuery(ref: OrderRef): Promise<OrderQueryResult>;
+  /** Resolves when WeChat closed the order; ORDERPAID / ORDERCLOSED come as WxBusinessError. */
+  closeOrder(args: { outTradeNo: string }): Promise<void>;
+  /** SUCCESS means accepted, not refunded: the refund notify or refundQuery tells the outcome. */
+  refund(args: RefundArgs): Promise<RefundResult>;
+  refundQuery(ref: RefundRef): Promise<RefundQueryResult>;
+  /** "No Bill Exist" comes as WxReturnError with returnMsg 'No Bill Exist'. */
+  downloadBill(args: DownloadBillArgs): Promise<Bill>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument checks: cheap, and only for programmer mistakes.
+
+const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
+const OUT_REFUND_NO = /^[0-9A-Za-z_\-|*@]{1,64}$/;
+
+function text(value: unknown, name: string, max: number, { optional = false, min = 1 } = {}): string | undefined {
+  if (value === undefined && optional) return undefined;
+  if (typeof value !== 'string') throw new WxArgumentError(`${name} must be a string`);
+  if (value.length < min || value.length > max) {
+    throw new WxArgumentError(`${name} must be ${min}..${max} characters, got ${value.length}`);
+  }
+  return value;
+}
+
+function pattern(value: unknown, name: string, re: RegExp, rule: string): string {
+  if (typeof value !== 'string' || !re.test(value)) throw new WxArgumentError(`${name} must be ${rule}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+const outTradeNoOf = (v: unknown): string => pattern(v, 'outTradeNo', OUT_TRADE_NO, '6..32 of [0-9A-Za-z_-|*]');
+const outRefundNoOf = (v: unknown): string => pattern(v, 'outRefundNo', OUT_REFUND_NO, '1..64 of [0-9A-Za-z_-|*@]');
+
+function fenOf(value: unknown, name: string): number {
+  if (!isPositiveFen(value)) throw new WxArgumentError(`${name} must be a positive integer number of fen, got ${String(value)}`);
+  return value;
+}
+
+function notifyUrlOf(value: unknown): string {
+  const url = text(value, 'notifyUrl', 256) as string;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new WxArgumentError(`notifyUrl is not a URL: ${url}`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new WxArgumentError('notifyUrl must be http(s)');
+  if (url.includes('?') || url.includes('#')) throw new WxArgumentError('notifyUrl must not carry a query string or fragment');
+  return url;
+}
+
+function dateOf(value: unknown, name: string): Date | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new WxArgumentError(`${name} must be a valid Date`);
+  return value;
+}
+
+/** Exactly one of `names` must be a string in `args`. */
+function oneOf<K extends string>(args: object, names: readonly K[], what: string): [K, string] {
+  const given = names.filter((name) => (args as Record<string, unknown>)[name] !== undefined);
+  const [name] = given;
+  if (given.length !== 1 || name === undefined) throw new WxArgumentError(`${what} needs exactly one of ${names.join(', ')}`);
+  const value = (args as Record<string, unknown>)[name];
+  if (typeof value !== 'string' || value === '' || value.length > 64) throw new WxArgumentError(`${name} must be a non-empty string`);
+  return [name, value];
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+interface PostOptions {
+  timeoutMs: number;
+  maxBytes: number;
+  agent?: http.Agent;
+  tooLarge: () => Error;
+}
+
+function post(url: URL, body: string, options: PostOptions): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    let settled = false;
+    let request: http.ClientRequest | undefined;
+    const finish = (err: Error | undefined, value?: Buffer): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err === undefined) {
+        resolve(value ?? Buffer.alloc(0));
+      } else {
+        request?.destroy();
+        reject(err);
+      }
+    };
+    const where = `${url.origin}${url.pathname}`;
+    const timer = setTimeout(
+      () => finish(new WxTransportError(`no answer from ${where} within ${options.timeoutMs} ms (timed out)`, { cause: new Error('timeout') })),
+      options.timeoutMs,
+    );
+    const payload = Buffer.from(body, 'utf8');
+    const transport = url.protocol === 'https:' ? https : http;
+    try {
+      request = transport.request(
+        url,
+        {
+          method: 'POST',
+          agent: options.agent,
+          headers: { 'Content-Type': 'text/xml; charset=utf-8', 'Content-Length': payload.length, Accept: 'text/xml, text/plain' },
+        },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status > 299) {
+            res.resume();
+            finish(new WxTransportError(`${where} answered HTTP ${status} (check WXPAY_BASE_URL)`, { status }));
+            return;
+          }
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > options.maxBytes) {
+              finish(options.tooLarge());
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on('end', () => finish(undefined, Buffer.concat(chunks)));
+          res.on('error', (cause) => finish(new WxTransportError(`the answer from ${where} broke off: ${cause.message}`, { cause })));
+          res.on('close', () => {
+            if (!res.complete) finish(new WxTransportError(`the answer from ${where} broke off`));
+          });
+        },
+      );
+    } catch (cause) {
+      finish(new WxTransportError(`cannot call ${where}: ${(cause as Error).message}`, { cause }));
+      return;
+    }
+    request.on('error', (cause) =>
+      finish(
+        new WxTransportError(
+          `could not reach WeChat Pay at ${where}: ${cause.message} (check WXPAY_BASE_URL, the network, ` +
+            'and for refunds the merchant certificate)',
+          { cause },
+        ),
+      ),
+    );
+    request.end(payload);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers
+
+function optional(fields: Record<string, string>, name: string): string | undefined {
+  const value = fields[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function required(fields: Record<string, string>, name: string, where: string): string {
+  const value = optional(fields, name);
+  if (value === undefined) throw new WxResponseError(`${where} answered SUCCESS without ${name}`, fields);
+  return value;
+}
+
+function requiredFen(fields: Record<string, string>, name: string, where: string): number {
+  const value = parseFen(required(fields, name, where));
+  if (value === undefined) throw new WxResponseError(`${where} answered ${name}=${JSON.stringify(fields[name])}, not integer fen`, fields);
+  return value;
+}
+
+function optionalFen(fields: Record<string, string>, name: string, where: string): number | undefined {
+  return optional(fields, name) === undefined ? undefined : requiredFen(fields, name, where);
+}
+
+/**
+ * A client for the v2 calls a checkout uses. Every call: a fresh nonce_str, signed with the
+ * configured sign type, POSTed as text/xml with a timeout. It throws WxTransportError (no answer),
+ * WxXmlError (unreadable answer), WxReturnError (return_code=FAIL), WxSignatureError (answer not
+ * signed with our key; checked before result_code), WxBusinessError (result_code=FAIL),
+ * WxResponseError (a signed SUCCESS missing what it promises), WxArgumentError (our own bug).
+ */
+export function createWxPayClient(options: WxPayClientOptions): WxPayClient {
+  const { appId, mchId, apiKey, signType } = options;
+  if (typeof appId !== 'string' || appId === '') throw new WxArgumentError('appId is required');
+  if (typeof mchId !== 'string' || mchId === '') throw new WxArgumentError('mchId is required');
+  if (typeof apiKey !== 'string' || apiKey === '') throw new WxArgumentError('apiKey is required');
+  if (!isSignType(signType)) throw new WxArgumentError(`signType must be MD5 or HMAC-SHA256, got ${String(signType)}`);
+  let base: URL;
+  try {
+    base = new URL(options.baseUrl);
+  } catch {
+    throw new WxArgumentError(`baseUrl is not a URL: ${String(options.baseUrl)}`);
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new WxArgumentError('baseUrl must be http(s)');
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new WxArgumentError('timeoutMs must be a positive integer');
+  const maxBillBytes = options.maxBillBytes ?? DEFAULT_MAX_BILL_BYTES;
+  const clock = options.clock ?? (() => new Date());
+  // One agent for the certificate: the p12 is parsed once, and its connections are reused.
+  const certAgent =
+    options.pfx === undefined ? undefined : new https.Agent({ pfx: options.pfx, passphrase: mchId, keepAlive: true });
+
+  function signedRequest(params: Fields): string {
+    const fields: Fields = {
+      appid: appId,
+      mch_id: mchId,
+      nonce_str: nonceStr(),
+      ...(signType === 'HMAC-SHA256' ? { sign_type: signType } : {}),
+      ...params,
+    };
+    return buildXml(signFields(fields, apiKey, signType));
+  }
+
+  function send(path: string, params: Fields, maxBytes: number, tooLarge: () => Error, useCert = false): Promise<Buffer> {
+    const url = new URL(baseUrl + path);
+    let agent: http.Agent | undefined;
+    if (useCert && url.protocol === 'https:') {
+      if (certAgent === undefined) {
+        throw new WxArgumentError(`${path} over https needs the merchant certificate: pass pfx (the p12 file as a Buffer)`);
+      }
+      agent = certAgent;
+    }
+    return post(url, signedRequest(params), { timeoutMs, maxBytes, agent, tooLarge });
+  }
+
+  /** return_code, then the signature, and only then result_code: nothing unsigned is believed. */
+  function checkAnswer(fields: Record<string, string>, where: string): Record<string, string> {
+    if (fields.return_code !== 'SUCCESS') throw new WxReturnError(fields.return_msg ?? '', fields, where);
+    if (optional(fields, 'sign') === undefined) throw new WxSignatureError('missing', `the answer of ${where}`);
+    if (!verifySignature(fields, apiKey, signType)) throw new WxSignatureError('mismatch', `the answer of ${where}`);
+    if (fields.result_code === 'FAIL') throw new WxBusinessError(fields.err_code ?? '', fields.err_code_des ?? '', fields, where);
+    if (fields.result_code !== 'SUCCESS') throw new WxResponseError(`${where} answered without result_code`, fields);
+    for (const [name, ours] of [['appid', appId], ['mch_id', mchId]] as const) {
+      const theirs = optional(fields, name);
+      if (theirs !== undefined && theirs !== ours) throw new WxResponseError(`${where} answered for ${name}=${theirs}, not ours`, fields);
+    }
+    return fields;
+  }
+
+  async function call(path: string, params: Fields, useCert = false): Promise<Record<string, string>> {
+    const where = `WeChat Pay ${path}`;
+    const raw = await send(
+      path,
+      params,
+      MAX_XML_BYTES,
+      () => new WxXmlError('too_large', `the answer of ${where} is larger than ${MAX_XML_BYTES} bytes`),
+      useCert,
+    );
+    return checkAnswer(await parseXml(raw), where);
+  }
+
+  return {
+    async unifiedOrder(args) {
+      const tradeType = args.tradeType ?? 'NATIVE';
+      if (!TRADE_TYPES.includes(tradeType)) throw new WxArgumentError(`unknown tradeType ${String(tradeType)}`);
+      const timeStart = dateOf(args.timeStart, 'timeStart');
+      const timeExpire = dateOf(args.timeExpire, 'timeExpire');
+      if (timeExpire !== undefined) {
+        if (timeExpire.getTime() <= (timeStart ?? clock()).getTime()) {
+          throw new WxArgumentError('timeExpire must be later than timeStart (or now): the code_url would be dead on arrival');
+        }
+      }
+      if (!net.isIP(args.spbillCreateIp)) throw new WxArgumentError(`spbillCreateIp must be an IP address, got ${JSON.stringify(args.spbillCreateIp)}`);
+      const params: Fields = {
+        body: text(args.body, 'body', 128),
+        out_trade_no: outTradeNoOf(args.outTradeNo),
+        total_fee: fenOf(args.totalFee, 'totalFee'),
+        spbill_create_ip: args.spbillCreateIp,
+        notify_url: notifyUrlOf(args.notifyUrl),
+        trade_type: tradeType,
+        product_id: text(args.productId, 'productId', 32, { optional: tradeType !== 'NATIVE' }),
+        attach: text(args.attach, 'attach', 127, { optional: true, min: 0 }),
+        openid: text(args.openid, 'openid', 128, { optional: tradeType !== 'JSAPI' }),
+        time_start: timeStart === undefined ? undefined : formatBeijingTime(timeStart),
+        time_expire: timeExpire === undefined ? undefined : formatBeijingTime(timeExpire),
+      };
+      const where = `WeChat Pay ${WX_PATHS.unifiedOrder}`;
+      const fields = await call(WX_PATHS.unifiedOrder, params);
+      return {
+        prepayId: required(fields, 'prepay_id', where),
+        codeUrl: tradeType === 'NATIVE' ? required(fields, 'code_url', where) : (optional(fields, 'code_url') ?? ''),
+        tradeType: optional(fields, 'trade_type') ?? tradeType,
+        fields,
+      };
+    },
+
+    async orderQuery(ref) {
+      const [name, value] = oneOf(ref, ['outTradeNo', 'transactionId'], 'orderQuery');
+      const params: Fields = name === 'outTradeNo' ? { out_trade_no: outTradeNoOf(value) } : { transaction_id: value };
+      const where = `WeChat Pay ${WX_PATHS.orderQuery}`;
+      const fields = await call(WX_PATHS.orderQuery, params);
+      const tradeState = required(fields, 'trade_state', where);
+      if (!TRADE_STATES.includes(tradeState)) throw new WxResponseError(`${where} answered trade_state=${tradeState}`, fields);
+      const outTradeNo = required(fields, 'out_trade_no', where);
+      if (name === 'outTradeNo' && outTradeNo !== value) {
+        throw new WxResponseError(`${where} answered for out_trade_no=${outTradeNo}, we asked for ${value}`, fields);
+      }
+      const transactionId = optional(fields, 'transaction_id');
+      if (name === 'transactionId' && transactionId !== value) {
+        throw new WxResponseError(`${where} answered for transaction_id=${String(transactionId)}, we asked for ${value}`, fields);
+      }
+      return {
+        tradeState: tradeState as TradeState,
+        outTradeNo,
+        transactionId,
+        totalFee: optionalFen(fields, 'total_fee', where),
+        cashFee: optionalFen(fields, 'cash_fee', where),
+        feeType: optional(fields, 'fee_type'),
+        timeEnd: optional(fields, 'time_end'),
+        attach: optional(fields, 'attach'),
+        openid: optional(fields, 'openid'),
+        bankType: optional(fields, 'bank_type'),
+        tradeStateDesc: optional(fields, 'trade_state_desc'),
+        fields,
+      };
+    },
+
+    async closeOrder(args) {
+      await call(WX_PATHS.closeOrder, { out_trade_no: outTradeNoOf(args.outTradeNo) });
+    },
+
+    async refund(args) {
+      const [name, value] = oneOf(args, ['outTradeNo', 'transactionId'], 'refund');
+      const totalFee = fenOf(args.totalFee, 'totalFee');
+      const refundFee = fenOf(args.refundFee, 'refundFee');
+      if (refundFee > totalFee) throw new WxArgumentError(`refundFee ${refundFee} exceeds totalFee ${totalFee}`);
+      const outRefundNo = outRefundNoOf(args.outRefundNo);
+      const params: Fields = {
+        out_trade_no: name === 'outTradeNo' ? outTradeNoOf(value) : undefined,
+        transaction_id: name === 'transactionId' ? value : undefined,
+        out_refund_no: outRefundNo,
+        total_fee: totalFee,
+        refund_fee: refundFee,
+        refund_desc: text(args.refundDesc, 'refundDesc', 80, { optional: true }),
+        notify_url: args.notifyUrl === undefined ? undefined : notifyUrlOf(args.notifyUrl),
+      };
+      const where = `WeChat Pay ${WX_PATHS.refund}`;
+      const fields = await call(WX_PATHS.refund, params, true);
+      const answeredNo = required(fields, 'out_refund_no', where);
+      if (answeredNo !== outRefundNo) {
+        throw new WxResponseError(`${where} answered for out_refund_no=${answeredNo}, we asked for ${outRefundNo}`, fields);
+      }
+      return {
+        refundId: required(fields, 'refund_id', where),
+        outRefundNo,
+        refundFee: requiredFen(fields, 'refund_fee', where),
+        outTradeNo: optional(fields, 'out_trade_no'),
+        transactionId: optional(fields, 'transaction_id'),
+        totalFee: optionalFen(fields, 'total_fee', where),
+        fields,
+      };
+    },
+
+    async refundQuery(ref) {
+      const [name, value] = oneOf(ref, ['outTradeNo', 'transactionId', 'outRefundNo', 'refundId'], 'refundQuery');
+      const offset = 'offset' in ref ? ref.offset : undefined;
+      if (offset !== undefined && (!Number.isSafeInteger(offset) || offset < 0)) throw new WxArgumentError('offset must be a non-negative integer');
+      const params: Fields = {
+        out_trade_no: name === 'outTradeNo' ? outTradeNoOf(value) : undefined,
+        transaction_id: name === 'transactionId' ? value : undefined,
+        out_refund_no: name === 'outRefundNo' ? outRefundNoOf(value) : undefined,
+        refund_id: name === 'refundId' ? value : undefined,
+        offset,
+      };
+      const where = `WeChat Pay ${WX_PATHS.refundQuery}`;
+      const fields = await call(WX_PATHS.refundQuery, params);
+      return { ...readIndexedRefunds(fields, where), fields };
+    },
+
+    async downloadBill(args) {
+      if (typeof args.billDate !== 'string' || !isBeijingDate(args.billDate)) {
+        throw new WxArgumentError(`billDate must be yyyyMMdd, got ${JSON.stringify(args.billDate)}`);
+      }
+      if (!BILL_TYPES.includes(args.billType)) throw new WxArgumentError(`billType must be ALL, SUCCESS or REFUND`);
+      const where = `WeChat Pay ${WX_PATHS.downloadBill}`;
+      const raw = await send(
+        WX_PATHS.downloadBill,
+        { bill_date: args.billDate, bill_type: args.billType },
+        maxBillBytes,
+        () => new WxResponseError(`${where}: the bill is larger than ${maxBillBytes} bytes (raise maxBillBytes)`),
+      );
+      let body: string;
+      try {
+        body = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+      } catch {
+        throw new WxResponseError(`${where}: the bill is not UTF-8`);
+      }
+      // The bill itself is unsigned CSV; failures are XML. A leading '<' tells them apart.
+      if (body.trimStart().replace(/^\uFEFF/, '').startsWith('<')) {
+        checkAnswer(await parseXml(body), where);
+        throw new WxResponseError(`${where} answered XML that is neither a bill nor an error`);
+      }
+      return parseBill(body);
+    },
+  };
+}
+
+/** The answer's `_$n` fields as a list (refund_count of them, from index 0). */
+export function readIndexedRefunds(
+  fields: Record<string, string>,
+  where = 'WeChat Pay /pay/refundquery',
+): Omit<RefundQueryResult, 'fields'> {
+  const count = parseFen(required(fields, 'refund_count', where));
+  if (count === undefined) throw new WxResponseError(`${where} answered refund_count=${JSON.stringify(fields.refund_count)}`, fields);
+  const refunds: RefundQueryItem[] = [];
+  for (let n = 0; n < count; n++) {
+    const refundStatus = required(fields, `refund_status_${n}`, where);
+    if (!REFUND_QUERY_STATUSES.includes(refundStatus)) {
+      throw new WxResponseError(`${where} answered refund_status_${n}=${refundStatus}`, fields);
+    }
+    refunds.push({
+      outRefundNo: required(fields, `out_refund_no_${n}`, where),
+      refundId: required(fields, `refund_id_${n}`, where),
+      refundFee: requiredFen(fields, `refund_fee_${n}`, where),
+      refundStatus: refundStatus as RefundQueryStatus,
+      successTime: optional(fields, `refund_success_time_${n}`),
+      refundRecvAccout: optional(fields, `refund_recv_accout_${n}`),
+    });
+  }
+  return {
+    refunds,
+    totalFee: requiredFen(fields, 'total_fee', where),
+    outTradeNo: optional(fields, 'out_trade_no'),
+    transactionId: optional(fields, 'transaction_id'),
+    totalRefundCount: optionalFen(fields, 'total_refund_count', where),
+  };
+}
+

@@ -1,0 +1,52 @@
+/** WeChat Pay's times are Beijing time (UTC+8, no daylight saving), whatever the server's TZ. */
+const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
+
+const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+
+function beijingParts(d: Date): { y: string; mo: string; day: string; h: string; mi: string; s: string } {
+  if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw new TypeError('expected a valid Date');
+  const b = new Date(d.getTime() + BEIJING_OFFSET_MS);
+  const year = b.getUTCFullYear();
+  if (year < 1000 || year > 9999) throw new RangeError(`year ${year} cannot be written as yyyy`);
+  return {
+    y: pad(year, 4),
+    mo: pad(b.getUTCMonth() + 1),
+    day: pad(b.getUTCDate()),
+    h: pad(b.getUTCHours()),
+    mi: pad(b.getUTCMinutes()),
+    s: pad(b.getUTCSeconds()),
+  };
+}
+
+/** `yyyyMMddHHmmss` in Beijing time, as time_start, time_expire and time_end use. */
+export function formatBeijingTime(d: Date): string {
+  const p = beijingParts(d);
+  return `${p.y}${p.mo}${p.day}${p.h}${p.mi}${p.s}`;
+}
+
+/** `yyyyMMdd` in Beijing time, as bill_date uses. */
+export function formatBeijingDate(d: Date): string {
+  const p = beijingParts(d);
+  return `${p.y}${p.mo}${p.day}`;
+}
+
+/** The instant that a Beijing `yyyyMMddHHmmss` names. Throws RangeError on anything else (e.g. Feb 30). */
+export function parseBeijingTime(s: string): Date {
+  const m = typeof s === 'string' ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(s) : null;
+  if (m === null) throw new RangeError(`not a yyyyMMddHHmmss time: ${JSON.stringify(s)}`);
+  const [y, mo, day, h, mi, sec] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const d = new Date(Date.UTC(y, mo - 1, day, h, mi, sec) - BEIJING_OFFSET_MS);
+  // Date.UTC rolls over (Feb 30 -> Mar 2): a round trip that changes the text means a bad date.
+  if (Number.isNaN(d.getTime()) || formatBeijingTime(d) !== s) throw new RangeError(`not a real date and time: ${s}`);
+  return d;
+}
+
+/** True for a real `yyyyMMdd` date (bill_date). */
+export function isBeijingDate(s: string): boolean {
+  try {
+    parseBeijingTime(`${s}000000`);
+    return /^\d{8}$/.test(s);
+  } catch {
+    return false;
+  }
+}
