@@ -1,0 +1,145 @@
+import type express from 'express';
+import type { Knex } from 'knex';
+import type pino from 'pino';
+import type { SimContext } from './context';
+import { deliverDueNotifications } from './notifier';
+import { simulatorRoutes } from './routes';
+import { completeDueRefunds, ensureMerchant } from './service';
+
+/**
+ * A local stand-in for WeChat Pay v2: the API (unifiedorder, orderquery, closeorder, refund,
+ * refundquery, downloadbill), a "phone" that scans a code_url and pays, and a notify sender that
+ * retries on WeChat's schedule. Its state lives in the sim_* tables of the given database, so a
+ * restart loses nothing and several app instances share one simulator.
+ */
+export interface SimulatorOptions {
+  /** same database as the app (own tables sim_*) */
+  knex: Knex;
+  /** injected; tests use a manual clock */
+  clock: () => Date;
+  /** divides the notify retry schedule and the refund delay (config.simulator.timeScale) */
+  timeScale: number;
+  /** real (unscaled) refund delay before dividing by timeScale */
+  refundDelayMs: number;
+  logger: pino.Logger;
+  /** how often the background delivery loop looks for due work (default 250 ms) */
+  pollIntervalMs?: number;
+  /** how long a notify receiver may take to answer (default 5000 ms, as WeChat) */
+  notifyTimeoutMs?: number;
+}
+
+export interface Simulator {
+  /** mount at /wxsim; has its own body parsers */
+  router: express.Router;
+  /** upsert by mch_id: the simulator accepts whatever is configured */
+  ensureMerchant(m: { appId: string; mchId: string; apiKey: string; name?: string }): Promise<void>;
+  /** starts the background delivery loop (notifies, refund completion) */
+  start(): void;
+  /** stops it and waits for an in-flight round */
+  stop(): Promise<void>;
+  /** one round now (tests with a manual clock call this); returns the work items done */
+  runDueWork(): Promise<number>;
+}
+
+export const DEFAULT_POLL_INTERVAL_MS = 250;
+export const DEFAULT_NOTIFY_TIMEOUT_MS = 5000;
+
+export function createSimulator(opts: SimulatorOptions): Simulator {
+  if (!(opts.timeScale > 0) || !Number.isFinite(opts.timeScale)) throw new TypeError(`timeScale must be a positive number, got ${opts.timeScale}`);
+  if (!(opts.refundDelayMs >= 0)) throw new TypeError(`refundDelayMs must be >= 0, got ${opts.refundDelayMs}`);
+  const pollIntervalMs = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  // the caller names the component (main.ts: logger.child({ component: 'simulator' }))
+  const logger = opts.logger;
+
+  let started = false;
+  let timer: NodeJS.Timeout | undefined;
+  // rounds run one after another, whoever asks (the loop, a wake-up, a test)
+  let chain: Promise<unknown> = Promise.resolve();
+  let roundsQueued = 0;
+
+  const ctx: SimContext = {
+    knex: opts.knex,
+    clock: opts.clock,
+    timeScale: opts.timeScale,
+    refundDelayMs: opts.refundDelayMs,
+    logger,
+    notifyTimeoutMs: opts.notifyTimeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS,
+    wake: () => {
+      if (!started || roundsQueued > 0) return;
+      schedule(0);
+    },
+  };
+
+  async function round(): Promise<number> {
+    const refunds = await completeDueRefunds(ctx);
+    const notifies = await deliverDueNotifications(ctx);
+    return refunds + notifies;
+  }
+
+  function runDueWork(): Promise<number> {
+    roundsQueued++;
+    const next = chain.then(round).finally(() => {
+      roundsQueued--;
+    });
+    chain = next.catch(() => undefined);
+    return next;
+  }
+
+  function schedule(delayMs: number): void {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(tick, delayMs);
+    timer.unref?.();
+  }
+
+  function tick(): void {
+    timer = undefined;
+    if (!started) return;
+    runDueWork()
+      .catch((err: unknown) => logger.error({ err }, 'simulator delivery round failed'))
+      .finally(() => {
+        if (started && !timer) schedule(pollIntervalMs);
+      });
+  }
+
+  return {
+    router: simulatorRoutes(ctx),
+    ensureMerchant: (m) => ensureMerchant(opts.knex, opts.clock(), m),
+    start() {
+      if (started) return;
+      started = true;
+      schedule(0);
+    },
+    async stop() {
+      started = false;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await chain;
+    },
+    runDueWork,
+  };
+}
+
+export type { Fault, FaultInput, FaultKind } from './faults';
+export { FAULT_KINDS, FaultInputError, addFault, deleteFault, listFaults, parseFaultInput, takeFault } from './faults';
+export { MAX_NOTIFY_ATTEMPTS, NOTIFY_RETRY_SECONDS, deliverDueNotifications, postNotify, retryDelayMs } from './notifier';
+export type { NotificationRow } from './notifier';
+export {
+  CODE_URL_TTL_MS,
+  MAX_REFUNDS_PER_TRADE,
+  REFUND_INTERVAL_MS,
+  cancelByCode,
+  closeOrder,
+  completeDueRefunds,
+  ensureMerchant as upsertMerchant,
+  orderQuery,
+  payByCode,
+  refund,
+  refundQuery,
+  scanCode,
+  unifiedOrder,
+} from './service';
+export type { PhoneView, RefundRow, TradeRow } from './service';
+export { downloadBill, serviceFeeFen } from './bill';
+export { handleApiCall } from './api';
+export { API_NAMES, type ApiName, type SimContext, type SimMerchant } from './context';
+export { codeTokenOf, codeUrlOf } from './ids';

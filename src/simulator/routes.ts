@@ -1,0 +1,167 @@
+import path from 'node:path';
+import ejs from 'ejs';
+import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import { MAX_XML_BYTES, WX_PATHS, fenToYuan, formatBeijingTime } from '../wechatpay';
+import { ENVELOPE_MSG, handleApiCall, returnFailAnswer, type WireAnswer } from './api';
+import type { ApiName, SimContext } from './context';
+import { FaultInputError, addFault, deleteFault, listFaults, parseFaultInput } from './faults';
+import { cancelByCode, payByCode, scanCode, type PhoneView } from './service';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const VIEWS = path.join(ROOT, 'views', 'simulator');
+const STYLESHEET = path.join(ROOT, 'public', 'css', 'simulator.css');
+
+const API_PATHS: Readonly<Record<ApiName, string>> = {
+  unifiedorder: WX_PATHS.unifiedOrder,
+  orderquery: WX_PATHS.orderQuery,
+  closeorder: WX_PATHS.closeOrder,
+  refund: WX_PATHS.refund,
+  refundquery: WX_PATHS.refundQuery,
+  downloadbill: WX_PATHS.downloadBill,
+};
+const API_PATH_SET = new Set(Object.values(API_PATHS));
+
+/** The phone's pages allow nothing but their own stylesheet and their own forms. */
+const PHONE_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+function sendAnswer(res: Response, answer: WireAnswer): void {
+  res.status(answer.status).type(answer.contentType).send(answer.body);
+}
+
+/**
+ * A POST that a page of another site made the browser send. Browsers say so in Sec-Fetch-Site;
+ * older ones are judged by Origin against Host. Programs (tests, curl) send neither and pass: the
+ * phone's forms also carry a per-trade token that another site cannot read.
+ */
+export function isCrossSite(req: Request): boolean {
+  const site = req.get('sec-fetch-site');
+  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
+  const origin = req.get('origin');
+  if (origin === undefined) return false;
+  if (origin === 'null') return true;
+  try {
+    const host = req.get('x-forwarded-host') ?? req.get('host');
+    return new URL(origin).host !== host;
+  } catch {
+    return true;
+  }
+}
+
+async function render(res: Response, status: number, view: string, data: Record<string, unknown>): Promise<void> {
+  const html = await ejs.renderFile(path.join(VIEWS, `${view}.ejs`), { base: res.req.baseUrl, ...data });
+  res.status(status).set('Content-Security-Policy', PHONE_CSP).set('Cache-Control', 'no-store').type('html').send(html);
+}
+
+function phoneData(view: PhoneView): Record<string, unknown> {
+  return {
+    view,
+    amountYuan: fenToYuan(view.totalFee),
+    timeEnd: view.timeEnd ? formatBeijingTime(view.timeEnd) : undefined,
+  };
+}
+
+function formString(body: unknown, name: string): string {
+  const value = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
+  return typeof value === 'string' ? value : '';
+}
+
+/**
+ * The simulator's HTTP doors: WeChat's v2 API paths, the phone pages, and the fault control API.
+ * It brings its own body parsers and needs no session, CSRF or i18n middleware of the shop.
+ */
+export function simulatorRoutes(ctx: SimContext): express.Router {
+  const router = express.Router();
+  // WeChat reads the body whatever its content type says
+  const rawBody = express.raw({ type: () => true, limit: MAX_XML_BYTES });
+  const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 });
+  const json = express.json({ limit: '8kb' });
+
+  for (const [api, apiPath] of Object.entries(API_PATHS) as [ApiName, string][]) {
+    router.post(apiPath, rawBody, async (req, res) => sendAnswer(res, await handleApiCall(ctx, api, req.body)));
+    router.all(apiPath, (_req, res) => sendAnswer(res, returnFailAnswer(ENVELOPE_MSG.requirePost)));
+  }
+
+  // ---- the phone
+  router.get('/phone.css', (_req, res) => res.type('css').sendFile(STYLESHEET));
+
+  router.get('/', async (_req, res) => render(res, 200, 'home', {}));
+
+  router.get('/scan', async (req, res) => {
+    const codeUrl = typeof req.query.code_url === 'string' ? req.query.code_url : '';
+    const view = await scanCode(ctx, codeUrl);
+    if (!view) return render(res, 404, 'message', { title: '二维码无效 Unknown code', message: '这不是一个有效的微信支付二维码。 This is not a WeChat Pay code this simulator issued.', tone: 'error' });
+    return render(res, 200, 'scan', phoneData(view));
+  });
+
+  const phoneAction = (action: 'pay' | 'cancel') => async (req: Request, res: Response) => {
+    if (isCrossSite(req)) return render(res, 403, 'message', { title: '请求被拒绝 Refused', message: '跨站请求被拒绝。 A request from another site was refused.', tone: 'error' });
+    const codeUrl = formString(req.body, 'code_url');
+    const token = formString(req.body, 'token');
+    const outcome = action === 'pay' ? await payByCode(ctx, codeUrl, token) : await cancelByCode(ctx, codeUrl, token);
+    switch (outcome.kind) {
+      case 'not_found':
+        return render(res, 404, 'message', { title: '二维码无效 Unknown code', message: '这不是一个有效的微信支付二维码。 This is not a WeChat Pay code this simulator issued.', tone: 'error' });
+      case 'forbidden':
+        return render(res, 403, 'message', { title: '请求被拒绝 Refused', message: '页面已失效，请重新扫码。 This page is stale: scan the code again.', tone: 'error' });
+      case 'paid':
+        return render(res, 200, 'paid', phoneData(outcome.view));
+      case 'cancelled':
+        return render(res, 200, 'message', { title: '已取消支付 Payment cancelled', message: '您已取消支付，订单仍未支付。 You backed out; the order is still unpaid.', tone: 'neutral' });
+      case 'refused':
+        return render(res, 409, 'scan', phoneData(outcome.view));
+    }
+  };
+  router.post('/scan/pay', form, phoneAction('pay'));
+  router.post('/scan/cancel', form, phoneAction('cancel'));
+
+  // ---- fault control API
+  router.get('/faults', async (_req, res) => {
+    res.json({ faults: await listFaults(ctx.knex) });
+  });
+  router.post('/faults', json, form, async (req, res) => {
+    if (isCrossSite(req)) return void res.status(403).json({ error: 'cross-site request refused' });
+    const fault = await addFault(ctx.knex, ctx.clock(), parseFaultInput(req.body ?? {}));
+    res.status(201).json({ fault });
+  });
+  router.delete('/faults/:id', async (req, res) => {
+    if (isCrossSite(req)) return void res.status(403).json({ error: 'cross-site request refused' });
+    const id = /^\d{1,15}$/.test(req.params.id ?? '') ? Number(req.params.id) : NaN;
+    if (!Number.isSafeInteger(id) || !(await deleteFault(ctx.knex, id))) return void res.status(404).json({ error: 'no such fault' });
+    res.status(204).end();
+  });
+
+  router.use(async (req: Request, res: Response) => {
+    if (req.path.startsWith('/faults')) return void res.status(404).json({ error: 'not found' });
+    return render(res, 404, 'message', { title: '找不到页面 Not found', message: '模拟器没有这个页面。 The simulator has no such page.', tone: 'error' });
+  });
+
+  router.use(async (err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const status = (err as { status?: number; type?: string }).status;
+    const clientError = typeof status === 'number' && status >= 400 && status < 500;
+    if (API_PATH_SET.has(req.path)) {
+      if (clientError) return sendAnswer(res, returnFailAnswer(ENVELOPE_MSG.badXml));
+      ctx.logger.error({ err, path: req.path }, 'simulator API call failed');
+      return sendAnswer(res, returnFailAnswer(ENVELOPE_MSG.systemError, 500));
+    }
+    if (err instanceof FaultInputError) return void res.status(400).json({ error: err.message });
+    if (req.path.startsWith('/faults')) {
+      if (clientError) return void res.status(status as number).json({ error: 'bad request body' });
+      ctx.logger.error({ err, path: req.path }, 'simulator fault API failed');
+      return void res.status(500).json({ error: 'internal error' });
+    }
+    if (!clientError) ctx.logger.error({ err, path: req.path }, 'simulator page failed');
+    try {
+      return await render(res, clientError ? (status as number) : 500, 'message', {
+        title: clientError ? '请求有误 Bad request' : '系统错误 Error',
+        message: clientError ? '请求无法处理。 The request could not be read.' : '模拟器出错了。 The simulator failed; see its log.',
+        tone: 'error',
+      });
+    } catch {
+      res.status(500).type('text').send('simulator error');
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,621 @@
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
+import { buildPaymentNotify, buildRefundNotify, formatBeijingTime, parseXml, type Fields, type SignType } from '../wechatpay';
+import { business, ok, scaledMs, type ApiOutcome, type SimContext, type SimMerchant } from './context';
+import {
+  codeTokenOf,
+  codeUrlOf,
+  formatBeijingDateTime,
+  newCodeToken,
+  newOpenid,
+  newPhoneToken,
+  newPrepayId,
+  newRefundId,
+  newTransactionId,
+} from './ids';
+import { enqueueNotification } from './notifier';
+import { sameOrderParams, type RefundParams, type RefundQueryParams, type TradeRef, type UnifiedOrderParams } from './requests';
+
+/**
+ * The rules of the simulated WeChat Pay: one exported function per call or state change, each in
+ * one transaction that locks its trade row first. Answers are outcomes (api.ts signs and writes
+ * them); notifies are queued inside the transaction and sent after commit by the delivery loop.
+ */
+
+/** A code_url (prepay_id) lives 2 hours, or until time_expire when that is sooner. */
+export const CODE_URL_TTL_MS = 2 * 60 * 60 * 1000;
+/** WeChat refuses a time_expire closer than this to the order's creation. */
+export const MIN_TIME_EXPIRE_MS = 60 * 1000;
+export const MAX_REFUNDS_PER_TRADE = 50;
+/** Refunds of one trade must be at least this far apart. */
+export const REFUND_INTERVAL_MS = 60 * 1000;
+/** A trade older than this cannot be refunded (TRADE_OVERDUE). */
+export const REFUND_WINDOW_MS = 365 * 24 * 60 * 60 * 1000;
+/** refundquery by trade lists at most this many refunds without an offset; with one, a page of 10. */
+const REFUND_QUERY_MAX_UNPAGED = 20;
+const REFUND_QUERY_PAGE = 10;
+
+export type TradeState = 'NOTPAY' | 'SUCCESS' | 'REFUND' | 'CLOSED';
+
+export interface TradeRow {
+  id: number;
+  mch_id: string;
+  appid: string;
+  out_trade_no: string;
+  sign_type: SignType;
+  trade_type: string;
+  body: string;
+  attach: string | null;
+  total_fee: number;
+  fee_type: string;
+  spbill_create_ip: string;
+  notify_url: string;
+  product_id: string | null;
+  device_info: string | null;
+  order_params: Record<string, string>;
+  time_start: Date | null;
+  time_expire: Date | null;
+  prepay_id: string;
+  code_token: string;
+  code_expires_at: Date;
+  phone_token: string;
+  trade_state: TradeState;
+  transaction_id: string | null;
+  time_end: Date | null;
+  openid: string | null;
+  bank_type: string | null;
+  is_subscribe: string | null;
+  cash_fee: number | null;
+  refunded_fee: number;
+  created_at: Date;
+  closed_at: Date | null;
+  updated_at: Date;
+}
+
+export type RefundStatus = 'PROCESSING' | 'SUCCESS' | 'REFUNDCLOSE' | 'CHANGE';
+
+export interface RefundRow {
+  id: number;
+  mch_id: string;
+  trade_id: number;
+  out_refund_no: string;
+  refund_id: string;
+  total_fee: number;
+  refund_fee: number;
+  refund_desc: string | null;
+  notify_url: string | null;
+  status: RefundStatus;
+  refund_channel: string;
+  refund_account: string;
+  refund_recv_accout: string;
+  created_at: Date;
+  complete_at: Date;
+  success_time: Date | null;
+  updated_at: Date;
+}
+
+interface MerchantRow {
+  mch_id: string;
+  appid: string;
+  api_key: string;
+  name: string;
+}
+
+const TRADE_STATE_DESC: Readonly<Record<TradeState, string>> = {
+  SUCCESS: '支付成功',
+  REFUND: '转入退款',
+  NOTPAY: '订单未支付',
+  CLOSED: '订单已关闭',
+};
+
+const isPaid = (state: TradeState): boolean => state === 'SUCCESS' || state === 'REFUND';
+
+function toMerchant(row: MerchantRow): SimMerchant {
+  return { mchId: row.mch_id, appId: row.appid, apiKey: row.api_key, name: row.name };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merchants
+
+/** Upserts a merchant by mch_id: the simulator accepts whatever the shop is configured with. */
+export async function ensureMerchant(knex: Knex, now: Date, m: { appId: string; mchId: string; apiKey: string; name?: string }): Promise<void> {
+  if (!/^\d{1,32}$/.test(m.mchId)) throw new TypeError(`mchId must be digits, got ${JSON.stringify(m.mchId)}`);
+  if (typeof m.appId !== 'string' || m.appId === '' || m.appId.length > 32) throw new TypeError('appId must be 1..32 characters');
+  if (typeof m.apiKey !== 'string' || m.apiKey === '' || m.apiKey.length > 64) throw new TypeError('apiKey must be 1..64 characters');
+  const name = (m.name ?? '').trim().slice(0, 64) || '模拟商户';
+  await knex('sim_merchants')
+    .insert({ mch_id: m.mchId, appid: m.appId, api_key: m.apiKey, name, created_at: now, updated_at: now })
+    .onConflict('mch_id')
+    .merge({ appid: m.appId, api_key: m.apiKey, name, updated_at: now });
+}
+
+export async function findMerchant(knex: Knex, mchId: string): Promise<SimMerchant | undefined> {
+  const row = (await knex('sim_merchants').where({ mch_id: mchId }).first()) as MerchantRow | undefined;
+  return row ? toMerchant(row) : undefined;
+}
+
+export async function appIdKnown(knex: Knex, appId: string): Promise<boolean> {
+  return (await knex('sim_merchants').where({ appid: appId }).first('mch_id')) !== undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// unifiedorder
+
+function codeExpiry(now: Date, timeExpire: Date | null | undefined): Date {
+  const twoHours = now.getTime() + CODE_URL_TTL_MS;
+  return new Date(timeExpire ? Math.min(twoHours, timeExpire.getTime()) : twoHours);
+}
+
+function unifiedOrderAnswer(trade: TradeRow): ApiOutcome {
+  return ok({
+    device_info: trade.device_info ?? undefined,
+    trade_type: trade.trade_type,
+    prepay_id: trade.prepay_id,
+    code_url: codeUrlOf(trade.code_token),
+  });
+}
+
+async function insertTrade(trx: Knex.Transaction, merchant: SimMerchant, signType: SignType, p: UnifiedOrderParams, now: Date): Promise<TradeRow | undefined> {
+  const rows = (await trx('sim_trades')
+    .insert({
+      mch_id: merchant.mchId,
+      appid: merchant.appId,
+      out_trade_no: p.outTradeNo,
+      sign_type: signType,
+      trade_type: p.tradeType,
+      body: p.body,
+      attach: p.attach ?? null,
+      total_fee: p.totalFee,
+      fee_type: 'CNY',
+      spbill_create_ip: p.spbillCreateIp,
+      notify_url: p.notifyUrl,
+      product_id: p.productId ?? null,
+      device_info: p.deviceInfo ?? null,
+      order_params: JSON.stringify(p.orderParams),
+      time_start: p.timeStart ?? null,
+      time_expire: p.timeExpire ?? null,
+      prepay_id: newPrepayId(now),
+      code_token: newCodeToken(),
+      code_expires_at: codeExpiry(now, p.timeExpire),
+      phone_token: newPhoneToken(),
+      trade_state: 'NOTPAY',
+      created_at: now,
+      updated_at: now,
+    })
+    // a concurrent creator of the same out_trade_no (or, rarely, a random token taken already)
+    .onConflict()
+    .ignore()
+    .returning('*')) as TradeRow[];
+  return rows[0];
+}
+
+/** A code token no trade holds (7 random alphanumerics: a collision is a once-in-trillions event). */
+async function freeCodeToken(trx: Knex.Transaction): Promise<string> {
+  for (;;) {
+    const token = newCodeToken();
+    if (!(await trx('sim_trades').where({ code_token: token }).first('id'))) return token;
+  }
+}
+
+async function lockTrade(trx: Knex.Transaction, mchId: string, ref: TradeRef): Promise<TradeRow | undefined> {
+  const where = ref.transactionId !== undefined ? { mch_id: mchId, transaction_id: ref.transactionId } : { mch_id: mchId, out_trade_no: ref.outTradeNo };
+  return (await trx('sim_trades').where(where).forUpdate().first()) as TradeRow | undefined;
+}
+
+/**
+ * unifiedorder. A new out_trade_no makes a NOTPAY trade with a prepay_id and a code_url. A re-send
+ * with the same order parameters gives the same prepay_id/code_url while it lives, a new one after
+ * 2 hours (while time_expire has not passed); other parameters are "201 商户订单号重复". Paid:
+ * ORDERPAID; closed or past time_expire: ORDERCLOSED. Idempotent per (mch_id, out_trade_no).
+ */
+export async function unifiedOrder(ctx: SimContext, merchant: SimMerchant, signType: SignType, p: UnifiedOrderParams): Promise<ApiOutcome> {
+  if (p.tradeType !== 'NATIVE') return business('NOAUTH', '商户无此接口权限');
+  const now = ctx.clock();
+  return ctx.knex.transaction(async (trx) => {
+    let trade = await lockTrade(trx, merchant.mchId, { outTradeNo: p.outTradeNo });
+    if (!trade) {
+      if (p.timeExpire && p.timeExpire.getTime() < now.getTime() + MIN_TIME_EXPIRE_MS) {
+        return business('INVALID_REQUEST', 'time_expire时间过短，刷卡至少1分钟，其他5分钟');
+      }
+      for (let tries = 0; tries < 5 && !trade; tries++) {
+        const created = await insertTrade(trx, merchant, signType, p, now);
+        if (created) return unifiedOrderAnswer(created);
+        trade = await lockTrade(trx, merchant.mchId, { outTradeNo: p.outTradeNo });
+      }
+      if (!trade) throw new Error('could not create a trade: random tokens kept colliding');
+    }
+    if (isPaid(trade.trade_state)) return business('ORDERPAID', '该订单已支付');
+    if (trade.trade_state === 'CLOSED') return business('ORDERCLOSED', '订单已关闭');
+    if (!sameOrderParams(trade.order_params, p.orderParams)) return business('INVALID_REQUEST', '201 商户订单号重复');
+    if (trade.time_expire && now.getTime() >= trade.time_expire.getTime()) return business('ORDERCLOSED', '订单已关闭');
+    if (now.getTime() < trade.code_expires_at.getTime()) return unifiedOrderAnswer(trade);
+    // the prepay_id lived its 2 hours: WeChat issues a new one for the same order
+    const [renewed] = (await trx('sim_trades')
+      .where({ id: trade.id })
+      .update({ prepay_id: newPrepayId(now), code_token: await freeCodeToken(trx), code_expires_at: codeExpiry(now, trade.time_expire), updated_at: now })
+      .returning('*')) as TradeRow[];
+    if (renewed) return unifiedOrderAnswer(renewed);
+    throw new Error(`trade ${trade.id} vanished while locked`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// orderquery, closeorder
+
+function paidFields(trade: TradeRow): Fields {
+  return {
+    openid: trade.openid ?? undefined,
+    is_subscribe: trade.is_subscribe ?? undefined,
+    bank_type: trade.bank_type ?? undefined,
+    cash_fee: trade.cash_fee ?? undefined,
+    cash_fee_type: 'CNY',
+    transaction_id: trade.transaction_id ?? undefined,
+    time_end: trade.time_end ? formatBeijingTime(trade.time_end) : undefined,
+  };
+}
+
+/** orderquery: trade_state SUCCESS/REFUND/NOTPAY/CLOSED (a NOTPAY trade stays NOTPAY past its expiry until closed). */
+export async function orderQuery(ctx: SimContext, merchant: SimMerchant, ref: TradeRef): Promise<ApiOutcome> {
+  const where = ref.transactionId !== undefined ? { mch_id: merchant.mchId, transaction_id: ref.transactionId } : { mch_id: merchant.mchId, out_trade_no: ref.outTradeNo };
+  const trade = (await ctx.knex('sim_trades').where(where).first()) as TradeRow | undefined;
+  if (!trade) return business('ORDERNOTEXIST', '此交易订单号不存在');
+  return ok({
+    device_info: trade.device_info ?? undefined,
+    out_trade_no: trade.out_trade_no,
+    trade_state: trade.trade_state,
+    trade_state_desc: TRADE_STATE_DESC[trade.trade_state],
+    trade_type: trade.trade_type,
+    total_fee: trade.total_fee,
+    fee_type: trade.fee_type,
+    attach: trade.attach ?? undefined,
+    ...(isPaid(trade.trade_state) ? paidFields(trade) : {}),
+  });
+}
+
+/**
+ * closeorder: a NOTPAY trade becomes CLOSED (also within 5 minutes of creation: the real API takes
+ * it, only the docs advise waiting). Paid: ORDERPAID; closed already: ORDERCLOSED.
+ */
+export async function closeOrder(ctx: SimContext, merchant: SimMerchant, outTradeNo: string): Promise<ApiOutcome> {
+  const now = ctx.clock();
+  return ctx.knex.transaction(async (trx) => {
+    const trade = await lockTrade(trx, merchant.mchId, { outTradeNo });
+    if (!trade) return business('ORDERNOTEXIST', '订单不存在');
+    if (isPaid(trade.trade_state)) return business('ORDERPAID', '订单已支付，不能发起关单');
+    if (trade.trade_state === 'CLOSED') return business('ORDERCLOSED', '订单已关闭，无法重复关闭');
+    await trx('sim_trades').where({ id: trade.id }).update({ trade_state: 'CLOSED', closed_at: now, updated_at: now });
+    return ok({ result_msg: 'OK' });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// refund, refundquery
+
+function refundAnswer(trade: TradeRow, refund: RefundRow): ApiOutcome {
+  return ok({
+    transaction_id: trade.transaction_id ?? undefined,
+    out_trade_no: trade.out_trade_no,
+    out_refund_no: refund.out_refund_no,
+    refund_id: refund.refund_id,
+    refund_channel: '',
+    refund_fee: refund.refund_fee,
+    settlement_refund_fee: refund.refund_fee,
+    total_fee: trade.total_fee,
+    settlement_total_fee: trade.total_fee,
+    fee_type: 'CNY',
+    cash_fee: trade.cash_fee ?? trade.total_fee,
+    cash_refund_fee: refund.refund_fee,
+    coupon_refund_fee: 0,
+    coupon_refund_count: 0,
+  });
+}
+
+/**
+ * refund (/secapi/pay/refund): accepted refunds start PROCESSING and turn SUCCESS after the scaled
+ * refund delay (completeDueRefunds). Idempotent per out_refund_no: the same out_refund_no with the
+ * same amounts answers the very same refund. Refusals: ORDERNOTEXIST; ERROR for a trade that is
+ * not paid; INVALID_REQUEST for an out_refund_no reused with other amounts or another trade;
+ * PARAM_ERROR when total_fee is not the trade's; TRADE_OVERDUE past a year; ERROR past 50
+ * refunds; FREQUENCY_LIMITED within a minute of the trade's previous refund; NOTENOUGH beyond what
+ * is left to refund.
+ */
+export async function refund(ctx: SimContext, merchant: SimMerchant, p: RefundParams): Promise<ApiOutcome> {
+  const now = ctx.clock();
+  return ctx.knex.transaction(async (trx) => {
+    const trade = await lockTrade(trx, merchant.mchId, p);
+    if (!trade) return business('ORDERNOTEXIST', '订单不存在');
+    const existing = (await trx('sim_refunds').where({ mch_id: merchant.mchId, out_refund_no: p.outRefundNo }).first()) as RefundRow | undefined;
+    if (existing) {
+      if (existing.trade_id !== trade.id) return business('INVALID_REQUEST', '同一个out_refund_no不能用于不同的订单');
+      if (existing.refund_fee !== p.refundFee || existing.total_fee !== p.totalFee) {
+        return business('INVALID_REQUEST', '同一个out_refund_no退款金额要一致');
+      }
+      return refundAnswer(trade, existing);
+    }
+    if (trade.trade_state === 'NOTPAY') return business('ERROR', '订单未支付');
+    if (trade.trade_state === 'CLOSED') return business('ERROR', '订单已关闭');
+    if (p.totalFee !== trade.total_fee) return business('PARAM_ERROR', '订单金额total_fee与原订单金额不一致');
+    if (trade.time_end && now.getTime() - trade.time_end.getTime() > REFUND_WINDOW_MS) return business('TRADE_OVERDUE', '订单已经超过退款期限');
+    const previous = (await trx('sim_refunds').where({ trade_id: trade.id }).orderBy('created_at', 'desc').orderBy('id', 'desc')) as RefundRow[];
+    if (previous.length >= MAX_REFUNDS_PER_TRADE) return business('ERROR', `一笔订单最多支持${MAX_REFUNDS_PER_TRADE}次部分退款`);
+    const latest = previous[0];
+    if (latest && now.getTime() - latest.created_at.getTime() < REFUND_INTERVAL_MS) return business('FREQUENCY_LIMITED', '频率限制：同一笔订单的退款请间隔1分钟');
+    if (p.refundFee > trade.total_fee - trade.refunded_fee) return business('NOTENOUGH', '订单可退金额不足');
+
+    const [created] = (await trx('sim_refunds')
+      .insert({
+        mch_id: merchant.mchId,
+        trade_id: trade.id,
+        out_refund_no: p.outRefundNo,
+        refund_id: newRefundId(now),
+        total_fee: p.totalFee,
+        refund_fee: p.refundFee,
+        refund_desc: p.refundDesc ?? null,
+        notify_url: p.notifyUrl ?? null,
+        status: 'PROCESSING',
+        refund_channel: 'ORIGINAL',
+        refund_account: 'REFUND_SOURCE_UNSETTLED_FUNDS',
+        refund_recv_accout: '支付用户的零钱',
+        created_at: now,
+        complete_at: new Date(now.getTime() + scaledMs(ctx.refundDelayMs, ctx.timeScale)),
+        updated_at: now,
+      })
+      .returning('*')) as RefundRow[];
+    await trx('sim_trades')
+      .where({ id: trade.id })
+      .update({ refunded_fee: trade.refunded_fee + p.refundFee, updated_at: now });
+    return refundAnswer(trade, created as RefundRow);
+  });
+}
+
+function indexedRefund(n: number, r: RefundRow): Fields {
+  return {
+    [`out_refund_no_${n}`]: r.out_refund_no,
+    [`refund_id_${n}`]: r.refund_id,
+    [`refund_channel_${n}`]: r.refund_channel,
+    [`refund_fee_${n}`]: r.refund_fee,
+    [`settlement_refund_fee_${n}`]: r.refund_fee,
+    [`refund_status_${n}`]: r.status,
+    [`refund_account_${n}`]: r.refund_account,
+    [`refund_recv_accout_${n}`]: r.refund_recv_accout,
+    [`refund_success_time_${n}`]: r.success_time ? formatBeijingDateTime(r.success_time) : undefined,
+  };
+}
+
+/** refundquery: the refunds of one refund reference or one trade, indexed from 0. */
+export async function refundQuery(ctx: SimContext, merchant: SimMerchant, p: RefundQueryParams): Promise<ApiOutcome> {
+  const knex = ctx.knex;
+  let trade: TradeRow | undefined;
+  let refunds: RefundRow[];
+  let totalRefundCount: number | undefined;
+  if (p.by === 'refund_id' || p.by === 'out_refund_no') {
+    const one = (await knex('sim_refunds').where({ mch_id: merchant.mchId, [p.by]: p.value }).first()) as RefundRow | undefined;
+    if (!one) return business('REFUNDNOTEXIST', '退款订单查询失败');
+    trade = (await knex('sim_trades').where({ id: one.trade_id }).first()) as TradeRow | undefined;
+    refunds = [one];
+  } else {
+    trade = (await knex('sim_trades').where({ mch_id: merchant.mchId, [p.by]: p.value }).first()) as TradeRow | undefined;
+    if (!trade) return business('REFUNDNOTEXIST', '退款订单查询失败');
+    const all = (await knex('sim_refunds').where({ trade_id: trade.id }).orderBy('created_at').orderBy('id')) as RefundRow[];
+    if (all.length === 0) return business('REFUNDNOTEXIST', '退款订单查询失败');
+    if (p.offset !== undefined) {
+      if (p.offset >= all.length) return business('REFUNDNOTEXIST', '退款订单查询失败');
+      refunds = all.slice(p.offset, p.offset + REFUND_QUERY_PAGE);
+      totalRefundCount = all.length;
+    } else {
+      if (all.length > REFUND_QUERY_MAX_UNPAGED) {
+        return business('ERROR', `订单退款笔数超过${REFUND_QUERY_MAX_UNPAGED}笔，请使用offset分页查询或按退款单号查询`);
+      }
+      refunds = all;
+    }
+  }
+  if (!trade) throw new Error('a refund without its trade');
+  const fields: Fields = {
+    transaction_id: trade.transaction_id ?? undefined,
+    out_trade_no: trade.out_trade_no,
+    total_fee: trade.total_fee,
+    settlement_total_fee: trade.total_fee,
+    fee_type: 'CNY',
+    cash_fee: trade.cash_fee ?? trade.total_fee,
+    refund_count: refunds.length,
+    total_refund_count: totalRefundCount,
+  };
+  refunds.forEach((r, n) => Object.assign(fields, indexedRefund(n, r)));
+  return ok(fields);
+}
+
+/**
+ * Turns PROCESSING refunds whose delay is over into SUCCESS, marks their trade REFUND and queues the
+ * encrypted refund notify when the refund named a notify_url. One transaction per refund.
+ */
+export async function completeDueRefunds(ctx: SimContext, limit = 100): Promise<number> {
+  let done = 0;
+  for (; done < limit; done++) {
+    const now = ctx.clock();
+    const completed = await ctx.knex.transaction(async (trx) => {
+      const due = (await trx('sim_refunds')
+        .where({ status: 'PROCESSING' })
+        .andWhere('complete_at', '<=', now)
+        .orderBy('complete_at')
+        .orderBy('id')
+        .first()
+        .forUpdate()
+        .skipLocked()) as RefundRow | undefined;
+      if (!due) return false;
+      const trade = (await trx('sim_trades').where({ id: due.trade_id }).forUpdate().first()) as TradeRow;
+      const [refunded] = (await trx('sim_refunds')
+        .where({ id: due.id })
+        .update({ status: 'SUCCESS', success_time: now, updated_at: now })
+        .returning('*')) as RefundRow[];
+      await trx('sim_trades').where({ id: trade.id }).update({ trade_state: 'REFUND', updated_at: now });
+      if (due.notify_url) {
+        const merchant = toMerchant((await trx('sim_merchants').where({ mch_id: due.mch_id }).first()) as MerchantRow);
+        const r = refunded as RefundRow;
+        const xml = buildRefundNotify(
+          {
+            transaction_id: trade.transaction_id ?? undefined,
+            out_trade_no: trade.out_trade_no,
+            refund_id: r.refund_id,
+            out_refund_no: r.out_refund_no,
+            total_fee: trade.total_fee,
+            settlement_total_fee: trade.total_fee,
+            refund_fee: r.refund_fee,
+            settlement_refund_fee: r.refund_fee,
+            refund_status: 'SUCCESS',
+            success_time: formatBeijingDateTime(now),
+            refund_recv_accout: r.refund_recv_accout,
+            refund_account: r.refund_account,
+            refund_request_source: 'API',
+          },
+          merchant,
+        );
+        await enqueueNotification(trx, ctx, {
+          kind: 'refund',
+          mchId: due.mch_id,
+          tradeId: trade.id,
+          outTradeNo: trade.out_trade_no,
+          refundId: r.id,
+          url: due.notify_url,
+          payload: { ...(await parseXml(xml)) },
+        });
+      }
+      return true;
+    });
+    if (!completed) break;
+  }
+  return done;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The phone
+
+export type PhoneState = 'payable' | 'paid' | 'closed' | 'expired';
+
+/** What the phone shows after scanning a code_url. */
+export interface PhoneView {
+  codeUrl: string;
+  merchantName: string;
+  outTradeNo: string;
+  body: string;
+  totalFee: number;
+  state: PhoneState;
+  phoneToken: string;
+  transactionId: string | null;
+  timeEnd: Date | null;
+}
+
+function phoneStateOf(trade: TradeRow, now: Date): PhoneState {
+  if (isPaid(trade.trade_state)) return 'paid';
+  if (trade.trade_state === 'CLOSED') return 'closed';
+  if (now.getTime() >= trade.code_expires_at.getTime()) return 'expired';
+  return 'payable';
+}
+
+function phoneView(trade: TradeRow, merchantName: string, now: Date): PhoneView {
+  return {
+    codeUrl: codeUrlOf(trade.code_token),
+    merchantName,
+    outTradeNo: trade.out_trade_no,
+    body: trade.body,
+    totalFee: trade.total_fee,
+    state: phoneStateOf(trade, now),
+    phoneToken: trade.phone_token,
+    transactionId: trade.transaction_id,
+    timeEnd: trade.time_end,
+  };
+}
+
+async function merchantName(knex: Knex, mchId: string): Promise<string> {
+  const row = (await knex('sim_merchants').where({ mch_id: mchId }).first('name')) as { name: string } | undefined;
+  return row?.name ?? mchId;
+}
+
+/** The trade behind a code_url, as the phone shows it; undefined for a code_url nobody issued (or one replaced by a newer one). */
+export async function scanCode(ctx: SimContext, codeUrl: string): Promise<PhoneView | undefined> {
+  const token = codeTokenOf(codeUrl);
+  if (token === undefined) return undefined;
+  const trade = (await ctx.knex('sim_trades').where({ code_token: token }).first()) as TradeRow | undefined;
+  if (!trade) return undefined;
+  return phoneView(trade, await merchantName(ctx.knex, trade.mch_id), ctx.clock());
+}
+
+export type PayOutcome =
+  | { kind: 'paid'; view: PhoneView }
+  | { kind: 'refused'; view: PhoneView }
+  | { kind: 'cancelled'; view: PhoneView }
+  | { kind: 'not_found' }
+  | { kind: 'forbidden' };
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
+
+/**
+ * The phone's Pay button: a payable trade becomes SUCCESS with a fresh transaction_id, time_end now,
+ * a payer openid and bank type, and its signed payment notify is queued. A trade paid, closed or
+ * past its code_url's life is refused and left as it is. Needs the page's phone token.
+ */
+export async function payByCode(ctx: SimContext, codeUrl: string, phoneToken: string): Promise<PayOutcome> {
+  const token = codeTokenOf(codeUrl);
+  if (token === undefined) return { kind: 'not_found' };
+  const now = ctx.clock();
+  const outcome = await ctx.knex.transaction(async (trx): Promise<PayOutcome> => {
+    const trade = (await trx('sim_trades').where({ code_token: token }).forUpdate().first()) as TradeRow | undefined;
+    if (!trade) return { kind: 'not_found' };
+    if (!sameToken(trade.phone_token, phoneToken)) return { kind: 'forbidden' };
+    const merchant = toMerchant((await trx('sim_merchants').where({ mch_id: trade.mch_id }).first()) as MerchantRow);
+    if (phoneStateOf(trade, now) !== 'payable') return { kind: 'refused', view: phoneView(trade, merchant.name, now) };
+    const [paid] = (await trx('sim_trades')
+      .where({ id: trade.id })
+      .update({
+        trade_state: 'SUCCESS',
+        transaction_id: newTransactionId(now),
+        time_end: now,
+        openid: newOpenid(),
+        bank_type: 'OTHERS',
+        is_subscribe: 'N',
+        cash_fee: trade.total_fee,
+        updated_at: now,
+      })
+      .returning('*')) as TradeRow[];
+    const t = paid as TradeRow;
+    const xml = buildPaymentNotify(
+      {
+        device_info: t.device_info ?? undefined,
+        openid: t.openid ?? undefined,
+        is_subscribe: t.is_subscribe ?? undefined,
+        trade_type: t.trade_type,
+        bank_type: t.bank_type ?? undefined,
+        total_fee: t.total_fee,
+        fee_type: t.fee_type,
+        cash_fee: t.cash_fee ?? t.total_fee,
+        transaction_id: t.transaction_id ?? undefined,
+        out_trade_no: t.out_trade_no,
+        attach: t.attach ?? undefined,
+        time_end: formatBeijingTime(now),
+      },
+      { appId: t.appid, mchId: t.mch_id, apiKey: merchant.apiKey, signType: t.sign_type },
+    );
+    await enqueueNotification(trx, ctx, {
+      kind: 'pay',
+      mchId: t.mch_id,
+      tradeId: t.id,
+      outTradeNo: t.out_trade_no,
+      url: t.notify_url,
+      payload: { ...(await parseXml(xml)) },
+    });
+    return { kind: 'paid', view: phoneView(t, merchant.name, now) };
+  });
+  if (outcome.kind === 'paid') ctx.wake();
+  return outcome;
+}
+
+/** The phone's Cancel button: the shopper backs out; the trade stays NOTPAY, as on a real phone. */
+export async function cancelByCode(ctx: SimContext, codeUrl: string, phoneToken: string): Promise<PayOutcome> {
+  const view = await scanCode(ctx, codeUrl);
+  if (!view) return { kind: 'not_found' };
+  if (!sameToken(view.phoneToken, phoneToken)) return { kind: 'forbidden' };
+  return { kind: 'cancelled', view };
+}
