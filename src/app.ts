@@ -4,13 +4,23 @@ import session from 'express-session';
 import helmet from 'helmet';
 import pino, { type Logger } from 'pino';
 import pinoHttp from 'pino-http';
+import { adminRoutes } from './admin/routes';
+import { cartRoutes } from './cart/routes';
 import { catalogRoutes } from './catalog/routes';
+import { checkoutRoutes } from './checkout/routes';
 import type { Config } from './config';
 import type { Database } from './db';
+import { csrfProtection } from './http/csrf';
 import { errorHandler, notFoundHandler } from './http/errors';
 import { localeMiddleware } from './http/locale';
 import { KnexSessionStore } from './http/session-store';
 import { createMetrics, type Metrics } from './metrics';
+import { payRoutes } from './pay/routes';
+import type { PaylogWaiters } from './pay/waiters';
+import { webhookRoutes } from './pay/webhook-routes';
+import { refundWebhookRoutes } from './refunds/routes';
+import type { Simulator } from './simulator';
+import type { WxPayClient } from './wechatpay';
 
 export type Clock = () => Date;
 
@@ -19,12 +29,21 @@ export interface AppDeps {
   config: Config & { sessionSecret: string };
   db: Database;
   clock: Clock;
+  /** WeChat Pay (or the simulator, over HTTP all the same) and the notify_url we give it */
+  wxpay: { client: WxPayClient; notifyUrl: string };
+  /** the status polls held open on this instance, woken through LISTEN/NOTIFY (started by main.ts) */
+  waiters: PaylogWaiters;
+  /** mounted at /wxsim in simulator mode */
+  simulator?: Simulator | undefined;
   logger?: Logger;
   metrics?: Metrics;
 }
 
+/** AppDeps with the optional parts filled in by createApp */
+export type ResolvedDeps = AppDeps & { logger: Logger; metrics: Metrics };
+
 export interface App extends express.Express {
-  locals: express.Express['locals'] & { deps: Required<AppDeps>; close(): void };
+  locals: express.Express['locals'] & { deps: ResolvedDeps; close(): void };
 }
 
 const ROOT = path.resolve(__dirname, '..');
@@ -37,7 +56,7 @@ const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
 export function createApp(deps: AppDeps): App {
   const logger = deps.logger ?? pino({ level: deps.config.logLevel });
   const metrics = deps.metrics ?? createMetrics();
-  const full: Required<AppDeps> = { ...deps, logger, metrics };
+  const full: ResolvedDeps = { ...deps, logger, metrics };
   const { config, db } = full;
 
   const app = express() as App;
@@ -86,6 +105,10 @@ export function createApp(deps: AppDeps): App {
   });
 
   app.use(express.static(path.join(ROOT, 'public'), { maxAge: '1h', index: false }));
+  // WeChat's side of the wire: its own body parsers, no session, no CSRF
+  if (deps.simulator) app.use('/wxsim', deps.simulator.router);
+  app.use(webhookRoutes(full));
+  app.use(refundWebhookRoutes(full));
 
   const sessionStore = new KnexSessionStore(db.knex, { defaultTtlMs: SESSION_TTL_MS, now: full.clock });
   sessionStore.on('error', (err: unknown) => logger.warn({ err }, 'session sweep failed'));
@@ -102,12 +125,21 @@ export function createApp(deps: AppDeps): App {
   );
   app.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 200 }));
   app.use(localeMiddleware);
-  app.use((_req, res, next) => {
+  app.use((req, res, next) => {
     res.locals.shopName = config.shopName;
+    res.locals.cartCount = Object.values(req.session.cart ?? {}).reduce((sum, q) => sum + q, 0);
+    // a one-time message from the previous request (e.g. "added to cart")
+    res.locals.flash = req.session.flash;
+    if (req.session.flash && req.method === 'GET') delete req.session.flash;
     next();
   });
+  app.use(csrfProtection);
 
   app.use(catalogRoutes(full));
+  app.use(cartRoutes(full));
+  app.use(checkoutRoutes(full));
+  app.use(payRoutes(full));
+  app.use('/admin', adminRoutes(full));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import { z } from 'zod';
+import type { SignType } from './wechatpay/sign';
 
 /**
  * The one place `process.env` is read. A bad or missing value stops start-up with ONE line that
  * names the variable (ConfigError, exit code 2 in main.ts). Every key is documented in .env.example.
  */
-
-export type SignType = 'MD5' | 'HMAC-SHA256';
 
 /** The simulator's own test merchant: used only in simulator mode, never in live mode. */
 export const SIMULATOR_MERCHANT = {
@@ -39,6 +38,22 @@ export interface Config {
     pfx: Buffer | undefined;
   };
   payQrTtlSeconds: number;
+  poll: {
+    /** the longest a status request is held open */
+    maxWaitSeconds: number;
+    /** waiting status requests one instance holds; beyond it 503 with Retry-After */
+    maxWaiters: number;
+    /** a trade still NOTPAY this long after its QR code was issued is asked about (orderquery) */
+    queryAfterSeconds: number;
+    /** at most one orderquery per trade per this many seconds, across all pollers and instances */
+    queryIntervalSeconds: number;
+  };
+  sweeper: {
+    /** how often each instance looks for expired and forgotten trades; 0 turns the sweeper off */
+    intervalSeconds: number;
+    /** how many trades one sweep handles at most */
+    batchSize: number;
+  };
   simulator: {
     /** divides WeChat's notify retry schedule and the refund delay: 60 makes 15 s into 0.25 s */
     timeScale: number;
@@ -168,6 +183,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     'must be a number of seconds from 0 to 86400',
   );
 
+  const intSetting = (name: string, fallback: string, min: number, max: number, unit = '') =>
+    parseWith(name, z.coerce.number().int().min(min).max(max), get(name) ?? fallback, `must be a whole number${unit} from ${min} to ${max}`);
+  const poll = {
+    maxWaitSeconds: intSetting('POLL_MAX_WAIT_SECONDS', '25', 1, 120, ' of seconds'),
+    maxWaiters: intSetting('POLL_MAX_WAITERS', '20000', 1, 1_000_000),
+    queryAfterSeconds: intSetting('POLL_QUERY_AFTER_SECONDS', '15', 0, 7200, ' of seconds'),
+    queryIntervalSeconds: intSetting('POLL_QUERY_INTERVAL_SECONDS', '10', 1, 3600, ' of seconds'),
+  };
+  const sweeper = {
+    intervalSeconds: intSetting('SWEEP_INTERVAL_SECONDS', '60', 0, 86400, ' of seconds'),
+    batchSize: intSetting('SWEEP_BATCH_SIZE', '50', 1, 1000),
+  };
+
   const adminUser = get('ADMIN_USER') ?? 'admin';
   if (!/^[\w.@-]{1,64}$/.test(adminUser)) throw new ConfigError('ADMIN_USER', 'must be 1-64 letters, digits or . _ @ -');
   const adminPasswordHash = get('ADMIN_PASSWORD_HASH');
@@ -189,6 +217,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shopName,
     wxpay: { mode, appId, mchId, apiKey, signType, baseUrl, notifyUrl: notifyUrlRaw, pfx },
     payQrTtlSeconds,
+    poll,
+    sweeper,
     simulator: { timeScale, refundDelaySeconds },
     admin: { user: adminUser, passwordHash: adminPasswordHash },
   };

@@ -64,25 +64,39 @@ async function openPostgres(databaseUrl: string, poolMax: number): Promise<Datab
 
   let listener: pg.Client | undefined;
   let listenerReady: Promise<pg.Client> | undefined;
+  let closed = false;
   const handlers = new Map<string, Set<(payload: string) => void>>();
 
+  // One dedicated connection for LISTEN (it needs a session: through PgBouncer in transaction
+  // mode it must bypass the pooler). When it breaks, a fresh one re-LISTENs every channel.
+  const connectListener = async (): Promise<pg.Client> => {
+    const client = new pg.Client({ connectionString: databaseUrl, types });
+    client.on('notification', (msg) => {
+      for (const fn of handlers.get(msg.channel) ?? []) fn(msg.payload ?? '');
+    });
+    client.on('error', () => {
+      if (listener === client) listener = undefined;
+      listenerReady = undefined;
+      client.end().catch(() => undefined);
+      if (!closed && handlers.size > 0) scheduleReconnect(100);
+    });
+    await client.connect();
+    for (const channel of handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    listener = client;
+    return client;
+  };
   const getListener = () => {
-    listenerReady ??= (async () => {
-      const client = new pg.Client({ connectionString: databaseUrl, types });
-      client.on('notification', (msg) => {
-        for (const fn of handlers.get(msg.channel) ?? []) fn(msg.payload ?? '');
-      });
-      // A lost LISTEN connection would silently stop wake-ups; reconnecting is the caller's
-      // business (pollers still time out and re-ask), so we only drop it for a fresh one.
-      client.on('error', () => {
-        listener = undefined;
-        listenerReady = undefined;
-      });
-      await client.connect();
-      listener = client;
-      return client;
-    })();
+    listenerReady ??= connectListener().catch((err: unknown) => {
+      listenerReady = undefined;
+      throw err;
+    });
     return listenerReady;
+  };
+  const scheduleReconnect = (delayMs: number) => {
+    setTimeout(() => {
+      if (closed || listenerReady) return;
+      getListener().catch(() => scheduleReconnect(Math.min(delayMs * 2, 5000)));
+    }, delayMs).unref();
   };
 
   return {
@@ -94,7 +108,8 @@ async function openPostgres(databaseUrl: string, poolMax: number): Promise<Datab
       if (!set) {
         set = new Set();
         handlers.set(channel, set);
-        await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        // a listener made after this channel was added LISTENs to it already
+        if (client === listener) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
       }
       set.add(onMessage);
       return async () => {
@@ -107,6 +122,7 @@ async function openPostgres(databaseUrl: string, poolMax: number): Promise<Datab
       };
     },
     async close() {
+      closed = true;
       const client = listener;
       listener = undefined;
       listenerReady = undefined;

@@ -1,11 +1,15 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { createApp } from './app';
+import { createApp, type Clock } from './app';
 import { seedCatalogIfEmpty } from './catalog/service';
 import { ConfigError, loadConfig } from './config';
 import { migrateToLatest, openDatabase, type Database } from './db';
+import { createSweeper, type Sweeper } from './pay/sweeper';
+import { PaylogWaiters } from './pay/waiters';
 import { getOrCreateSetting, randomSecret } from './settings';
+import { createSimulator, type Simulator } from './simulator';
+import { createWxPayClient } from './wechatpay';
 
 /** A failure at start-up that deserves one clear line and a non-zero exit. */
 export class StartupError extends Error {
@@ -22,7 +26,18 @@ export interface RunningShop {
   server: http.Server;
   url: string;
   db: Database;
+  app: ReturnType<typeof createApp>;
+  simulator: Simulator | undefined;
+  sweeper: Sweeper;
+  waiters: PaylogWaiters;
   stop(): Promise<void>;
+}
+
+/** What tests may put in place of the real thing: the database (a fresh one per test file) and time. */
+export interface StartOverrides {
+  /** a database the caller opened and will close (stop() leaves it open) */
+  db?: Database;
+  clock?: Clock;
 }
 
 function redactUrl(raw: string): string {
@@ -61,19 +76,24 @@ function listen(server: http.Server, port: number, host: string | undefined): Pr
 }
 
 /** config -> db -> migrate -> seed -> listen -> app. Throws ConfigError / StartupError. */
-export async function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningShop> {
+export async function start(env: NodeJS.ProcessEnv = process.env, overrides: StartOverrides = {}): Promise<RunningShop> {
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
+  const clock = overrides.clock ?? (() => new Date());
 
   let db: Database;
   try {
-    db = await openDatabase(config);
+    db = overrides.db ?? (await openDatabase(config));
   } catch (err) {
     const where = config.databaseUrl ? `PostgreSQL at ${redactUrl(config.databaseUrl)}` : `embedded PGlite in ${config.pgliteDir}`;
     throw new StartupError(`cannot open the database (${where}): ${reasonOf(err)}`);
   }
 
+  let simulator: Simulator | undefined;
+  const waiters = new PaylogWaiters(db, config.poll.maxWaiters);
+  let server: http.Server | undefined;
   try {
+    await waiters.start();
     const applied = await migrateToLatest(db.knex);
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
     const seeded = await seedCatalogIfEmpty(db.knex);
@@ -82,32 +102,74 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
 
     // Listen first so that a PORT of 0 is known before the app is built; until then, 503.
     let handler: http.RequestListener = (_req, res) => res.writeHead(503, { 'Retry-After': '1' }).end();
-    const server = http.createServer((req, res) => handler(req, res));
+    server = http.createServer((req, res) => handler(req, res));
     await listen(server, config.port, config.host);
+    const listening = server;
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : '127.0.0.1'}:${port}`;
 
-    const app = createApp({ config: { ...config, sessionSecret }, db, clock: () => new Date(), logger });
+    // In simulator mode the stand-in lives in this very app, and we still talk to it over HTTP.
+    const merchant = { appId: config.wxpay.appId, mchId: config.wxpay.mchId, apiKey: config.wxpay.apiKey };
+    if (config.wxpay.mode === 'simulator') {
+      simulator = createSimulator({
+        knex: db.knex,
+        clock,
+        timeScale: config.simulator.timeScale,
+        refundDelayMs: config.simulator.refundDelaySeconds * 1000,
+        logger: logger.child({ component: 'simulator' }),
+      });
+      await simulator.ensureMerchant({ ...merchant, name: config.shopName });
+    }
+    const client = createWxPayClient({
+      ...merchant,
+      signType: config.wxpay.signType,
+      baseUrl: config.wxpay.baseUrl ?? `${url}/wxsim`,
+      pfx: config.wxpay.pfx,
+    });
+    const notifyUrl = config.wxpay.notifyUrl ?? `${url}/wxpay/notify`;
+
+    const app = createApp({ config: { ...config, sessionSecret }, db, clock, logger, wxpay: { client, notifyUrl }, waiters, simulator });
     handler = app;
+    simulator?.start();
+    const sweeper = createSweeper({
+      knex: db.knex,
+      client,
+      clock,
+      logger: logger.child({ component: 'sweeper' }),
+      registry: app.locals.deps.metrics.registry,
+      intervalSeconds: config.sweeper.intervalSeconds,
+      batchSize: config.sweeper.batchSize,
+      qrTtlSeconds: config.payQrTtlSeconds,
+      queryAfterSeconds: config.poll.queryAfterSeconds,
+      queryIntervalSeconds: config.poll.queryIntervalSeconds,
+    });
+    sweeper.start();
     logger.info({ url, database: db.kind, wxpayMode: config.wxpay.mode }, `shop listening on ${url}`);
 
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
         logger.info('stopping: no new requests, finishing the running ones');
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        const force = setTimeout(() => server.closeAllConnections(), 10_000);
+        const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
+        listening.closeIdleConnections();
+        const force = setTimeout(() => listening.closeAllConnections(), 10_000);
         force.unref();
         app.locals.close();
+        // answer the waiting status polls now, so their connections can close
+        await waiters.stop();
+        await sweeper.stop();
+        await simulator?.stop();
         await closed;
         clearTimeout(force);
-        await db.close();
+        if (!overrides.db) await db.close();
         logger.info('stopped');
       })());
-    return { server, url, db, stop };
+    return { server: listening, url, db, app, simulator, sweeper, waiters, stop };
   } catch (err) {
-    await db.close().catch(() => undefined);
+    server?.close();
+    await simulator?.stop().catch(() => undefined);
+    await waiters.stop();
+    if (!overrides.db) await db.close().catch(() => undefined);
     if (err instanceof StartupError || err instanceof ConfigError) throw err;
     throw new StartupError(`start-up failed: ${reasonOf(err)}`);
   }

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { isLocale, localeFromAcceptLanguage, translator, type Locale } from '../i18n';
+import { formatDateTime, isLocale, localeFromAcceptLanguage, translator, type Locale } from '../i18n';
 import { formatFen } from '../money';
 
 declare module 'express-session' {
@@ -29,6 +29,7 @@ export const localeMiddleware: RequestHandler = (req, res, next) => {
   res.locals.locale = locale;
   res.locals.t = translator(locale);
   res.locals.formatFen = formatFen;
+  res.locals.formatDateTime = formatDateTime;
   res.locals.langSwitchHref = `${switchUrl.pathname}${switchUrl.search}`;
   res.set('Content-Language', locale === 'zh' ? 'zh-CN' : 'en');
   next();

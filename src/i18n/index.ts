@@ -1,12 +1,14 @@
+import { adminEn } from './admin-en';
+import { adminZh } from './admin-zh';
 import { en } from './en';
 import { zh } from './zh';
 
 /** Simplified Chinese by default; English when asked for (?lang=en, or the browser prefers it). */
 export type Locale = 'zh' | 'en';
-export type MessageKey = keyof typeof zh;
+export type MessageKey = keyof typeof zh | keyof typeof adminZh;
 export type Translate = (key: MessageKey | string, params?: Record<string, string | number>) => string;
 
-const dictionaries: Record<Locale, Record<string, string>> = { zh, en };
+const dictionaries: Record<Locale, Record<string, string>> = { zh: { ...zh, ...adminZh }, en: { ...en, ...adminEn } };
 
 export const LOCALES: readonly Locale[] = ['zh', 'en'];
 
@@ -40,4 +42,10 @@ export function translator(locale: Locale): Translate {
     if (template === undefined) throw new Error(`i18n: no "${key}" in the ${locale} dictionary`);
     return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
   };
+}
+
+/** A moment as people in China read it: Beijing time, "2026-11-25 16:05" (seconds optional). */
+export function formatDateTime(d: Date, withSeconds = false): string {
+  const beijing = new Date(d.getTime() + 8 * 3600 * 1000).toISOString();
+  return `${beijing.slice(0, 10)} ${beijing.slice(11, withSeconds ? 19 : 16)}`;
 }

@@ -95,7 +95,7 @@ export class WxReturnError extends WxPayError {
 
 function returnHint(returnMsg: string): string {
   if (/sign|签名/i.test(returnMsg)) return ' (check WXPAY_API_KEY and WXPAY_SIGN_TYPE)';
-  if (/appid|mch_?id|商户号/i.test(returnMsg)) return ' (check WXPAY_APP_ID and WXPAY_MCH_ID)';
+  if (/appid|mch_?id|商户号/i.test(returnMsg)) return ' (check WXPAY_APPID and WXPAY_MCH_ID)';
   if (/No Bill Exist/i.test(returnMsg)) return ' (no trade that day, or the bill is not ready: WeChat builds it after 9:00 Beijing time)';
   return '';
 }
@@ -110,9 +110,9 @@ const BUSINESS_HINTS: Readonly<Record<string, string>> = {
   NOTENOUGH: 'not enough balance',
   NOAUTH: 'the merchant lacks the permission for this call',
   SIGNERROR: 'check WXPAY_API_KEY and WXPAY_SIGN_TYPE',
-  APPID_NOT_EXIST: 'check WXPAY_APP_ID',
+  APPID_NOT_EXIST: 'check WXPAY_APPID',
   MCHID_NOT_EXIST: 'check WXPAY_MCH_ID',
-  APPID_MCHID_NOT_MATCH: 'check that WXPAY_APP_ID is bound to WXPAY_MCH_ID',
+  APPID_MCHID_NOT_MATCH: 'check that WXPAY_APPID is bound to WXPAY_MCH_ID',
   ORDERNOTEXIST: 'WeChat Pay does not know this order',
   REFUNDNOTEXIST: 'WeChat Pay knows no refund for this query',
   TRADE_OVERDUE: 'the trade is older than a year and cannot be refunded',

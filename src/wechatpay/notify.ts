@@ -107,7 +107,7 @@ function checkMerchant(fields: Record<string, string>, merchant: WxMerchant, whe
     throw new WxNotifyRejected(
       'wrong_merchant',
       `${where} is for appid=${fields.appid ?? '(none)'} mch_id=${fields.mch_id ?? '(none)'}, not ours ` +
-        '(check WXPAY_APP_ID and WXPAY_MCH_ID, or the notify is forged)',
+        '(check WXPAY_APPID and WXPAY_MCH_ID, or the notify is forged)',
       fields,
     );
   }

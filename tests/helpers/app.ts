@@ -1,20 +1,21 @@
-import pino from 'pino';
-import { createApp, type App, type Clock } from '../../src/app';
+import type { Clock } from '../../src/app';
 import { seedCatalogIfEmpty } from '../../src/catalog/service';
-import { loadConfig, type Config } from '../../src/config';
+import { openDatabase } from '../../src/db';
+import { start, type RunningShop } from '../../src/main';
 import { createTestDatabase, type TestDatabase } from './testdb';
 
-export interface TestShop {
-  app: App;
+export interface TestShop extends RunningShop {
   testDb: TestDatabase;
-  config: Config & { sessionSecret: string };
+  /** stops the shop and drops its database */
   close(): Promise<void>;
 }
 
+export type ManualClock = Clock & { advance(ms: number): void; set(d: Date): void };
+
 /** A test clock that only moves when told to. */
-export function manualClock(start = new Date('2026-11-25T08:00:00Z')): Clock & { advance(ms: number): void; set(d: Date): void } {
+export function manualClock(start = new Date('2026-11-25T08:00:00Z')): ManualClock {
   let now = start.getTime();
-  const clock = (() => new Date(now)) as Clock & { advance(ms: number): void; set(d: Date): void };
+  const clock = (() => new Date(now)) as ManualClock;
   clock.advance = (ms) => {
     now += ms;
   };
@@ -24,19 +25,41 @@ export function manualClock(start = new Date('2026-11-25T08:00:00Z')): Clock & {
   return clock;
 }
 
-/** createApp on a fresh migrated (and seeded) database, as main.ts would build it. */
+/**
+ * The shop as `npm start` runs it (simulator mode, the simulator over real HTTP), listening on
+ * 127.0.0.1 at a free port, on a fresh database of its own (PGlite in memory, or a new database on
+ * the server named by DATABASE_URL).
+ */
 export async function createTestShop(options: { env?: NodeJS.ProcessEnv; clock?: Clock; seed?: boolean; testDb?: TestDatabase } = {}): Promise<TestShop> {
   const testDb = options.testDb ?? (await createTestDatabase());
-  if (options.seed !== false) await seedCatalogIfEmpty(testDb.db.knex);
-  const config = { ...loadConfig({ LOG_LEVEL: 'silent', ...options.env }), sessionSecret: 'test-session-secret-0123456789abcdef' };
-  const app = createApp({ config, db: testDb.db, clock: options.clock ?? (() => new Date()), logger: pino({ level: 'silent' }) });
+  const shop = await start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...options.env }, { db: testDb.db, clock: options.clock });
+  if (options.seed === false) await testDb.db.knex('products').delete();
+  else await seedCatalogIfEmpty(testDb.db.knex);
   return {
-    app,
+    ...shop,
     testDb,
-    config,
     async close() {
-      app.locals.close();
-      await testDb.drop();
+      await shop.stop().catch(() => undefined);
+      await testDb.drop().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * A second app instance on the same database as `shop`, as behind a load balancer. On a server it
+ * has its own connections (and its own LISTEN); embedded PGlite belongs to one process, so there
+ * the second instance shares the first one's PGlite (and its listen).
+ */
+export async function startSecondInstance(shop: TestShop, options: { env?: NodeJS.ProcessEnv; clock?: Clock } = {}): Promise<RunningShop> {
+  const env = { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...options.env };
+  if (shop.testDb.url === undefined) return start(env, { db: shop.db, clock: options.clock });
+  const db = await openDatabase({ databaseUrl: shop.testDb.url, pgliteDir: 'memory://' });
+  const second = await start(env, { db, clock: options.clock });
+  return {
+    ...second,
+    async stop() {
+      await second.stop();
+      await db.close();
     },
   };
 }

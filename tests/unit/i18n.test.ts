@@ -1,16 +1,25 @@
-import { en } from '../../src/i18n/en';
+import { adminEn } from '../../src/i18n/admin-en';
+import { adminZh } from '../../src/i18n/admin-zh';
+import { en as shopEn } from '../../src/i18n/en';
 import { localeFromAcceptLanguage, translator } from '../../src/i18n';
-import { zh } from '../../src/i18n/zh';
+import { zh as shopZh } from '../../src/i18n/zh';
+
+const zh: Record<string, string> = { ...shopZh, ...adminZh };
+const en: Record<string, string> = { ...shopEn, ...adminEn };
 
 describe('i18n', () => {
   test('both dictionaries have exactly the same keys', () => {
     expect(Object.keys(en).sort()).toEqual(Object.keys(zh).sort());
   });
 
+  test('shop and admin dictionaries do not redefine each other\'s keys', () => {
+    expect(Object.keys(adminZh).filter((k) => k in shopZh)).toEqual([]);
+  });
+
   test('every placeholder of a Chinese sentence appears in its English twin', () => {
     for (const [key, text] of Object.entries(zh)) {
       const names = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
-      expect([key, names(en[key as keyof typeof en])]).toEqual([key, names(text)]);
+      expect([key, names(en[key] ?? '')]).toEqual([key, names(text)]);
     }
   });
 

@@ -1,0 +1,56 @@
+import crypto from 'node:crypto';
+import { Router, type Request, type Response } from 'express';
+import type { AppDeps } from '../app';
+import { viewCart } from '../cart/service';
+import { NotFound } from '../errors';
+import { cartOf, existingShopperId, shopperIdOf } from '../http/shopper';
+import { CHECKOUT_TOKEN_PATTERN, checkout, validateCheckoutForm, type ReceiverErrors } from './service';
+import { ordersOfCheckout } from '../pay/service';
+
+export function checkoutRoutes(deps: Pick<AppDeps, 'db' | 'clock'>): Router {
+  const router = Router();
+  const knex = deps.db.knex;
+
+  const renderForm = async (req: Request, res: Response, values: Record<string, unknown>, errors: ReceiverErrors, status = 200) => {
+    const cart = await viewCart(knex, cartOf(req));
+    if (cart.groups.length === 0) return res.redirect(303, '/cart');
+    res.status(status).render('checkout/index', {
+      cart,
+      values,
+      errors,
+      // a new token per rendered form: submitting this form twice makes one set of orders
+      checkoutToken: typeof values.checkout_token === 'string' && CHECKOUT_TOKEN_PATTERN.test(values.checkout_token) ? values.checkout_token : crypto.randomBytes(18).toString('base64url'),
+    });
+  };
+
+  router.get('/checkout', async (req, res) => {
+    await renderForm(req, res, { pay_type: 'wxpay' }, {});
+  });
+
+  router.post('/checkout', async (req, res) => {
+    const form = validateCheckoutForm(req.body as Record<string, unknown>);
+    if ('errors' in form) return renderForm(req, res, req.body as Record<string, unknown>, form.errors, 400);
+    const result = await checkout(knex, {
+      shopperId: shopperIdOf(req),
+      cart: cartOf(req),
+      receiver: form.receiver,
+      payType: form.payType,
+      checkoutToken: String(req.body.checkout_token ?? ''),
+      now: deps.clock(),
+    });
+    req.session.cart = {};
+    if (result.outTradeNo) return res.redirect(303, `/pay/${result.outTradeNo}`);
+    res.redirect(303, `/checkout/${encodeURIComponent(String(req.body.checkout_token))}/complete`);
+  });
+
+  // cash on delivery: the orders are placed, nothing to pay now
+  router.get('/checkout/:token/complete', async (req, res) => {
+    const shopperId = existingShopperId(req);
+    if (!shopperId || !CHECKOUT_TOKEN_PATTERN.test(req.params.token)) throw new NotFound('no such checkout');
+    const orders = await ordersOfCheckout(knex, shopperId, req.params.token);
+    if (orders.length === 0) throw new NotFound('no such checkout');
+    res.render('checkout/complete', { orders, totalFen: orders.reduce((sum, o) => sum + o.total_fen, 0) });
+  });
+
+  return router;
+}

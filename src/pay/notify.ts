@@ -1,0 +1,94 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { failReply, parsePaymentNotify, parseXml, successReply, WxPayError, type WxMerchant } from '../wechatpay';
+import { parseBeijingTime } from '../wechatpay/time';
+import { recordNotify } from './notify-log';
+import { markPaid, type MarkPaidOutcome } from './settle';
+
+export interface NotifyAnswer {
+  /** HTTP status: 200 for what WeChat may stop sending, 4xx for what we refuse, 500 when we failed */
+  status: number;
+  /** exactly WeChat's SUCCESS or FAIL XML */
+  body: string;
+  verdict: string;
+}
+
+const STATUS_BY_ERROR_CODE: Record<string, number> = {
+  bad_xml: 400,
+  missing_signature: 400,
+  bad_signature: 401,
+  wrong_merchant: 403,
+  not_success: 400,
+  missing_field: 400,
+  bad_amount: 400,
+  bad_fee_type: 400,
+  bad_field: 400,
+};
+
+const ANSWER_BY_OUTCOME: Record<MarkPaidOutcome, { status: number; reply: string | undefined }> = {
+  paid: { status: 200, reply: undefined },
+  late_payment: { status: 200, reply: undefined },
+  duplicate: { status: 200, reply: undefined },
+  // kept for the admin; WeChat retrying for a day would change nothing
+  conflict: { status: 200, reply: undefined },
+  amount_mismatch: { status: 409, reply: 'amount does not match the order' },
+  unknown_trade: { status: 404, reply: 'unknown out_trade_no' },
+};
+
+/** Best-effort fields of a refused body, for the log (never trusted for anything else). */
+async function peek(raw: string): Promise<{ outTradeNo?: string; transactionId?: string }> {
+  try {
+    const fields = await parseXml(raw);
+    return { outTradeNo: fields.out_trade_no, transactionId: fields.transaction_id };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * WeChat's payment notify, end to end: verify (signature over all fields, return/result codes,
+ * our merchant, integer CNY amount), settle through markPaid (which compares the amount with our
+ * record under a row lock), record the call in notify_log, and answer SUCCESS only once the state
+ * is durably stored or already was. A database failure answers 500 with FAIL so WeChat retries.
+ */
+export async function handlePaymentNotify(deps: { knex: Knex; merchant: WxMerchant; now: () => Date; logger: Logger }, raw: Buffer): Promise<NotifyAnswer> {
+  const receivedAt = deps.now();
+  const text = raw.toString('utf8');
+  let notice;
+  try {
+    notice = await parsePaymentNotify(raw, deps.merchant);
+  } catch (err) {
+    if (!(err instanceof WxPayError)) throw err;
+    const answer = { status: STATUS_BY_ERROR_CODE[err.code] ?? 400, body: failReply(err.message.slice(0, 120)), verdict: err.code };
+    await recordNotify(deps.knex, { kind: 'pay', ...(await peek(text)), verdict: err.code, detail: err.message, rawBody: text, receivedAt }).catch((logErr: unknown) =>
+      deps.logger.error({ err: logErr }, 'could not record a refused notify'),
+    );
+    return answer;
+  }
+
+  let outcome: MarkPaidOutcome;
+  try {
+    const result = await markPaid(deps.knex, {
+      outTradeNo: notice.outTradeNo,
+      transactionId: notice.transactionId,
+      totalFee: notice.totalFee,
+      paidAt: parseBeijingTime(notice.timeEnd),
+      source: 'notify',
+      now: receivedAt,
+    });
+    outcome = result.outcome;
+  } catch (err) {
+    deps.logger.error({ err, outTradeNo: notice.outTradeNo }, 'notify could not be settled; WeChat will retry');
+    await recordNotify(deps.knex, { kind: 'pay', outTradeNo: notice.outTradeNo, transactionId: notice.transactionId, verdict: 'error', detail: String(err), rawBody: text, receivedAt }).catch(
+      () => undefined,
+    );
+    return { status: 500, body: failReply('temporarily unable to store the payment'), verdict: 'error' };
+  }
+
+  const { status, reply } = ANSWER_BY_OUTCOME[outcome];
+  await recordNotify(deps.knex, { kind: 'pay', outTradeNo: notice.outTradeNo, transactionId: notice.transactionId, verdict: outcome, detail: reply, rawBody: text, receivedAt }).catch(
+    (err: unknown) => deps.logger.error({ err, outTradeNo: notice.outTradeNo }, 'could not record a notify'),
+  );
+  if (outcome === 'late_payment' || outcome === 'conflict') deps.logger.warn({ outTradeNo: notice.outTradeNo, outcome }, 'payment needs an admin');
+  return { status, body: reply === undefined ? successReply() : failReply(reply), verdict: outcome };
+}

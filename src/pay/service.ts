@@ -1,0 +1,334 @@
+import type { Knex } from 'knex';
+import { newOutTradeNo } from '../checkout/service';
+import { Conflict, NotFound, UpstreamFailed } from '../errors';
+import { WxBusinessError, WxPayError, type WxPayClient } from '../wechatpay';
+import { parseBeijingTime } from '../wechatpay/time';
+import { closePaylog, markPaid, PAYLOG_CHANNEL } from './settle';
+
+export interface Paylog {
+  out_trade_no: string;
+  shopper_id: string;
+  total_fee: number;
+  trade_state: 'NOTPAY' | 'SUCCESS' | 'CLOSED' | 'REFUND';
+  body: string | null;
+  code_url: string | null;
+  code_url_expires_at: Date | null;
+  transaction_id: string | null;
+  create_time: Date;
+  pay_time: Date | null;
+  closed_at: Date | null;
+  flag: string | null;
+}
+
+export interface OrderItem {
+  product_id: number;
+  title: string;
+  unit_price_fen: number;
+  quantity: number;
+}
+
+export interface OrderWithItems {
+  id: number;
+  seller: string;
+  status: string;
+  pay_type: string;
+  total_fen: number;
+  receiver_name: string;
+  receiver_mobile: string;
+  receiver_address: string;
+  created_at: Date;
+  paid_at: Date | null;
+  items: OrderItem[];
+}
+
+const PAYLOG_COLUMNS = [
+  'out_trade_no',
+  'shopper_id',
+  'total_fee',
+  'trade_state',
+  'body',
+  'code_url',
+  'code_url_expires_at',
+  'transaction_id',
+  'create_time',
+  'pay_time',
+  'closed_at',
+  'flag',
+] as const;
+
+/** WeChat will not take a time_expire closer than this; a QR code that would live less is not offered. */
+export const MIN_QR_LIFETIME_MS = 5 * 60 * 1000;
+
+/** The paylog, only for the shopper who made it: anyone else gets the same 404 as a wrong number. */
+export async function paylogOfShopper(knex: Knex, outTradeNo: string, shopperId: string | undefined): Promise<Paylog> {
+  const paylog = shopperId ? ((await knex('paylog').where({ out_trade_no: outTradeNo, shopper_id: shopperId }).first(PAYLOG_COLUMNS)) as Paylog | undefined) : undefined;
+  if (!paylog) throw new NotFound(`no paylog ${outTradeNo} for this shopper`, 'pay.notFound');
+  return paylog;
+}
+
+async function withItems(knex: Knex, orders: Omit<OrderWithItems, 'items'>[]): Promise<OrderWithItems[]> {
+  if (orders.length === 0) return [];
+  const items = (await knex('order_items')
+    .whereIn(
+      'order_id',
+      orders.map((o) => o.id),
+    )
+    .orderBy('id')
+    .select('order_id', 'product_id', 'title', 'unit_price_fen', 'quantity')) as (OrderItem & { order_id: number })[];
+  return orders.map((o) => ({ ...o, items: items.filter((i) => i.order_id === o.id).map(({ order_id: _orderId, ...item }) => item) }));
+}
+
+const ORDER_COLUMNS = ['orders.id', 'orders.seller', 'orders.status', 'orders.pay_type', 'orders.total_fen', 'orders.receiver_name', 'orders.receiver_mobile', 'orders.receiver_address', 'orders.created_at', 'orders.paid_at'];
+
+/** The orders a payment attempt is for, with their items. */
+export async function ordersOfPaylog(knex: Knex, outTradeNo: string): Promise<OrderWithItems[]> {
+  const orders = await knex('orders').join('paylog_orders', 'paylog_orders.order_id', 'orders.id').where('paylog_orders.out_trade_no', outTradeNo).orderBy('orders.id').select(ORDER_COLUMNS);
+  return withItems(knex, orders as Omit<OrderWithItems, 'items'>[]);
+}
+
+export async function ordersOfCheckout(knex: Knex, shopperId: string, checkoutToken: string): Promise<OrderWithItems[]> {
+  const orders = await knex('orders').where({ shopper_id: shopperId, checkout_token: checkoutToken }).orderBy('id').select(ORDER_COLUMNS);
+  return withItems(knex, orders as Omit<OrderWithItems, 'items'>[]);
+}
+
+export interface WxpayContext {
+  client: WxPayClient;
+  notifyUrl: string;
+  shopName: string;
+  qrTtlSeconds: number;
+}
+
+/** When the QR code of this attempt stops being offered: fixed at its creation, so a re-sent unifiedorder is identical. */
+export function qrExpiryOf(paylog: Pick<Paylog, 'create_time'>, qrTtlSeconds: number): Date {
+  return new Date(paylog.create_time.getTime() + qrTtlSeconds * 1000);
+}
+
+function truncate(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+/** "<shop>-<first item>等N件": what the payer's phone shows, at most 128 characters. */
+export function orderBody(shopName: string, orders: OrderWithItems[]): string {
+  const items = orders.flatMap((o) => o.items);
+  const count = items.reduce((sum, i) => sum + i.quantity, 0);
+  const first = items[0]?.title ?? '';
+  return truncate(`${shopName}-${first}${count > 1 ? `等${count}件` : ''}`, 128);
+}
+
+export type PayOffer =
+  | { kind: 'qr'; paylog: Paylog; codeUrl: string; expiresAt: Date }
+  | { kind: 'paid'; paylog: Paylog }
+  | { kind: 'closed'; paylog: Paylog }
+  | { kind: 'expired'; paylog: Paylog };
+
+/**
+ * What the pay page offers for this attempt. A live code_url is reused (no second unifiedorder,
+ * so no "201 商户订单号重复"); otherwise unifiedorder is called with fields that are the same on
+ * every re-send (time_expire fixed at creation), outside any transaction, and the answer stored.
+ * A WeChat failure leaves paylog and orders as they were (UpstreamFailed: the page offers a retry).
+ */
+export async function offerPayment(knex: Knex, wx: WxpayContext, paylog: Paylog, clientIp: string, now: Date): Promise<PayOffer> {
+  if (paylog.trade_state === 'SUCCESS' || paylog.trade_state === 'REFUND') return { kind: 'paid', paylog };
+  if (paylog.trade_state === 'CLOSED') return { kind: 'closed', paylog };
+  if (paylog.code_url && paylog.code_url_expires_at) {
+    return paylog.code_url_expires_at.getTime() > now.getTime() ? { kind: 'qr', paylog, codeUrl: paylog.code_url, expiresAt: paylog.code_url_expires_at } : { kind: 'expired', paylog };
+  }
+  const expiresAt = qrExpiryOf(paylog, wx.qrTtlSeconds);
+  if (expiresAt.getTime() - now.getTime() < MIN_QR_LIFETIME_MS) return { kind: 'expired', paylog };
+
+  const orders = await ordersOfPaylog(knex, paylog.out_trade_no);
+  const body = orderBody(wx.shopName, orders);
+  let codeUrl: string;
+  try {
+    const answer = await wx.client.unifiedOrder({
+      body,
+      outTradeNo: paylog.out_trade_no,
+      totalFee: paylog.total_fee,
+      spbillCreateIp: clientIp,
+      notifyUrl: wx.notifyUrl,
+      productId: paylog.out_trade_no,
+      attach: truncate(`orders:${orders.map((o) => o.id).join(',')}`, 127),
+      timeStart: paylog.create_time,
+      timeExpire: expiresAt,
+    });
+    codeUrl = answer.codeUrl;
+  } catch (err) {
+    if (err instanceof WxBusinessError && err.errCode === 'ORDERPAID') {
+      // paid already (a notify still on its way): ask WeChat for the facts and settle now
+      await settleFromQuery(knex, wx.client, paylog.out_trade_no, now, 'unifiedorder');
+      return offerPayment(knex, wx, await reloadPaylog(knex, paylog.out_trade_no), clientIp, now);
+    }
+    if (err instanceof WxBusinessError && err.errCode === 'ORDERCLOSED') return { kind: 'expired', paylog };
+    if (err instanceof WxPayError) throw new UpstreamFailed(`unifiedorder ${paylog.out_trade_no}: ${err.message}`, 'pay.error.upstream');
+    throw err;
+  }
+
+  // store the first answer only; a concurrent page load may have stored the same code_url already
+  await knex('paylog')
+    .where({ out_trade_no: paylog.out_trade_no, trade_state: 'NOTPAY' })
+    .whereNull('code_url')
+    .update({ code_url: codeUrl, code_url_expires_at: expiresAt, body, updated_at: now });
+  const stored = await reloadPaylog(knex, paylog.out_trade_no);
+  if (stored.trade_state !== 'NOTPAY' || !stored.code_url || !stored.code_url_expires_at) return offerPayment(knex, wx, stored, clientIp, now);
+  return { kind: 'qr', paylog: stored, codeUrl: stored.code_url, expiresAt: stored.code_url_expires_at };
+}
+
+async function reloadPaylog(knex: Knex, outTradeNo: string): Promise<Paylog> {
+  const paylog = (await knex('paylog').where({ out_trade_no: outTradeNo }).first(PAYLOG_COLUMNS)) as Paylog | undefined;
+  if (!paylog) throw new NotFound(`paylog ${outTradeNo} vanished`);
+  return paylog;
+}
+
+/** Asks WeChat (orderquery) and, when it says SUCCESS, settles through markPaid. Returns WeChat's trade_state. */
+export async function settleFromQuery(knex: Knex, client: WxPayClient, outTradeNo: string, now: Date, source: 'query' | 'unifiedorder' | 'sweeper' | 'admin', operator?: string) {
+  const answer = await client.orderQuery({ outTradeNo });
+  if ((answer.tradeState === 'SUCCESS' || answer.tradeState === 'REFUND') && answer.transactionId && answer.totalFee !== undefined && answer.timeEnd) {
+    const result = await markPaid(knex, {
+      outTradeNo,
+      transactionId: answer.transactionId,
+      totalFee: answer.totalFee,
+      paidAt: parseBeijingTime(answer.timeEnd),
+      source,
+      operator,
+      now,
+    });
+    return { answer, result };
+  }
+  return { answer, result: undefined };
+}
+
+/**
+ * "Pay again": a new payment attempt for the same orders when this one can no longer be paid
+ * (closed, or its QR code expired at WeChat). One transaction: the old attempt CLOSED, a new
+ * NOTPAY paylog for the same unpaid orders, which now point at it. Idempotent: a second click
+ * finds the attempt the first one made.
+ */
+export async function renewPayment(knex: Knex, outTradeNo: string, shopperId: string, now: Date, qrTtlSeconds: number): Promise<string> {
+  return knex.transaction(async (trx) => {
+    const old = (await trx('paylog').where({ out_trade_no: outTradeNo, shopper_id: shopperId }).forUpdate().first(PAYLOG_COLUMNS)) as Paylog | undefined;
+    if (!old) throw new NotFound(`no paylog ${outTradeNo} for this shopper`, 'pay.notFound');
+    if (old.trade_state === 'SUCCESS' || old.trade_state === 'REFUND') throw new Conflict(`${outTradeNo} is paid already`, 'pay.error.alreadyPaid');
+    const expiry = old.code_url_expires_at ?? qrExpiryOf(old, qrTtlSeconds);
+    const stillPayable = old.trade_state === 'NOTPAY' && (old.code_url ? expiry.getTime() > now.getTime() : expiry.getTime() - now.getTime() >= MIN_QR_LIFETIME_MS);
+    if (stillPayable) return outTradeNo;
+
+    const orders = (await trx('orders')
+      .join('paylog_orders', 'paylog_orders.order_id', 'orders.id')
+      .where('paylog_orders.out_trade_no', outTradeNo)
+      .forUpdate()
+      .select('orders.id', 'orders.status', 'orders.out_trade_no', 'orders.total_fen')) as { id: number; status: string; out_trade_no: string; total_fen: number }[];
+    // a second click: the orders already moved on to a newer attempt
+    const newer = orders.find((o) => o.out_trade_no !== outTradeNo)?.out_trade_no;
+    if (newer) return newer;
+    if (orders.length === 0 || orders.some((o) => o.status !== 'unpaid')) throw new Conflict(`orders of ${outTradeNo} are no longer unpaid`, 'pay.error.ordersClosed');
+
+    if (old.trade_state === 'NOTPAY') {
+      await trx('paylog').where({ out_trade_no: outTradeNo }).update({ trade_state: 'CLOSED', closed_at: now, updated_at: now });
+    }
+    const fresh = newOutTradeNo(now);
+    await trx('paylog').insert({
+      out_trade_no: fresh,
+      shopper_id: shopperId,
+      total_fee: orders.reduce((sum, o) => sum + o.total_fen, 0),
+      trade_state: 'NOTPAY',
+      create_time: now,
+      updated_at: now,
+    });
+    await trx('paylog_orders').insert(orders.map((o) => ({ out_trade_no: fresh, order_id: o.id })));
+    await trx('orders')
+      .whereIn(
+        'id',
+        orders.map((o) => o.id),
+      )
+      .update({ out_trade_no: fresh, updated_at: now });
+    await trx('order_log').insert(
+      orders.map((o) => ({ order_id: o.id, from_status: 'unpaid', to_status: 'unpaid', operator: `shopper:${shopperId}`, remark: `new payment attempt ${fresh} replaces ${outTradeNo}`, at: now })),
+    );
+    await trx.raw('select pg_notify(?, ?)', [PAYLOG_CHANNEL, outTradeNo]);
+    return fresh;
+  });
+}
+
+/** WeChat refuses closeorder sooner than this after the order was made. */
+export const CLOSE_NOT_BEFORE_MS = 5 * 60 * 1000;
+
+export type CloseTradeOutcome = 'closed' | 'already_closed' | 'paid' | 'too_early' | 'unknown_trade';
+
+/**
+ * Closes an unpaid attempt at WeChat and then here, never losing a payment on the way: ask first
+ * (paid -> markPaid), respect WeChat's 5-minute rule, closeorder (ORDERPAID -> query and
+ * markPaid), and only then closePaylog. WeChat calls happen outside any transaction; a transport
+ * failure or SYSTEMERROR is thrown for the caller to retry later. Idempotent.
+ */
+export async function closeTrade(knex: Knex, client: WxPayClient, input: { outTradeNo: string; now: Date; operator: string; reason: string }): Promise<CloseTradeOutcome> {
+  const paylog = (await knex('paylog').where({ out_trade_no: input.outTradeNo }).first('trade_state', 'create_time', 'code_url')) as
+    | { trade_state: string; create_time: Date; code_url: string | null }
+    | undefined;
+  if (!paylog) return 'unknown_trade';
+  if (paylog.trade_state === 'CLOSED') return 'already_closed';
+  if (paylog.trade_state !== 'NOTPAY') return 'paid';
+
+  const source = input.operator.startsWith('admin:') ? 'admin' : 'sweeper';
+  let wechatState: string | undefined;
+  try {
+    const { answer, result } = await settleFromQuery(knex, client, input.outTradeNo, input.now, source, input.operator);
+    if (result) return 'paid';
+    wechatState = answer.tradeState;
+  } catch (err) {
+    // never sent to WeChat (no QR code was ever drawn): nothing to close there
+    if (!(err instanceof WxBusinessError && err.errCode === 'ORDERNOTEXIST')) throw err;
+    wechatState = 'ORDERNOTEXIST';
+  }
+
+  if (wechatState !== 'CLOSED' && wechatState !== 'ORDERNOTEXIST') {
+    if (input.now.getTime() - paylog.create_time.getTime() < CLOSE_NOT_BEFORE_MS) return 'too_early';
+    try {
+      await client.closeOrder({ outTradeNo: input.outTradeNo });
+    } catch (err) {
+      if (err instanceof WxBusinessError && err.errCode === 'ORDERPAID') {
+        const { result } = await settleFromQuery(knex, client, input.outTradeNo, input.now, source, input.operator);
+        if (result) return 'paid';
+        throw err;
+      }
+      if (!(err instanceof WxBusinessError && (err.errCode === 'ORDERCLOSED' || err.errCode === 'ORDERNOTEXIST'))) throw err;
+    }
+  }
+  const outcome = await closePaylog(knex, { outTradeNo: input.outTradeNo, now: input.now, operator: input.operator, reason: input.reason });
+  return outcome === 'unknown_trade' ? 'unknown_trade' : outcome;
+}
+
+export type PayStatus = 'NOTPAY' | 'SUCCESS' | 'CLOSED' | 'EXPIRED';
+
+/** What the pay page's poll needs to know about an attempt, at `now`. */
+export function statusOf(paylog: Pick<Paylog, 'trade_state' | 'code_url_expires_at'>, now: Date): PayStatus {
+  if (paylog.trade_state === 'SUCCESS' || paylog.trade_state === 'REFUND') return 'SUCCESS';
+  if (paylog.trade_state === 'CLOSED') return 'CLOSED';
+  if (paylog.code_url_expires_at && paylog.code_url_expires_at.getTime() <= now.getTime()) return 'EXPIRED';
+  return 'NOTPAY';
+}
+
+/**
+ * The poll's fallback for a lost webhook: once a trade has been NOTPAY for `queryAfterSeconds`
+ * after its QR code was issued, ask WeChat, at most once per `queryIntervalSeconds` per trade
+ * across every poller and instance (claimed with one conditional UPDATE), and settle through
+ * markPaid when WeChat says SUCCESS. Returns true when this call asked WeChat.
+ */
+export async function queryIfOverdue(
+  knex: Knex,
+  client: WxPayClient,
+  paylog: Pick<Paylog, 'out_trade_no' | 'trade_state' | 'code_url' | 'code_url_expires_at'>,
+  now: Date,
+  rules: { qrTtlSeconds: number; queryAfterSeconds: number; queryIntervalSeconds: number },
+): Promise<boolean> {
+  if (paylog.trade_state !== 'NOTPAY' || !paylog.code_url || !paylog.code_url_expires_at) return false;
+  const issuedAt = paylog.code_url_expires_at.getTime() - rules.qrTtlSeconds * 1000;
+  if (now.getTime() - issuedAt < rules.queryAfterSeconds * 1000) return false;
+  const claimed = await knex('paylog')
+    .where({ out_trade_no: paylog.out_trade_no, trade_state: 'NOTPAY' })
+    .andWhere((q) => q.whereNull('last_queried_at').orWhere('last_queried_at', '<=', new Date(now.getTime() - rules.queryIntervalSeconds * 1000)))
+    .update({ last_queried_at: now });
+  if (claimed === 0) return false;
+  await settleFromQuery(knex, client, paylog.out_trade_no, now, 'query');
+  return true;
+}

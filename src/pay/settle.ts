@@ -1,0 +1,149 @@
+import type { Knex } from 'knex';
+
+/** The channel on which every instance hears that a paylog changed state (payload: out_trade_no). */
+export const PAYLOG_CHANNEL = 'paylog_settled';
+
+export type PaySource = 'notify' | 'query' | 'sweeper' | 'admin' | 'unifiedorder';
+
+export interface MarkPaidInput {
+  outTradeNo: string;
+  transactionId: string;
+  /** what WeChat says was paid, integer fen */
+  totalFee: number;
+  /** WeChat's time_end */
+  paidAt: Date;
+  source: PaySource;
+  /** who: `system` for WeChat's news, `admin:<user>` for an admin's query */
+  operator?: string;
+  now: Date;
+}
+
+export type MarkPaidOutcome =
+  /** NOTPAY -> SUCCESS: the one state change */
+  | 'paid'
+  /** a payment for a trade we had closed: kept, orders paid, flagged for the admin */
+  | 'late_payment'
+  /** already SUCCESS with this transaction id: nothing to do */
+  | 'duplicate'
+  /** already SUCCESS with ANOTHER transaction id: kept for the admin, nothing overwritten */
+  | 'conflict'
+  /** WeChat's amount is not ours: refused, nothing changed */
+  | 'amount_mismatch'
+  | 'unknown_trade';
+
+export interface MarkPaidResult {
+  outcome: MarkPaidOutcome;
+  tradeState: string | undefined;
+  orderIds: number[];
+}
+
+interface LockedPaylog {
+  out_trade_no: string;
+  total_fee: number;
+  trade_state: string;
+  transaction_id: string | null;
+  conflict_transaction_id: string | null;
+}
+
+/**
+ * The one way to SUCCESS, whatever brought the news (webhook, status poll's orderquery, sweeper,
+ * admin). One transaction: lock the paylog row, refuse a wrong amount, no-op on a duplicate,
+ * never overwrite a different transaction id, set the paylog and every order of it paid, write
+ * order_log, and pg_notify the waiters (delivered after commit, on every instance).
+ * Idempotent per (out_trade_no, transaction_id).
+ */
+export async function markPaid(knex: Knex, input: MarkPaidInput): Promise<MarkPaidResult> {
+  return knex.transaction(async (trx) => {
+    const paylog = (await trx('paylog')
+      .where({ out_trade_no: input.outTradeNo })
+      .forUpdate()
+      .first('out_trade_no', 'total_fee', 'trade_state', 'transaction_id', 'conflict_transaction_id')) as LockedPaylog | undefined;
+    if (!paylog) return { outcome: 'unknown_trade', tradeState: undefined, orderIds: [] };
+    if (paylog.total_fee !== input.totalFee) return { outcome: 'amount_mismatch', tradeState: paylog.trade_state, orderIds: [] };
+
+    if (paylog.trade_state === 'SUCCESS' || paylog.trade_state === 'REFUND') {
+      if (paylog.transaction_id === input.transactionId) return { outcome: 'duplicate', tradeState: paylog.trade_state, orderIds: [] };
+      if (paylog.conflict_transaction_id === null) {
+        await trx('paylog').where({ out_trade_no: input.outTradeNo }).update({ flag: 'conflict', conflict_transaction_id: input.transactionId, updated_at: input.now });
+      }
+      return { outcome: 'conflict', tradeState: paylog.trade_state, orderIds: [] };
+    }
+
+    const late = paylog.trade_state === 'CLOSED';
+    await trx('paylog')
+      .where({ out_trade_no: input.outTradeNo })
+      .update({
+        trade_state: 'SUCCESS',
+        transaction_id: input.transactionId,
+        pay_time: input.paidAt,
+        updated_at: input.now,
+        ...(late ? { flag: 'late_payment' } : {}),
+      });
+
+    // the orders this attempt was for (a later attempt may have replaced it as their current one)
+    const orders = (await trx('orders')
+      .join('paylog_orders', 'paylog_orders.order_id', 'orders.id')
+      .where('paylog_orders.out_trade_no', input.outTradeNo)
+      .whereIn('orders.status', ['unpaid', 'closed'])
+      .forUpdate()
+      .select('orders.id', 'orders.status')) as { id: number; status: string }[];
+
+    if (late) {
+      // a closed order gave its stock back: take it again where there is some; where there is not,
+      // the flag tells the admin to refund or restock (the payment itself is never lost)
+      const closedIds = orders.filter((o) => o.status === 'closed').map((o) => o.id);
+      if (closedIds.length > 0) {
+        const items = (await trx('order_items').whereIn('order_id', closedIds).orderBy('product_id').select('product_id', 'quantity')) as { product_id: number; quantity: number }[];
+        for (const item of items) {
+          await trx('products').where({ id: item.product_id }).andWhere('stock', '>=', item.quantity).decrement('stock', item.quantity);
+        }
+      }
+    }
+
+    const orderIds = orders.map((o) => o.id);
+    if (orderIds.length > 0) {
+      await trx('orders').whereIn('id', orderIds).update({ status: 'paid', paid_at: input.paidAt, out_trade_no: input.outTradeNo, updated_at: input.now });
+      await trx('order_log').insert(
+        orders.map((o) => ({
+          order_id: o.id,
+          from_status: o.status,
+          to_status: 'paid',
+          operator: input.operator ?? 'system',
+          remark: `WeChat Pay transaction ${input.transactionId} via ${input.source}${late ? ' (paid after the trade was closed)' : ''}`,
+          at: input.now,
+        })),
+      );
+    }
+    await trx.raw('select pg_notify(?, ?)', [PAYLOG_CHANNEL, input.outTradeNo]);
+    return { outcome: late ? 'late_payment' : 'paid', tradeState: 'SUCCESS', orderIds };
+  });
+}
+
+export type ClosePaylogOutcome = 'closed' | 'already_closed' | 'paid' | 'unknown_trade';
+
+/**
+ * NOTPAY -> CLOSED in one transaction: the paylog row locked first, its orders that still wait
+ * for this attempt closed with their stock given back, order_log written, waiters woken.
+ * Call it only once WeChat can no longer take the money (closeorder answered, or the code
+ * expired there). Idempotent: closing a closed trade is a no-op that says so; a paid one stays paid.
+ */
+export async function closePaylog(knex: Knex, input: { outTradeNo: string; now: Date; operator: string; reason: string }): Promise<ClosePaylogOutcome> {
+  return knex.transaction(async (trx) => {
+    const paylog = (await trx('paylog').where({ out_trade_no: input.outTradeNo }).forUpdate().first('trade_state')) as { trade_state: string } | undefined;
+    if (!paylog) return 'unknown_trade';
+    if (paylog.trade_state === 'CLOSED') return 'already_closed';
+    if (paylog.trade_state !== 'NOTPAY') return 'paid';
+    await trx('paylog').where({ out_trade_no: input.outTradeNo }).update({ trade_state: 'CLOSED', closed_at: input.now, updated_at: input.now });
+    // only the orders whose current attempt this is: a newer attempt keeps its orders open
+    const orders = (await trx('orders').where({ out_trade_no: input.outTradeNo, status: 'unpaid' }).forUpdate().orderBy('id').select('id')) as { id: number }[];
+    const orderIds = orders.map((o) => o.id);
+    if (orderIds.length > 0) {
+      const items = (await trx('order_items').whereIn('order_id', orderIds).orderBy('product_id').select('product_id', 'quantity')) as { product_id: number; quantity: number }[];
+      for (const item of items) await trx('products').where({ id: item.product_id }).increment('stock', item.quantity);
+      await trx('orders').whereIn('id', orderIds).update({ status: 'closed', closed_at: input.now, updated_at: input.now });
+      await trx('order_log').insert(orderIds.map((id) => ({ order_id: id, from_status: 'unpaid', to_status: 'closed', operator: input.operator, remark: input.reason, at: input.now })));
+    }
+    await trx.raw('select pg_notify(?, ?)', [PAYLOG_CHANNEL, input.outTradeNo]);
+    return 'closed';
+  });
+}

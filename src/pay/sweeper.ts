@@ -1,0 +1,130 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import client from 'prom-client';
+import type { WxPayClient } from '../wechatpay';
+import { closeTrade, settleFromQuery } from './service';
+
+export interface SweeperOptions {
+  knex: Knex;
+  client: WxPayClient;
+  clock: () => Date;
+  logger: Logger;
+  registry: client.Registry;
+  intervalSeconds: number;
+  batchSize: number;
+  qrTtlSeconds: number;
+  /** a NOTPAY trade with a QR code this old and no news is asked about */
+  queryAfterSeconds: number;
+  /** and asked again no sooner than this */
+  queryIntervalSeconds: number;
+}
+
+export interface Sweeper {
+  start(): void;
+  stop(): Promise<void>;
+  /** One round now: close expired trades, re-ask about forgotten ones. Returns trades handled. */
+  sweepOnce(): Promise<number>;
+}
+
+/**
+ * Claims up to `limit` trades for this sweeper alone: one UPDATE over rows picked with
+ * FOR UPDATE SKIP LOCKED, stamping last_queried_at, so sweepers in several instances (and the
+ * status polls) never work on the same trade in the same interval.
+ */
+async function claim(knex: Knex, where: (q: Knex.QueryBuilder) => void, now: Date, intervalSeconds: number, limit: number): Promise<string[]> {
+  const staleBefore = new Date(now.getTime() - intervalSeconds * 1000);
+  const candidates = knex('paylog')
+    .select('out_trade_no')
+    .where('trade_state', 'NOTPAY')
+    .andWhere((q) => q.whereNull('last_queried_at').orWhere('last_queried_at', '<=', staleBefore))
+    .andWhere(where)
+    .orderBy('create_time')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked();
+  const rows = (await knex('paylog').whereIn('out_trade_no', candidates).update({ last_queried_at: now }).returning('out_trade_no')) as { out_trade_no: string }[];
+  return rows.map((r) => r.out_trade_no);
+}
+
+export function createSweeper(options: SweeperOptions): Sweeper {
+  const { knex, logger } = options;
+  const actions = new client.Counter({
+    name: 'pay_sweeper_actions_total',
+    help: 'What the sweeper did with the trades it looked at',
+    labelNames: ['action'] as const,
+    registers: [options.registry],
+  });
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<number> | undefined;
+  let stopped = false;
+
+  async function sweepOnce(): Promise<number> {
+    const now = options.clock();
+    let handled = 0;
+    // 1. expired: the QR code's time is up (or was never drawn and would be by now)
+    const expired = await claim(
+      knex,
+      (q) =>
+        q
+          .where('code_url_expires_at', '<=', now)
+          .orWhere((q2) => q2.whereNull('code_url').andWhere('create_time', '<=', new Date(now.getTime() - options.qrTtlSeconds * 1000))),
+      now,
+      options.queryIntervalSeconds,
+      options.batchSize,
+    );
+    for (const outTradeNo of expired) {
+      try {
+        const outcome = await closeTrade(knex, options.client, { outTradeNo, now, operator: 'system', reason: 'QR code expired unpaid (sweeper)' });
+        actions.inc({ action: outcome });
+        handled += 1;
+      } catch (err) {
+        actions.inc({ action: 'error' });
+        logger.warn({ err, outTradeNo }, 'sweeper could not close a trade; will try again');
+      }
+    }
+    // 2. forgotten: a live QR code, no notify for a while: ask WeChat, so a lost webhook is found
+    const forgotten = await claim(
+      knex,
+      (q) => q.whereNotNull('code_url').andWhere('code_url_expires_at', '>', now).andWhere('code_url_expires_at', '<=', new Date(now.getTime() + (options.qrTtlSeconds - options.queryAfterSeconds) * 1000)),
+      now,
+      options.queryIntervalSeconds,
+      options.batchSize,
+    );
+    for (const outTradeNo of forgotten) {
+      try {
+        const { result } = await settleFromQuery(knex, options.client, outTradeNo, now, 'sweeper');
+        actions.inc({ action: result ? `query_${result.outcome}` : 'query_unpaid' });
+        handled += 1;
+      } catch (err) {
+        actions.inc({ action: 'error' });
+        logger.warn({ err, outTradeNo }, 'sweeper could not ask WeChat about a trade');
+      }
+    }
+    return handled;
+  }
+
+  const round = () => {
+    if (stopped) return;
+    running = sweepOnce()
+      .catch((err: unknown) => {
+        logger.error({ err }, 'sweep failed');
+        return 0;
+      })
+      .finally(() => {
+        running = undefined;
+        if (!stopped) timer = setTimeout(round, options.intervalSeconds * 1000).unref();
+      });
+  };
+
+  return {
+    start() {
+      if (options.intervalSeconds > 0 && !timer && !running) timer = setTimeout(round, options.intervalSeconds * 1000).unref();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+    sweepOnce,
+  };
+}
