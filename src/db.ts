@@ -132,12 +132,23 @@ async function openPostgres(databaseUrl: string, poolMax: number): Promise<Datab
   };
 }
 
+/**
+ * knex-pglite names a delete's command "DEL", so knex's PostgreSQL response handling returns the
+ * raw result instead of the row count for `.delete()` (updates and inserts are fine). Name it as
+ * PostgreSQL does, so `await knex(t).where(...).delete()` is a number on both databases.
+ */
+class PGliteClient extends (ClientPGlite as unknown as new (config: Knex.Config) => { processResponse(obj: { method?: string }, runner: unknown): unknown }) {
+  override processResponse(obj: { method?: string }, runner: unknown): unknown {
+    return super.processResponse(obj.method === 'del' ? { ...obj, method: 'delete' } : obj, runner);
+  }
+}
+
 async function openPglite(dir: string): Promise<Database> {
   if (!dir.startsWith('memory://')) fs.mkdirSync(dir, { recursive: true });
   const pglite = new PGlite(dir, { parsers: { [INT8_OID]: parseBigint } });
   await pglite.waitReady;
   const knex = knexFactory({
-    client: ClientPGlite,
+    client: PGliteClient as unknown as typeof ClientPGlite,
     connection: { pglite } as unknown as Knex.StaticConnectionConfig,
   });
   return {
