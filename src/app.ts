@@ -16,6 +16,7 @@ import { localeMiddleware } from './http/locale';
 import { KnexSessionStore } from './http/session-store';
 import { createMetrics, type Metrics } from './metrics';
 import { payRoutes } from './pay/routes';
+import { markPaidOutcomes } from './pay/settle';
 import type { PaylogWaiters } from './pay/waiters';
 import { webhookRoutes } from './pay/webhook-routes';
 import { refundWebhookRoutes } from './refunds/routes';
@@ -56,6 +57,7 @@ const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
 export function createApp(deps: AppDeps): App {
   const logger = deps.logger ?? pino({ level: deps.config.logLevel });
   const metrics = deps.metrics ?? createMetrics();
+  if (!metrics.registry.getSingleMetric('pay_markpaid_outcomes_total')) metrics.registry.registerMetric(markPaidOutcomes);
   const full: ResolvedDeps = { ...deps, logger, metrics };
   const { config, db } = full;
 

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import client from 'prom-client';
 
 /** The channel on which every instance hears that a paylog changed state (payload: out_trade_no). */
 export const PAYLOG_CHANNEL = 'paylog_settled';
@@ -37,6 +38,17 @@ export interface MarkPaidResult {
   orderIds: number[];
 }
 
+/**
+ * markPaid's outcomes by source, counted wherever the news came from. Registered into each app's
+ * registry by createApp (one process-wide series: several apps in one process share it).
+ */
+export const markPaidOutcomes = new client.Counter({
+  name: 'pay_markpaid_outcomes_total',
+  help: 'markPaid calls by outcome and by where the news came from',
+  labelNames: ['outcome', 'source'] as const,
+  registers: [],
+});
+
 interface LockedPaylog {
   out_trade_no: string;
   total_fee: number;
@@ -53,6 +65,12 @@ interface LockedPaylog {
  * Idempotent per (out_trade_no, transaction_id).
  */
 export async function markPaid(knex: Knex, input: MarkPaidInput): Promise<MarkPaidResult> {
+  const result = await markPaidInTransaction(knex, input);
+  markPaidOutcomes.inc({ outcome: result.outcome, source: input.source });
+  return result;
+}
+
+function markPaidInTransaction(knex: Knex, input: MarkPaidInput): Promise<MarkPaidResult> {
   return knex.transaction(async (trx) => {
     const paylog = (await trx('paylog')
       .where({ out_trade_no: input.outTradeNo })

@@ -68,6 +68,9 @@ describe('settlement: the notify webhook and markPaid', () => {
     expect(paidLogs.every((l: { operator: string; remark: string }) => l.operator === 'system' && l.remark.includes('4200000000202611250000000050'))).toBe(true);
     const verdicts = await shop.db.knex('notify_log').where({ out_trade_no: outTradeNo }).pluck('verdict');
     expect(verdicts).toHaveLength(50);
+    const metrics = (await request(shop.url).get('/metrics')).text;
+    expect(metrics).toMatch(/wxpay_notifies_total\{verdict="duplicate"\} (49|[5-9]\d|\d{3,})/);
+    expect(metrics).toMatch(/pay_markpaid_outcomes_total\{outcome="paid",source="notify"\} [1-9]/);
     expect(verdicts.filter((v: string) => v === 'paid')).toHaveLength(1);
     expect(verdicts.filter((v: string) => v === 'duplicate')).toHaveLength(49);
   });
