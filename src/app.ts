@@ -13,6 +13,8 @@ import type { Database } from './db';
 import { csrfProtection } from './http/csrf';
 import { errorHandler, notFoundHandler } from './http/errors';
 import { localeMiddleware } from './http/locale';
+import { formatDateTime, translator } from './i18n';
+import { formatFen } from './money';
 import { KnexSessionStore } from './http/session-store';
 import { createMetrics, type Metrics } from './metrics';
 import { payRoutes } from './pay/routes';
@@ -48,6 +50,16 @@ export interface App extends express.Express {
 }
 
 const ROOT = path.resolve(__dirname, '..');
+const PAGE_DEFAULTS = {
+  locale: 'zh',
+  t: translator('zh'),
+  formatFen,
+  formatDateTime,
+  langSwitchHref: '/?lang=en',
+  cartCount: 0,
+  flash: undefined,
+  csrfToken: () => '',
+};
 const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
 
 /**
@@ -67,6 +79,12 @@ export function createApp(deps: AppDeps): App {
   app.set('trust proxy', config.trustProxy ?? false);
   app.disable('x-powered-by');
 
+  // What every page (the error page too) needs, before anything can fail: the real values come
+  // later (locale, session), but an error raised earlier still renders in Chinese, not as a stack.
+  app.use((_req, res, next) => {
+    Object.assign(res.locals, { ...PAGE_DEFAULTS, shopName: config.shopName });
+    next();
+  });
   app.use(
     pinoHttp({
       logger,

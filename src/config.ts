@@ -170,9 +170,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const payQrTtlSeconds = parseWith(
     'PAY_QR_TTL_SECONDS',
-    z.coerce.number().int().min(60).max(7200),
+    z.coerce.number().int().min(600).max(7200),
     get('PAY_QR_TTL_SECONDS') ?? '7200',
-    'must be an integer number of seconds between 60 and 7200 (WeChat keeps a code_url 2 hours)',
+    'must be an integer number of seconds between 600 and 7200 (WeChat keeps a code_url 2 hours and wants at least 5 minutes)',
   );
 
   const timeScale = parseWith('SIM_TIME_SCALE', z.coerce.number().min(1).max(100000), get('SIM_TIME_SCALE') ?? '1', 'must be a number from 1 to 100000');

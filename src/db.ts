@@ -15,9 +15,11 @@ export interface Database {
   readonly knex: Knex;
   /**
    * LISTEN on a channel; `onMessage` gets each NOTIFY payload after the sender's commit.
-   * Resolves to an unlisten function. On a server this uses one dedicated connection per Database.
+   * Resolves to an unlisten function. On a server this uses one dedicated connection per Database;
+   * when it breaks and is made anew, `onReconnect` is called: notifies sent in between are lost,
+   * so whoever waits should look at the database again.
    */
-  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
+  listen(channel: string, onMessage: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -65,12 +67,15 @@ async function openPostgres(databaseUrl: string, poolMax: number): Promise<Datab
   let listener: pg.Client | undefined;
   let listenerReady: Promise<pg.Client> | undefined;
   let closed = false;
+  let everConnected = false;
   const handlers = new Map<string, Set<(payload: string) => void>>();
+  const reconnectHandlers = new Set<() => void>();
 
   // One dedicated connection for LISTEN (it needs a session: through PgBouncer in transaction
   // mode it must bypass the pooler). When it breaks, a fresh one re-LISTENs every channel.
   const connectListener = async (): Promise<pg.Client> => {
-    const client = new pg.Client({ connectionString: databaseUrl, types });
+    // keepAlive: a half-open connection (NAT timeout, failover) must fail, not fall silent
+    const client = new pg.Client({ connectionString: databaseUrl, types, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
     client.on('notification', (msg) => {
       for (const fn of handlers.get(msg.channel) ?? []) fn(msg.payload ?? '');
     });
@@ -82,7 +87,10 @@ async function openPostgres(databaseUrl: string, poolMax: number): Promise<Datab
     });
     await client.connect();
     for (const channel of handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    const reconnected = everConnected;
+    everConnected = true;
     listener = client;
+    if (reconnected) for (const fn of reconnectHandlers) fn();
     return client;
   };
   const getListener = () => {
@@ -102,7 +110,8 @@ async function openPostgres(databaseUrl: string, poolMax: number): Promise<Datab
   return {
     kind: 'postgres',
     knex,
-    async listen(channel, onMessage) {
+    async listen(channel, onMessage, onReconnect) {
+      if (onReconnect) reconnectHandlers.add(onReconnect);
       const client = await getListener();
       let set = handlers.get(channel);
       if (!set) {
@@ -113,6 +122,7 @@ async function openPostgres(databaseUrl: string, poolMax: number): Promise<Datab
       }
       set.add(onMessage);
       return async () => {
+        if (onReconnect) reconnectHandlers.delete(onReconnect);
         const current = handlers.get(channel);
         current?.delete(onMessage);
         if (current && current.size === 0) {
@@ -165,7 +175,25 @@ async function openPglite(dir: string): Promise<Database> {
   };
 }
 
+const MIGRATION_LOCK_KEY = 'wxpay-checkout:migrate';
+
+/**
+ * Migrates to the latest schema. Instances starting together on one server take turns: knex
+ * creates its own bookkeeping tables before it takes its own lock, so two first starts could
+ * collide; a session advisory lock held on one connection around the whole run prevents that.
+ * (Embedded PGlite belongs to one process: nothing to coordinate there.)
+ */
 export async function migrateToLatest(knex: Knex): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest(migrationConfig)) as [number, string[]];
-  return applied;
+  const isPostgresServer = knex.client.config.client === 'pg';
+  const lockHolder = isPostgresServer ? ((await knex.client.acquireConnection()) as pg.PoolClient) : undefined;
+  try {
+    await lockHolder?.query('SELECT pg_advisory_lock(hashtext($1))', [MIGRATION_LOCK_KEY]);
+    const [, applied] = (await knex.migrate.latest(migrationConfig)) as [number, string[]];
+    return applied;
+  } finally {
+    if (lockHolder) {
+      await lockHolder.query('SELECT pg_advisory_unlock(hashtext($1))', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+      await knex.client.releaseConnection(lockHolder);
+    }
+  }
 }

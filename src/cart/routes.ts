@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { AppDeps } from '../app';
-import { cartOf, flash, shopperIdOf } from '../http/shopper';
+import { cartOf, flash, startShopping } from '../http/shopper';
 import { addToCart, parseProductId, parseQuantity, removeFromCart, setQuantity, viewCart } from './service';
 
 export function cartRoutes(deps: Pick<AppDeps, 'db'>): Router {
@@ -14,8 +14,9 @@ export function cartRoutes(deps: Pick<AppDeps, 'db'>): Router {
   router.post('/cart/add', async (req, res) => {
     const productId = parseProductId(req.body.product_id);
     const quantity = parseQuantity(req.body.quantity ?? '1');
-    req.session.cart = await addToCart(knex, cartOf(req), productId, quantity);
-    shopperIdOf(req);
+    const cart = await addToCart(knex, cartOf(req), productId, quantity);
+    await startShopping(req);
+    req.session.cart = cart;
     flash(req, 'cart.added', { quantity });
     res.redirect(303, req.body.return_to === 'cart' ? '/cart' : `/#product-${productId}`);
   });

@@ -80,10 +80,6 @@ async function existingCheckout(knex: Knex, shopperId: string, checkoutToken: st
   };
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: string } | null)?.code === '23505';
-}
-
 /**
  * Turns the cart into one order per seller, in ONE transaction: items at the database's prices
  * (never the form's), stock reserved by conditional decrement (never below zero), a paylog row
@@ -176,11 +172,10 @@ export async function checkout(knex: Knex, input: CheckoutInput): Promise<Checko
       return { orderIds, outTradeNo, totalFen, created: true };
     });
   } catch (err) {
-    // the same token submitted twice at once: the other submit won the unique key; return its result
-    if (isUniqueViolation(err)) {
-      const winner = await existingCheckout(knex, input.shopperId, input.checkoutToken);
-      if (winner) return winner;
-    }
+    // the same token submitted twice at once: the other submit won (by the unique key, or by
+    // taking the last units first, so that this one saw no stock); return its result
+    const winner = await existingCheckout(knex, input.shopperId, input.checkoutToken);
+    if (winner) return winner;
     throw err;
   }
 }

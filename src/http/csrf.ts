@@ -19,7 +19,7 @@ function sameToken(a: string, b: string): boolean {
 /**
  * Synchronizer-token CSRF protection: one random token per session, rendered into every POST
  * form as `_csrf` (views read `csrfToken()`), checked on every unsafe request. The token is made
- * only when a page asks for it, so visitors who never see a form get no session row.
+ * only when a page renders a form; a session that holds nothing else lives a day (session-store.ts).
  */
 export const csrfProtection: RequestHandler = (req, res, next) => {
   res.locals.csrfToken = () => (req.session.csrfToken ??= crypto.randomBytes(24).toString('base64url'));

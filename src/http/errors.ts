@@ -41,7 +41,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const message = t ? t(messageKey, params) : messageKey;
     res.status(status);
     res.format({
-      html: () => res.render('errors/page', { status, message }),
+      html: () =>
+        res.render('errors/page', { status, message }, (renderErr: Error | null, html?: string) => {
+          if (renderErr) logger.error({ err: renderErr }, 'error page failed to render');
+          if (renderErr || html === undefined) res.type('text/plain').send(message);
+          else res.send(html);
+        }),
       json: () => res.json({ error: { status, code: err instanceof DomainError ? err.kind : 'error', message } }),
       default: () => res.type('text/plain').send(message),
     });

@@ -10,7 +10,7 @@ export class KnexSessionStore extends session.Store {
 
   constructor(
     private readonly knex: Knex,
-    private readonly options: { defaultTtlMs: number; sweepIntervalMs?: number; now?: () => Date } = { defaultTtlMs: 7 * 24 * 3600 * 1000 },
+    private readonly options: { defaultTtlMs: number; anonymousTtlMs?: number; sweepIntervalMs?: number; now?: () => Date } = { defaultTtlMs: 7 * 24 * 3600 * 1000 },
   ) {
     super();
     this.sweeper = setInterval(() => {
@@ -25,8 +25,12 @@ export class KnexSessionStore extends session.Store {
 
   private expiryOf(sess: session.SessionData): Date {
     const expires = sess.cookie?.expires;
-    if (expires) return new Date(expires);
-    return new Date(this.now().getTime() + this.options.defaultTtlMs);
+    const full = expires ? new Date(expires) : new Date(this.now().getTime() + this.options.defaultTtlMs);
+    // a visitor who only looked (nothing in the session but the CSRF token of a rendered form)
+    // is kept a day, not a week: browsing cannot fill the table
+    const anonymous = Object.keys(sess).every((key) => key === 'cookie' || key === 'csrfToken' || key === 'flash');
+    if (!anonymous) return full;
+    return new Date(Math.min(full.getTime(), this.now().getTime() + (this.options.anonymousTtlMs ?? 24 * 3600 * 1000)));
   }
 
   override get(sid: string, callback: (err: unknown, session?: session.SessionData | null) => void): void {

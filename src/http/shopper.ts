@@ -10,9 +10,23 @@ declare module 'express-session' {
   }
 }
 
-/** The anonymous shopper behind this session, made on first need. */
+/** The anonymous shopper behind this session (see startShopping). */
 export function shopperIdOf(req: Request): string {
   return (req.session.shopperId ??= `s_${crypto.randomBytes(12).toString('base64url')}`);
+}
+
+/**
+ * Makes this session a shopper's the first time it holds something of value (a cart line): a
+ * new session id then, carrying over what the old session held, so a session id planted in the
+ * browser beforehand (fixation) never sees the cart, the receiver or the pay pages.
+ */
+export async function startShopping(req: Request): Promise<string> {
+  if (req.session.shopperId) return req.session.shopperId;
+  // the CSRF token is not carried over: whoever planted the old session knows it
+  const { cookie: _cookie, csrfToken: _csrf, ...kept } = req.session as unknown as Record<string, unknown>;
+  await new Promise<void>((resolve, reject) => req.session.regenerate((err: unknown) => (err ? reject(err) : resolve())));
+  Object.assign(req.session, kept);
+  return shopperIdOf(req);
 }
 
 /** The shopper id if this session has one, without making one (for read-only ownership checks). */

@@ -108,4 +108,5 @@ export const en: Record<keyof typeof zh, string> = {
   'pay.countdown': 'The QR code is valid for another {time}',
   'pay.expiredNow': 'The QR code has expired. Please get a new one.',
   'pay.offline': 'Connection trouble, retrying…',
+  'pay.error.inProgress': 'WeChat is still processing this payment. Please reload this page in a moment.',
 };

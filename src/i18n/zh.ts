@@ -107,4 +107,5 @@ export const zh = {
   'pay.countdown': '二维码剩余有效时间：{time}',
   'pay.expiredNow': '二维码已失效，请重新获取。',
   'pay.offline': '网络不稳定，正在重试…',
+  'pay.error.inProgress': '微信正在处理这笔支付，请稍候刷新页面查看结果。',
 } as const;

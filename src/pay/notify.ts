@@ -13,6 +13,8 @@ export interface NotifyAnswer {
   verdict: string;
 }
 
+const REFUSED_BODY_KEPT_CHARS = 4096;
+
 const STATUS_BY_ERROR_CODE: Record<string, number> = {
   bad_xml: 400,
   missing_signature: 400,
@@ -28,6 +30,7 @@ const STATUS_BY_ERROR_CODE: Record<string, number> = {
 const ANSWER_BY_OUTCOME: Record<MarkPaidOutcome, { status: number; reply: string | undefined }> = {
   paid: { status: 200, reply: undefined },
   late_payment: { status: 200, reply: undefined },
+  double_payment: { status: 200, reply: undefined },
   duplicate: { status: 200, reply: undefined },
   // kept for the admin; WeChat retrying for a day would change nothing
   conflict: { status: 200, reply: undefined },
@@ -60,7 +63,9 @@ export async function handlePaymentNotify(deps: { knex: Knex; merchant: WxMercha
   } catch (err) {
     if (!(err instanceof WxPayError)) throw err;
     const answer = { status: STATUS_BY_ERROR_CODE[err.code] ?? 400, body: failReply(err.message.slice(0, 120)), verdict: err.code };
-    await recordNotify(deps.knex, { kind: 'pay', ...(await peek(text)), verdict: err.code, detail: err.message, rawBody: text, receivedAt }).catch((logErr: unknown) =>
+    // anyone can post here: a refused body is kept only in part, so junk cannot fill the table
+    const kept = text.length > REFUSED_BODY_KEPT_CHARS ? `${text.slice(0, REFUSED_BODY_KEPT_CHARS)}… (${text.length} characters, truncated)` : text;
+    await recordNotify(deps.knex, { kind: 'pay', ...(await peek(text)), verdict: err.code, detail: err.message, rawBody: kept, receivedAt }).catch((logErr: unknown) =>
       deps.logger.error({ err: logErr }, 'could not record a refused notify'),
     );
     return answer;
@@ -89,6 +94,6 @@ export async function handlePaymentNotify(deps: { knex: Knex; merchant: WxMercha
   await recordNotify(deps.knex, { kind: 'pay', outTradeNo: notice.outTradeNo, transactionId: notice.transactionId, verdict: outcome, detail: reply, rawBody: text, receivedAt }).catch(
     (err: unknown) => deps.logger.error({ err, outTradeNo: notice.outTradeNo }, 'could not record a notify'),
   );
-  if (outcome === 'late_payment' || outcome === 'conflict') deps.logger.warn({ outTradeNo: notice.outTradeNo, outcome }, 'payment needs an admin');
+  if (outcome === 'late_payment' || outcome === 'double_payment' || outcome === 'conflict') deps.logger.warn({ outTradeNo: notice.outTradeNo, outcome }, 'payment needs an admin');
   return { status, body: reply === undefined ? successReply() : failReply(reply), verdict: outcome };
 }

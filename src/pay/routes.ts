@@ -4,7 +4,7 @@ import type { ResolvedDeps } from '../app';
 import { Invalid, NotFound, UpstreamFailed } from '../errors';
 import { existingShopperId } from '../http/shopper';
 import { qrSvg } from './qr';
-import { offerPayment, ordersOfPaylog, paylogOfShopper, queryIfOverdue, renewPayment, statusOf, type Paylog, type PayStatus, type WxpayContext } from './service';
+import { offerPayment, ordersOfPaylog, paylogOfShopper, queryIfOverdue, renewAttempt, statusOf, type Paylog, type PayStatus, type WxpayContext } from './service';
 
 const OUT_TRADE_NO = /^[0-9A-Za-z_|*-]{6,32}$/;
 
@@ -116,8 +116,8 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
     const outTradeNo = outTradeNoOf(req);
     const shopperId = existingShopperId(req);
     if (!shopperId) throw new NotFound('no shopper', 'pay.notFound');
-    const fresh = await renewPayment(knex, outTradeNo, shopperId, deps.clock(), deps.config.payQrTtlSeconds);
-    res.redirect(303, `/pay/${fresh}`);
+    const outcome = await renewAttempt(knex, wx.client, { outTradeNo, shopperId, now: deps.clock(), qrTtlSeconds: deps.config.payQrTtlSeconds });
+    res.redirect(303, outcome.kind === 'paid' ? `/pay/${outcome.outTradeNo}/success` : `/pay/${outcome.outTradeNo}`);
   });
 
   router.get('/pay/:outTradeNo/success', async (req, res) => {

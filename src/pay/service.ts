@@ -157,7 +157,10 @@ export async function offerPayment(knex: Knex, wx: WxpayContext, paylog: Paylog,
     if (err instanceof WxBusinessError && err.errCode === 'ORDERPAID') {
       // paid already (a notify still on its way): ask WeChat for the facts and settle now
       await settleFromQuery(knex, wx.client, paylog.out_trade_no, now, 'unifiedorder');
-      return offerPayment(knex, wx, await reloadPaylog(knex, paylog.out_trade_no), clientIp, now);
+      const settled = await reloadPaylog(knex, paylog.out_trade_no);
+      if (settled.trade_state === 'SUCCESS' || settled.trade_state === 'REFUND') return { kind: 'paid', paylog: settled };
+      // WeChat says paid but its answer did not settle here (amount differs, query lagging): never loop
+      throw new UpstreamFailed(`unifiedorder ${paylog.out_trade_no}: ORDERPAID, but orderquery did not settle it`, 'pay.error.upstream');
     }
     if (err instanceof WxBusinessError && err.errCode === 'ORDERCLOSED') return { kind: 'expired', paylog };
     if (err instanceof WxPayError) throw new UpstreamFailed(`unifiedorder ${paylog.out_trade_no}: ${err.message}`, 'pay.error.upstream');
@@ -198,11 +201,62 @@ export async function settleFromQuery(knex: Knex, client: WxPayClient, outTradeN
   return { answer, result: undefined };
 }
 
+export type RenewOutcome = { kind: 'renewed' | 'current'; outTradeNo: string } | { kind: 'paid'; outTradeNo: string };
+
 /**
- * "Pay again": a new payment attempt for the same orders when this one can no longer be paid
- * (closed, or its QR code expired at WeChat). One transaction: the old attempt CLOSED, a new
- * NOTPAY paylog for the same unpaid orders, which now point at it. Idempotent: a second click
- * finds the attempt the first one made.
+ * "Pay again", safely: before a new attempt is made, WeChat is asked about the old one (it may
+ * have been paid in its last seconds, its notify still on the way) and the old one is closed
+ * there, so it can never be paid as well as the new one. WeChat calls happen here, outside any
+ * transaction; renewPayment then makes the new attempt in one. A paid old attempt is settled and
+ * reported as `paid` (the shopper goes to the success page), a payment in progress is refused.
+ */
+export async function renewAttempt(
+  knex: Knex,
+  client: WxPayClient,
+  input: { outTradeNo: string; shopperId: string; now: Date; qrTtlSeconds: number },
+): Promise<RenewOutcome> {
+  const old = await paylogOfShopper(knex, input.outTradeNo, input.shopperId);
+  if (old.trade_state === 'SUCCESS' || old.trade_state === 'REFUND') return { kind: 'paid', outTradeNo: old.out_trade_no };
+  if (old.code_url) {
+    let wechatState: string;
+    try {
+      const { answer, result } = await settleFromQuery(knex, client, old.out_trade_no, input.now, 'query');
+      if (result && (result.tradeState === 'SUCCESS' || result.outcome === 'duplicate')) return { kind: 'paid', outTradeNo: old.out_trade_no };
+      wechatState = answer.tradeState;
+    } catch (err) {
+      if (err instanceof WxBusinessError && err.errCode === 'ORDERNOTEXIST') wechatState = 'ORDERNOTEXIST';
+      else if (err instanceof WxPayError) throw new UpstreamFailed(`orderquery ${old.out_trade_no} before renewing: ${err.message}`, 'pay.error.upstream');
+      else throw err;
+    }
+    if (wechatState === 'USERPAYING' || wechatState === 'SUCCESS' || wechatState === 'REFUND') {
+      throw new Conflict(`${old.out_trade_no} is ${wechatState} at WeChat`, 'pay.error.inProgress');
+    }
+    const stillOffered = old.trade_state === 'NOTPAY' && old.code_url_expires_at !== null && old.code_url_expires_at.getTime() > input.now.getTime();
+    if (stillOffered) return { kind: 'current', outTradeNo: old.out_trade_no };
+    if (wechatState === 'NOTPAY') {
+      try {
+        await client.closeOrder({ outTradeNo: old.out_trade_no });
+      } catch (err) {
+        if (err instanceof WxBusinessError && err.errCode === 'ORDERPAID') {
+          await settleFromQuery(knex, client, old.out_trade_no, input.now, 'query');
+          return { kind: 'paid', outTradeNo: old.out_trade_no };
+        }
+        if (!(err instanceof WxBusinessError && (err.errCode === 'ORDERCLOSED' || err.errCode === 'ORDERNOTEXIST'))) {
+          if (err instanceof WxPayError) throw new UpstreamFailed(`closeorder ${old.out_trade_no} before renewing: ${err.message}`, 'pay.error.upstream');
+          throw err;
+        }
+      }
+    }
+  }
+  const fresh = await renewPayment(knex, input.outTradeNo, input.shopperId, input.now, input.qrTtlSeconds);
+  return { kind: fresh === input.outTradeNo ? 'current' : 'renewed', outTradeNo: fresh };
+}
+
+/**
+ * The database half of "pay again": a new payment attempt for the same orders when this one can
+ * no longer be paid (closed, or its QR code expired and closed at WeChat: see renewAttempt). One
+ * transaction: the old attempt CLOSED, a new NOTPAY paylog for the same unpaid orders, which now
+ * point at it. Idempotent: a second click finds the attempt the first one made.
  */
 export async function renewPayment(knex: Knex, outTradeNo: string, shopperId: string, now: Date, qrTtlSeconds: number): Promise<string> {
   return knex.transaction(async (trx) => {
@@ -294,8 +348,15 @@ export async function closeTrade(knex: Knex, client: WxPayClient, input: { outTr
       if (!(err instanceof WxBusinessError && (err.errCode === 'ORDERCLOSED' || err.errCode === 'ORDERNOTEXIST'))) throw err;
     }
   }
-  const outcome = await closePaylog(knex, { outTradeNo: input.outTradeNo, now: input.now, operator: input.operator, reason: input.reason });
-  return outcome === 'unknown_trade' ? 'unknown_trade' : outcome;
+  // WeChat never had it (no code_url when we asked): close only if no QR code was drawn meanwhile
+  const outcome = await closePaylog(knex, {
+    outTradeNo: input.outTradeNo,
+    now: input.now,
+    operator: input.operator,
+    reason: input.reason,
+    onlyWithoutCodeUrl: wechatState === 'ORDERNOTEXIST',
+  });
+  return outcome === 'code_url_appeared' ? 'too_early' : outcome;
 }
 
 export type PayStatus = 'NOTPAY' | 'SUCCESS' | 'CLOSED' | 'EXPIRED';

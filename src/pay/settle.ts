@@ -24,6 +24,8 @@ export type MarkPaidOutcome =
   | 'paid'
   /** a payment for a trade we had closed: kept, orders paid, flagged for the admin */
   | 'late_payment'
+  /** a payment whose orders were all paid already by another attempt: kept and flagged (refund one) */
+  | 'double_payment'
   /** already SUCCESS with this transaction id: nothing to do */
   | 'duplicate'
   /** already SUCCESS with ANOTHER transaction id: kept for the admin, nothing overwritten */
@@ -82,12 +84,25 @@ function markPaidInTransaction(knex: Knex, input: MarkPaidInput): Promise<MarkPa
     if (paylog.trade_state === 'SUCCESS' || paylog.trade_state === 'REFUND') {
       if (paylog.transaction_id === input.transactionId) return { outcome: 'duplicate', tradeState: paylog.trade_state, orderIds: [] };
       if (paylog.conflict_transaction_id === null) {
-        await trx('paylog').where({ out_trade_no: input.outTradeNo }).update({ flag: 'conflict', conflict_transaction_id: input.transactionId, updated_at: input.now });
+        // an earlier flag (a late payment) stays: the admin sees both in the detail and notify_log
+        await trx('paylog')
+          .where({ out_trade_no: input.outTradeNo })
+          .update({ flag: trx.raw('coalesce(flag, ?)', ['conflict']), conflict_transaction_id: input.transactionId, updated_at: input.now });
       }
       return { outcome: 'conflict', tradeState: paylog.trade_state, orderIds: [] };
     }
 
+    // the orders this attempt was for (a later attempt may have replaced it as their current one)
+    const orders = (await trx('orders')
+      .join('paylog_orders', 'paylog_orders.order_id', 'orders.id')
+      .where('paylog_orders.out_trade_no', input.outTradeNo)
+      .forUpdate()
+      .select('orders.id', 'orders.status', 'orders.out_trade_no')) as { id: number; status: string; out_trade_no: string | null }[];
+    const payable = orders.filter((o) => o.status === 'unpaid' || o.status === 'closed');
     const late = paylog.trade_state === 'CLOSED';
+    // paid, but every order was paid already through another attempt: the shopper paid twice
+    const double = orders.length > 0 && payable.length === 0;
+    const flag = double ? 'double_payment' : late ? 'late_payment' : undefined;
     await trx('paylog')
       .where({ out_trade_no: input.outTradeNo })
       .update({
@@ -95,21 +110,13 @@ function markPaidInTransaction(knex: Knex, input: MarkPaidInput): Promise<MarkPa
         transaction_id: input.transactionId,
         pay_time: input.paidAt,
         updated_at: input.now,
-        ...(late ? { flag: 'late_payment' } : {}),
+        ...(flag ? { flag } : {}),
       });
-
-    // the orders this attempt was for (a later attempt may have replaced it as their current one)
-    const orders = (await trx('orders')
-      .join('paylog_orders', 'paylog_orders.order_id', 'orders.id')
-      .where('paylog_orders.out_trade_no', input.outTradeNo)
-      .whereIn('orders.status', ['unpaid', 'closed'])
-      .forUpdate()
-      .select('orders.id', 'orders.status')) as { id: number; status: string }[];
 
     if (late) {
       // a closed order gave its stock back: take it again where there is some; where there is not,
       // the flag tells the admin to refund or restock (the payment itself is never lost)
-      const closedIds = orders.filter((o) => o.status === 'closed').map((o) => o.id);
+      const closedIds = payable.filter((o) => o.status === 'closed').map((o) => o.id);
       if (closedIds.length > 0) {
         const items = (await trx('order_items').whereIn('order_id', closedIds).orderBy('product_id').select('product_id', 'quantity')) as { product_id: number; quantity: number }[];
         for (const item of items) {
@@ -118,11 +125,11 @@ function markPaidInTransaction(knex: Knex, input: MarkPaidInput): Promise<MarkPa
       }
     }
 
-    const orderIds = orders.map((o) => o.id);
+    const orderIds = payable.map((o) => o.id);
     if (orderIds.length > 0) {
       await trx('orders').whereIn('id', orderIds).update({ status: 'paid', paid_at: input.paidAt, out_trade_no: input.outTradeNo, updated_at: input.now });
       await trx('order_log').insert(
-        orders.map((o) => ({
+        payable.map((o) => ({
           order_id: o.id,
           from_status: o.status,
           to_status: 'paid',
@@ -132,12 +139,14 @@ function markPaidInTransaction(knex: Knex, input: MarkPaidInput): Promise<MarkPa
         })),
       );
     }
-    await trx.raw('select pg_notify(?, ?)', [PAYLOG_CHANNEL, input.outTradeNo]);
-    return { outcome: late ? 'late_payment' : 'paid', tradeState: 'SUCCESS', orderIds };
+    // wake this attempt's pollers, and those of a newer attempt for the same orders
+    const attempts = new Set([input.outTradeNo, ...payable.map((o) => o.out_trade_no).filter((no): no is string => no !== null)]);
+    for (const attempt of attempts) await trx.raw('select pg_notify(?, ?)', [PAYLOG_CHANNEL, attempt]);
+    return { outcome: double ? 'double_payment' : late ? 'late_payment' : 'paid', tradeState: 'SUCCESS', orderIds };
   });
 }
 
-export type ClosePaylogOutcome = 'closed' | 'already_closed' | 'paid' | 'unknown_trade';
+export type ClosePaylogOutcome = 'closed' | 'already_closed' | 'paid' | 'unknown_trade' | 'code_url_appeared';
 
 /**
  * NOTPAY -> CLOSED in one transaction: the paylog row locked first, its orders that still wait
@@ -145,12 +154,16 @@ export type ClosePaylogOutcome = 'closed' | 'already_closed' | 'paid' | 'unknown
  * Call it only once WeChat can no longer take the money (closeorder answered, or the code
  * expired there). Idempotent: closing a closed trade is a no-op that says so; a paid one stays paid.
  */
-export async function closePaylog(knex: Knex, input: { outTradeNo: string; now: Date; operator: string; reason: string }): Promise<ClosePaylogOutcome> {
+export async function closePaylog(
+  knex: Knex,
+  input: { outTradeNo: string; now: Date; operator: string; reason: string; /** WeChat had no such trade: refuse if a QR code was drawn since */ onlyWithoutCodeUrl?: boolean },
+): Promise<ClosePaylogOutcome> {
   return knex.transaction(async (trx) => {
-    const paylog = (await trx('paylog').where({ out_trade_no: input.outTradeNo }).forUpdate().first('trade_state')) as { trade_state: string } | undefined;
+    const paylog = (await trx('paylog').where({ out_trade_no: input.outTradeNo }).forUpdate().first('trade_state', 'code_url')) as { trade_state: string; code_url: string | null } | undefined;
     if (!paylog) return 'unknown_trade';
     if (paylog.trade_state === 'CLOSED') return 'already_closed';
     if (paylog.trade_state !== 'NOTPAY') return 'paid';
+    if (input.onlyWithoutCodeUrl && paylog.code_url !== null) return 'code_url_appeared';
     await trx('paylog').where({ out_trade_no: input.outTradeNo }).update({ trade_state: 'CLOSED', closed_at: input.now, updated_at: input.now });
     // only the orders whose current attempt this is: a newer attempt keeps its orders open
     const orders = (await trx('orders').where({ out_trade_no: input.outTradeNo, status: 'unpaid' }).forUpdate().orderBy('id').select('id')) as { id: number }[];

@@ -29,7 +29,17 @@ export class PaylogWaiters {
   }
 
   async start(): Promise<void> {
-    this.unlisten = await this.db.listen(PAYLOG_CHANNEL, (outTradeNo) => this.wake(outTradeNo));
+    this.unlisten = await this.db.listen(
+      PAYLOG_CHANNEL,
+      (outTradeNo) => this.wake(outTradeNo),
+      // wake-ups may have been lost while the LISTEN connection was down: everyone looks again
+      () => this.wakeAll(),
+    );
+  }
+
+  /** Wakes every waiter: each re-reads its trade and answers (its client polls again if unsettled). */
+  wakeAll(): void {
+    for (const set of [...this.byTrade.values()]) for (const waiter of [...set]) waiter.finish('woken');
   }
 
   /** Wakes every waiter of this trade (called for each NOTIFY). */

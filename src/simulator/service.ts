@@ -24,8 +24,8 @@ import { sameOrderParams, type RefundParams, type RefundQueryParams, type TradeR
 
 /** A code_url (prepay_id) lives 2 hours, or until time_expire when that is sooner. */
 export const CODE_URL_TTL_MS = 2 * 60 * 60 * 1000;
-/** WeChat refuses a time_expire closer than this to the order's creation. */
-export const MIN_TIME_EXPIRE_MS = 60 * 1000;
+/** WeChat refuses a time_expire closer than this to the order's creation ("刷卡至少1分钟，其他5分钟": NATIVE is 5). */
+export const MIN_TIME_EXPIRE_MS = 5 * 60 * 1000;
 export const MAX_REFUNDS_PER_TRADE = 50;
 /** Refunds of one trade must be at least this far apart. */
 export const REFUND_INTERVAL_MS = 60 * 1000;

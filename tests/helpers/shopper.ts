@@ -41,7 +41,10 @@ export class Shopper {
   // (the agent attaches its cookies when a request is made: fetch the token before making one)
   async add(sku: string, quantity: number | string = 1, extra: Record<string, string> = {}) {
     const form = { _csrf: await this.csrf(), product_id: String(await productIdOf(this.knex, sku)), quantity: String(quantity), ...extra };
-    return this.agent.post('/cart/add').type('form').send(form);
+    const res = await this.agent.post('/cart/add').type('form').send(form);
+    // the first line in the cart gives the session a new id and a new CSRF token
+    if (res.headers['set-cookie']) this.token = undefined;
+    return res;
   }
 
   async checkoutForm(): Promise<{ html: string; checkoutToken: string }> {
