@@ -1,0 +1,114 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { recordNotify } from '../pay/notify-log';
+import { failReply, parseRefundNotify, successReply, WxPayError, type RefundNotice, type WxMerchant } from '../wechatpay';
+import { settleRefund, type SettleRefundOutcome } from './service';
+
+export interface RefundNotifyAnswer {
+  /** 200 for what WeChat may stop sending, 4xx for what we refuse, 500 when we failed to store it */
+  status: number;
+  /** exactly WeChat's SUCCESS or FAIL XML */
+  body: string;
+  verdict: string;
+}
+
+const STATUS_BY_ERROR_CODE: Record<string, number> = {
+  bad_xml: 400,
+  not_success: 400,
+  wrong_merchant: 403,
+  missing_field: 400,
+  bad_amount: 400,
+  bad_field: 400,
+  // req_info that does not decrypt with our key: forged, or WXPAY_API_KEY is wrong
+  bad_req_info: 401,
+};
+
+const ANSWER_BY_OUTCOME: Record<SettleRefundOutcome, { status: number; reply: string | undefined }> = {
+  refunded: { status: 200, reply: undefined },
+  fully_refunded: { status: 200, reply: undefined },
+  closed: { status: 200, reply: undefined },
+  changed: { status: 200, reply: undefined },
+  duplicate: { status: 200, reply: undefined },
+  // kept as it was for an admin; a day of retries would change nothing
+  conflict: { status: 200, reply: undefined },
+  unknown_refund: { status: 404, reply: 'unknown out_refund_no' },
+  mismatch: { status: 409, reply: 'refund does not match our records' },
+};
+
+function summary(notice: RefundNotice): string {
+  return [
+    `out_refund_no=${notice.outRefundNo}`,
+    `refund_id=${notice.refundId}`,
+    `refund_status=${notice.refundStatus}`,
+    `refund_fee=${notice.refundFee}`,
+    `total_fee=${notice.totalFee}`,
+    notice.successTime ? `success_time=${notice.successTime}` : undefined,
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+/**
+ * WeChat's refund notify, end to end: decrypt req_info with md5(API key) and check the merchant
+ * (parseRefundNotify); check the refund against OUR refunds row and settle it in one transaction
+ * (settleRefund: refunded_fee added once, orders refunded when all is back); record every call in
+ * notify_log (kind 'refund'), accepted or refused; answer SUCCESS only once the outcome is stored
+ * or already was, FAIL with a 4xx for anything refused, FAIL with 500 when storing failed.
+ */
+export async function handleRefundNotify(deps: { knex: Knex; merchant: WxMerchant; now: () => Date; logger: Logger }, raw: Buffer): Promise<RefundNotifyAnswer> {
+  const receivedAt = deps.now();
+  const text = raw.toString('utf8');
+  let notice: RefundNotice;
+  try {
+    notice = await parseRefundNotify(raw, deps.merchant);
+  } catch (err) {
+    if (!(err instanceof WxPayError)) throw err;
+    // the outer fields carry no trade number; req_info did not open, so nothing inside is trusted
+    await recordNotify(deps.knex, { kind: 'refund', verdict: err.code, detail: err.message, rawBody: text, receivedAt }).catch((logErr: unknown) =>
+      deps.logger.error({ err: logErr }, 'could not record a refused refund notify'),
+    );
+    return { status: STATUS_BY_ERROR_CODE[err.code] ?? 400, body: failReply(err.message.slice(0, 120)), verdict: err.code };
+  }
+
+  let outcome: SettleRefundOutcome;
+  try {
+    outcome = await settleRefund(deps.knex, {
+      outRefundNo: notice.outRefundNo,
+      outTradeNo: notice.outTradeNo,
+      transactionId: notice.transactionId,
+      refundId: notice.refundId,
+      refundFee: notice.refundFee,
+      totalFee: notice.totalFee,
+      status: notice.refundStatus,
+      successTime: notice.successTime,
+      operator: 'system',
+      now: receivedAt,
+    });
+  } catch (err) {
+    deps.logger.error({ err, outRefundNo: notice.outRefundNo }, 'refund notify could not be settled; WeChat will retry');
+    await recordNotify(deps.knex, {
+      kind: 'refund',
+      outTradeNo: notice.outTradeNo,
+      transactionId: notice.transactionId,
+      verdict: 'error',
+      detail: `${summary(notice)}: ${String(err)}`,
+      rawBody: text,
+      receivedAt,
+    }).catch(() => undefined);
+    return { status: 500, body: failReply('temporarily unable to store the refund'), verdict: 'error' };
+  }
+
+  const { status, reply } = ANSWER_BY_OUTCOME[outcome];
+  await recordNotify(deps.knex, {
+    kind: 'refund',
+    outTradeNo: notice.outTradeNo,
+    transactionId: notice.transactionId,
+    verdict: outcome,
+    detail: reply === undefined ? summary(notice) : `${reply}: ${summary(notice)}`,
+    rawBody: text,
+    receivedAt,
+  }).catch((err: unknown) => deps.logger.error({ err, outRefundNo: notice.outRefundNo }, 'could not record a refund notify'));
+  if (outcome === 'conflict' || outcome === 'changed' || outcome === 'mismatch') deps.logger.warn({ outRefundNo: notice.outRefundNo, outcome }, 'refund needs an admin');
+  return { status, body: reply === undefined ? successReply() : failReply(reply), verdict: outcome };
+}
+

@@ -1,0 +1,51 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { adminEn } from '../../../src/i18n/admin-en';
+import { adminZh } from '../../../src/i18n/admin-zh';
+import { en } from '../../../src/i18n/en';
+import { zh } from '../../../src/i18n/zh';
+
+const VIEWS = path.resolve(__dirname, '../../../views/admin');
+
+function viewFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? viewFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
+describe('admin dictionaries', () => {
+  test('Chinese and English have exactly the same keys, all under admin. or refund.', () => {
+    expect(Object.keys(adminEn).sort()).toEqual(Object.keys(adminZh).sort());
+    for (const key of Object.keys(adminZh)) expect(key).toMatch(/^(admin|refund)\./);
+  });
+
+  test('no sentence is left empty or untranslated', () => {
+    for (const [key, text] of Object.entries(adminZh)) {
+      expect([key, text.trim().length > 0]).toEqual([key, true]);
+      const english = (adminEn as Record<string, string>)[key] ?? '';
+      expect([key, english.trim().length > 0]).toEqual([key, true]);
+      if (/[\u4e00-\u9fff]/.test(text)) expect([key, /[\u4e00-\u9fff]/.test(english)]).toEqual([key, false]);
+    }
+  });
+
+  test('every literal key an admin view asks for exists in both languages', () => {
+    const all = { zh: { ...zh, ...adminZh } as Record<string, string>, en: { ...en, ...adminEn } as Record<string, string> };
+    const keys = new Set<string>();
+    for (const file of viewFiles(VIEWS)) {
+      for (const m of fs.readFileSync(file, 'utf8').matchAll(/\bt\('([\w.]+)'/g)) keys.add(m[1] as string);
+    }
+    expect(keys.size).toBeGreaterThan(50);
+    for (const key of keys) {
+      // t('admin.state.' + s): a prefix of keys made at run time
+      const known = (dict: Record<string, string>) => (key.endsWith('.') ? Object.keys(dict).some((k) => k.startsWith(key)) : key in dict);
+      expect([key, known(all.zh), known(all.en)]).toEqual([key, true, true]);
+    }
+  });
+
+  test('views never print unescaped data: <%- is used only for includes', () => {
+    for (const file of viewFiles(VIEWS)) {
+      for (const m of fs.readFileSync(file, 'utf8').matchAll(/<%-\s*([^%]*)%>/g)) {
+        expect([path.basename(file), (m[1] as string).trim().startsWith('include(')]).toEqual([path.basename(file), true]);
+      }
+      expect(fs.readFileSync(file, 'utf8')).not.toMatch(/<script|\son\w+=/i);
+    }
+  });
+});
