@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { GiveUp, spawnService, tailOf, waitFor, type ChildService } from './processes';
+
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+
+/** The variables of .env.example: none of the caller's may leak into a shop the test configures. */
+const SHOP_VARIABLES = /^(PORT|HOST|DATABASE_URL|PGLITE_DIR|SESSION_SECRET|TRUST_PROXY|SHOP_NAME|LOG_LEVEL|WXPAY_\w+|PAY_\w+|POLL_\w+|SWEEP_\w+|SIM_\w+|ADMIN_\w+)$/;
+
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!SHOP_VARIABLES.test(key)) env[key] = value;
+  // jest marks its own process as a test run; the shop is started as in production
+  delete env.NODE_ENV;
+  delete env.JEST_WORKER_ID;
+  return { ...env, ...extra };
+}
+
+export interface ShopProcess extends ChildService {
+  url: string;
+  port: number;
+  /** the shop's pino log, parsed (lines that are not JSON are left out) */
+  logEntries(): Record<string, unknown>[];
+}
+
+/**
+ * Starts the shop as `npm start` does (`tsx src/main.ts`, simulator mode unless env says otherwise)
+ * in a child process on 127.0.0.1:`port`, and waits until /healthz answers 200. If the shop exits
+ * or never becomes healthy, it is stopped and the error carries the tail of its log.
+ */
+export async function startShop(name: string, options: { port: number; env: Record<string, string>; logPath: string }): Promise<ShopProcess> {
+  const env = cleanEnv({ PORT: String(options.port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...options.env });
+  const service = spawnService(name, TSX, ['src/main.ts'], { cwd: ROOT, env, logPath: options.logPath });
+  const url = `http://127.0.0.1:${options.port}`;
+  try {
+    await waitFor(
+      `${name} to answer GET /healthz with 200`,
+      async () => {
+        if (service.hasExited()) throw new GiveUp(`${name} exited during start-up`);
+        const res = await fetch(`${url}/healthz`);
+        return res.status === 200;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+  } catch (err) {
+    await service.stop('SIGKILL');
+    throw new Error(`${(err as Error).message}\n--- ${name} log (${options.logPath}):\n${tailOf(service)}`, { cause: err });
+  }
+  return {
+    ...service,
+    url,
+    port: options.port,
+    logEntries: () =>
+      service.lines.flatMap((line) => {
+        try {
+          return [JSON.parse(line) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      }),
+  };
+}
+
+/**
+ * ADMIN_PASSWORD_HASH for `password`, made as an operator makes it: `npm run admin:hash`
+ * (scripts/admin-hash.ts) with the password on stdin, the hash alone on stdout.
+ */
+export async function adminPasswordHash(password: string): Promise<string> {
+  const child = spawn(TSX, ['scripts/admin-hash.ts'], { cwd: ROOT, env: cleanEnv({}), stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  child.stdin.end(password);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', resolve);
+  });
+  const hash = out.trim();
+  if (code !== 0 || !hash.startsWith('scrypt$')) throw new Error(`npm run admin:hash failed (exit ${code}): ${err.trim()}`);
+  return hash;
+}

@@ -1,0 +1,97 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { artifactsDir, launchChromium } from './helpers/browser';
+import { ShopperJourney, type JourneyPlan, type Locale } from './helpers/journey';
+import { freePort } from './helpers/processes';
+import { adminPasswordHash, startShop, type ShopProcess } from './helpers/shop';
+
+/**
+ * Issue 8, steps 1-6: a shopper in real Chromium against the shop as `npm start` runs it (a child
+ * process: embedded PGlite in a fresh directory, the WeChat Pay simulator), then the admin.
+ * Screenshots: tests/e2e/artifacts/pglite/.
+ */
+
+const PLANS: Record<Locale, JourneyPlan> = {
+  // 山野茶园 and 极客数码; the cable goes from 1 to 3 in the cart
+  zh: { items: [{ sku: 'TEA-LJ-250', quantity: 1 }, { sku: 'GEEK-CBL-01', quantity: 1 }], change: { sku: 'GEEK-CBL-01', quantity: 3 } },
+  // 稻香农场 and 江南丝绸坊; the honey goes from 2 to 1
+  en: { items: [{ sku: 'FARM-HNY-500', quantity: 2 }, { sku: 'SILK-SCF-01', quantity: 1 }], change: { sku: 'FARM-HNY-500', quantity: 1 } },
+};
+
+describe('a shopper pays with WeChat Pay in a real browser (the shop as `npm start` runs it, on embedded PGlite)', () => {
+  const adminPassword = `e2e-${crypto.randomBytes(12).toString('base64url')}`;
+  let artifacts: string;
+  let tmp: string;
+  let shop: ShopProcess | undefined;
+  let browser: Browser | undefined;
+
+  beforeAll(async () => {
+    artifacts = artifactsDir('pglite');
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wxpay-e2e-'));
+    const [hash, port] = await Promise.all([adminPasswordHash(adminPassword), freePort()]);
+    const started = await Promise.allSettled([
+      startShop('shop', { port, env: { PGLITE_DIR: path.join(tmp, 'pglite'), ADMIN_PASSWORD_HASH: hash }, logPath: path.join(artifacts, 'shop.log') }),
+      launchChromium(),
+    ]);
+    if (started[0].status === 'fulfilled') shop = started[0].value;
+    if (started[1].status === 'fulfilled') browser = started[1].value;
+    for (const result of started) if (result.status === 'rejected') throw result.reason;
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    await shop?.stop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }, 30_000);
+
+  const journeyIn = (locale: Locale, title: string) =>
+    describe(title, () => {
+      let journey: ShopperJourney;
+      beforeAll(() => {
+        if (!shop || !browser) throw new Error('the shop or the browser did not start');
+        journey = new ShopperJourney({ browser, baseUrl: shop.url, locale, artifacts, prefix: locale });
+      });
+      afterAll(async () => {
+        await journey?.close();
+      });
+
+      test('1. the shopper adds products from two sellers, changes a quantity in the cart, and checks out with a receiver: cart and checkout show the right totals, and the shop moves on to the pay page', async () => {
+        await journey.shopAndCheckOut(PLANS[locale]);
+        expect(journey.outTradeNo).toMatch(/^\d{24}$/);
+      });
+
+      test('2. the pay page shows the amount due and a QR code whose pixels (read from a screenshot) are the code_url WeChat issued for this payment', async () => {
+        await journey.readPayPage();
+      });
+
+      test('3. in a second tab, the phone opens the scanned code, shows this payment and its amount, and Pay succeeds', async () => {
+        await journey.payOnPhone();
+      });
+
+      test('4. the first tab, untouched, shows the success page within 3 s of Pay, with the amount paid and every order paid', async () => {
+        await journey.seeSuccess();
+        console.log(`[e2e ${locale}] the pay page flipped to success ${journey.flippedAfterMs} ms after Pay`);
+        expect(journey.flippedAfterMs).toBeLessThan(3_000);
+      });
+
+      test('5. the admin logs in, sees the payment as paid (SUCCESS) in the paylog table, and the exported CSV contains it', async () => {
+        await journey.adminFindsPayment(adminPassword);
+      });
+    });
+
+  journeyIn('zh', 'in Chinese (the default)');
+  journeyIn('en', '6. the same journey in English (?lang=en)');
+
+  describe('afterwards', () => {
+    test('the shop stops on SIGTERM and exits with code 0', async () => {
+      await browser?.close();
+      browser = undefined;
+      const status = await shop?.stop();
+      expect(status).toEqual({ code: 0, signal: null });
+      expect(shop?.lines.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
+    });
+  });
+});
