@@ -15,10 +15,12 @@ import { errorHandler, notFoundHandler } from './http/errors';
 import { localeMiddleware } from './http/locale';
 import { formatDateTime, translator } from './i18n';
 import { formatFen } from './money';
+import { SESSION_COOKIE_NAME } from './http/session-cookie';
 import { KnexSessionStore } from './http/session-store';
 import { createMetrics, type Metrics } from './metrics';
 import { payRoutes } from './pay/routes';
 import { markPaidOutcomes } from './pay/settle';
+import { statusRoutes } from './pay/status-routes';
 import type { PaylogWaiters } from './pay/waiters';
 import { webhookRoutes } from './pay/webhook-routes';
 import { refundWebhookRoutes } from './refunds/routes';
@@ -76,15 +78,16 @@ export function createApp(deps: AppDeps): App {
   const app = express() as App;
   app.set('views', path.join(ROOT, 'views'));
   app.set('view engine', 'ejs');
+  // compiled templates are kept (Express only does so by itself under NODE_ENV=production);
+  // `npm run dev` restarts on a view change instead
+  app.set('view cache', true);
   app.set('trust proxy', config.trustProxy ?? false);
   app.disable('x-powered-by');
 
-  // What every page (the error page too) needs, before anything can fail: the real values come
-  // later (locale, session), but an error raised earlier still renders in Chinese, not as a stack.
-  app.use((_req, res, next) => {
-    Object.assign(res.locals, { ...PAGE_DEFAULTS, shopName: config.shopName });
-    next();
-  });
+  app.use(metrics.middleware);
+  // the status long-poll: thousands held at once, so ahead of the request log, page headers and
+  // express-session (it reads the signed session cookie itself)
+  app.use(statusRoutes(full));
   app.use(
     pinoHttp({
       logger,
@@ -96,7 +99,17 @@ export function createApp(deps: AppDeps): App {
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     }),
   );
-  app.use(metrics.middleware);
+
+  // WeChat's side of the wire first: raw bodies, XML answers, no session, no CSRF, no page headers
+  app.use(webhookRoutes(full));
+  app.use(refundWebhookRoutes(full));
+
+  // What every page (the error page too) needs, before anything can fail: the real values come
+  // later (locale, session), but an error raised earlier still renders in Chinese, not as a stack.
+  app.use((_req, res, next) => {
+    Object.assign(res.locals, { ...PAGE_DEFAULTS, shopName: config.shopName });
+    next();
+  });
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -124,17 +137,17 @@ export function createApp(deps: AppDeps): App {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  app.use(express.static(path.join(ROOT, 'public'), { maxAge: '1h', index: false }));
-  // WeChat's side of the wire: its own body parsers, no session, no CSRF
+  // static files only under their own paths, so other requests do not look on the disk first
+  for (const dir of ['css', 'js', 'img']) app.use(`/${dir}`, express.static(path.join(ROOT, 'public', dir), { maxAge: '1h', index: false }));
+  app.get('/favicon.svg', (_req, res) => res.sendFile(path.join(ROOT, 'public', 'favicon.svg'), { maxAge: '1d' }));
+  // the simulator (WeChat's stand-in and its phone pages): its own parsers, no shop session
   if (deps.simulator) app.use('/wxsim', deps.simulator.router);
-  app.use(webhookRoutes(full));
-  app.use(refundWebhookRoutes(full));
 
   const sessionStore = new KnexSessionStore(db.knex, { defaultTtlMs: SESSION_TTL_MS, now: full.clock });
   sessionStore.on('error', (err: unknown) => logger.warn({ err }, 'session sweep failed'));
   app.use(
     session({
-      name: 'wxshop.sid',
+      name: SESSION_COOKIE_NAME,
       secret: config.sessionSecret,
       store: sessionStore,
       resave: false,

@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { ResolvedDeps } from '../app';
+import { SESSION_COOKIE_NAME } from '../http/session-cookie';
 import { Conflict, Invalid, NotFound } from '../errors';
 import { fenToYuanString, yuanStringToFen } from '../money';
 import { refundNotifyUrl } from '../refunds/routes';
@@ -40,7 +41,7 @@ import {
 import { parseReconcileDate, reconcileDay } from './reconcile';
 
 /** The session cookie's name, as src/app.ts sets it (cleared at logout). */
-const SESSION_COOKIE = 'wxshop.sid';
+const SESSION_COOKIE = SESSION_COOKIE_NAME;
 const CSV_BATCH_SIZE = 1000;
 const ADMIN_SESSION_MS = 12 * 3600 * 1000;
 

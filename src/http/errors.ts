@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { DomainError, NotFound, Unavailable } from '../errors';
+import { localeFromAcceptLanguage, translator, type Translate } from '../i18n';
 
 /** The one table from domain error to HTTP status. Kept small and unit-tested. */
 export const STATUS_BY_KIND: Record<DomainError['kind'], number> = {
@@ -37,8 +38,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const messageKey = err instanceof DomainError ? err.messageKey : status === 404 ? 'error.notFound' : status < 500 ? 'error.invalid' : 'error.generic';
     const params = err instanceof DomainError ? err.params : {};
     if (err instanceof Unavailable) res.set('Retry-After', String(err.retryAfterSeconds));
-    const t = res.locals.t as ((key: string, params?: Record<string, string | number>) => string) | undefined;
-    const message = t ? t(messageKey, params) : messageKey;
+    // routes mounted ahead of the locale middleware (the status poll) still answer in the browser's language
+    const t = (res.locals.t as Translate | undefined) ?? translator(localeFromAcceptLanguage(req.get('accept-language')));
+    const message = t(messageKey, params);
     res.status(status);
     res.format({
       html: () =>

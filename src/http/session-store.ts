@@ -1,16 +1,21 @@
 import type { Knex } from 'knex';
 import session from 'express-session';
 
+const TOUCH_INTERVAL_MS = 10 * 60 * 1000;
+const RECENT_WRITES_MAX = 100_000;
+
 /**
  * express-session's store in our own database (table `sessions`), so a cart survives a restart
  * and follows the shopper from one app instance to another. Expired rows are swept now and then.
  */
 export class KnexSessionStore extends session.Store {
   private readonly sweeper: NodeJS.Timeout;
+  /** when this instance last wrote each session's expiry */
+  private readonly recentWrites = new Map<string, number>();
 
   constructor(
     private readonly knex: Knex,
-    private readonly options: { defaultTtlMs: number; anonymousTtlMs?: number; sweepIntervalMs?: number; now?: () => Date } = { defaultTtlMs: 7 * 24 * 3600 * 1000 },
+    private readonly options: { defaultTtlMs: number; anonymousTtlMs?: number; touchIntervalMs?: number; sweepIntervalMs?: number; now?: () => Date } = { defaultTtlMs: 7 * 24 * 3600 * 1000 },
   ) {
     super();
     this.sweeper = setInterval(() => {
@@ -42,6 +47,7 @@ export class KnexSessionStore extends session.Store {
   }
 
   override set(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
+    this.remember(sid, this.now().getTime());
     this.knex('sessions')
       .insert({ sid, sess: JSON.stringify(sess), expires_at: this.expiryOf(sess) })
       .onConflict('sid')
@@ -50,13 +56,33 @@ export class KnexSessionStore extends session.Store {
   }
 
   override touch(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
+    // express-session touches on every request it does not save (each status poll, each page):
+    // moving a week-long expiry by seconds is not worth a write; once per interval is
+    const now = this.now().getTime();
+    const last = this.recentWrites.get(sid);
+    if (last !== undefined && now - last < (this.options.touchIntervalMs ?? TOUCH_INTERVAL_MS)) {
+      callback?.();
+      return;
+    }
+    this.remember(sid, now);
     this.knex('sessions')
       .where({ sid })
       .update({ expires_at: this.expiryOf(sess) })
       .then(() => callback?.(), (err: unknown) => callback?.(err));
   }
 
+  /** Bounded: the oldest entries go first (a Map iterates in insertion order). */
+  private remember(sid: string, at: number): void {
+    this.recentWrites.delete(sid);
+    this.recentWrites.set(sid, at);
+    if (this.recentWrites.size > RECENT_WRITES_MAX) {
+      const oldest = this.recentWrites.keys().next().value;
+      if (oldest !== undefined) this.recentWrites.delete(oldest);
+    }
+  }
+
   override destroy(sid: string, callback?: (err?: unknown) => void): void {
+    this.recentWrites.delete(sid);
     this.knex('sessions')
       .where({ sid })
       .delete()

@@ -59,6 +59,21 @@ const PAYLOG_COLUMNS = [
 /** WeChat will not take a time_expire closer than this; a QR code that would live less is not offered. */
 export const MIN_QR_LIFETIME_MS = 5 * 60 * 1000;
 
+/**
+ * The paylog for the shopper of a session (by session id, as the status poll reads it without
+ * express-session): one query; a stranger, an expired session or a wrong number are one 404.
+ */
+export async function paylogOfSession(knex: Knex, outTradeNo: string, sessionId: string | undefined, now: Date): Promise<Paylog> {
+  const paylog = sessionId
+    ? ((await knex('paylog')
+        .where({ out_trade_no: outTradeNo })
+        .whereRaw("shopper_id = (SELECT sess->>'shopperId' FROM sessions WHERE sid = ? AND expires_at > ?)", [sessionId, now])
+        .first(PAYLOG_COLUMNS)) as Paylog | undefined)
+    : undefined;
+  if (!paylog) throw new NotFound(`no paylog ${outTradeNo} for this session`, 'pay.notFound');
+  return paylog;
+}
+
 /** The paylog, only for the shopper who made it: anyone else gets the same 404 as a wrong number. */
 export async function paylogOfShopper(knex: Knex, outTradeNo: string, shopperId: string | undefined): Promise<Paylog> {
   const paylog = shopperId ? ((await knex('paylog').where({ out_trade_no: outTradeNo, shopper_id: shopperId }).first(PAYLOG_COLUMNS)) as Paylog | undefined) : undefined;
@@ -96,6 +111,10 @@ export interface WxpayContext {
   notifyUrl: string;
   shopName: string;
   qrTtlSeconds: number;
+}
+
+export function wxpayContextOf(deps: { wxpay: { client: WxPayClient; notifyUrl: string }; config: { shopName: string; payQrTtlSeconds: number } }): WxpayContext {
+  return { client: deps.wxpay.client, notifyUrl: deps.wxpay.notifyUrl, shopName: deps.config.shopName, qrTtlSeconds: deps.config.payQrTtlSeconds };
 }
 
 /** When the QR code of this attempt stops being offered: fixed at its creation, so a re-sent unifiedorder is identical. */

@@ -67,7 +67,15 @@ interface LockedPaylog {
  * Idempotent per (out_trade_no, transaction_id).
  */
 export async function markPaid(knex: Knex, input: MarkPaidInput): Promise<MarkPaidResult> {
-  const result = await markPaidInTransaction(knex, input);
+  // WeChat's retries of a settled trade are the common case: SUCCESS with this very transaction
+  // id is final for this call (nothing would change), so it needs no lock and no transaction
+  const settled = (await knex('paylog').where({ out_trade_no: input.outTradeNo }).first('total_fee', 'trade_state', 'transaction_id')) as
+    | Pick<LockedPaylog, 'total_fee' | 'trade_state' | 'transaction_id'>
+    | undefined;
+  const result =
+    settled && settled.transaction_id === input.transactionId && settled.total_fee === input.totalFee && (settled.trade_state === 'SUCCESS' || settled.trade_state === 'REFUND')
+      ? { outcome: 'duplicate' as const, tradeState: settled.trade_state, orderIds: [] }
+      : await markPaidInTransaction(knex, input);
   markPaidOutcomes.inc({ outcome: result.outcome, source: input.source });
   return result;
 }
