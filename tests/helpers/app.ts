@@ -10,20 +10,7 @@ export interface TestShop extends RunningShop {
   close(): Promise<void>;
 }
 
-export type ManualClock = Clock & { advance(ms: number): void; set(d: Date): void };
-
-/** A test clock that only moves when told to. */
-export function manualClock(start = new Date('2026-11-25T08:00:00Z')): ManualClock {
-  let now = start.getTime();
-  const clock = (() => new Date(now)) as ManualClock;
-  clock.advance = (ms) => {
-    now += ms;
-  };
-  clock.set = (d) => {
-    now = d.getTime();
-  };
-  return clock;
-}
+export { manualClock, type ManualClock } from './clock';
 
 /**
  * The shop as `npm start` runs it (simulator mode, the simulator over real HTTP), listening on

@@ -1,3 +1,4 @@
+import { manualClock as baseManualClock, type ManualClock } from '../../helpers/clock';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -25,18 +26,10 @@ export const MERCHANTS: [string, TestMerchant, SignType][] = [
 /** 2026-11-25 10:00:00 in Beijing. */
 export const T0 = new Date('2026-11-25T02:00:00Z');
 
-export type ManualClock = (() => Date) & { advance(ms: number): void; set(d: Date): void };
+export type { ManualClock } from '../../helpers/clock';
 
 export function manualClock(start: Date = T0): ManualClock {
-  let now = start.getTime();
-  const clock = (() => new Date(now)) as ManualClock;
-  clock.advance = (ms) => {
-    now += ms;
-  };
-  clock.set = (d) => {
-    now = d.getTime();
-  };
-  return clock;
+  return baseManualClock(start);
 }
 
 export interface Harness {
