@@ -159,6 +159,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const pfxPath = get('WXPAY_PFX_PATH');
+  // refunds go over mutual TLS: a live shop without its certificate could take money it cannot give back
+  if (pfxPath === undefined && live) throw new ConfigError('WXPAY_PFX_PATH', 'is required when WXPAY_MODE=live (the merchant certificate apiclient_cert.p12, for refunds)');
   let pfx: Buffer | undefined;
   if (pfxPath !== undefined) {
     try {

@@ -2,6 +2,7 @@ import { ConfigError, SIMULATOR_MERCHANT, loadConfig } from '../../src/config';
 
 const LIVE = {
   WXPAY_MODE: 'live',
+  WXPAY_PFX_PATH: __filename,
   WXPAY_APPID: 'wxd930ea5d5a258f4f',
   WXPAY_MCH_ID: '10000100',
   WXPAY_API_KEY: '192006250b4c09247ec02edce69f6a2d',
@@ -54,10 +55,12 @@ describe('loadConfig', () => {
     if (message) expect(err.message).toBe(message);
   });
 
-  test.each(['WXPAY_APPID', 'WXPAY_MCH_ID', 'WXPAY_API_KEY', 'WXPAY_NOTIFY_URL'])('live mode without %s refuses to start: secrets have no silent default', (variable) => {
+  test.each(['WXPAY_APPID', 'WXPAY_MCH_ID', 'WXPAY_API_KEY', 'WXPAY_NOTIFY_URL', 'WXPAY_PFX_PATH'])('live mode without %s refuses to start: secrets have no silent default', (variable) => {
     const env: NodeJS.ProcessEnv = { ...LIVE };
     delete env[variable];
-    expect(errorOf(env).message).toBe(`config: ${variable} is required when WXPAY_MODE=live${variable === 'WXPAY_NOTIFY_URL' ? ' (the public https URL of /wxpay/notify)' : ''}`);
+    const err = errorOf(env);
+    expect(err.variable).toBe(variable);
+    expect(err.message.startsWith(`config: ${variable} is required when WXPAY_MODE=live`)).toBe(true);
   });
 
   test('live mode refuses a plain-http notify URL', () => {
