@@ -67,17 +67,73 @@ interface LockedPaylog {
  * Idempotent per (out_trade_no, transaction_id).
  */
 export async function markPaid(knex: Knex, input: MarkPaidInput): Promise<MarkPaidResult> {
-  // WeChat's retries of a settled trade are the common case: SUCCESS with this very transaction
-  // id is final for this call (nothing would change), so it needs no lock and no transaction
-  const settled = (await knex('paylog').where({ out_trade_no: input.outTradeNo }).first('total_fee', 'trade_state', 'transaction_id')) as
-    | Pick<LockedPaylog, 'total_fee' | 'trade_state' | 'transaction_id'>
-    | undefined;
-  const result =
-    settled && settled.transaction_id === input.transactionId && settled.total_fee === input.totalFee && (settled.trade_state === 'SUCCESS' || settled.trade_state === 'REFUND')
-      ? { outcome: 'duplicate' as const, tradeState: settled.trade_state, orderIds: [] }
-      : await markPaidInTransaction(knex, input);
+  const result = (await markPaidInOneStatement(knex, input)) ?? (await markPaidInTransaction(knex, input));
   markPaidOutcomes.inc({ outcome: result.outcome, source: input.source });
   return result;
+}
+
+/**
+ * The two common cases in ONE statement (one round trip, its own transaction): a NOTPAY trade
+ * with the right amount whose orders all wait for it becomes SUCCESS with its orders paid,
+ * order_log written and the waiters notified; or the trade is SUCCESS with this very transaction
+ * id already (WeChat's retries): a duplicate, nothing to do. Locks are taken in the same order as
+ * in markPaidInTransaction (paylog row, then its orders). Anything else (unknown trade, wrong
+ * amount, closed, conflict, orders paid or closed meanwhile, a row changed under our snapshot)
+ * answers undefined, and the full transaction decides.
+ */
+async function markPaidInOneStatement(knex: Knex, input: MarkPaidInput): Promise<MarkPaidResult | undefined> {
+  const remark = `WeChat Pay transaction ${input.transactionId} via ${input.source}`;
+  const { rows } = await knex.raw<{ rows: { paid_ids: (number | string)[] | null; state: string | null; transaction_id: string | null; total_fee: number | null }[] }>(
+    `WITH target AS (
+       SELECT out_trade_no FROM paylog
+        WHERE out_trade_no = :outTradeNo AND trade_state = 'NOTPAY' AND total_fee = :totalFee
+        FOR UPDATE
+     ), its_orders AS (
+       SELECT orders.id, orders.status, orders.out_trade_no FROM orders
+         JOIN paylog_orders ON paylog_orders.order_id = orders.id
+         JOIN target ON target.out_trade_no = paylog_orders.out_trade_no
+        ORDER BY orders.id
+        FOR UPDATE OF orders
+     ), ready AS (
+       SELECT 1 FROM target
+        WHERE EXISTS (SELECT 1 FROM its_orders)
+          AND NOT EXISTS (SELECT 1 FROM its_orders WHERE status <> 'unpaid' OR out_trade_no IS DISTINCT FROM :outTradeNo)
+     ), paid_paylog AS (
+       UPDATE paylog SET trade_state = 'SUCCESS', transaction_id = :transactionId, pay_time = :paidAt, updated_at = :now
+        WHERE out_trade_no = :outTradeNo AND EXISTS (SELECT 1 FROM ready)
+       RETURNING out_trade_no
+     ), paid_orders AS (
+       UPDATE orders SET status = 'paid', paid_at = :paidAt, updated_at = :now
+        WHERE id IN (SELECT id FROM its_orders) AND EXISTS (SELECT 1 FROM paid_paylog)
+       RETURNING id
+     ), logged AS (
+       INSERT INTO order_log (order_id, from_status, to_status, operator, remark, at)
+       SELECT id, 'unpaid', 'paid', :operator, :remark, :now FROM paid_orders
+       RETURNING order_id
+     )
+     SELECT (SELECT array_agg(order_id ORDER BY order_id) FROM logged) AS paid_ids,
+            (SELECT pg_notify(:channel, out_trade_no) FROM paid_paylog) AS notified,
+            before.trade_state AS state, before.transaction_id, before.total_fee
+       FROM (SELECT 1) AS one
+       LEFT JOIN paylog AS before ON before.out_trade_no = :outTradeNo`,
+    {
+      outTradeNo: input.outTradeNo,
+      totalFee: input.totalFee,
+      transactionId: input.transactionId,
+      paidAt: input.paidAt,
+      now: input.now,
+      operator: input.operator ?? 'system',
+      remark,
+      channel: PAYLOG_CHANNEL,
+    },
+  );
+  const row = rows[0];
+  if (row?.paid_ids && row.paid_ids.length > 0) return { outcome: 'paid', tradeState: 'SUCCESS', orderIds: row.paid_ids.map(Number) };
+  // (`before` is the statement's snapshot: a duplicate seen there is one for sure; anything else is decided under lock)
+  if (row && row.transaction_id === input.transactionId && row.total_fee === input.totalFee && (row.state === 'SUCCESS' || row.state === 'REFUND')) {
+    return { outcome: 'duplicate', tradeState: row.state, orderIds: [] };
+  }
+  return undefined;
 }
 
 function markPaidInTransaction(knex: Knex, input: MarkPaidInput): Promise<MarkPaidResult> {
