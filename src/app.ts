@@ -20,7 +20,7 @@ import { KnexSessionStore } from './http/session-store';
 import { createMetrics, type Metrics } from './metrics';
 import { payRoutes } from './pay/routes';
 import { markPaidOutcomes } from './pay/settle';
-import { statusRoutes } from './pay/status-routes';
+import { createStatusPoll, type StatusPoll } from './pay/status-routes';
 import type { PaylogWaiters } from './pay/waiters';
 import { webhookRoutes } from './pay/webhook-routes';
 import { refundWebhookRoutes } from './refunds/routes';
@@ -48,7 +48,7 @@ export interface AppDeps {
 export type ResolvedDeps = AppDeps & { logger: Logger; metrics: Metrics };
 
 export interface App extends express.Express {
-  locals: express.Express['locals'] & { deps: ResolvedDeps; close(): void };
+  locals: express.Express['locals'] & { deps: ResolvedDeps; statusPoll: StatusPoll; close(): void };
 }
 
 const ROOT = path.resolve(__dirname, '..');
@@ -84,10 +84,13 @@ export function createApp(deps: AppDeps): App {
   app.set('trust proxy', config.trustProxy ?? false);
   app.disable('x-powered-by');
 
+  // the status long-poll: thousands held at once, so served ahead of Express's own machinery
+  // (main.ts hands it the raw request before the app; here it is first for users of the app alone)
+  const statusPoll = createStatusPoll(full);
+  app.use((req, res, next) => {
+    if (!statusPoll.handle(req, res)) next();
+  });
   app.use(metrics.middleware);
-  // the status long-poll: thousands held at once, so ahead of the request log, page headers and
-  // express-session (it reads the signed session cookie itself)
-  app.use(statusRoutes(full));
   app.use(
     pinoHttp({
       logger,
@@ -178,6 +181,7 @@ export function createApp(deps: AppDeps): App {
   app.use(errorHandler(logger));
 
   app.locals.deps = full;
+  app.locals.statusPoll = statusPoll;
   app.locals.close = () => sessionStore.close();
   return app;
 }

@@ -129,7 +129,10 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
     const notifyUrl = config.wxpay.notifyUrl ?? `${url}/wxpay/notify`;
 
     const app = createApp({ config: { ...config, sessionSecret }, db, clock, logger, wxpay: { client, notifyUrl }, waiters, simulator });
-    handler = app;
+    // the status long-poll first, without Express (see src/pay/status-routes.ts), then the app
+    handler = (req, res) => {
+      if (!app.locals.statusPoll.handle(req, res)) app(req, res);
+    };
     simulator?.start();
     const sweeper = createSweeper({
       knex: db.knex,

@@ -26,21 +26,25 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(new NotFound(`no route for ${req.method} ${req.path}`));
 };
 
+/** What a client is told about an error: status, a short code, and a sentence in its language. */
+export function describeError(err: unknown, t: Translate): { status: number; code: string; message: string } {
+  const status = statusOf(err);
+  const messageKey = err instanceof DomainError ? err.messageKey : status === 404 ? 'error.notFound' : status < 500 ? 'error.invalid' : 'error.generic';
+  const params = err instanceof DomainError ? err.params : {};
+  return { status, code: err instanceof DomainError ? err.kind : 'error', message: t(messageKey, params) };
+}
+
 /**
- * One error handler: a page for people, JSON for JSON clients (the status poll).
+ * One error handler: a page for people, JSON for JSON clients.
  * 5xx details go to the log, never to the client.
  */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) return next(err);
-    const status = statusOf(err);
-    if (status >= 500 && !(err instanceof DomainError)) logger.error({ err, url: req.originalUrl }, 'request failed');
-    const messageKey = err instanceof DomainError ? err.messageKey : status === 404 ? 'error.notFound' : status < 500 ? 'error.invalid' : 'error.generic';
-    const params = err instanceof DomainError ? err.params : {};
-    if (err instanceof Unavailable) res.set('Retry-After', String(err.retryAfterSeconds));
-    // routes mounted ahead of the locale middleware (the status poll) still answer in the browser's language
     const t = (res.locals.t as Translate | undefined) ?? translator(localeFromAcceptLanguage(req.get('accept-language')));
-    const message = t(messageKey, params);
+    const { status, code, message } = describeError(err, t);
+    if (status >= 500 && !(err instanceof DomainError)) logger.error({ err, url: req.originalUrl }, 'request failed');
+    if (err instanceof Unavailable) res.set('Retry-After', String(err.retryAfterSeconds));
     res.status(status);
     res.format({
       html: () =>
@@ -49,7 +53,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
           if (renderErr || html === undefined) res.type('text/plain').send(message);
           else res.send(html);
         }),
-      json: () => res.json({ error: { status, code: err instanceof DomainError ? err.kind : 'error', message } }),
+      json: () => res.json({ error: { status, code, message } }),
       default: () => res.type('text/plain').send(message),
     });
   };
