@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import pino from 'pino';
 import { createSimulator, type Simulator } from '../../../src/simulator';
-import { buildXml, createWxPayClient, signFields, type Fields, type SignType, type WxPayClient } from '../../../src/wechatpay';
+import { WxBusinessError, buildXml, createWxPayClient, signFields, type Fields, type SignType, type WxPayClient } from '../../../src/wechatpay';
 import { createTestDatabase, type TestDatabase } from '../../helpers/testdb';
 
 /** The simulator over real HTTP on 127.0.0.1, port 0, on a fresh database, with a manual clock. */
@@ -30,6 +30,16 @@ export type { ManualClock } from '../../helpers/clock';
 
 export function manualClock(start: Date = T0): ManualClock {
   return baseManualClock(start);
+}
+
+/** The WxBusinessError a call is expected to end with (the test fails if it resolves or throws another). */
+export async function businessError(promise: Promise<unknown>): Promise<WxBusinessError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WxBusinessError);
+  return err as WxBusinessError;
 }
 
 export interface Harness {

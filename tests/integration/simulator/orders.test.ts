@@ -1,17 +1,8 @@
-import { WxBusinessError, formatBeijingTime, parseXml, verifySignature } from '../../../src/wechatpay';
+import { formatBeijingTime, parseXml, verifySignature } from '../../../src/wechatpay';
 import { addFault } from '../../../src/simulator';
-import { MERCHANTS, newOutTradeNo, orderArgs, startHarness, startReceiver, type Harness, type Receiver } from './harness';
+import { MERCHANTS, businessError, newOutTradeNo, orderArgs, startHarness, startReceiver, type Harness, type Receiver } from './harness';
 
 const HOUR = 60 * 60 * 1000;
-
-async function businessError(promise: Promise<unknown>): Promise<WxBusinessError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WxBusinessError);
-  return err as WxBusinessError;
-}
 
 describe.each(MERCHANTS)('unifiedorder, orderquery and closeorder through the real client (%s)', (_name, merchant, signType) => {
   let h: Harness;

@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import {
-  WxBusinessError,
   WxDecryptError,
   decryptReqInfo,
   parseRefundNotify,
@@ -8,20 +7,11 @@ import {
   type SignType,
 } from '../../../src/wechatpay';
 import { MAX_REFUNDS_PER_TRADE, addFault } from '../../../src/simulator';
-import { MD5_MERCHANT, MERCHANTS, newOutTradeNo, orderArgs, startHarness, startReceiver, type Harness, type Receiver, type TestMerchant } from './harness';
+import { MD5_MERCHANT, MERCHANTS, businessError, newOutTradeNo, orderArgs, startHarness, startReceiver, type Harness, type Receiver, type TestMerchant } from './harness';
 
 const REFUND_DELAY_MS = 5000;
 const TIME_SCALE = 10;
 const MINUTE = 60_000;
-
-async function businessError(promise: Promise<unknown>): Promise<WxBusinessError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WxBusinessError);
-  return err as WxBusinessError;
-}
 
 describe.each(MERCHANTS)('refunds and refundquery through the real client (%s)', (_name, merchant, signType) => {
   let h: Harness;
