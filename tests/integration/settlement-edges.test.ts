@@ -1,28 +1,13 @@
 import request from 'supertest';
 import { closePaylog, markPaid } from '../../src/pay/settle';
-import { buildPaymentNotify } from '../../src/wechatpay';
-import { formatBeijingTime } from '../../src/wechatpay/time';
-import { createTestShop, manualClock, startSecondInstance, type TestShop } from '../helpers/app';
+import { startSecondInstance, type TestShop } from '../helpers/app';
+import { addFault, postNotify, shopOnClock, signedNotify, tradeWithQr } from '../helpers/settlement';
 import { Shopper, csrfOf, payOnPhone } from '../helpers/shopper';
 
 // The edges of settlement where money could be lost, counted twice or left half-done.
 
-async function shopOnClock(env: NodeJS.ProcessEnv = {}) {
-  const clock = manualClock(new Date());
-  const shop = await createTestShop({ clock, env: { SIM_TIME_SCALE: '1000', SWEEP_INTERVAL_SECONDS: '0', POLL_QUERY_AFTER_SECONDS: '3600', ...env } });
-  return { shop, clock };
-}
-
-async function tradeWithQr(shop: TestShop, items: [string, number][]) {
-  const shopper = new Shopper(shop.url, shop.db.knex);
-  const outTradeNo = await shopper.buy(items);
-  await shopper.agent.get(`/pay/${outTradeNo}`).expect(200);
-  const paylog = await shop.db.knex('paylog').where({ out_trade_no: outTradeNo }).first();
-  return { shopper, outTradeNo, paylog: paylog as { total_fee: number; code_url: string } };
-}
-
-const mchIdOf = (shop: TestShop) => shop.app.locals.deps.config.wxpay.mchId;
-const addFault = (shop: TestShop, fault: Record<string, unknown>) => request(shop.url).post('/wxsim/faults').set('Origin', shop.url).send({ mch_id: mchIdOf(shop), ...fault }).expect(201);
+/** Here the poll never asks WeChat by itself unless a test says so. */
+const edgeShop = (env: NodeJS.ProcessEnv = {}) => shopOnClock({ POLL_QUERY_AFTER_SECONDS: '3600', ...env });
 
 async function renew(shopper: Shopper, outTradeNo: string) {
   const page = await shopper.agent.get(`/pay/${outTradeNo}`).expect(200);
@@ -31,7 +16,7 @@ async function renew(shopper: Shopper, outTradeNo: string) {
 
 describe('"pay again" never lets a payment be lost or taken twice', () => {
   test('paid in the QR code\'s last seconds with the notify still on its way: "pay again" finds the payment and goes to success', async () => {
-    const { shop, clock } = await shopOnClock();
+    const { shop, clock } = await edgeShop();
     try {
       const knex = shop.db.knex;
       const { shopper, outTradeNo, paylog } = await tradeWithQr(shop, [['FARM-RICE-5', 1]]);
@@ -51,7 +36,7 @@ describe('"pay again" never lets a payment be lost or taken twice', () => {
   });
 
   test('an unpaid expired attempt is closed at WeChat before the new one is made, so the old QR code can no longer be paid', async () => {
-    const { shop, clock } = await shopOnClock();
+    const { shop, clock } = await edgeShop();
     try {
       const knex = shop.db.knex;
       const { shopper, outTradeNo, paylog } = await tradeWithQr(shop, [['FARM-RICE-5', 1]]);
@@ -69,7 +54,7 @@ describe('"pay again" never lets a payment be lost or taken twice', () => {
   });
 
   test('a payment whose orders were already paid by another attempt is kept and flagged as a double payment', async () => {
-    const { shop } = await shopOnClock();
+    const { shop } = await edgeShop();
     try {
       const knex = shop.db.knex;
       const { outTradeNo: first, paylog } = await tradeWithQr(shop, [['FARM-HNY-500', 1]]);
@@ -90,7 +75,7 @@ describe('"pay again" never lets a payment be lost or taken twice', () => {
   });
 
   test('a conflicting transaction id does not wipe a late-payment flag', async () => {
-    const { shop } = await shopOnClock();
+    const { shop } = await edgeShop();
     try {
       const knex = shop.db.knex;
       const { outTradeNo, paylog } = await tradeWithQr(shop, [['FARM-DATE-1', 1]]);
@@ -112,7 +97,7 @@ describe('"pay again" never lets a payment be lost or taken twice', () => {
 describe('more edges', () => {
   let shop: TestShop;
   beforeAll(async () => {
-    ({ shop } = await shopOnClock());
+    ({ shop } = await edgeShop());
   });
   afterAll(async () => {
     await shop.close();
@@ -149,7 +134,7 @@ describe('more edges', () => {
   });
 
   test('a refused notify keeps only the first 4 KiB of its body', async () => {
-    const res = await request(shop.url).post('/wxpay/notify').set('Content-Type', 'text/xml').send(`<xml><attach>${'y'.repeat(50_000)}</attach></xml>`);
+    const res = await postNotify(shop, `<xml><attach>${'y'.repeat(50_000)}</attach></xml>`);
     expect(res.status).toBe(400);
     const logged = await shop.db.knex('notify_log').orderBy('id', 'desc').first('raw_body', 'verdict');
     expect(logged.verdict).toBe('missing_signature');
@@ -195,7 +180,7 @@ describe('more edges', () => {
 describe('wake-ups survive a broken LISTEN connection (PostgreSQL server)', () => {
   const onServer = process.env.DATABASE_URL ? test : test.skip;
   onServer('after the LISTEN connection is killed, waiting polls look again, and later notifies still wake them', async () => {
-    const { shop } = await shopOnClock();
+    const { shop } = await edgeShop();
     const other = await startSecondInstance(shop);
     try {
       const { shopper, outTradeNo, paylog } = await tradeWithQr(shop, [['FARM-PIN-01', 1]]);
@@ -217,12 +202,11 @@ describe('wake-ups survive a broken LISTEN connection (PostgreSQL server)', () =
       expect(listening).toBe(true);
       const second = shopper.agent.get(`/pay/${outTradeNo}/status?wait=20`).set('Accept', 'application/json').then((r) => r);
       await new Promise((r) => setTimeout(r, 200));
-      const { appId, mchId, apiKey, signType } = shop.app.locals.deps.config.wxpay;
       const sent = Date.now();
       await request(other.url)
         .post('/wxpay/notify')
         .set('Content-Type', 'text/xml')
-        .send(buildPaymentNotify({ out_trade_no: outTradeNo, total_fee: paylog.total_fee, transaction_id: '4200000000202611250000009201', time_end: formatBeijingTime(new Date()) }, { appId, mchId, apiKey, signType }))
+        .send(signedNotify(shop, { out_trade_no: outTradeNo, total_fee: paylog.total_fee, transaction_id: '4200000000202611250000009201' }))
         .expect(200);
       expect((await second).body.state).toBe('SUCCESS');
       expect(Date.now() - sent).toBeLessThan(1000);
@@ -235,7 +219,7 @@ describe('wake-ups survive a broken LISTEN connection (PostgreSQL server)', () =
 
 describe('double submit at the last unit (concurrent transactions on a server)', () => {
   test('both submits of one form answer the same pay page, even when they raced for the last unit', async () => {
-    const { shop } = await shopOnClock();
+    const { shop } = await edgeShop();
     try {
       const knex = shop.db.knex;
       await knex('products').where({ sku: 'GEEK-KBD-87' }).update({ stock: 1 });

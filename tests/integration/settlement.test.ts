@@ -1,38 +1,11 @@
 import request from 'supertest';
 import { closePaylog } from '../../src/pay/settle';
 import { buildPaymentNotify, successReply } from '../../src/wechatpay';
-import { formatBeijingTime } from '../../src/wechatpay/time';
-import { createTestShop, manualClock, startSecondInstance, type TestShop } from '../helpers/app';
-import { Shopper, payOnPhone } from '../helpers/shopper';
+import { startSecondInstance, type ManualClock, type TestShop } from '../helpers/app';
+import { addFault, merchantOf, postNotify, shopOnClock, signedNotify, tradeWithQr } from '../helpers/settlement';
+import { payOnPhone } from '../helpers/shopper';
 
 const SUCCESS = successReply();
-
-/** A shop on a manual clock, with a fast simulator (retry schedule / 1000) and the sweeper left to the test. */
-async function shopOnClock(env: NodeJS.ProcessEnv = {}) {
-  const clock = manualClock(new Date());
-  const shop = await createTestShop({ clock, env: { SIM_TIME_SCALE: '1000', SWEEP_INTERVAL_SECONDS: '0', ...env } });
-  return { shop, clock };
-}
-
-function merchantOf(shop: TestShop) {
-  const { appId, mchId, apiKey, signType } = shop.app.locals.deps.config.wxpay;
-  return { appId, mchId, apiKey, signType };
-}
-
-/** A shopper who checked out and opened the pay page: the trade has a code_url at the simulator. */
-async function tradeWithQr(shop: TestShop, items: [string, number][] = [['TEA-MLH-100', 1], ['GEEK-CBL-01', 2]]) {
-  const shopper = new Shopper(shop.url, shop.db.knex);
-  const outTradeNo = await shopper.buy(items);
-  await shopper.agent.get(`/pay/${outTradeNo}`).expect(200);
-  const paylog = await shop.db.knex('paylog').where({ out_trade_no: outTradeNo }).first();
-  return { shopper, outTradeNo, paylog: paylog as { total_fee: number; code_url: string; create_time: Date } };
-}
-
-function signedNotify(shop: TestShop, fields: Record<string, string | number | undefined>) {
-  return buildPaymentNotify({ transaction_id: '4200000000202611250000000001', time_end: formatBeijingTime(new Date()), ...fields }, merchantOf(shop));
-}
-
-const postNotify = (shop: TestShop, body: string) => request(shop.url).post('/wxpay/notify').set('Content-Type', 'text/xml').send(body);
 
 async function rowsOf(shop: TestShop, outTradeNo: string) {
   const knex = shop.db.knex;
@@ -44,7 +17,7 @@ async function rowsOf(shop: TestShop, outTradeNo: string) {
 
 describe('settlement: the notify webhook and markPaid', () => {
   let shop: TestShop;
-  let clock: ReturnType<typeof manualClock>;
+  let clock: ManualClock;
   beforeAll(async () => {
     ({ shop, clock } = await shopOnClock());
   });
@@ -248,8 +221,7 @@ describe('settlement: when the notify never comes, expiry, and late payments', (
     const { shop, clock } = await shopOnClock({ POLL_QUERY_AFTER_SECONDS: '10', POLL_QUERY_INTERVAL_SECONDS: '5' });
     try {
       const { shopper, outTradeNo, paylog } = await tradeWithQr(shop, [['FARM-PIN-01', 1]]);
-      const mchId = merchantOf(shop).mchId;
-      await request(shop.url).post('/wxsim/faults').set('Origin', shop.url).send({ mch_id: mchId, out_trade_no: outTradeNo, kind: 'notify_drop', count: 1 }).expect(201);
+      await addFault(shop, { out_trade_no: outTradeNo, kind: 'notify_drop', count: 1 });
       await payOnPhone(shop.url, paylog.code_url);
       await shop.simulator?.runDueWork();
       // before the threshold the poll does not ask
