@@ -9,7 +9,8 @@ import {
   WxXmlError,
 } from './errors';
 import type { Fields, SignType } from './sign';
-import { nonceStr, signFields, verifySignature } from './sign';
+import { nonceStr, verifySignature } from './sign';
+import { buildSignedResponse } from './server';
 import { parseBeijingTime } from './time';
 import { buildXml, parseXml } from './xml';
 
@@ -180,22 +181,19 @@ export async function parsePaymentNotify(body: string | Buffer, merchant: WxMerc
  * HMAC-SHA256 merchant gets a 64-char signature without one.
  */
 export function buildPaymentNotify(fields: Fields, merchant: WxMerchant): string {
-  const merged: Fields = {
-    return_code: 'SUCCESS',
-    return_msg: 'OK',
-    appid: merchant.appId,
-    mch_id: merchant.mchId,
-    nonce_str: nonceStr(),
-    result_code: 'SUCCESS',
-    openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
-    is_subscribe: 'N',
-    trade_type: 'NATIVE',
-    bank_type: 'OTHERS',
-    fee_type: 'CNY',
-    cash_fee: fields.total_fee,
-    ...fields,
-  };
-  return buildXml(signFields(merged, merchant.apiKey, merchant.signType ?? 'MD5'));
+  // a notify is WeChat's signed SUCCESS envelope with the payment's fields
+  return buildSignedResponse(
+    {
+      openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
+      is_subscribe: 'N',
+      trade_type: 'NATIVE',
+      bank_type: 'OTHERS',
+      fee_type: 'CNY',
+      cash_fee: fields.total_fee,
+      ...fields,
+    },
+    merchant,
+  );
 }
 
 /** The AES-256 key of req_info: the 32 ASCII characters of the lower-case hex MD5 of the API key. */
