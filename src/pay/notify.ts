@@ -2,18 +2,8 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { failReply, parsePaymentNotify, parseXml, successReply, WxPayError, type WxMerchant } from '../wechatpay';
 import { parseBeijingTime } from '../wechatpay/time';
-import { recordNotify } from './notify-log';
+import { recordNotify, type NotifyAnswer } from './notify-log';
 import { markPaid, type MarkPaidOutcome } from './settle';
-
-export interface NotifyAnswer {
-  /** HTTP status: 200 for what WeChat may stop sending, 4xx for what we refuse, 500 when we failed */
-  status: number;
-  /** exactly WeChat's SUCCESS or FAIL XML */
-  body: string;
-  verdict: string;
-}
-
-const REFUSED_BODY_KEPT_CHARS = 4096;
 
 const STATUS_BY_ERROR_CODE: Record<string, number> = {
   bad_xml: 400,
@@ -63,9 +53,7 @@ export async function handlePaymentNotify(deps: { knex: Knex; merchant: WxMercha
   } catch (err) {
     if (!(err instanceof WxPayError)) throw err;
     const answer = { status: STATUS_BY_ERROR_CODE[err.code] ?? 400, body: failReply(err.message.slice(0, 120)), verdict: err.code };
-    // anyone can post here: a refused body is kept only in part, so junk cannot fill the table
-    const kept = text.length > REFUSED_BODY_KEPT_CHARS ? `${text.slice(0, REFUSED_BODY_KEPT_CHARS)}… (${text.length} characters, truncated)` : text;
-    await recordNotify(deps.knex, { kind: 'pay', ...(await peek(text)), verdict: err.code, detail: err.message, rawBody: kept, receivedAt }).catch((logErr: unknown) =>
+    await recordNotify(deps.knex, { kind: 'pay', refused: true, ...(await peek(text)), verdict: err.code, detail: err.message, rawBody: text, receivedAt }).catch((logErr: unknown) =>
       deps.logger.error({ err: logErr }, 'could not record a refused notify'),
     );
     return answer;

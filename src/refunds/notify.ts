@@ -1,16 +1,8 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { recordNotify } from '../pay/notify-log';
+import { recordNotify, type NotifyAnswer } from '../pay/notify-log';
 import { failReply, parseRefundNotify, successReply, WxPayError, type RefundNotice, type WxMerchant } from '../wechatpay';
 import { settleRefund, type SettleRefundOutcome } from './service';
-
-export interface RefundNotifyAnswer {
-  /** 200 for what WeChat may stop sending, 4xx for what we refuse, 500 when we failed to store it */
-  status: number;
-  /** exactly WeChat's SUCCESS or FAIL XML */
-  body: string;
-  verdict: string;
-}
 
 const STATUS_BY_ERROR_CODE: Record<string, number> = {
   bad_xml: 400,
@@ -55,7 +47,7 @@ function summary(notice: RefundNotice): string {
  * notify_log (kind 'refund'), accepted or refused; answer SUCCESS only once the outcome is stored
  * or already was, FAIL with a 4xx for anything refused, FAIL with 500 when storing failed.
  */
-export async function handleRefundNotify(deps: { knex: Knex; merchant: WxMerchant; now: () => Date; logger: Logger }, raw: Buffer): Promise<RefundNotifyAnswer> {
+export async function handleRefundNotify(deps: { knex: Knex; merchant: WxMerchant; now: () => Date; logger: Logger }, raw: Buffer): Promise<NotifyAnswer> {
   const receivedAt = deps.now();
   const text = raw.toString('utf8');
   let notice: RefundNotice;
@@ -64,7 +56,7 @@ export async function handleRefundNotify(deps: { knex: Knex; merchant: WxMerchan
   } catch (err) {
     if (!(err instanceof WxPayError)) throw err;
     // the outer fields carry no trade number; req_info did not open, so nothing inside is trusted
-    await recordNotify(deps.knex, { kind: 'refund', verdict: err.code, detail: err.message, rawBody: text, receivedAt }).catch((logErr: unknown) =>
+    await recordNotify(deps.knex, { kind: 'refund', refused: true, verdict: err.code, detail: err.message, rawBody: text, receivedAt }).catch((logErr: unknown) =>
       deps.logger.error({ err: logErr }, 'could not record a refused refund notify'),
     );
     return { status: STATUS_BY_ERROR_CODE[err.code] ?? 400, body: failReply(err.message.slice(0, 120)), verdict: err.code };

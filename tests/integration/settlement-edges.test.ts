@@ -142,6 +142,14 @@ describe('more edges', () => {
     expect(logged.raw_body).toContain('truncated');
   });
 
+  test('a refused refund notify keeps only the first 4 KiB of its body too', async () => {
+    const res = await request(shop.url).post('/wxpay/refund-notify').set('Content-Type', 'text/xml').send(`<xml><req_info>${'z'.repeat(50_000)}</req_info></xml>`);
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    const logged = await shop.db.knex('notify_log').where({ kind: 'refund' }).orderBy('id', 'desc').first('raw_body');
+    expect(logged.raw_body.length).toBeLessThan(4200);
+    expect(logged.raw_body).toContain('truncated');
+  });
+
   test('a visitor who only looked is kept a day; a shopper with a cart a week', async () => {
     const knex = shop.db.knex;
     const looker = request.agent(shop.url);
