@@ -19,7 +19,11 @@ export interface WxMerchant {
   appId: string;
   mchId: string;
   apiKey: string;
-  /** Verify with this algorithm; when absent, from sign_type or else the signature's length. */
+  /**
+   * The algorithm of what we sign (answers, test notifies). Never used to verify a payment notify:
+   * WeChat signs a notify the way its order was made, so a shop that changed WXPAY_SIGN_TYPE still
+   * gets yesterday's orders' retries in the old algorithm (see verifyNotifySignature).
+   */
   signType?: SignType;
 }
 
@@ -127,8 +131,18 @@ function optionalFen(fields: Record<string, string>, name: string, where: string
 }
 
 /**
+ * A payment notify's signature, checked in the algorithm the notify itself uses: its declared
+ * `sign_type` when present (either algorithm is keyed with our API key, so a declaration cannot
+ * forge anything), else the signature's length (32 hex: MD5, 64: HMAC-SHA256), as WxJava does.
+ * Never the configured WXPAY_SIGN_TYPE: WeChat signs a notify the way its order was made.
+ */
+export function verifyNotifySignature(fields: Record<string, string>, apiKey: string): boolean {
+  return verifySignature(fields, apiKey);
+}
+
+/**
  * Parses and checks a payment notify (the body as received, before anything else touches it).
- * Order: XML (WxXmlError), a signature over ALL fields (WxSignatureError), return_code
+ * Order: XML (WxXmlError), a signature over ALL fields in the notify's own algorithm (WxSignatureError), return_code
  * (WxReturnError), appid/mch_id (WxNotifyRejected 'wrong_merchant'), result_code (WxBusinessError),
  * required fields ('missing_field'), integer total_fee/cash_fee ('bad_amount'), fee_type CNY
  * ('bad_fee_type'), time_end ('bad_field'). Every refusal is a WxPayError with a `code`.
@@ -138,7 +152,7 @@ export async function parsePaymentNotify(body: string | Buffer, merchant: WxMerc
   const where = 'payment notify';
   const fields = await parseXml(body);
   if (optional(fields, 'sign') === undefined) throw new WxSignatureError('missing', where);
-  if (!verifySignature(fields, merchant.apiKey, merchant.signType)) throw new WxSignatureError('mismatch', where);
+  if (!verifyNotifySignature(fields, merchant.apiKey)) throw new WxSignatureError('mismatch', where);
   if (fields.return_code !== 'SUCCESS') throw new WxReturnError(fields.return_msg ?? '', fields, where);
   checkMerchant(fields, merchant, where);
   if (fields.result_code !== 'SUCCESS') {

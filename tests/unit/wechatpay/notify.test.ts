@@ -77,7 +77,9 @@ describe('parsePaymentNotify', () => {
     expect(notice.fields.sign).toMatch(/^[0-9A-F]{32}$/);
   });
 
-  it('when an HMAC-SHA256 merchant gets a notify without sign_type, it verifies by the configured type', async () => {
+  // WeChat v2 "支付结果通知" (payment notify) field table: sign_type is optional (default MD5), and
+  // the notify is signed as its unifiedorder was; WxJava picks the algorithm from sign_type or length.
+  it('when an HMAC-SHA256 merchant gets a notify without sign_type, it verifies it as HMAC-SHA256 by its length', async () => {
     const body = buildPaymentNotify(paid, hmacMerchant);
     expect(body).not.toContain('sign_type');
     await expect(parsePaymentNotify(body, hmacMerchant)).resolves.toMatchObject({ totalFee: 1234 });
@@ -87,8 +89,24 @@ describe('parsePaymentNotify', () => {
     await expect(parsePaymentNotify(buildPaymentNotify(paid, hmacMerchant), merchant)).resolves.toMatchObject({ totalFee: 1234 });
   });
 
-  it('when an HMAC-signed notify is verified as MD5, it is refused as bad_signature (the classic mistake)', async () => {
-    const err = await refusal(parsePaymentNotify(buildPaymentNotify(paid, hmacMerchant), { ...merchant, signType: 'MD5' }));
+  it('when the shop now signs MD5 but an order made with HMAC-SHA256 is notified again, the notify is accepted (the configured type never overrides)', async () => {
+    await expect(parsePaymentNotify(buildPaymentNotify(paid, hmacMerchant), { ...merchant, signType: 'MD5' })).resolves.toMatchObject({ totalFee: 1234 });
+    await expect(parsePaymentNotify(buildPaymentNotify(paid, merchant), { ...merchant, signType: 'HMAC-SHA256' })).resolves.toMatchObject({ totalFee: 1234 });
+  });
+
+  it('when a notify declares sign_type, it is verified with the declared algorithm', async () => {
+    const declared = buildPaymentNotify({ ...paid, sign_type: 'HMAC-SHA256' }, hmacMerchant);
+    expect(declared).toContain('<sign_type><![CDATA[HMAC-SHA256]]></sign_type>');
+    await expect(parsePaymentNotify(declared, { ...merchant, signType: 'MD5' })).resolves.toMatchObject({ totalFee: 1234 });
+    // an HMAC signature under a sign_type=MD5 declaration is checked as MD5, and fails
+    const lying = signedNotify({ ...baseFields, sign_type: 'MD5' }, hmacMerchant);
+    expect((await refusal(parsePaymentNotify(lying, merchant))).code).toBe('bad_signature');
+    const unknownType = signedNotify({ ...baseFields, sign_type: 'SHA1' }, merchant);
+    expect((await refusal(parsePaymentNotify(unknownType, merchant))).code).toBe('bad_signature');
+  });
+
+  it('when a 64-char signature is made with another key, it is refused as bad_signature with a hint', async () => {
+    const err = await refusal(parsePaymentNotify(buildPaymentNotify(paid, { ...hmacMerchant, apiKey: 'y'.repeat(32) }), { ...merchant, signType: 'MD5' }));
     expect(err).toBeInstanceOf(WxSignatureError);
     expect(err.code).toBe('bad_signature');
     expect(err.message).toMatch(/WXPAY_API_KEY and WXPAY_SIGN_TYPE/);
