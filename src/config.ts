@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import { z } from 'zod';
 import type { SignType } from './wechatpay/sign';
 
@@ -36,6 +38,11 @@ export interface Config {
     /** unset in simulator mode: this app's own /wxpay/notify */
     notifyUrl: string | undefined;
     pfx: Buffer | undefined;
+    /**
+     * unifiedorder's spbill_create_ip. For NATIVE, WeChat's field table asks for the IP of the
+     * machine that calls the API, not the shopper's (H5 is the trade type that needs the shopper's).
+     */
+    spbillCreateIp: string;
   };
   payQrTtlSeconds: number;
   poll: {
@@ -104,6 +111,20 @@ function parseTrustProxy(raw: string | undefined): Config['trustProxy'] {
   throw new ConfigError('TRUST_PROXY', `must be true, false, a hop count or a list of addresses (got ${JSON.stringify(raw)})`);
 }
 
+/**
+ * This machine's first non-internal IPv4 address (what a NATIVE unifiedorder reports as the
+ * calling machine), else 127.0.0.1. Behind NAT it is the private address; set
+ * WXPAY_SPBILL_CREATE_IP to the public one when that matters to you.
+ */
+export function defaultSpbillCreateIp(interfaces: ReturnType<typeof os.networkInterfaces> = os.networkInterfaces()): string {
+  for (const list of Object.values(interfaces)) {
+    for (const address of list ?? []) {
+      if (address.family === 'IPv4' && !address.internal) return address.address;
+    }
+  }
+  return '127.0.0.1';
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const get = (name: string) => optional(env[name]);
 
@@ -170,6 +191,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
 
+  const spbillCreateIp = get('WXPAY_SPBILL_CREATE_IP') ?? defaultSpbillCreateIp();
+  if (net.isIP(spbillCreateIp) === 0) {
+    throw new ConfigError('WXPAY_SPBILL_CREATE_IP', `must be an IPv4 or IPv6 address (got ${JSON.stringify(spbillCreateIp)})`);
+  }
+
   const payQrTtlSeconds = parseWith(
     'PAY_QR_TTL_SECONDS',
     z.coerce.number().int().min(600).max(7200),
@@ -217,7 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionSecret,
     trustProxy: parseTrustProxy(get('TRUST_PROXY')),
     shopName,
-    wxpay: { mode, appId, mchId, apiKey, signType, baseUrl, notifyUrl: notifyUrlRaw, pfx },
+    wxpay: { mode, appId, mchId, apiKey, signType, baseUrl, notifyUrl: notifyUrlRaw, pfx, spbillCreateIp },
     payQrTtlSeconds,
     poll,
     sweeper,

@@ -13,12 +13,6 @@ export function outTradeNoOf(req: Request): string {
   return value;
 }
 
-/** The shopper's address as WeChat wants it in spbill_create_ip. */
-export function clientIp(req: Request): string {
-  const ip = req.ip ?? '127.0.0.1';
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip === '::1' ? '127.0.0.1' : ip;
-}
-
 export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | 'wxpay'>): Router {
   const router = Router();
   const knex = deps.db.knex;
@@ -31,7 +25,7 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
     const now = deps.clock();
     let offer;
     try {
-      offer = await offerPayment(knex, wx, paylog, clientIp(req), now);
+      offer = await offerPayment(knex, wx, paylog, now);
     } catch (err) {
       if (!(err instanceof UpstreamFailed)) throw err;
       req.log.warn({ err, outTradeNo }, 'unifiedorder failed');

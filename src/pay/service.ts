@@ -111,10 +111,21 @@ export interface WxpayContext {
   notifyUrl: string;
   shopName: string;
   qrTtlSeconds: number;
+  /** unifiedorder's spbill_create_ip: for NATIVE, this machine's address (WXPAY_SPBILL_CREATE_IP) */
+  spbillCreateIp: string;
 }
 
-export function wxpayContextOf(deps: { wxpay: { client: WxPayClient; notifyUrl: string }; config: { shopName: string; payQrTtlSeconds: number } }): WxpayContext {
-  return { client: deps.wxpay.client, notifyUrl: deps.wxpay.notifyUrl, shopName: deps.config.shopName, qrTtlSeconds: deps.config.payQrTtlSeconds };
+export function wxpayContextOf(deps: {
+  wxpay: { client: WxPayClient; notifyUrl: string };
+  config: { shopName: string; payQrTtlSeconds: number; wxpay: { spbillCreateIp: string } };
+}): WxpayContext {
+  return {
+    client: deps.wxpay.client,
+    notifyUrl: deps.wxpay.notifyUrl,
+    shopName: deps.config.shopName,
+    qrTtlSeconds: deps.config.payQrTtlSeconds,
+    spbillCreateIp: deps.config.wxpay.spbillCreateIp,
+  };
 }
 
 /** When the QR code of this attempt stops being offered: fixed at its creation, so a re-sent unifiedorder is identical. */
@@ -147,7 +158,7 @@ export type PayOffer =
  * every re-send (time_expire fixed at creation), outside any transaction, and the answer stored.
  * A WeChat failure leaves paylog and orders as they were (UpstreamFailed: the page offers a retry).
  */
-export async function offerPayment(knex: Knex, wx: WxpayContext, paylog: Paylog, clientIp: string, now: Date): Promise<PayOffer> {
+export async function offerPayment(knex: Knex, wx: WxpayContext, paylog: Paylog, now: Date): Promise<PayOffer> {
   if (paylog.trade_state === 'SUCCESS' || paylog.trade_state === 'REFUND') return { kind: 'paid', paylog };
   if (paylog.trade_state === 'CLOSED') return { kind: 'closed', paylog };
   if (paylog.code_url && paylog.code_url_expires_at) {
@@ -164,7 +175,7 @@ export async function offerPayment(knex: Knex, wx: WxpayContext, paylog: Paylog,
       body,
       outTradeNo: paylog.out_trade_no,
       totalFee: paylog.total_fee,
-      spbillCreateIp: clientIp,
+      spbillCreateIp: wx.spbillCreateIp,
       notifyUrl: wx.notifyUrl,
       productId: paylog.out_trade_no,
       attach: truncate(`orders:${orders.map((o) => o.id).join(',')}`, 127),
@@ -192,7 +203,7 @@ export async function offerPayment(knex: Knex, wx: WxpayContext, paylog: Paylog,
     .whereNull('code_url')
     .update({ code_url: codeUrl, code_url_expires_at: expiresAt, body, updated_at: now });
   const stored = await reloadPaylog(knex, paylog.out_trade_no);
-  if (stored.trade_state !== 'NOTPAY' || !stored.code_url || !stored.code_url_expires_at) return offerPayment(knex, wx, stored, clientIp, now);
+  if (stored.trade_state !== 'NOTPAY' || !stored.code_url || !stored.code_url_expires_at) return offerPayment(knex, wx, stored, now);
   return { kind: 'qr', paylog: stored, codeUrl: stored.code_url, expiresAt: stored.code_url_expires_at };
 }
 

@@ -1,4 +1,4 @@
-import { ConfigError, SIMULATOR_MERCHANT, loadConfig } from '../../src/config';
+import { ConfigError, SIMULATOR_MERCHANT, defaultSpbillCreateIp, loadConfig } from '../../src/config';
 
 const LIVE = {
   WXPAY_MODE: 'live',
@@ -29,6 +29,15 @@ describe('loadConfig', () => {
     expect(config.payQrTtlSeconds).toBe(7200);
   });
 
+  test('spbill_create_ip is WXPAY_SPBILL_CREATE_IP when set, else this machine\'s first non-loopback IPv4', () => {
+    expect(loadConfig({ WXPAY_SPBILL_CREATE_IP: '203.0.113.10' }).wxpay.spbillCreateIp).toBe('203.0.113.10');
+    expect(loadConfig({ WXPAY_SPBILL_CREATE_IP: '2001:db8::1' }).wxpay.spbillCreateIp).toBe('2001:db8::1');
+    const lo = { address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' } as const;
+    const eth = { address: '10.1.2.3', netmask: '255.0.0.0', family: 'IPv4', mac: '02:00:00:00:00:01', internal: false, cidr: '10.1.2.3/8' } as const;
+    expect(defaultSpbillCreateIp({ lo: [lo], eth0: [eth] })).toBe('10.1.2.3');
+    expect(defaultSpbillCreateIp({ lo: [lo] })).toBe('127.0.0.1');
+  });
+
   test('live mode takes the merchant from the environment and defaults to WeChat\'s host', () => {
     const config = loadConfig(LIVE);
     expect(config.wxpay).toMatchObject({ mode: 'live', appId: LIVE.WXPAY_APPID, mchId: LIVE.WXPAY_MCH_ID, apiKey: LIVE.WXPAY_API_KEY, baseUrl: 'https://api.mch.weixin.qq.com' });
@@ -40,6 +49,7 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL', 'config: DATABASE_URL must be a postgres:// or postgresql:// URL (unset it to use embedded PGlite)'],
     [{ WXPAY_MODE: 'sandbox' }, 'WXPAY_MODE', 'config: WXPAY_MODE must be simulator or live (got "sandbox")'],
     [{ WXPAY_SIGN_TYPE: 'SHA1' }, 'WXPAY_SIGN_TYPE', 'config: WXPAY_SIGN_TYPE must be MD5 or HMAC-SHA256 (got "SHA1")'],
+    [{ WXPAY_SPBILL_CREATE_IP: 'shop.example.com' }, 'WXPAY_SPBILL_CREATE_IP', 'config: WXPAY_SPBILL_CREATE_IP must be an IPv4 or IPv6 address (got "shop.example.com")'],
     [{ SESSION_SECRET: 'short' }, 'SESSION_SECRET', undefined],
     [{ PAY_QR_TTL_SECONDS: '9000' }, 'PAY_QR_TTL_SECONDS', undefined],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', undefined],
