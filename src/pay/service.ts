@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { newOutTradeNo } from '../checkout/service';
 import { Conflict, NotFound, UpstreamFailed } from '../errors';
-import { WxBusinessError, WxPayError, type WxPayClient } from '../wechatpay';
+import { ATTACH_MAX_BYTES, BODY_MAX_BYTES, WxBusinessError, WxPayError, truncateUtf8, type WxPayClient } from '../wechatpay';
 import { parseBeijingTime } from '../wechatpay/time';
 import { closePaylog, markPaid, PAYLOG_CHANNEL } from './settle';
 
@@ -133,17 +133,20 @@ export function qrExpiryOf(paylog: Pick<Paylog, 'create_time'>, qrTtlSeconds: nu
   return new Date(paylog.create_time.getTime() + qrTtlSeconds * 1000);
 }
 
-function truncate(text: string, max: number): string {
-  const chars = [...text];
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
-}
-
-/** "<shop>-<first item>等N件": what the payer's phone shows, at most 128 characters. */
+/**
+ * "<shop>-<first item>等N件": what the payer's phone shows, at most 127 UTF-8 bytes (WeChat counts
+ * bytes). A long title is cut, never the count: "<shop>-<title cut>…等N件".
+ */
 export function orderBody(shopName: string, orders: OrderWithItems[]): string {
   const items = orders.flatMap((o) => o.items);
   const count = items.reduce((sum, i) => sum + i.quantity, 0);
   const first = items[0]?.title ?? '';
-  return truncate(`${shopName}-${first}${count > 1 ? `等${count}件` : ''}`, 128);
+  const suffix = count > 1 ? `等${count}件` : '';
+  const prefix = `${shopName}-`;
+  const room = BODY_MAX_BYTES - Buffer.byteLength(prefix + suffix, 'utf8');
+  // SHOP_NAME is at most 40 characters (120 bytes): when it leaves no room, cut the whole text
+  if (room < 4) return truncateUtf8(prefix + first + suffix, BODY_MAX_BYTES);
+  return prefix + truncateUtf8(first, room) + suffix;
 }
 
 export type PayOffer =
@@ -178,7 +181,7 @@ export async function offerPayment(knex: Knex, wx: WxpayContext, paylog: Paylog,
       spbillCreateIp: wx.spbillCreateIp,
       notifyUrl: wx.notifyUrl,
       productId: paylog.out_trade_no,
-      attach: truncate(`orders:${orders.map((o) => o.id).join(',')}`, 127),
+      attach: truncateUtf8(`orders:${orders.map((o) => o.id).join(',')}`, ATTACH_MAX_BYTES),
       timeStart: paylog.create_time,
       timeExpire: expiresAt,
     });

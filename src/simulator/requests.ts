@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { isBeijingDate, parseBeijingTime } from '../wechatpay';
+import { ATTACH_MAX_BYTES, BODY_MAX_BYTES, isBeijingDate, parseBeijingTime } from '../wechatpay';
 
 /**
  * Reads the fields of each call as WeChat checks them: a missing field is LACK_PARAMS
@@ -37,6 +37,11 @@ function check(ok: boolean, name: string): void {
 
 function maxChars(value: string | undefined, name: string, max: number): void {
   if (value !== undefined) check([...value].length <= max, name);
+}
+
+/** WeChat measures body and attach in UTF-8 bytes and answers "<name>参数长度有误" beyond them. */
+function maxBytes(value: string | undefined, name: string, max: number): void {
+  if (value !== undefined && Buffer.byteLength(value, 'utf8') > max) throw new FieldProblem(`${name}参数长度有误`);
 }
 
 function fen(value: string, name: string): number {
@@ -120,7 +125,7 @@ export function readUnifiedOrder(fields: Record<string, string>): Parsed<Unified
     if (tradeType === 'NATIVE' && productId === undefined) throw new FieldProblem(lackParams('product_id'));
     if (tradeType === 'JSAPI' && present(fields, 'openid') === undefined) throw new FieldProblem(lackParams('openid'));
 
-    maxChars(body, 'body', 128);
+    maxBytes(body, 'body', BODY_MAX_BYTES);
     check(OUT_TRADE_NO.test(outTradeNo), 'out_trade_no');
     const totalFee = fen(totalFeeText, 'total_fee');
     check(net.isIP(spbillCreateIp) !== 0, 'spbill_create_ip');
@@ -128,7 +133,7 @@ export function readUnifiedOrder(fields: Record<string, string>): Parsed<Unified
     check(['NATIVE', 'JSAPI', 'APP', 'MWEB'].includes(tradeType), 'trade_type');
     maxChars(productId, 'product_id', 32);
     const attach = present(fields, 'attach');
-    maxChars(attach, 'attach', 127);
+    maxBytes(attach, 'attach', ATTACH_MAX_BYTES);
     const deviceInfo = present(fields, 'device_info');
     maxChars(deviceInfo, 'device_info', 32);
     const feeType = present(fields, 'fee_type');

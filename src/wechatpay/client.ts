@@ -15,6 +15,7 @@ import {
 } from './errors';
 import type { Fields, SignType } from './sign';
 import { isSignType, nonceStr, signFields, verifySignature } from './sign';
+import { ATTACH_MAX_BYTES, BODY_MAX_BYTES, utf8Bytes } from './text';
 import { formatBeijingTime, isBeijingDate } from './time';
 import { MAX_XML_BYTES, buildXml, parseXml } from './xml';
 
@@ -59,7 +60,7 @@ export interface WxPayClientOptions {
 }
 
 export interface UnifiedOrderArgs {
-  /** Shown to the payer; at most 128 characters. */
+  /** Shown to the payer; at most 127 UTF-8 bytes (WeChat counts bytes: see text.ts). */
   body: string;
   outTradeNo: string;
   /** Integer fen, > 0. */
@@ -179,6 +180,15 @@ function text(value: unknown, name: string, max: number, { optional = false, min
   if (value.length < min || value.length > max) {
     throw new WxArgumentError(`${name} must be ${min}..${max} characters, got ${value.length}`);
   }
+  return value;
+}
+
+/** A text field WeChat measures in UTF-8 bytes (body, attach). */
+function bytesText(value: unknown, name: string, maxBytes: number, { optional = false } = {}): string | undefined {
+  if (value === undefined && optional) return undefined;
+  if (typeof value !== 'string' || value === '') throw new WxArgumentError(`${name} must be a non-empty string`);
+  const bytes = utf8Bytes(value);
+  if (bytes > maxBytes) throw new WxArgumentError(`${name} must be at most ${maxBytes} UTF-8 bytes (WeChat counts bytes: a Chinese character is 3), got ${bytes}`);
   return value;
 }
 
@@ -420,14 +430,14 @@ export function createWxPayClient(options: WxPayClientOptions): WxPayClient {
       }
       if (!net.isIP(args.spbillCreateIp)) throw new WxArgumentError(`spbillCreateIp must be an IP address, got ${JSON.stringify(args.spbillCreateIp)}`);
       const params: Fields = {
-        body: text(args.body, 'body', 128),
+        body: bytesText(args.body, 'body', BODY_MAX_BYTES),
         out_trade_no: outTradeNoOf(args.outTradeNo),
         total_fee: fenOf(args.totalFee, 'totalFee'),
         spbill_create_ip: args.spbillCreateIp,
         notify_url: notifyUrlOf(args.notifyUrl),
         trade_type: tradeType,
         product_id: text(args.productId, 'productId', 32, { optional: tradeType !== 'NATIVE' }),
-        attach: text(args.attach, 'attach', 127, { optional: true, min: 0 }),
+        attach: args.attach === '' ? undefined : bytesText(args.attach, 'attach', ATTACH_MAX_BYTES, { optional: true }),
         openid: text(args.openid, 'openid', 128, { optional: tradeType !== 'JSAPI' }),
         time_start: timeStart === undefined ? undefined : formatBeijingTime(timeStart),
         time_expire: timeExpire === undefined ? undefined : formatBeijingTime(timeExpire),

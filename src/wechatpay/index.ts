@@ -11,3 +11,4 @@ export * from './notify';
 export * from './bill';
 export * from './client';
 export * from './server';
+export * from './text';

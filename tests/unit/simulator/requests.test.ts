@@ -20,9 +20,14 @@ describe('reading request fields as WeChat checks them', () => {
     expect(parsed.value.orderParams).toEqual({ body: '茶', total_fee: '100', trade_type: 'NATIVE', product_id: 'P1', time_expire: '20261125120000', fee_type: 'CNY' });
   });
 
-  test('body is limited to 128 characters, counted as characters', () => {
-    expect(readUnifiedOrder({ ...ORDER, body: '茶'.repeat(128) }).ok).toBe(true);
-    expect(readUnifiedOrder({ ...ORDER, body: '茶'.repeat(129) })).toEqual({ ok: false, returnMsg: 'invalid body' });
+  // 统一下单 (unifiedorder), field body String(128) and attach String(127): WeChat counts UTF-8 bytes;
+  // its answer beyond them is return_msg "body参数长度有误" (its gateway: "字节数 144,大于最大值 127").
+  test('body and attach are limited to 127 UTF-8 bytes, so 43 Chinese characters are too many', () => {
+    expect(readUnifiedOrder({ ...ORDER, body: `${'茶'.repeat(42)}x` }).ok).toBe(true);
+    expect(readUnifiedOrder({ ...ORDER, body: '茶'.repeat(43) })).toEqual({ ok: false, returnMsg: 'body参数长度有误' });
+    expect(readUnifiedOrder({ ...ORDER, body: 'x'.repeat(128) })).toEqual({ ok: false, returnMsg: 'body参数长度有误' });
+    expect(readUnifiedOrder({ ...ORDER, attach: 'x'.repeat(127) }).ok).toBe(true);
+    expect(readUnifiedOrder({ ...ORDER, attach: '订'.repeat(43) })).toEqual({ ok: false, returnMsg: 'attach参数长度有误' });
   });
 
   test('time_expire not after time_start is invalid', () => {

@@ -279,9 +279,11 @@ describe('unifiedOrder', () => {
       ['an out_trade_no of 5 characters', { outTradeNo: 'ABCDE' }],
       ['an out_trade_no of 33 characters', { outTradeNo: 'A'.repeat(33) }],
       ['an out_trade_no with a dot', { outTradeNo: 'PAY.000001' }],
-      ['a body of 129 characters', { body: 'x'.repeat(129) }],
+      ['a body of 128 bytes', { body: 'x'.repeat(128) }],
+      ['a body of 43 Chinese characters (129 bytes: WeChat counts bytes)', { body: '商'.repeat(43) }],
       ['an empty body', { body: '' }],
-      ['an attach of 128 characters', { attach: 'x'.repeat(128) }],
+      ['an attach of 128 bytes', { attach: 'x'.repeat(128) }],
+      ['an attach of 43 Chinese characters (129 bytes)', { attach: '订'.repeat(43) }],
       ['a product_id of 33 characters', { productId: 'x'.repeat(33) }],
       ['a notify_url with a query string', { notifyUrl: 'https://shop.example/notify?order=1' }],
       ['a notify_url that is not a URL', { notifyUrl: 'notify' }],
@@ -300,9 +302,9 @@ describe('unifiedOrder', () => {
       expect(received).toHaveLength(0);
     });
 
-    it('the boundary values are accepted (6 and 32 character out_trade_no, 128 character body, 127 character attach)', async () => {
+    it('the boundary values are accepted (6 and 32 character out_trade_no, 127-byte body and attach)', async () => {
       answer = ok({ prepay_id: 'p', code_url: codeUrl });
-      await client().unifiedOrder({ ...order, outTradeNo: 'A_-|*1', body: '商'.repeat(128), attach: 'x'.repeat(127) });
+      await client().unifiedOrder({ ...order, outTradeNo: 'A_-|*1', body: `${'商'.repeat(42)}x`, attach: 'x'.repeat(127) });
       await client().unifiedOrder({ ...order, outTradeNo: 'A'.repeat(32) });
       expect(received).toHaveLength(2);
     });
