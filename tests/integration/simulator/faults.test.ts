@@ -219,6 +219,8 @@ describe('fault control API and SYSTEMERROR on other calls', () => {
     const outTradeNo = newOutTradeNo();
     const client = h.client(MD5_MERCHANT, 'MD5');
     await client.unifiedOrder(orderArgs(outTradeNo, receiver));
+    // closeorder is taken 5 minutes after the order was made (orders.test.ts)
+    h.clock.advance(5 * 60 * 1000);
     await addFault(h.knex, h.clock(), { mchId: MD5_MERCHANT.mchId, outTradeNo, kind: 'systemerror', count: 1 });
     const err = (await client.closeOrder({ outTradeNo }).catch((e: unknown) => e)) as { errCode?: string };
     expect(err.errCode).toBe('SYSTEMERROR');
