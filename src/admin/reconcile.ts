@@ -1,12 +1,16 @@
 import type { Knex } from 'knex';
 import { Invalid } from '../errors';
 import { fenToYuanString } from '../money';
-import { BILL_COLUMNS as C, WxPayError, WxReturnError, yuanToFen, type Bill, type WxPayClient } from '../wechatpay';
+import { BILL_COLUMNS as C, BILL_REFUND_PROCESSING, WxPayError, WxReturnError, billTimes, oldestBillDate, yuanToFen, type Bill, type WxPayClient } from '../wechatpay';
 import { beijingDateOf, beijingDayStart } from './paylog';
 
 /**
  * A day's reconciliation: WeChat's bill (downloadbill ALL, Beijing day) against our paylog rows
  * paid that day and our refunds made that day. Every difference is listed, nothing is changed.
+ * WeChat makes day D's bill at 09:00 Beijing on D+1 and serves it from about 10:00 ("Bill
+ * Creating" before), keeps three months of bills, and writes each refund's status as it was when
+ * the bill was made, never updating it: a refund still PROCESSING then is no difference from any
+ * outcome we learned later.
  */
 
 export type DifferenceKind = 'not_ours' | 'not_in_bill' | 'amount' | 'state' | 'ids';
@@ -34,6 +38,8 @@ export type ReconcileResult =
     }
   /** WeChat has no bill for the day: every payment or refund we have that day is a difference */
   | { kind: 'no_bill'; date: string; ourPayments: number; ourRefunds: number; differences: Difference[] }
+  /** the day is not over, or WeChat is still making its bill ("Bill Creating"): ask again after readyAt */
+  | { kind: 'not_ready'; date: string; readyAt: Date }
   | { kind: 'failed'; date: string; message: string };
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -62,11 +68,24 @@ function fenOf(text: string | undefined): number | undefined {
   }
 }
 
-/** Checks a reconciliation date: a real 'yyyy-MM-dd' Beijing date, not after today. */
+/** Checks a reconciliation date: a real 'yyyy-MM-dd' Beijing date, not after today, within WeChat's three months. */
 export function parseReconcileDate(text: unknown, now: Date): string {
   if (typeof text !== 'string' || beijingDayStart(text) === undefined) throw new Invalid('bad date', 'admin.error.badParam', { name: 'date' });
-  if (text > beijingDateOf(now)) throw new Invalid('date in the future', 'admin.reconcile.future');
+  const today = beijingDateOf(now);
+  if (text > today) throw new Invalid('date in the future', 'admin.reconcile.future');
+  if (text.replace(/-/g, '') < oldestBillDate(today.replace(/-/g, ''))) throw new Invalid('bill older than three months', 'admin.reconcile.tooOld');
   return text;
+}
+
+/** When WeChat serves the bill of `date` ('yyyy-MM-dd'): 10:00 Beijing the next day. */
+export function billReadyAt(date: string): Date {
+  return billTimes(date.replace(/-/g, '')).servedFrom;
+}
+
+/** The bill's refund status against ours: PROCESSING in the bill was frozen before any outcome, so it matches every status of ours. */
+export function refundStatusDiffers(billStatus: string, ours: string): boolean {
+  if (billStatus === '' || billStatus === BILL_REFUND_PROCESSING) return false;
+  return billStatus !== ours;
 }
 
 async function inChunks<T>(keys: string[], load: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
@@ -80,9 +99,12 @@ function isRefundRow(row: Record<string, string>): boolean {
   return row[C.tradeState] === 'REFUND' || (no !== undefined && no !== '' && no !== '0');
 }
 
-export async function reconcileDay(knex: Knex, client: WxPayClient, date: string): Promise<ReconcileResult> {
+export async function reconcileDay(knex: Knex, client: WxPayClient, date: string, now: Date): Promise<ReconcileResult> {
   const start = beijingDayStart(date) as Date;
   const end = new Date(start.getTime() + DAY_MS);
+  const readyAt = billReadyAt(date);
+  // the day is not over: there is no bill to ask for
+  if (now.getTime() < end.getTime()) return { kind: 'not_ready', date, readyAt };
   const ourPayments = (await knex('paylog')
     .whereIn('trade_state', ['SUCCESS', 'REFUND'])
     .andWhere('pay_time', '>=', start)
@@ -101,6 +123,8 @@ export async function reconcileDay(knex: Knex, client: WxPayClient, date: string
   try {
     bill = await client.downloadBill({ billDate: date.replace(/-/g, ''), billType: 'ALL' });
   } catch (err) {
+    // WeChat is still making the bill (live WeChat may be late past 10:00 too)
+    if (err instanceof WxReturnError && /Bill Creating/i.test(err.returnMsg)) return { kind: 'not_ready', date, readyAt: now.getTime() < readyAt.getTime() ? readyAt : now };
     if (err instanceof WxReturnError && /No Bill Exist/i.test(err.returnMsg)) {
       const differences: Difference[] = [
         ...ourPayments.map((p): Difference => ({ kind: 'not_in_bill', entity: 'payment', outTradeNo: p.out_trade_no, ours: yuan(p.total_fee) })),
@@ -163,7 +187,7 @@ export async function reconcileDay(knex: Knex, client: WxPayClient, date: string
     if (ours.out_trade_no !== outTradeNo) differences.push({ kind: 'ids', entity: 'refund', outTradeNo, outRefundNo, ours: ours.out_trade_no, bill: outTradeNo });
     if (billFen !== ours.refund_fee) differences.push({ kind: 'amount', entity: 'refund', outTradeNo, outRefundNo, ours: yuan(ours.refund_fee), bill: billAmount });
     const billStatus = row[C.refundStatus] ?? '';
-    if (billStatus !== '' && billStatus !== ours.status) differences.push({ kind: 'state', entity: 'refund', outTradeNo, outRefundNo, ours: ours.status, bill: billStatus });
+    if (refundStatusDiffers(billStatus, ours.status)) differences.push({ kind: 'state', entity: 'refund', outTradeNo, outRefundNo, ours: ours.status, bill: billStatus });
   }
   for (const r of ourRefunds) {
     if (!matchedRefunds.has(r.out_refund_no)) differences.push({ kind: 'not_in_bill', entity: 'refund', outTradeNo: r.out_trade_no, outRefundNo: r.out_refund_no, ours: yuan(r.refund_fee) });

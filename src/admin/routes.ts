@@ -459,9 +459,11 @@ export function adminRoutes(deps: ResolvedDeps): Router {
     onlyParams(req, ['date']);
     const now = deps.clock();
     const today = beijingDateOf(now);
-    if (req.query.date === undefined) return res.render('admin/reconcile', { nav: 'reconcile', date: today, today, result: undefined });
+    // yesterday: the latest day whose bill can exist (WeChat serves it from 10:00 today)
+    const yesterday = beijingDateOf(new Date(now.getTime() - 24 * 3600 * 1000));
+    if (req.query.date === undefined) return res.render('admin/reconcile', { nav: 'reconcile', date: yesterday, today, result: undefined });
     const date = parseReconcileDate(req.query.date, now);
-    const result = await reconcileDay(knex, client, date);
+    const result = await reconcileDay(knex, client, date, now);
     res.status(result.kind === 'failed' ? 502 : 200).render('admin/reconcile', { nav: 'reconcile', date, today, result });
   });
 

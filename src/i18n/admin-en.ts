@@ -138,6 +138,8 @@ export const adminEn: Record<keyof typeof adminZh, string> = {
   'admin.reconcile.run': 'Download the bill and compare',
   'admin.reconcile.hint': "Downloads WeChat Pay's bill of the day (ALL) and compares it, row by row, with our payments paid that day and our refunds made that day.",
   'admin.reconcile.future': 'A day in the future cannot be reconciled.',
+  'admin.reconcile.tooOld': 'WeChat Pay keeps bills for three months only: choose a later day.',
+  'admin.reconcile.notReady': 'The bill of {date} is not ready yet: WeChat Pay makes a day\'s bill the next morning. Try again after {readyAt}.',
   'admin.reconcile.failed': 'The bill could not be downloaded: {message}',
   'admin.reconcile.noBill': 'WeChat Pay has no bill for {date} (No Bill Exist): it recorded no trade that day.',
   'admin.reconcile.summary': '{date}: the bill has {billPayments} payments and {billRefunds} refunds; we have {ourPayments} payments and {ourRefunds} refunds.',

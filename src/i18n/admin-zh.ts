@@ -137,6 +137,8 @@ export const adminZh = {
   'admin.reconcile.run': '下载账单并对账',
   'admin.reconcile.hint': '下载微信支付当天的全部账单（ALL），与我们当天支付成功的记录和当天发起的退款逐笔比对。',
   'admin.reconcile.future': '不能对未来的日期对账。',
+  'admin.reconcile.tooOld': '微信支付只保留三个月内的账单，请选择更近的日期。',
+  'admin.reconcile.notReady': '{date} 的账单尚未生成：微信支付在次日上午生成前一天的账单，请在 {readyAt} 之后再试。',
   'admin.reconcile.failed': '无法下载账单：{message}',
   'admin.reconcile.noBill': '微信支付没有 {date} 的账单（No Bill Exist）：当天微信没有记录任何交易。',
   'admin.reconcile.summary': '{date}：账单中支付 {billPayments} 笔、退款 {billRefunds} 笔；我们记录支付 {ourPayments} 笔、退款 {ourRefunds} 笔。',

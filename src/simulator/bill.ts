@@ -4,11 +4,14 @@ import {
   BILL_HEADER_REFUND,
   BILL_HEADER_SUCCESS,
   BILL_TOTALS_COLUMNS as T,
+  BILL_REFUND_PROCESSING,
   BILL_TOTALS_HEADER,
+  BILL_TOTALS_HEADER_SUCCESS,
+  billTimes,
   buildBill,
   fenToYuan,
   formatBeijingDate,
-  parseBeijingTime,
+  oldestBillDate,
 } from '../wechatpay';
 import { returnFail, type ApiOutcome, type SimContext, type SimMerchant } from './context';
 import { formatBeijingDateTime } from './ids';
@@ -16,11 +19,17 @@ import type { BillParams } from './requests';
 import type { RefundRow, TradeRow } from './service';
 
 /**
- * downloadbill: the day's payments (by time_end) and refunds (by the day they were applied for),
- * Beijing dates, in WeChat's CSV layout. Real WeChat publishes day D's bill after about 9-10 am on
- * D+1; the simulator serves any day up to and including today at once, with what happened so far,
- * so that a test or an admin can reconcile today. A later date is "invalid bill_date"; a day
- * without any payment or refund is "No Bill Exist".
+ * downloadbill (下载交易账单, and 交易账单详细说明 for the file's columns): a day's payments (by
+ * time_end) and the refunds applied for that day (by the time they were accepted), Beijing dates,
+ * in WeChat's CSV layout. As WeChat:
+ * - the bill of day D is made at 09:00 Beijing on D+1 ("微信在次日9点启动生成前一天的对账单") and
+ *   served from 10:00 ("建议商户10点后再获取"); before that the answer is return_msg "Bill Creating";
+ * - a refund row carries the refund's status when the bill was made and never changes
+ *   ("出账后退款状态不会更新"): a refund still in progress at 09:00 stays PROCESSING in the bill;
+ * - a refund row's 交易时间 is when the refund was accepted (发起退款成功时间), not the payment's;
+ * - only the last three months are served ("对账单接口只能下载三个月以内的账单"); older dates and
+ *   dates after today are "invalid bill_date" (the docs name no message for the former);
+ * - a day without any payment or refund is "No Bill Exist" with error_code 20002.
  */
 
 /** The simulated fee rate: 0.6%, rounded half up to whole fen as WeChat settles it. */
@@ -36,8 +45,6 @@ export function feeText(fen: number): string {
   return `${fenToYuan(fen)}000`;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
 /** Bills put every cell after a back-tick and split on ",`": a cell may hold neither a line break nor a back-tick. */
 function cell(value: string | null | undefined): string {
   return (value ?? '').replace(/[\r\n`]/g, ' ');
@@ -45,6 +52,15 @@ function cell(value: string | null | undefined): string {
 
 interface RefundWithTrade extends RefundRow {
   trade: TradeRow;
+  /** the refund's status when the bill was made */
+  billStatus: string;
+}
+
+/** A refund's status at `madeAt`: its outcome if it had one by then, else PROCESSING (frozen in the bill). */
+function statusAt(r: RefundRow, madeAt: Date): string {
+  if (r.status === 'PROCESSING') return BILL_REFUND_PROCESSING;
+  const decidedAt = r.success_time ?? r.updated_at;
+  return decidedAt.getTime() <= madeAt.getTime() ? r.status : BILL_REFUND_PROCESSING;
 }
 
 function paymentRow(t: TradeRow): Record<string, string> {
@@ -85,15 +101,17 @@ function refundRow(r: RefundWithTrade): Record<string, string> {
   const t = r.trade;
   return {
     ...paymentRow(t),
+    // 交易时间 of a refund row: when the refund was accepted (发起退款成功时间), not the payment
+    [C.tradeTime]: formatBeijingDateTime(r.created_at),
     [C.tradeState]: 'REFUND',
     [C.settlementTotalFee]: '0.00',
     [C.refundApplyTime]: formatBeijingDateTime(r.created_at),
-    [C.refundSuccessTime]: r.success_time ? formatBeijingDateTime(r.success_time) : '',
+    [C.refundSuccessTime]: r.billStatus === 'SUCCESS' && r.success_time ? formatBeijingDateTime(r.success_time) : '',
     [C.refundId]: r.refund_id,
     [C.outRefundNo]: r.out_refund_no,
     [C.refundFee]: fenToYuan(r.refund_fee),
     [C.refundType]: r.refund_channel,
-    [C.refundStatus]: r.status,
+    [C.refundStatus]: r.billStatus,
     [C.serviceFee]: feeText(-serviceFeeFen(r.refund_fee)),
     [C.totalFee]: '0.00',
     [C.refundApplyFee]: fenToYuan(r.refund_fee),
@@ -116,9 +134,11 @@ function totals(payments: readonly TradeRow[], refunds: readonly RefundWithTrade
 }
 
 export async function downloadBill(ctx: SimContext, merchant: SimMerchant, p: BillParams): Promise<ApiOutcome> {
-  if (p.billDate > formatBeijingDate(ctx.clock())) return returnFail('invalid bill_date');
-  const start = parseBeijingTime(`${p.billDate}000000`);
-  const end = new Date(start.getTime() + DAY_MS);
+  const now = ctx.clock();
+  const today = formatBeijingDate(now);
+  if (p.billDate > today || p.billDate < oldestBillDate(today)) return returnFail('invalid bill_date');
+  const { start, end, madeAt, servedFrom } = billTimes(p.billDate);
+  if (now.getTime() < servedFrom.getTime()) return returnFail('Bill Creating');
   const knex = ctx.knex;
   const payments = (await knex('sim_trades')
     .where({ mch_id: merchant.mchId })
@@ -137,7 +157,7 @@ export async function downloadBill(ctx: SimContext, merchant: SimMerchant, p: Bi
   const tradeIds = [...new Set(refundRows.map((r) => r.trade_id))];
   const trades = new Map<number, TradeRow>();
   if (tradeIds.length > 0) for (const t of (await knex('sim_trades').whereIn('id', tradeIds)) as TradeRow[]) trades.set(t.id, t);
-  const refunds: RefundWithTrade[] = refundRows.map((r) => ({ ...r, trade: trades.get(r.trade_id) as TradeRow }));
+  const refunds: RefundWithTrade[] = refundRows.map((r) => ({ ...r, trade: trades.get(r.trade_id) as TradeRow, billStatus: statusAt(r, madeAt) }));
 
   const includePayments = p.billType !== 'REFUND' ? payments : [];
   const includeRefunds = p.billType !== 'SUCCESS' ? refunds : [];
@@ -145,7 +165,7 @@ export async function downloadBill(ctx: SimContext, merchant: SimMerchant, p: Bi
   const text = buildBill(
     header,
     [...includePayments.map(paymentRow), ...includeRefunds.map(refundRow)],
-    BILL_TOTALS_HEADER,
+    p.billType === 'SUCCESS' ? BILL_TOTALS_HEADER_SUCCESS : BILL_TOTALS_HEADER,
     totals(includePayments, includeRefunds),
   );
   return { kind: 'bill', text, gzip: p.gzip };

@@ -1,4 +1,5 @@
 import { WxResponseError } from './errors';
+import { parseBeijingTime } from './time';
 
 export { fenToYuan, yuanToFen } from './amount';
 
@@ -76,10 +77,16 @@ export const BILL_TOTALS_COLUMNS = {
 
 const T = BILL_TOTALS_COLUMNS;
 
-/** The totals title row, the same for every bill type. */
+/** The totals title row of bill_type ALL and REFUND (交易账单详细说明: 汇总数据表头). */
 export const BILL_TOTALS_HEADER: readonly string[] = [
   T.tradeCount, T.settlementTotalFee, T.refundFee, T.couponRefundFee, T.serviceFee, T.totalFee, T.refundApplyFee,
 ];
+
+/** The totals title row of bill_type SUCCESS: no refund columns. */
+export const BILL_TOTALS_HEADER_SUCCESS: readonly string[] = [T.tradeCount, T.settlementTotalFee, T.serviceFee, T.totalFee];
+
+/** The refund status a bill row carries while the refund had no outcome yet when the bill was made. */
+export const BILL_REFUND_PROCESSING = 'PROCESSING';
 
 export interface Bill {
   header: string[];
@@ -87,6 +94,35 @@ export interface Bill {
   totalsHeader: string[];
   totals: Record<string, string>;
 }
+
+// 下载交易账单: "微信在次日9点启动生成前一天的对账单，建议商户10点后再获取" and
+// "对账单接口只能下载三个月以内的账单". Shared by the simulator (which serves bills so) and the
+// shop (which asks for them so).
+const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+/** Hours after the end of the bill's day (Beijing midnight) when the bill is made, and when it is served. */
+export const BILL_MADE_AFTER_HOURS = 9;
+export const BILL_SERVED_AFTER_HOURS = 10;
+export const BILL_KEPT_MONTHS = 3;
+
+/** When the bill of `billDate` (yyyyMMdd) is made and from when it is served. */
+export function billTimes(billDate: string): { start: Date; end: Date; madeAt: Date; servedFrom: Date } {
+  const start = parseBeijingTime(`${billDate}000000`);
+  const end = new Date(start.getTime() + DAY_MS);
+  return { start, end, madeAt: new Date(end.getTime() + BILL_MADE_AFTER_HOURS * HOUR_MS), servedFrom: new Date(end.getTime() + BILL_SERVED_AFTER_HOURS * HOUR_MS) };
+}
+
+/** The oldest bill date (yyyyMMdd) still served on Beijing date `today`: the same day three months back. */
+export function oldestBillDate(today: string): string {
+  const year = Number(today.slice(0, 4));
+  const month = Number(today.slice(4, 6)) - BILL_KEPT_MONTHS;
+  const day = Number(today.slice(6, 8));
+  const first = new Date(Date.UTC(year, month - 1, 1));
+  const lastDay = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 0)).getUTCDate();
+  const d = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), Math.min(day, lastDay)));
+  return d.toISOString().slice(0, 10).replace(/-/g, '');
+}
+
 
 function badBill(message: string): WxResponseError {
   return new WxResponseError(`bill: ${message}`);

@@ -5,9 +5,13 @@ import { type Admin, adminShop, insertPaylog, loggedIn, paidTrade, unpaidTrade, 
 
 const DAY_MS = 24 * 3600 * 1000;
 
-/** Beijing noon of today's UTC date: far from either midnight, so a test never straddles two bill days. */
+/**
+ * Beijing noon two days back: far from either midnight, so a test never straddles two bill days,
+ * and its next morning (when the bill is served) is still in the past, where sessions made now
+ * have not expired.
+ */
 function beijingNoon(): Date {
-  return new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS + 4 * 3600 * 1000);
+  return new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS - 2 * DAY_MS + 4 * 3600 * 1000);
 }
 
 function beijingDate(d: Date): string {
@@ -50,12 +54,14 @@ describe('reconciliation against the simulator\'s bill', () => {
     const { res } = await admin.refund(refunded, '0.30', '部分退款');
     expect(res.status).toBe(303);
     await waitFor('the refund', async () => ((await shop.db.knex('refunds').where({ out_trade_no: refunded }).first('status')) as { status: string }).status === 'SUCCESS');
+    // 下载交易账单: WeChat makes the day's bill at 9:00 the next day and serves it from 10:00
+    clock.set(new Date(beijingDayStart(today).getTime() + DAY_MS + 10 * 3600 * 1000));
   });
   afterAll(async () => {
     await shop.close();
   });
 
-  test('the page asks for a date, with a label, and defaults to today', async () => {
+  test('the page asks for a date, with a label, and defaults to yesterday (the latest day with a bill)', async () => {
     const page = await admin.agent.get('/admin/reconcile').expect(200);
     expect(page.text).toMatch(/<label for="r-date">/);
     expect(page.text).toContain(`value="${today}"`);
@@ -75,11 +81,15 @@ describe('reconciliation against the simulator\'s bill', () => {
     await knex('paylog').where({ out_trade_no: a.outTradeNo }).update({ total_fee: a.totalFee + 1 });
     await knex('paylog').where({ out_trade_no: b.outTradeNo }).update({ trade_state: 'CLOSED' });
     await knex('refunds').where({ out_trade_no: refunded }).update({ refund_fee: 31 });
+    // both made on the bill's day, which is over by now
+    const morning = clock();
+    clock.set(new Date(beijingDayStart(today).getTime() + 14 * 3600 * 1000));
     const oursOnly = await insertPaylog(knex, { trade_state: 'SUCCESS', total_fee: 999, create_time: clock(), pay_time: clock() });
     // a payment WeChat took for a trade we never made
     const theirsOnly = `X${Date.now()}`;
     const { codeUrl } = await shop.app.locals.deps.wxpay.client.unifiedOrder({ body: 'x', outTradeNo: theirsOnly, totalFee: 4321, spbillCreateIp: '127.0.0.1', notifyUrl: shop.app.locals.deps.wxpay.notifyUrl, productId: 'x' });
     expect((await payOnPhone(shop.url, codeUrl)).status).toBe(200);
+    clock.set(morning);
 
     try {
       const page = await admin.agent.get(`/admin/reconcile?date=${today}`).expect(200);
@@ -107,13 +117,14 @@ describe('reconciliation against the simulator\'s bill', () => {
   });
 
   test('"No Bill Exist" on a day without trades: a clear message, and zero differences when we have none either', async () => {
-    const yesterday = beijingDate(new Date(clock().getTime() - DAY_MS));
+    const yesterday = beijingDate(new Date(beijingDayStart(today).getTime() - DAY_MS / 2));
     const page = await admin.agent.get(`/admin/reconcile?date=${yesterday}`).expect(200);
     expect(resultOf(page.text)).toEqual({ kind: 'no_bill', differences: '0' });
     expect(page.text).toContain(`微信支付没有 ${yesterday} 的账单（No Bill Exist）`);
     expect(page.text).toContain('没有差异');
 
-    const ours = await insertPaylog(shop.db.knex, { trade_state: 'SUCCESS', total_fee: 500, create_time: new Date(clock().getTime() - DAY_MS), pay_time: new Date(clock().getTime() - DAY_MS) });
+    const dayBefore = new Date(beijingDayStart(today).getTime() - DAY_MS / 2);
+    const ours = await insertPaylog(shop.db.knex, { trade_state: 'SUCCESS', total_fee: 500, create_time: dayBefore, pay_time: dayBefore });
     try {
       const withOurs = await admin.agent.get(`/admin/reconcile?date=${yesterday}`).expect(200);
       expect(resultOf(withOurs.text)).toEqual({ kind: 'no_bill', differences: '1' });
@@ -121,6 +132,36 @@ describe('reconciliation against the simulator\'s bill', () => {
     } finally {
       await shop.db.knex('paylog').where({ out_trade_no: ours }).delete();
     }
+  });
+
+  test('today cannot be reconciled yet: the page says when its bill will be there, and asks WeChat nothing', async () => {
+    const todayNow = beijingDate(clock());
+    const page = await admin.agent.get(`/admin/reconcile?date=${todayNow}`).expect(200);
+    expect(resultOf(page.text)).toEqual({ kind: 'not_ready', differences: '' });
+    expect(page.text).toContain(`${todayNow} 的账单尚未生成`);
+    expect(page.text).toContain(`${beijingDate(new Date(clock().getTime() + DAY_MS))} 10:00`);
+  });
+
+  test('before 10:00 the next morning WeChat answers "Bill Creating": not ready, never a failure or "no bill"', async () => {
+    const morning = clock();
+    try {
+      clock.set(new Date(morning.getTime() - 60 * 1000));
+      const page = await admin.agent.get(`/admin/reconcile?date=${today}`).expect(200);
+      expect(resultOf(page.text)).toEqual({ kind: 'not_ready', differences: '' });
+      expect(page.text).toContain(`${today} 的账单尚未生成`);
+      const en = await admin.agent.get(`/admin/reconcile?date=${today}&lang=en`);
+      expect(en.text).toContain(`The bill of ${today} is not ready yet`);
+      await admin.agent.get('/admin/reconcile?lang=zh').expect(200);
+    } finally {
+      clock.set(morning);
+    }
+  });
+
+  test('a day more than three months back is refused with a message (WeChat keeps three months of bills)', async () => {
+    const old = beijingDate(new Date(clock().getTime() - 100 * DAY_MS));
+    const page = await admin.agent.get(`/admin/reconcile?date=${old}`);
+    expect(page.status).toBe(400);
+    expect(page.text).toContain('微信支付只保留三个月内的账单');
   });
 
   test('a day in the future is refused with a message; a failing download says why', async () => {
@@ -138,6 +179,11 @@ describe('reconciliation against the simulator\'s bill', () => {
     expect(failed.text).toContain('SYSTEMERROR');
   });
 });
+
+/** The instant a Beijing date ('yyyy-MM-dd') begins. */
+function beijingDayStart(date: string): Date {
+  return new Date(`${date}T00:00:00+08:00`);
+}
 
 function fenText(fen: number): string {
   return `${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;

@@ -5,6 +5,8 @@ import {
   BILL_HEADER_REFUND,
   BILL_HEADER_SUCCESS,
   BILL_TOTALS_COLUMNS as T,
+  BILL_TOTALS_HEADER,
+  BILL_TOTALS_HEADER_SUCCESS,
   WxReturnError,
   parseBill,
   parseXml,
@@ -19,6 +21,8 @@ const MINUTE = 60_000;
 
 /** 2026-11-24 23:58 Beijing: the evening before the harness's usual day. */
 const EVENING = new Date('2026-11-24T15:58:00Z');
+/** 2026-11-26 10:00 Beijing: the 25th's bill is served from now (下载交易账单: made at 9:00, fetch after 10:00). */
+const NEXT_MORNING = new Date('2026-11-26T02:00:00Z');
 
 const sumColumn = (bill: Bill, column: string) => bill.rows.reduce((sum, row) => sum + yuanToFen(row[column] ?? ''), 0);
 /** the fee column has 5 decimals: whole fen with three zeros */
@@ -54,6 +58,7 @@ describe('downloadbill: the day\'s CSV in WeChat\'s layout, read by the real cli
     // a payment of another merchant that day must not show
     const other = await h.client(HMAC_MERCHANT, 'HMAC-SHA256').unifiedOrder(orderArgs(newOutTradeNo('H'), NOTIFY, { totalFee: 777 }));
     await h.pay(other.codeUrl);
+    h.clock.set(NEXT_MORNING);
   });
   afterAll(async () => {
     await h.close();
@@ -85,7 +90,22 @@ describe('downloadbill: the day\'s CSV in WeChat\'s layout, read by the real cli
     expect(sumColumn(bill, C.totalFee)).toBe(yuanToFen(bill.totals[T.totalFee]!));
   });
 
-  test('the ALL bill of today is there at once: payments and refunds so far, and every total is the sum of its column', async () => {
+  // 下载交易账单: "微信在次日9点启动生成前一天的对账单，建议商户10点后再获取"; its error table: "Bill Creating" 账单未生成
+  test('a day\'s bill does not exist before 10:00 Beijing the next day: "Bill Creating", for today and for yesterday', async () => {
+    try {
+      h.clock.set(new Date(NEXT_MORNING.getTime() - 1000));
+      for (const billDate of ['20261125', '20261126']) {
+        const err = await client().downloadBill({ billDate, billType: 'ALL' }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(WxReturnError);
+        expect((err as WxReturnError).returnMsg).toBe('Bill Creating');
+      }
+    } finally {
+      h.clock.set(NEXT_MORNING);
+    }
+    await expect(client().downloadBill({ billDate: '20261125', billType: 'ALL' })).resolves.toBeDefined();
+  });
+
+  test('the ALL bill of a day, served the next morning: payments and refunds of that day, and every total is the sum of its column', async () => {
     const bill = await client().downloadBill({ billDate: '20261125', billType: 'ALL' });
     expect(bill.rows.map((r) => [r[C.outTradeNo], r[C.tradeState]])).toEqual([
       [trades[2]!.outTradeNo, 'SUCCESS'],
@@ -93,6 +113,8 @@ describe('downloadbill: the day\'s CSV in WeChat\'s layout, read by the real cli
       [trades[0]!.outTradeNo, 'REFUND'],
     ]);
     const refund = bill.rows[2]!;
+    // 交易账单详细说明, 交易时间: a refund row's is when the refund was accepted, not the payment's
+    expect(refund[C.tradeTime]).toBe('2026-11-25 00:01:30');
     expect(refund).toMatchObject({ [C.outRefundNo]: 'BR1', [C.refundFee]: '4.00', [C.refundApplyFee]: '4.00', [C.refundStatus]: 'SUCCESS', [C.refundType]: 'ORIGINAL', [C.serviceFee]: '-0.02000' });
     expect(refund[C.refundId]).toMatch(/^50\d{27}$/);
     // the comma in a body survives: cells are split on ",`"
@@ -110,9 +132,12 @@ describe('downloadbill: the day\'s CSV in WeChat\'s layout, read by the real cli
     expect(feeFen(bill.totals[T.serviceFee]!)).toBe(fees.reduce((a, b) => a + b, 0));
   });
 
-  test('bill_type SUCCESS has only payments and 20 columns; REFUND only refunds and 29 columns with apply and success times', async () => {
+  // 交易账单详细说明: each bill type has its own 汇总数据表头; SUCCESS has no refund totals
+  test('bill_type SUCCESS has only payments, 20 columns and 4 totals; REFUND only refunds, 29 columns with apply and success times, 7 totals', async () => {
     const success = await client().downloadBill({ billDate: '20261125', billType: 'SUCCESS' });
     expect(success.header).toEqual([...BILL_HEADER_SUCCESS]);
+    expect(success.totalsHeader).toEqual([...BILL_TOTALS_HEADER_SUCCESS]);
+    expect(success.totals).toEqual({ [T.tradeCount]: '2', [T.settlementTotalFee]: '123.46', [T.serviceFee]: expect.any(String), [T.totalFee]: '123.46' });
     expect(success.rows.map((r) => r[C.tradeState])).toEqual(['SUCCESS', 'SUCCESS']);
     expect(success.totals[T.totalFee]).toBe('123.46');
     const refunds = await client().downloadBill({ billDate: '20261125', billType: 'REFUND' });
@@ -120,6 +145,7 @@ describe('downloadbill: the day\'s CSV in WeChat\'s layout, read by the real cli
     expect(refunds.rows).toHaveLength(1);
     expect(refunds.rows[0]![C.refundApplyTime]).toBe('2026-11-25 00:01:30');
     expect(refunds.rows[0]![C.refundSuccessTime]).toBe('2026-11-25 00:02:30');
+    expect(refunds.totalsHeader).toEqual([...BILL_TOTALS_HEADER]);
     expect(refunds.totals).toMatchObject({ [T.tradeCount]: '1', [T.refundFee]: '4.00', [T.totalFee]: '0.00' });
   });
 
@@ -152,9 +178,14 @@ describe('downloadbill: the day\'s CSV in WeChat\'s layout, read by the real cli
     expect((err as WxReturnError).fields.error_code).toBe('20002');
   });
 
-  test('a date after today is "invalid bill_date"; a malformed date or bill_type is refused as well', async () => {
-    const future = await client().downloadBill({ billDate: '20261126', billType: 'ALL' }).catch((e: unknown) => e);
+  test('a date after today, or more than three months back, is "invalid bill_date"; a malformed date or bill_type is refused as well', async () => {
+    const future = await client().downloadBill({ billDate: '20261127', billType: 'ALL' }).catch((e: unknown) => e);
     expect((future as WxReturnError).returnMsg).toBe('invalid bill_date');
+    // 下载交易账单: "对账单接口只能下载三个月以内的账单" (today is 2026-11-26)
+    const old = await client().downloadBill({ billDate: '20260825', billType: 'ALL' }).catch((e: unknown) => e);
+    expect((old as WxReturnError).returnMsg).toBe('invalid bill_date');
+    const oldest = await client().downloadBill({ billDate: '20260826', billType: 'ALL' }).catch((e: unknown) => e);
+    expect((oldest as WxReturnError).returnMsg).toBe('No Bill Exist');
     for (const [fields, message] of [
       [{ bill_date: '2026-11-25', bill_type: 'ALL' }, 'invalid bill_date'],
       [{ bill_date: '20261131', bill_type: 'ALL' }, 'invalid bill_date'],
