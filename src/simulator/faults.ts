@@ -15,7 +15,40 @@ import { API_NAMES, type ApiName } from './context';
  *   divided by the time scale). Counted per notify.
  * - notify_drop: a payment notify is never sent (kept with status 'dropped'). Counted per notify.
  */
-export const FAULT_KINDS = ['systemerror', 'notify_duplicate', 'notify_delay', 'notify_drop', 'notify_bad_signature'] as const;
+export const DELIVERY_FAULT_KINDS = ['systemerror', 'notify_duplicate', 'notify_delay', 'notify_drop', 'notify_bad_signature'] as const;
+
+/**
+ * WeChat's own less friendly states, which a shop meets live and must survive (each from the v2
+ * page named):
+ * - orderquery_userpaying: orderquery of an unpaid trade answers trade_state USERPAYING
+ *   (查询订单, trade_state; the docs list it for 付款码支付). Counted per query.
+ * - orderquery_payerror: orderquery of an unpaid trade answers PAYERROR (查询订单, trade_state:
+ *   支付失败, e.g. the bank refused). Counted per query.
+ * - pay_after_expire: the phone may pay a trade past its time_expire or after closeorder (WeChat has
+ *   been seen to take such payments; closeorder is best effort): the shop's late-payment path.
+ *   The phone shows Pay while such a fault waits for the trade; counted per payment.
+ * - refund_change / refund_close: an accepted refund ends CHANGE (退款异常: the card is gone) or
+ *   REFUNDCLOSE (退款关闭) instead of SUCCESS (查询退款 refund_status_$n, 退款结果通知
+ *   refund_status). Counted per refund.
+ * - refund_slow: an accepted refund stays PROCESSING `delay_seconds` (real seconds) before it ends
+ *   (a bank-card refund takes days live). Counted per refund.
+ * - refund_notenough: the refund is refused NOTENOUGH, the merchant's balance is short (申请退款,
+ *   err_code NOTENOUGH "基本账户余额不足"). Counted per refund call.
+ * - notify_sign_type: a payment notify carries sign_type (signed with it), as some do (支付结果通知,
+ *   field sign_type). Counted per notify.
+ */
+export const STATE_FAULT_KINDS = [
+  'orderquery_userpaying',
+  'orderquery_payerror',
+  'pay_after_expire',
+  'refund_change',
+  'refund_close',
+  'refund_slow',
+  'refund_notenough',
+  'notify_sign_type',
+] as const;
+
+export const FAULT_KINDS = [...DELIVERY_FAULT_KINDS, ...STATE_FAULT_KINDS] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultInput {
@@ -96,8 +129,9 @@ export function parseFaultInput(raw: unknown): FaultInput {
   }
   const count = intField(body.count, 'count', 1, 100000) ?? 1;
   const delaySeconds = intField(body.delay_seconds, 'delay_seconds', 1, 86400);
-  if (kind === 'notify_delay' && delaySeconds === undefined) throw new FaultInputError('delay_seconds is required for notify_delay');
-  if (kind !== 'notify_delay' && delaySeconds !== undefined) throw new FaultInputError('delay_seconds applies only to notify_delay');
+  const delayed = kind === 'notify_delay' || kind === 'refund_slow';
+  if (delayed && delaySeconds === undefined) throw new FaultInputError(`delay_seconds is required for ${kind}`);
+  if (!delayed && delaySeconds !== undefined) throw new FaultInputError('delay_seconds applies only to notify_delay and refund_slow');
   const copies = intField(body.copies, 'copies', 2, 20);
   if (kind !== 'notify_duplicate' && copies !== undefined) throw new FaultInputError('copies applies only to notify_duplicate');
   return {
@@ -156,6 +190,16 @@ export async function deleteFault(knex: Knex, id: number): Promise<boolean> {
   // returning(): knex-pglite answers a bare delete with a result object, not a row count
   const deleted = (await knex('sim_faults').where({ id }).delete().returning('id')) as { id: number }[];
   return deleted.length > 0;
+}
+
+/** True when a fault of this kind waits for this trade (or for every trade of the merchant); nothing is used up. */
+export async function faultWaiting(knex: Knex, match: { mchId: string; kind: FaultKind; outTradeNo: string }): Promise<boolean> {
+  const row = await knex('sim_faults')
+    .where({ mch_id: match.mchId, kind: match.kind })
+    .andWhere('remaining', '>', 0)
+    .andWhere((q) => q.whereNull('out_trade_no').orWhere('out_trade_no', match.outTradeNo))
+    .first('id');
+  return row !== undefined;
 }
 
 /**

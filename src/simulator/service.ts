@@ -13,6 +13,7 @@ import {
   newRefundId,
   newTransactionId,
 } from './ids';
+import { faultWaiting, takeFault } from './faults';
 import { enqueueNotification } from './notifier';
 import { sameOrderParams, type RefundParams, type RefundQueryParams, type TradeRef, type UnifiedOrderParams } from './requests';
 
@@ -85,6 +86,8 @@ export interface RefundRow {
   refund_desc: string | null;
   notify_url: string | null;
   status: RefundStatus;
+  /** what the refund ends as when its time comes (a refund_change / refund_close fault) */
+  outcome: 'SUCCESS' | 'CHANGE' | 'REFUNDCLOSE';
   refund_channel: string;
   refund_account: string;
   refund_recv_accout: string;
@@ -99,6 +102,8 @@ interface MerchantRow {
   appid: string;
   api_key: string;
   name: string;
+  /** the refund notify URL configured on the merchant platform: used when a refund names none */
+  refund_notify_url: string | null;
 }
 
 const TRADE_STATE_DESC: Readonly<Record<TradeState, string>> = {
@@ -117,16 +122,25 @@ function toMerchant(row: MerchantRow): SimMerchant {
 // ---------------------------------------------------------------------------------------------
 // Merchants
 
-/** Upserts a merchant by mch_id: the simulator accepts whatever the shop is configured with. */
-export async function ensureMerchant(knex: Knex, now: Date, m: { appId: string; mchId: string; apiKey: string; name?: string }): Promise<void> {
+/**
+ * Upserts a merchant by mch_id: the simulator accepts whatever the shop is configured with.
+ * `refundNotifyUrl` stands for the refund notify URL a merchant configures on the merchant
+ * platform (申请退款, notify_url: "如果参数中传了notify_url，则商户平台上配置的回调地址将不会生效").
+ */
+export async function ensureMerchant(
+  knex: Knex,
+  now: Date,
+  m: { appId: string; mchId: string; apiKey: string; name?: string; refundNotifyUrl?: string },
+): Promise<void> {
   if (!/^\d{1,32}$/.test(m.mchId)) throw new TypeError(`mchId must be digits, got ${JSON.stringify(m.mchId)}`);
   if (typeof m.appId !== 'string' || m.appId === '' || m.appId.length > 32) throw new TypeError('appId must be 1..32 characters');
   if (typeof m.apiKey !== 'string' || m.apiKey === '' || m.apiKey.length > 64) throw new TypeError('apiKey must be 1..64 characters');
   const name = (m.name ?? '').trim().slice(0, 64) || '模拟商户';
+  const refundNotifyUrl = m.refundNotifyUrl ?? null;
   await knex('sim_merchants')
-    .insert({ mch_id: m.mchId, appid: m.appId, api_key: m.apiKey, name, created_at: now, updated_at: now })
+    .insert({ mch_id: m.mchId, appid: m.appId, api_key: m.apiKey, name, refund_notify_url: refundNotifyUrl, created_at: now, updated_at: now })
     .onConflict('mch_id')
-    .merge({ appid: m.appId, api_key: m.apiKey, name, updated_at: now });
+    .merge({ appid: m.appId, api_key: m.apiKey, name, refund_notify_url: refundNotifyUrl, updated_at: now });
 }
 
 export async function findMerchant(knex: Knex, mchId: string): Promise<SimMerchant | undefined> {
@@ -254,16 +268,33 @@ function paidFields(trade: TradeRow): Fields {
   };
 }
 
-/** orderquery: trade_state SUCCESS/REFUND/NOTPAY/CLOSED (a NOTPAY trade stays NOTPAY past its expiry until closed). */
+/** What an unpaid trade answers to orderquery while an orderquery_userpaying / _payerror fault lasts. */
+const PASSING_STATE_DESC = { USERPAYING: '用户支付中，需要输入密码', PAYERROR: '支付失败，请重新下单支付' } as const;
+
+/** A USERPAYING or PAYERROR answer for an unpaid trade, when such a fault is waiting for it. */
+async function passingState(ctx: SimContext, trade: TradeRow): Promise<keyof typeof PASSING_STATE_DESC | undefined> {
+  if (trade.trade_state !== 'NOTPAY') return undefined;
+  return ctx.knex.transaction(async (trx) => {
+    if (await takeFault(trx, { mchId: trade.mch_id, kind: 'orderquery_userpaying', outTradeNo: trade.out_trade_no })) return 'USERPAYING';
+    if (await takeFault(trx, { mchId: trade.mch_id, kind: 'orderquery_payerror', outTradeNo: trade.out_trade_no })) return 'PAYERROR';
+    return undefined;
+  });
+}
+
+/**
+ * orderquery: trade_state SUCCESS/REFUND/NOTPAY/CLOSED (a NOTPAY trade stays NOTPAY past its expiry
+ * until closed), and USERPAYING or PAYERROR for an unpaid trade while such a fault lasts.
+ */
 export async function orderQuery(ctx: SimContext, merchant: SimMerchant, ref: TradeRef): Promise<ApiOutcome> {
   const where = ref.transactionId !== undefined ? { mch_id: merchant.mchId, transaction_id: ref.transactionId } : { mch_id: merchant.mchId, out_trade_no: ref.outTradeNo };
   const trade = (await ctx.knex('sim_trades').where(where).first()) as TradeRow | undefined;
   if (!trade) return business('ORDERNOTEXIST', '此交易订单号不存在');
+  const passing = await passingState(ctx, trade);
   return ok({
     device_info: trade.device_info ?? undefined,
     out_trade_no: trade.out_trade_no,
-    trade_state: trade.trade_state,
-    trade_state_desc: TRADE_STATE_DESC[trade.trade_state],
+    trade_state: passing ?? trade.trade_state,
+    trade_state_desc: passing ? PASSING_STATE_DESC[passing] : TRADE_STATE_DESC[trade.trade_state],
     trade_type: trade.trade_type,
     total_fee: trade.total_fee,
     fee_type: trade.fee_type,
@@ -328,13 +359,15 @@ function refundAnswer(trade: TradeRow, refund: RefundRow): ApiOutcome {
 }
 
 /**
- * refund (/secapi/pay/refund): accepted refunds start PROCESSING and turn SUCCESS after the scaled
- * refund delay (completeDueRefunds). Idempotent per out_refund_no: the same out_refund_no with the
- * same amounts answers the very same refund. Refusals: ORDERNOTEXIST; ERROR for a trade that is
- * not paid; INVALID_REQUEST for an out_refund_no reused with other amounts or another trade;
- * PARAM_ERROR when total_fee is not the trade's; TRADE_OVERDUE past a year; ERROR past 50
- * refunds; FREQUENCY_LIMITED within a minute of the trade's previous refund; NOTENOUGH beyond what
- * is left to refund.
+ * refund (/secapi/pay/refund): accepted refunds start PROCESSING and end after the scaled refund
+ * delay (or a refund_slow fault's delay) as SUCCESS, or CHANGE / REFUNDCLOSE under a fault
+ * (completeDueRefunds). Idempotent per out_refund_no: the same out_refund_no with the same amounts
+ * answers the very same refund. Refusals: ORDERNOTEXIST; ERROR for a trade that is not paid;
+ * INVALID_REQUEST for an out_refund_no reused with other amounts or another trade; PARAM_ERROR
+ * when total_fee is not the trade's; TRADE_OVERDUE past a year; ERROR past 50 refunds;
+ * FREQUENCY_LIMITED within a minute of the trade's previous refund; NOTENOUGH when the merchant's
+ * balance is short (a fault: 申请退款 err_code NOTENOUGH "基本账户余额不足"); INVALID_REQUEST
+ * "申请退款金额超过订单可退金额" beyond what is left to refund (what WeChat answers for it).
  */
 export async function refund(ctx: SimContext, merchant: SimMerchant, p: RefundParams): Promise<ApiOutcome> {
   const now = ctx.clock();
@@ -357,7 +390,19 @@ export async function refund(ctx: SimContext, merchant: SimMerchant, p: RefundPa
     if (previous.length >= MAX_REFUNDS_PER_TRADE) return business('ERROR', `一笔订单最多支持${MAX_REFUNDS_PER_TRADE}次部分退款`);
     const latest = previous[0];
     if (latest && now.getTime() - latest.created_at.getTime() < REFUND_INTERVAL_MS) return business('FREQUENCY_LIMITED', '频率限制：同一笔订单的退款请间隔1分钟');
-    if (p.refundFee > trade.total_fee - trade.refunded_fee) return business('NOTENOUGH', '订单可退金额不足');
+    // the merchant's balance is short (a fault): refused, nothing kept; the same refund may come again
+    if (await takeFault(trx, { mchId: merchant.mchId, kind: 'refund_notenough', outTradeNo: trade.out_trade_no })) {
+      return business('NOTENOUGH', '基本账户余额不足，请充值后重新发起');
+    }
+    // 申请退款: more than is left is INVALID_REQUEST; NOTENOUGH is the merchant's balance (a fault above)
+    if (p.refundFee > trade.total_fee - trade.refunded_fee) return business('INVALID_REQUEST', '申请退款金额超过订单可退金额');
+    const outcome = (await takeFault(trx, { mchId: merchant.mchId, kind: 'refund_change', outTradeNo: trade.out_trade_no }))
+      ? 'CHANGE'
+      : (await takeFault(trx, { mchId: merchant.mchId, kind: 'refund_close', outTradeNo: trade.out_trade_no }))
+        ? 'REFUNDCLOSE'
+        : 'SUCCESS';
+    const slow = await takeFault(trx, { mchId: merchant.mchId, kind: 'refund_slow', outTradeNo: trade.out_trade_no });
+    const delayMs = slow ? (slow.delaySeconds ?? 0) * 1000 : scaledMs(ctx.refundDelayMs, ctx.timeScale);
 
     const [created] = (await trx('sim_refunds')
       .insert({
@@ -370,11 +415,12 @@ export async function refund(ctx: SimContext, merchant: SimMerchant, p: RefundPa
         refund_desc: p.refundDesc ?? null,
         notify_url: p.notifyUrl ?? null,
         status: 'PROCESSING',
+        outcome,
         refund_channel: 'ORIGINAL',
         refund_account: 'REFUND_SOURCE_UNSETTLED_FUNDS',
         refund_recv_accout: '支付用户的零钱',
         created_at: now,
-        complete_at: new Date(now.getTime() + scaledMs(ctx.refundDelayMs, ctx.timeScale)),
+        complete_at: new Date(now.getTime() + delayMs),
         updated_at: now,
       })
       .returning('*')) as RefundRow[];
@@ -442,8 +488,10 @@ export async function refundQuery(ctx: SimContext, merchant: SimMerchant, p: Ref
 }
 
 /**
- * Turns PROCESSING refunds whose delay is over into SUCCESS, marks their trade REFUND and queues the
- * encrypted refund notify when the refund named a notify_url. One transaction per refund.
+ * Ends PROCESSING refunds whose delay is over as planned: SUCCESS (the trade becomes REFUND), CHANGE
+ * (退款异常: the amount stays taken, the merchant handles it on the platform) or REFUNDCLOSE (退款关闭:
+ * the amount is refundable again). Queues the encrypted refund notify to the refund's notify_url, or
+ * else to the merchant's platform-configured one. One transaction per refund.
  */
 export async function completeDueRefunds(ctx: SimContext, limit = 100): Promise<number> {
   let done = 0;
@@ -460,13 +508,17 @@ export async function completeDueRefunds(ctx: SimContext, limit = 100): Promise<
         .skipLocked()) as RefundRow | undefined;
       if (!due) return false;
       const trade = (await trx('sim_trades').where({ id: due.trade_id }).forUpdate().first()) as TradeRow;
+      const outcome = due.outcome;
       const [refunded] = (await trx('sim_refunds')
         .where({ id: due.id })
-        .update({ status: 'SUCCESS', success_time: now, updated_at: now })
+        .update({ status: outcome, success_time: outcome === 'SUCCESS' ? now : null, updated_at: now })
         .returning('*')) as RefundRow[];
-      await trx('sim_trades').where({ id: trade.id }).update({ trade_state: 'REFUND', updated_at: now });
-      if (due.notify_url) {
-        const merchant = toMerchant((await trx('sim_merchants').where({ mch_id: due.mch_id }).first()) as MerchantRow);
+      if (outcome === 'SUCCESS') await trx('sim_trades').where({ id: trade.id }).update({ trade_state: 'REFUND', updated_at: now });
+      if (outcome === 'REFUNDCLOSE') await trx('sim_trades').where({ id: trade.id }).update({ refunded_fee: trade.refunded_fee - due.refund_fee, updated_at: now });
+      const merchantRow = (await trx('sim_merchants').where({ mch_id: due.mch_id }).first()) as MerchantRow;
+      const notifyUrl = due.notify_url ?? merchantRow.refund_notify_url;
+      if (notifyUrl) {
+        const merchant = toMerchant(merchantRow);
         const r = refunded as RefundRow;
         const xml = buildRefundNotify(
           {
@@ -478,8 +530,8 @@ export async function completeDueRefunds(ctx: SimContext, limit = 100): Promise<
             settlement_total_fee: trade.total_fee,
             refund_fee: r.refund_fee,
             settlement_refund_fee: r.refund_fee,
-            refund_status: 'SUCCESS',
-            success_time: formatBeijingDateTime(now),
+            refund_status: outcome,
+            success_time: outcome === 'SUCCESS' ? formatBeijingDateTime(now) : undefined,
             refund_recv_accout: r.refund_recv_accout,
             refund_account: r.refund_account,
             refund_request_source: 'API',
@@ -492,7 +544,7 @@ export async function completeDueRefunds(ctx: SimContext, limit = 100): Promise<
           tradeId: trade.id,
           outTradeNo: trade.out_trade_no,
           refundId: r.id,
-          url: due.notify_url,
+          url: notifyUrl,
           payload: { ...(await parseXml(xml)) },
         });
       }
@@ -553,7 +605,12 @@ export async function scanCode(ctx: SimContext, codeUrl: string): Promise<PhoneV
   if (token === undefined) return undefined;
   const trade = (await ctx.knex('sim_trades').where({ code_token: token }).first()) as TradeRow | undefined;
   if (!trade) return undefined;
-  return phoneView(trade, await merchantName(ctx.knex, trade.mch_id), ctx.clock());
+  const view = phoneView(trade, await merchantName(ctx.knex, trade.mch_id), ctx.clock());
+  // a pay_after_expire fault waits for this trade: the phone offers Pay on an expired or closed code
+  if ((view.state === 'expired' || view.state === 'closed') && (await faultWaiting(ctx.knex, { mchId: trade.mch_id, kind: 'pay_after_expire', outTradeNo: trade.out_trade_no }))) {
+    return { ...view, state: 'payable' };
+  }
+  return view;
 }
 
 export type PayOutcome =
@@ -583,7 +640,13 @@ export async function payByCode(ctx: SimContext, codeUrl: string, phoneToken: st
     if (!trade) return { kind: 'not_found' };
     if (!sameToken(trade.phone_token, phoneToken)) return { kind: 'forbidden' };
     const merchant = toMerchant((await trx('sim_merchants').where({ mch_id: trade.mch_id }).first()) as MerchantRow);
-    if (phoneStateOf(trade, now) !== 'payable') return { kind: 'refused', view: phoneView(trade, merchant.name, now) };
+    const state = phoneStateOf(trade, now);
+    const late = state === 'expired' || state === 'closed';
+    // WeChat has been seen to take a payment after time_expire or a close: under a fault, so does the phone
+    if (state !== 'payable' && !(late && (await takeFault(trx, { mchId: trade.mch_id, kind: 'pay_after_expire', outTradeNo: trade.out_trade_no })))) {
+      return { kind: 'refused', view: phoneView(trade, merchant.name, now) };
+    }
+    const withSignType = (await takeFault(trx, { mchId: trade.mch_id, kind: 'notify_sign_type', outTradeNo: trade.out_trade_no })) !== undefined;
     const [paid] = (await trx('sim_trades')
       .where({ id: trade.id })
       .update({
@@ -612,6 +675,8 @@ export async function payByCode(ctx: SimContext, codeUrl: string, phoneToken: st
         out_trade_no: t.out_trade_no,
         attach: t.attach ?? undefined,
         time_end: formatBeijingTime(now),
+        // signed like every field; absent unless a notify_sign_type fault asks for it, as WeChat mostly does
+        sign_type: withSignType ? t.sign_type : undefined,
       },
       { appId: t.appid, mchId: t.mch_id, apiKey: merchant.apiKey, signType: t.sign_type },
     );

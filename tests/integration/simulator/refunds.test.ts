@@ -126,12 +126,15 @@ describe.each(MERCHANTS)('refunds and refundquery through the real client (%s)',
     expect(await refundRows(trade.id)).toEqual([expect.objectContaining({ refund_fee: 3000 })]);
   });
 
-  test('refunds beyond what is left are NOTENOUGH', async () => {
+  // 申请退款 error table: NOTENOUGH is "余额不足" (the merchant's balance); a refund over what is left
+  // of the trade is INVALID_REQUEST "申请退款金额超过订单可退金额"
+  test('refunds beyond what is left are INVALID_REQUEST (not NOTENOUGH), and change nothing', async () => {
     const trade = await paidTrade(5000);
     await client().refund({ outTradeNo: trade.out_trade_no, outRefundNo: `N1${trade.out_trade_no}`, totalFee: 5000, refundFee: 4000 });
     h.clock.advance(MINUTE);
     const err = await businessError(client().refund({ outTradeNo: trade.out_trade_no, outRefundNo: `N2${trade.out_trade_no}`, totalFee: 5000, refundFee: 1001 }));
-    expect(err.errCode).toBe('NOTENOUGH');
+    expect(err.errCode).toBe('INVALID_REQUEST');
+    expect(err.errCodeDes).toBe('申请退款金额超过订单可退金额');
     expect(await refundRows(trade.id)).toHaveLength(1);
     const last = await client().refund({ outTradeNo: trade.out_trade_no, outRefundNo: `N3${trade.out_trade_no}`, totalFee: 5000, refundFee: 1000 });
     expect(last.refundFee).toBe(1000);
