@@ -32,7 +32,7 @@ export interface Simulator {
   /** mount at /wxsim; has its own body parsers */
   router: express.Router;
   /** upsert by mch_id: the simulator accepts whatever is configured */
-  ensureMerchant(m: { appId: string; mchId: string; apiKey: string; name?: string }): Promise<void>;
+  ensureMerchant(m: { appId: string; mchId: string; apiKey: string; name?: string; refundNotifyUrl?: string }): Promise<void>;
   /** starts the background delivery loop (notifies, refund completion) */
   start(): void;
   /** stops it and waits for an in-flight round */

@@ -29,3 +29,14 @@ describe('reading a fault request', () => {
     expect(() => parseFaultInput(input)).toThrow(message);
   });
 });
+
+describe('reading the WeChat-state faults', () => {
+  test('refund_slow needs delay_seconds; the other state faults take none', () => {
+    expect(parseFaultInput({ mch_id: '1900000001', kind: 'refund_slow', delay_seconds: '600' })).toMatchObject({ kind: 'refund_slow', delaySeconds: 600 });
+    expect(() => parseFaultInput({ mch_id: '1900000001', kind: 'refund_slow' })).toThrow('delay_seconds is required for refund_slow');
+    for (const kind of ['orderquery_userpaying', 'orderquery_payerror', 'pay_after_expire', 'refund_change', 'refund_close', 'refund_notenough', 'notify_sign_type']) {
+      expect(parseFaultInput({ mch_id: '1900000001', kind })).toMatchObject({ kind, count: 1 });
+      expect(() => parseFaultInput({ mch_id: '1900000001', kind, delay_seconds: 5 })).toThrow('delay_seconds applies only');
+    }
+  });
+});
