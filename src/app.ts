@@ -143,22 +143,26 @@ export function createApp(deps: AppDeps): App {
   // static files only under their own paths, so other requests do not look on the disk first
   for (const dir of ['css', 'js', 'img']) app.use(`/${dir}`, express.static(path.join(ROOT, 'public', dir), { maxAge: '1h', index: false }));
   app.get('/favicon.svg', (_req, res) => res.sendFile(path.join(ROOT, 'public', 'favicon.svg'), { maxAge: '1d' }));
-  // the simulator (WeChat's stand-in and its phone pages): its own parsers, no shop session
-  if (deps.simulator) app.use('/wxsim', deps.simulator.router);
-
   const sessionStore = new KnexSessionStore(db.knex, { defaultTtlMs: SESSION_TTL_MS, now: full.clock });
   sessionStore.on('error', (err: unknown) => logger.warn({ err }, 'session sweep failed'));
-  app.use(
-    session({
-      name: SESSION_COOKIE_NAME,
-      secret: config.sessionSecret,
-      store: sessionStore,
-      resave: false,
-      saveUninitialized: false,
-      rolling: false,
-      cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: SESSION_TTL_MS },
-    }),
-  );
+  const sessions = session({
+    name: SESSION_COOKIE_NAME,
+    secret: config.sessionSecret,
+    store: sessionStore,
+    resave: false,
+    saveUninitialized: false,
+    rolling: false,
+    cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: SESSION_TTL_MS },
+  });
+
+  // the simulator (WeChat's stand-in and its phone pages): its own parsers, no shop session, but
+  // for its fault panel and fault API, which are the admin's (main.ts gives it the admin guard)
+  if (deps.simulator) {
+    app.use(['/wxsim/faults', '/wxsim/panel'], sessions);
+    app.use('/wxsim', deps.simulator.router);
+  }
+
+  app.use(sessions);
   app.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 200 }));
   app.use(localeMiddleware);
   app.use((req, res, next) => {

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApp, type Clock } from './app';
+import { requireAdminForSimulatorFaults } from './admin/auth';
 import { seedCatalogIfEmpty } from './catalog/service';
 import { ConfigError, loadConfig } from './config';
 import { migrateToLatest, openDatabase, type Database } from './db';
@@ -117,6 +118,8 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
         timeScale: config.simulator.timeScale,
         refundDelayMs: config.simulator.refundDelaySeconds * 1000,
         logger: logger.child({ component: 'simulator' }),
+        // faults are the admin's (app.ts puts the session in front of the fault paths)
+        faultsGuard: requireAdminForSimulatorFaults,
       });
       await simulator.ensureMerchant({ ...merchant, name: config.shopName });
     }

@@ -57,6 +57,8 @@ export async function checkCredentials(credentials: AdminCredentials, username: 
  */
 export function safeNext(value: unknown): string {
   if (typeof value !== 'string' || value.length > 2000) return '/admin';
+  // the simulator's fault panel is the admin's too (requireAdminForSimulatorFaults)
+  if (value === SIMULATOR_PANEL_PATH) return value;
   if (!value.startsWith('/admin') || value.startsWith('//') || /[\\\s]/.test(value) || [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) return '/admin';
   try {
     const url = new URL(value, 'http://admin.invalid');
@@ -87,6 +89,24 @@ export const requireAdmin: RequestHandler = (req, res, next) => {
     return res.redirect(303, `/admin/login?next=${encodeURIComponent(safeNext(req.originalUrl))}`);
   }
   next(new Unauthorized('admin login required', 'admin.error.loginRequired'));
+};
+
+/** Where the simulator's fault panel lives in the shop (src/simulator/routes.ts, mounted at /wxsim). */
+export const SIMULATOR_PANEL_PATH = '/wxsim/panel';
+
+/**
+ * The simulator's fault panel and fault API in simulator mode: faults make the shop's WeChat Pay
+ * misbehave, so they are the admin's alone (main.ts hands this to the simulator; app.ts puts the
+ * session in front of those paths). A page GET without a login goes to the login and comes back;
+ * anything else is 401 with a line saying what to do.
+ */
+export const requireAdminForSimulatorFaults: RequestHandler = (req, res, next) => {
+  res.set('Cache-Control', 'no-store');
+  if (req.session?.adminUser) return next();
+  if ((req.method === 'GET' || req.method === 'HEAD') && wantsHtml(req)) {
+    return res.redirect(303, `/admin/login?next=${encodeURIComponent(SIMULATOR_PANEL_PATH)}`);
+  }
+  res.status(401).json({ error: 'the simulator\'s faults need the shop admin\'s login: log in at /admin/login first' });
 };
 
 /** express-session's callbacks as promises. */

@@ -108,6 +108,7 @@ const CLOSE_NOTICES: Record<CloseTradeOutcome, AdminNotice['tone']> = {
   already_closed: 'ok',
   paid: 'warn',
   too_early: 'warn',
+  paying: 'warn',
   unknown_trade: 'error',
 };
 

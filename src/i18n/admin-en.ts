@@ -132,6 +132,7 @@ export const adminEn: Record<keyof typeof adminZh, string> = {
   'admin.notice.close.paid': 'The trade is paid: it cannot be closed.',
   'admin.notice.close.too_early': 'Too early: WeChat allows closing 5 minutes after creation. Try again later.',
   'admin.notice.close.unknown_trade': 'We have no such payment.',
+  'admin.notice.close.paying': 'The payer is paying right now (WeChat Pay says USERPAYING): it cannot be closed now. Try again later.',
 
   'admin.reconcile.title': 'Reconciliation',
   'admin.reconcile.date': 'Bill date (Beijing)',

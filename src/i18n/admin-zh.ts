@@ -131,6 +131,7 @@ export const adminZh = {
   'admin.notice.close.paid': '这笔交易已经支付，不能关闭。',
   'admin.notice.close.too_early': '太早了：微信只允许在下单 5 分钟后关闭交易，请稍后再试。',
   'admin.notice.close.unknown_trade': '我们没有这笔支付记录。',
+  'admin.notice.close.paying': '付款人正在支付（微信支付返回 USERPAYING），现在不能关闭，请稍后再试。',
 
   'admin.reconcile.title': '对账',
   'admin.reconcile.date': '账单日期（北京时间）',

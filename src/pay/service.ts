@@ -266,7 +266,8 @@ export async function renewAttempt(
     }
     const stillOffered = old.trade_state === 'NOTPAY' && old.code_url_expires_at !== null && old.code_url_expires_at.getTime() > input.now.getTime();
     if (stillOffered) return { kind: 'current', outTradeNo: old.out_trade_no };
-    if (wechatState === 'NOTPAY') {
+    // PAYERROR (the bank refused) is as unpaid as NOTPAY, and as payable again: close it too
+    if (wechatState === 'NOTPAY' || wechatState === 'PAYERROR') {
       try {
         await client.closeOrder({ outTradeNo: old.out_trade_no });
       } catch (err) {
@@ -340,7 +341,7 @@ export async function renewPayment(knex: Knex, outTradeNo: string, shopperId: st
 /** WeChat refuses closeorder sooner than this after the order was made. */
 export const CLOSE_NOT_BEFORE_MS = 5 * 60 * 1000;
 
-export type CloseTradeOutcome = 'closed' | 'already_closed' | 'paid' | 'too_early' | 'unknown_trade';
+export type CloseTradeOutcome = 'closed' | 'already_closed' | 'paid' | 'too_early' | 'paying' | 'unknown_trade';
 
 /**
  * Closes an unpaid attempt at WeChat and then here, never losing a payment on the way: ask first
@@ -368,6 +369,8 @@ export async function closeTrade(knex: Knex, client: WxPayClient, input: { outTr
     wechatState = 'ORDERNOTEXIST';
   }
 
+  // the payer is entering the password right now: never close under them; the next round asks again
+  if (wechatState === 'USERPAYING') return 'paying';
   if (wechatState !== 'CLOSED' && wechatState !== 'ORDERNOTEXIST') {
     if (input.now.getTime() - paylog.create_time.getTime() < CLOSE_NOT_BEFORE_MS) return 'too_early';
     try {

@@ -26,6 +26,11 @@ export interface SimulatorOptions {
   pollIntervalMs?: number;
   /** how long a notify receiver may take to answer (default 5000 ms, as WeChat) */
   notifyTimeoutMs?: number;
+  /**
+   * Who may use the fault panel and the fault API: the shop passes its admin login (main.ts); by
+   * default only requests from this machine (loopbackOnly), the standalone simulator's rule.
+   */
+  faultsGuard?: express.RequestHandler;
 }
 
 export interface Simulator {
@@ -102,7 +107,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
   }
 
   return {
-    router: simulatorRoutes(ctx),
+    router: simulatorRoutes(ctx, { faultsGuard: opts.faultsGuard }),
     ensureMerchant: (m) => ensureMerchant(opts.knex, opts.clock(), m),
     start() {
       if (started) return;
@@ -120,7 +125,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
 }
 
 export type { Fault, FaultInput, FaultKind } from './faults';
-export { FAULT_KINDS, FaultInputError, addFault, deleteFault, listFaults, parseFaultInput, takeFault } from './faults';
+export { FAULT_KINDS, DELIVERY_FAULT_KINDS, STATE_FAULT_KINDS, FaultInputError, addFault, deleteFault, listFaults, parseFaultInput, takeFault } from './faults';
 export { MAX_NOTIFY_ATTEMPTS, NOTIFY_RETRY_SECONDS, deliverDueNotifications, postNotify, retryDelayMs } from './notifier';
 export type { NotificationRow } from './notifier';
 export {
@@ -143,3 +148,4 @@ export { downloadBill, serviceFeeFen } from './bill';
 export { handleApiCall } from './api';
 export { API_NAMES, type ApiName, type SimContext, type SimMerchant } from './context';
 export { codeTokenOf, codeUrlOf } from './ids';
+export { loopbackOnly } from './routes';

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import ejs from 'ejs';
 import express from 'express';
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { MAX_XML_BYTES, WX_PATHS, fenToYuan, formatBeijingTime } from '../wechatpay';
 import { ENVELOPE_MSG, handleApiCall, returnFailAnswer, type WireAnswer } from './api';
-import type { ApiName, SimContext } from './context';
-import { FaultInputError, addFault, deleteFault, listFaults, parseFaultInput } from './faults';
+import { API_NAMES, type ApiName, type SimContext } from './context';
+import { FAULT_KINDS, FaultInputError, addFault, deleteFault, listFaults, parseFaultInput, type FaultKind } from './faults';
 import { cancelByCode, payByCode, scanCode, type PhoneView } from './service';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -66,12 +66,52 @@ function formString(body: unknown, name: string): string {
   return typeof value === 'string' ? value : '';
 }
 
+/** What each fault does, in a line, for the fault panel. */
+const FAULT_TEXT: Readonly<Record<FaultKind, string>> = {
+  systemerror: 'API 返回 SYSTEMERROR · a call answers SYSTEMERROR',
+  notify_duplicate: '支付通知一次发多份 · a notify attempt sent several times at once',
+  notify_delay: '支付通知延迟 · the first notify attempt waits delay_seconds',
+  notify_drop: '支付通知丢失 · a payment notify is never sent',
+  notify_bad_signature: '支付通知签名错误 · a notify attempt with a bad signature',
+  orderquery_userpaying: '查单返回 USERPAYING · orderquery says the payer is paying',
+  orderquery_payerror: '查单返回 PAYERROR · orderquery says the payment failed',
+  pay_after_expire: '过期或关单后仍可支付 · the phone pays after time_expire or a close',
+  refund_change: '退款异常 CHANGE · a refund ends CHANGE',
+  refund_close: '退款关闭 REFUNDCLOSE · a refund ends REFUNDCLOSE',
+  refund_slow: '退款很慢 · a refund stays PROCESSING delay_seconds',
+  refund_notenough: '余额不足 NOTENOUGH · a refund is refused for the balance',
+  notify_sign_type: '通知带 sign_type · a payment notify carries sign_type',
+};
+
+/** Requests from this very machine. */
+function fromLoopback(req: Request): boolean {
+  const address = req.socket.remoteAddress ?? '';
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
 /**
- * The simulator's HTTP doors: WeChat's v2 API paths, the phone pages, and the fault control API.
- * It brings its own body parsers and needs no session, CSRF or i18n middleware of the shop.
+ * The fault panel's default door: only requests from this machine. Fail closed: the shop replaces
+ * it with its admin login (main.ts); the simulator on its own has no users, so loopback it is.
  */
-export function simulatorRoutes(ctx: SimContext): express.Router {
+export const loopbackOnly: RequestHandler = (req, res, next) => {
+  if (fromLoopback(req)) return next();
+  res.set('Cache-Control', 'no-store');
+  res.status(403).json({ error: 'the simulator\'s faults answer only requests from this machine (127.0.0.1)' });
+};
+
+export interface SimulatorRouteOptions {
+  /** stands before the fault panel and the fault API (GET/POST/DELETE /faults): who may inject faults */
+  faultsGuard?: RequestHandler;
+}
+
+/**
+ * The simulator's HTTP doors: WeChat's v2 API paths, the phone pages, and the fault panel and
+ * control API (behind `faultsGuard`). It brings its own body parsers and needs no session, CSRF or
+ * i18n middleware of the shop.
+ */
+export function simulatorRoutes(ctx: SimContext, options: SimulatorRouteOptions = {}): express.Router {
   const router = express.Router();
+  const faultsGuard = options.faultsGuard ?? loopbackOnly;
   // WeChat reads the body whatever its content type says
   const rawBody = express.raw({ type: () => true, limit: MAX_XML_BYTES });
   const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 });
@@ -115,20 +155,55 @@ export function simulatorRoutes(ctx: SimContext): express.Router {
   router.post('/scan/pay', form, phoneAction('pay'));
   router.post('/scan/cancel', form, phoneAction('cancel'));
 
-  // ---- fault control API
+  // ---- fault panel (HTML) and control API (JSON or form), behind the guard
+  router.use(['/faults', '/panel'], faultsGuard);
+
+  const panel = async (res: Response, status: number, message?: { tone: 'ok' | 'error'; text: string }) => {
+    const merchants = (await ctx.knex('sim_merchants').orderBy('mch_id').select('mch_id', 'name')) as { mch_id: string; name: string }[];
+    await render(res, status, 'panel', {
+      message,
+      merchants: merchants.map((m) => ({ mchId: m.mch_id, name: m.name })),
+      kinds: FAULT_KINDS.map((kind) => ({ kind, text: FAULT_TEXT[kind] })),
+      apis: API_NAMES,
+      faults: (await listFaults(ctx.knex)).reverse(),
+    });
+  };
+  const fromPanel = (req: Request) => formString(req.body, 'from') === 'panel';
+
+  router.get('/panel', async (_req, res) => panel(res, 200));
   router.get('/faults', async (_req, res) => {
     res.json({ faults: await listFaults(ctx.knex) });
   });
   router.post('/faults', json, form, async (req, res) => {
     if (isCrossSite(req)) return void res.status(403).json({ error: 'cross-site request refused' });
+    if (fromPanel(req)) {
+      try {
+        const fault = await addFault(ctx.knex, ctx.clock(), parseFaultInput(req.body ?? {}));
+        return panel(res, 201, { tone: 'ok', text: `已添加故障 #${fault.id} · fault #${fault.id} added: ${fault.kind}` });
+      } catch (err) {
+        if (!(err instanceof FaultInputError)) throw err;
+        return panel(res, 400, { tone: 'error', text: err.message });
+      }
+    }
     const fault = await addFault(ctx.knex, ctx.clock(), parseFaultInput(req.body ?? {}));
     res.status(201).json({ fault });
   });
+  const faultId = (req: Request) => {
+    const raw = String(req.params.id ?? '');
+    return /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
+  };
   router.delete('/faults/:id', async (req, res) => {
     if (isCrossSite(req)) return void res.status(403).json({ error: 'cross-site request refused' });
-    const id = /^\d{1,15}$/.test(req.params.id ?? '') ? Number(req.params.id) : NaN;
+    const id = faultId(req);
     if (!Number.isSafeInteger(id) || !(await deleteFault(ctx.knex, id))) return void res.status(404).json({ error: 'no such fault' });
     res.status(204).end();
+  });
+  // an HTML form cannot send DELETE: the panel's Delete buttons post here
+  router.post('/faults/:id/delete', form, async (req, res) => {
+    if (isCrossSite(req)) return void res.status(403).json({ error: 'cross-site request refused' });
+    const id = faultId(req);
+    const deleted = Number.isSafeInteger(id) && (await deleteFault(ctx.knex, id));
+    return panel(res, deleted ? 200 : 404, deleted ? { tone: 'ok', text: `已删除故障 #${id} · fault #${id} deleted` } : { tone: 'error', text: '没有这个故障 · no such fault' });
   });
 
   router.use(async (req: Request, res: Response) => {

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { addFault as addSimulatorFault, parseFaultInput } from '../../src/simulator';
 import { buildPaymentNotify } from '../../src/wechatpay';
 import { formatBeijingTime } from '../../src/wechatpay/time';
 import { createTestShop, manualClock, type TestShop } from './app';
@@ -32,6 +33,9 @@ export function signedNotify(shop: TestShop, fields: Record<string, string | num
 
 export const postNotify = (shop: TestShop, body: string) => request(shop.url).post('/wxpay/notify').set('Content-Type', 'text/xml').send(body);
 
-/** A fault in the simulator for this shop's merchant (see src/simulator/faults.ts). */
+/**
+ * A fault in the simulator for this shop's merchant (see src/simulator/faults.ts), read as the fault
+ * API reads it. Over HTTP the fault API is the admin's (tests/integration/simulator-faults-access.test.ts).
+ */
 export const addFault = (shop: TestShop, fault: Record<string, unknown>) =>
-  request(shop.url).post('/wxsim/faults').set('Origin', shop.url).send({ mch_id: merchantOf(shop).mchId, ...fault }).expect(201);
+  addSimulatorFault(shop.db.knex, new Date(), parseFaultInput({ mch_id: merchantOf(shop).mchId, ...fault }));

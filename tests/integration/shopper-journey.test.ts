@@ -2,6 +2,7 @@ import request from 'supertest';
 import { decodeQrSvg } from '../helpers/qr';
 import { createTestShop, startSecondInstance, type TestShop } from '../helpers/app';
 import { RECEIVER, Shopper, csrfOf, payOnPhone, productIdOf } from '../helpers/shopper';
+import { addFault } from '../helpers/settlement';
 
 describe('shopper journey: catalog, cart, checkout, pay page', () => {
   let shop: TestShop;
@@ -98,7 +99,7 @@ describe('shopper journey: catalog, cart, checkout, pay page', () => {
     await shopper.agent.get(`/pay/${outTradeNo}`).expect(200);
     const first = await knex('paylog').where({ out_trade_no: outTradeNo }).first('code_url');
     // from now on WeChat would fail every call: a second unifiedorder would show the error page
-    await request(shop.url).post('/wxsim/faults').set('Origin', shop.url).send({ mch_id: shop.app.locals.deps.config.wxpay.mchId, out_trade_no: outTradeNo, kind: 'systemerror', count: 5 }).expect(201);
+    await addFault(shop, { out_trade_no: outTradeNo, kind: 'systemerror', count: 5 });
     const again = await shopper.agent.get(`/pay/${outTradeNo}`).expect(200);
     expect(again.text).toContain(first.code_url);
     expect(await unifiedOrders(outTradeNo)).toBe(1);
@@ -107,7 +108,7 @@ describe('shopper journey: catalog, cart, checkout, pay page', () => {
   test('a WeChat error during unifiedorder shows a page with a retry button, and changes nothing', async () => {
     const shopper = new Shopper(shop.url, knex);
     const outTradeNo = await shopper.buy([['FARM-RICE-5', 1]]);
-    await request(shop.url).post('/wxsim/faults').set('Origin', shop.url).send({ mch_id: shop.app.locals.deps.config.wxpay.mchId, out_trade_no: outTradeNo, kind: 'systemerror', api: 'unifiedorder', count: 1 }).expect(201);
+    await addFault(shop, { out_trade_no: outTradeNo, kind: 'systemerror', api: 'unifiedorder', count: 1 });
     const before = await knex('paylog').where({ out_trade_no: outTradeNo }).first();
     const failed = await shopper.agent.get(`/pay/${outTradeNo}`);
     expect(failed.status).toBe(502);

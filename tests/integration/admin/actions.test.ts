@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { manualClock, type ManualClock, type TestShop } from '../../helpers/app';
 import { Shopper, payOnPhone } from '../../helpers/shopper';
 import { type Admin, adminShop, csrfOf, loggedIn, paidTrade, unpaidTrade, waitFor } from './helpers';
@@ -106,7 +105,7 @@ describe('admin actions: ask WeChat, close', () => {
     const outTradeNo = await shopper.buy([['TEA-MLH-100', 2]]);
     await shopper.agent.get(`/pay/${outTradeNo}`).expect(200);
     const mchId = shop.app.locals.deps.config.wxpay.mchId;
-    await request(shop.url).post('/wxsim/faults').send({ mch_id: mchId, kind: 'notify_drop', out_trade_no: outTradeNo }).expect(201);
+    await admin.agent.post('/wxsim/faults').send({ mch_id: mchId, kind: 'notify_drop', out_trade_no: outTradeNo }).expect(201);
     const { code_url: codeUrl } = (await shop.db.knex('paylog').where({ out_trade_no: outTradeNo }).first('code_url')) as { code_url: string };
     expect((await payOnPhone(shop.url, codeUrl)).status).toBe(200);
     await shop.simulator?.runDueWork();
@@ -173,7 +172,7 @@ describe('admin actions: ask WeChat, close', () => {
     const outTradeNo = await shopper.buy([['TEA-MLH-100', 1]]);
     await shopper.agent.get(`/pay/${outTradeNo}`).expect(200);
     const mchId = shop.app.locals.deps.config.wxpay.mchId;
-    await request(shop.url).post('/wxsim/faults').send({ mch_id: mchId, kind: 'notify_drop', out_trade_no: outTradeNo }).expect(201);
+    await admin.agent.post('/wxsim/faults').send({ mch_id: mchId, kind: 'notify_drop', out_trade_no: outTradeNo }).expect(201);
     const { code_url: codeUrl } = (await shop.db.knex('paylog').where({ out_trade_no: outTradeNo }).first('code_url')) as { code_url: string };
     await payOnPhone(shop.url, codeUrl);
     clock.advance(6 * 60 * 1000);

@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { manualClock, type ManualClock, type TestShop } from '../../helpers/app';
 import { payOnPhone } from '../../helpers/shopper';
 import { type Admin, adminShop, insertPaylog, loggedIn, paidTrade, unpaidTrade, waitFor } from './helpers';
@@ -171,7 +170,7 @@ describe('reconciliation against the simulator\'s bill', () => {
     expect(future.text).toContain('不能对未来的日期对账');
 
     const mchId = shop.app.locals.deps.config.wxpay.mchId;
-    await request(shop.url).post('/wxsim/faults').send({ mch_id: mchId, kind: 'systemerror', api: 'downloadbill', count: 1 }).expect(201);
+    await admin.agent.post('/wxsim/faults').send({ mch_id: mchId, kind: 'systemerror', api: 'downloadbill', count: 1 }).expect(201);
     const failed = await admin.agent.get(`/admin/reconcile?date=${today}`);
     expect(failed.status).toBe(502);
     expect(resultOf(failed.text)?.kind).toBe('failed');

@@ -191,7 +191,7 @@ describe('refunds through the admin and the simulator', () => {
   test('a SYSTEMERROR leaves the refund waiting; the retry reuses its out_refund_no', async () => {
     const { outTradeNo } = await paidTrade(shop);
     const mchId = shop.app.locals.deps.config.wxpay.mchId;
-    await request(shop.url).post('/wxsim/faults').send({ mch_id: mchId, kind: 'systemerror', api: 'refund', out_trade_no: outTradeNo, count: 1 }).expect(201);
+    await admin.agent.post('/wxsim/faults').send({ mch_id: mchId, kind: 'systemerror', api: 'refund', out_trade_no: outTradeNo, count: 1 }).expect(201);
     const { res, outRefundNo } = await admin.refund(outTradeNo, '0.05');
     expect(await noticeOf(admin, res.headers.location)).toContain('微信支付暂时出错（SYSTEMERROR）');
     expect((await rowsOf(shop, outTradeNo)).refunds).toEqual([expect.objectContaining({ out_refund_no: outRefundNo, status: 'PENDING', last_error: expect.stringContaining('SYSTEMERROR') })]);
