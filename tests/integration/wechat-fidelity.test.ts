@@ -225,3 +225,41 @@ describe('the admin against WeChat\'s closeorder rule and a refund that ends CHA
     expect(detail.text).toContain('CHANGE');
   });
 });
+
+describe('reconciling a refund that was still in progress when WeChat made the bill', () => {
+  const DAY = 24 * 3600 * 1000;
+  /** Beijing noon two days back: the next morning is still in the past, where a session made now lives. */
+  const noon = new Date(Math.floor(Date.now() / DAY) * DAY - 2 * DAY + 4 * 3600 * 1000);
+  const day = new Date(noon.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 10);
+  const clock = manualClock(noon);
+  let shop: TestShop;
+  beforeAll(async () => {
+    shop = await adminShop({ clock });
+  });
+  afterAll(async () => {
+    await shop.close();
+  });
+
+  const resultOf = (html: string) => /id="reconcile-result" data-kind="([^"]+)" data-differences="([^"]*)"/.exec(html)?.slice(1);
+
+  // 交易账单详细说明: "出账后退款状态不会更新": the bill keeps PROCESSING; ours moved on to SUCCESS
+  test('the bill says PROCESSING for good, ours says SUCCESS: no difference, before or after the refund ends', async () => {
+    const admin = await loggedIn(shop);
+    const { outTradeNo } = await paidTrade(shop, [['TEA-MLH-100', 1]]);
+    await addFault(shop, { out_trade_no: outTradeNo, kind: 'refund_slow', delay_seconds: 86400 });
+    const { outRefundNo } = await admin.refund(outTradeNo, '0.20', '部分退款');
+    expect((await shop.db.knex('refunds').where({ out_refund_no: outRefundNo }).first()).status).toBe('PROCESSING');
+
+    clock.set(new Date(new Date(`${day}T00:00:00+08:00`).getTime() + DAY + 10 * 3600 * 1000));
+    const first = await admin.agent.get(`/admin/reconcile?date=${day}`).expect(200);
+    expect(resultOf(first.text)).toEqual(['compared', '0']);
+
+    clock.advance(DAY);
+    await shop.simulator?.runDueWork();
+    await waitFor('the refund notify', async () => (await shop.db.knex('refunds').where({ out_refund_no: outRefundNo }).first()).status === 'SUCCESS');
+    const bill = await shop.app.locals.deps.wxpay.client.downloadBill({ billDate: day.replace(/-/g, ''), billType: 'REFUND' });
+    expect(bill.rows.find((r) => r['商户退款单号'] === outRefundNo)?.['退款状态']).toBe('PROCESSING');
+    const again = await admin.agent.get(`/admin/reconcile?date=${day}`).expect(200);
+    expect(resultOf(again.text)).toEqual(['compared', '0']);
+  });
+});
