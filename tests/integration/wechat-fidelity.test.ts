@@ -226,6 +226,34 @@ describe('the admin against WeChat\'s closeorder rule and a refund that ends CHA
   });
 });
 
+describe('a refund that WeChat closes (REFUNDCLOSE)', () => {
+  let shop: TestShop;
+  const clock = manualClock(new Date());
+  beforeAll(async () => {
+    shop = await adminShop({ clock });
+  });
+  afterAll(async () => {
+    await shop.close();
+  });
+
+  test('is recorded REFUNDCLOSE from its notify, and its amount can be refunded again, at WeChat and here', async () => {
+    const admin = await loggedIn(shop);
+    const { outTradeNo, totalFee } = await paidTrade(shop, [['TEA-MLH-100', 1]]);
+    await addFault(shop, { out_trade_no: outTradeNo, kind: 'refund_close' });
+    const whole = (totalFee / 100).toFixed(2);
+    const first = await admin.refund(outTradeNo, whole, '退款');
+    await waitFor('the REFUNDCLOSE notify', async () => (await shop.db.knex('refunds').where({ out_refund_no: first.outRefundNo }).first()).status === 'REFUNDCLOSE');
+    expect(await shop.db.knex('notify_log').where({ out_trade_no: outTradeNo, kind: 'refund' }).pluck('verdict')).toContain('closed');
+    // WeChat wants refunds of one trade a minute apart
+    clock.advance(MINUTE);
+    const second = await admin.refund(outTradeNo, whole, '再次退款');
+    expect(second.res.status).toBe(303);
+    await waitFor('the second refund', async () => (await shop.db.knex('refunds').where({ out_refund_no: second.outRefundNo }).first()).status === 'SUCCESS');
+    expect((await paylogOf(shop, outTradeNo)).trade_state).toBe('REFUND');
+    expect((await simTrade(shop, outTradeNo)).refunded_fee).toBe(totalFee);
+  });
+});
+
 describe('reconciling a refund that was still in progress when WeChat made the bill', () => {
   const DAY = 24 * 3600 * 1000;
   /** Beijing noon two days back: the next morning is still in the past, where a session made now lives. */
