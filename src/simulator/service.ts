@@ -378,7 +378,8 @@ export async function refund(ctx: SimContext, merchant: SimMerchant, p: RefundPa
     if (existing) {
       if (existing.trade_id !== trade.id) return business('INVALID_REQUEST', '同一个out_refund_no不能用于不同的订单');
       if (existing.refund_fee !== p.refundFee || existing.total_fee !== p.totalFee) {
-        return business('INVALID_REQUEST', '同一个out_refund_no退款金额要一致');
+        // WeChat's words for a reused out_refund_no with other amounts
+        return business('INVALID_REQUEST', '订单金额或退款金额与之前请求不一致，请核实后再试');
       }
       return refundAnswer(trade, existing);
     }

@@ -116,13 +116,14 @@ describe.each(MERCHANTS)('refunds and refundquery through the real client (%s)',
     expect((await h.knex('sim_trades').where({ id: trade.id }).first()).refunded_fee).toBe(3000);
   });
 
+  // 申请退款: err_code INVALID_REQUEST, in WeChat's words "订单金额或退款金额与之前请求不一致，请核实后再试"
   test('the same out_refund_no with another amount is INVALID_REQUEST, and changes nothing', async () => {
     const trade = await paidTrade();
     await client().refund({ outTradeNo: trade.out_trade_no, outRefundNo: `RA${trade.out_trade_no}`, totalFee: 10000, refundFee: 3000 });
     h.clock.advance(MINUTE);
     const err = await businessError(client().refund({ outTradeNo: trade.out_trade_no, outRefundNo: `RA${trade.out_trade_no}`, totalFee: 10000, refundFee: 3001 }));
     expect(err.errCode).toBe('INVALID_REQUEST');
-    expect(err.errCodeDes).toBe('同一个out_refund_no退款金额要一致');
+    expect(err.errCodeDes).toBe('订单金额或退款金额与之前请求不一致，请核实后再试');
     expect(await refundRows(trade.id)).toEqual([expect.objectContaining({ refund_fee: 3000 })]);
   });
 
