@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { scaled } from '../helpers/timeouts';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 /** Runs `npm start`'s entry point as a child process and collects how it ends. */
-function runMain(env: NodeJS.ProcessEnv, timeoutMs = 20000): Promise<{ code: number | null; stderr: string; stdout: string }> {
+function runMain(env: NodeJS.ProcessEnv, timeoutMs = scaled(20000)): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(TSX, ['src/main.ts'], {
       cwd: ROOT,

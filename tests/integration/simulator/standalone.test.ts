@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { SIMULATOR_MERCHANT } from '../../../src/config';
 import { WxBusinessError, createWxPayClient } from '../../../src/wechatpay';
+import { scaled } from '../../helpers/timeouts';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -33,7 +34,7 @@ describe('the simulator on its own port (src/simulator/main.ts)', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
-      const baseUrl = await waitForUrl(child, 20000);
+      const baseUrl = await waitForUrl(child, scaled(20000));
       const client = createWxPayClient({ ...SIMULATOR_MERCHANT, signType: 'MD5', baseUrl, timeoutMs: 5000 });
       const order = await client.unifiedOrder({ body: 'standalone', outTradeNo: 'STANDALONE01', totalFee: 1, spbillCreateIp: '127.0.0.1', notifyUrl: 'http://127.0.0.1:9/n', productId: 'P' });
       expect(order.codeUrl).toMatch(/^weixin:\/\/wxpay\/bizpayurl\?pr=/);
