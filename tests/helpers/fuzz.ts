@@ -61,7 +61,7 @@ const SNIPPETS = [
 ];
 
 export const byteMutation: fc.Arbitrary<ByteMutation> = fc.oneof(
-  { weight: 3, arbitrary: fc.constant<ByteMutation>({ kind: 'none' }) },
+  { weight: 8, arbitrary: fc.constant<ByteMutation>({ kind: 'none' }) },
   fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
   fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), snippet: fc.oneof(fc.constantFrom(...SNIPPETS), fc.string({ maxLength: 8 })) }),
   fc.record({ kind: fc.constant('duplicate' as const), index: fc.nat(), other: fc.option(fc.string({ minLength: 1, maxLength: 12 }), { nil: undefined }) }),
