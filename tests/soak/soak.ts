@@ -45,7 +45,7 @@ function setting(name: string, fallback: number, min: number, max: number): numb
 
 const SOAK_SECONDS = setting('SOAK_SECONDS', 600, 10, 24 * 3600);
 const CLOCK_SPEED = setting('SOAK_CLOCK_SPEED', 20, 1, 100);
-const SHOPPERS = setting('SOAK_SHOPPERS', 4, 1, 50);
+const SHOPPERS = setting('SOAK_SHOPPERS', 3, 1, 50);
 /**
  * Memory bound over the second half: the median RSS of the last quarter may exceed the median RSS
  * of the third quarter by at most max(48 MiB, 15%). Under a steady load a process without a leak
@@ -112,6 +112,7 @@ const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
 const PLENTY = SEED_PRODUCTS.filter((p) => p.stock >= 25).map((p) => p.sku);
+
 
 interface Paid {
   outTradeNo: string;
@@ -217,6 +218,8 @@ async function main() {
           count(`shopper error: ${(err as Error).message.slice(0, 60)}`);
           await pause(200);
         }
+        // a shopper's pause between two visits (keeps the soak within about one core)
+        await pause(50);
       }
     };
 
@@ -278,6 +281,21 @@ async function main() {
       }
     };
 
+    // deliveries from the warehouse: what sold out comes back in stock (counted, so that stock is still conserved)
+    const delivered = new Map<string, number>();
+    const restock = async () => {
+      while (running()) {
+        const low = (await knex('products').where('stock', '<', 20).pluck('sku')) as string[];
+        for (const sku of low) {
+          await knex('products').where({ sku }).increment('stock', 200);
+          delivered.set(sku, (delivered.get(sku) ?? 0) + 200);
+          count('restocked products');
+        }
+        await pause(2000);
+      }
+    };
+    const initialStock = () => Object.fromEntries(SEED_PRODUCTS.map((p) => [p.sku, p.stock + (delivered.get(p.sku) ?? 0)]));
+
     const sampler = async () => {
       while (running()) {
         rss.push({ at: Date.now() - t0, bytes: process.memoryUsage().rss });
@@ -287,12 +305,12 @@ async function main() {
 
     console.log(`soak: ${SOAK_SECONDS} s, ${SHOPPERS} shoppers, 2 instances behind ${front}, clock x${CLOCK_SPEED}, database ${new URL(testDb.url as string).pathname.slice(1)}`);
     const rssStart = process.memoryUsage().rss;
-    await Promise.all([...Array.from({ length: SHOPPERS }, shopper), admin(), faults(), sampler()]);
+    await Promise.all([...Array.from({ length: SHOPPERS }, shopper), admin(), faults(), restock(), sampler()]);
 
     // ---- settle: WeChat behaves again, pending refunds are retried, the sweeper and retries finish
     await knex('sim_faults').update({ remaining: 0 });
     const settleUntil = Date.now() + 120_000;
-    let report = await checkLedger(knex, { mchId, initialStock: Object.fromEntries(SEED_PRODUCTS.map((p) => [p.sku, p.stock])), now: clock() });
+    let report = await checkLedger(knex, { mchId, initialStock: initialStock(), now: clock() });
     for (;;) {
       const shop = shops[0] as RunningShop;
       const pending = (await knex('refunds').where({ status: 'PENDING' }).pluck('out_refund_no')) as string[];
@@ -301,7 +319,7 @@ async function main() {
       }
       const busy = (await knex('sim_notifications').where({ status: 'pending' }).count({ n: '*' })) as { n: string | number }[];
       const processing = (await knex('refunds').whereIn('status', ['PENDING', 'PROCESSING']).count({ n: '*' })) as { n: string | number }[];
-      report = await checkLedger(knex, { mchId, initialStock: Object.fromEntries(SEED_PRODUCTS.map((p) => [p.sku, p.stock])), now: clock() });
+      report = await checkLedger(knex, { mchId, initialStock: initialStock(), now: clock() });
       if ((report.discrepancies.length === 0 && Number(busy[0]?.n) === 0 && Number(processing[0]?.n) === 0) || Date.now() > settleUntil) break;
       await pause(1000);
     }
