@@ -111,10 +111,10 @@ export async function prepareMigratedCopy(): Promise<void> {
   }
 }
 
-export async function createEmptyDatabase(options: { template?: string } = {}): Promise<{ url: string | undefined; drop(): Promise<void> }> {
+export async function createEmptyDatabase(options: { template?: string; prefix?: string } = {}): Promise<{ url: string | undefined; drop(): Promise<void> }> {
   const server = serverUrl();
   if (!server) return { url: undefined, drop: async () => undefined };
-  const name = `${TEST_DATABASE_PREFIX}${process.pid}_${crypto.randomBytes(4).toString('hex')}`;
+  const name = `${options.prefix ?? TEST_DATABASE_PREFIX}${process.pid}_${crypto.randomBytes(4).toString('hex')}`;
   const admin = adminKnex(server);
   try {
     if (options.template) await admin.raw('CREATE DATABASE ?? TEMPLATE ??', [name, options.template]);
@@ -154,14 +154,17 @@ async function templateReady(server: string): Promise<string | undefined> {
   }
 }
 
-/** A fresh database, migrated (the default) or empty (`migrate: false`). */
-export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+/**
+ * A fresh database, migrated (the default) or empty (`migrate: false`); `prefix` names it apart
+ * from the tests' own (the soak's database must outlive a test run's clean-up beside it).
+ */
+export async function createTestDatabase(options: { migrate?: boolean; prefix?: string } = {}): Promise<TestDatabase> {
   const migrate = options.migrate !== false;
   const server = serverUrl();
   // without the global set-up's copy (a file run on its own by another runner), migrate here
   const template = migrate && server ? await templateReady(server) : undefined;
   const loaded = migrate && !server ? pgliteSnapshot() : undefined;
-  const empty = await createEmptyDatabase({ template });
+  const empty = await createEmptyDatabase({ template, prefix: options.prefix });
   const db = await openDatabase({ databaseUrl: empty.url, pgliteDir: 'memory://', pgliteSnapshot: loaded });
   if (migrate && !template && !loaded) await migrateToLatest(db.knex);
   return {

@@ -121,7 +121,7 @@ interface Paid {
 }
 
 async function main() {
-  const testDb = await createTestDatabase();
+  const testDb = await createTestDatabase({ prefix: 'wxpay_soak_' });
   const dbs: Database[] = [];
   const shops: RunningShop[] = [];
   const lbPorts = await freePorts(2);
