@@ -20,6 +20,7 @@
  * second half beyond the bound (see MEMORY_BOUND below); exit 2 on a bad setting.
  */
 import crypto from 'node:crypto';
+import pg from 'pg';
 import request from 'supertest';
 import { hashPassword } from '../../src/admin/password';
 import { SEED_PRODUCTS } from '../../src/catalog/seed-data';
@@ -120,7 +121,30 @@ interface Paid {
   refundable: number;
 }
 
+/** Drops the databases of earlier soaks that were interrupted (their process is gone). */
+async function dropLeftovers(server: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'wxpay\\_soak\\_%'");
+    for (const { datname } of rows) {
+      const pid = Number(/^wxpay_soak_(\d+)_/.exec(datname)?.[1]);
+      let alive = false;
+      try {
+        process.kill(pid, 0);
+        alive = pid > 0;
+      } catch {
+        alive = false;
+      }
+      if (!alive) await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(datname)} WITH (FORCE)`);
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
 async function main() {
+  await dropLeftovers(process.env.DATABASE_URL as string);
   const testDb = await createTestDatabase({ prefix: 'wxpay_soak_' });
   const dbs: Database[] = [];
   const shops: RunningShop[] = [];
