@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import request from 'supertest';
+import { MAX_BACKOFF_MS } from '../../../src/pay/sweeper';
 import { sendRefund, requestRefund, newOutRefundNo } from '../../../src/refunds/service';
 import { refundNotifyUrl } from '../../../src/refunds/routes';
 import { freePort } from '../../e2e/helpers/processes';
@@ -109,7 +110,8 @@ describe('fault: WeChat failing for minutes', () => {
     await setOutage('none');
     proxy.mode = 'hang';
     proxy.cutAll();
-    clock.advance(2 * 60_000);
+    // (past the sweeper's longest wait, so that it tries b and c again)
+    clock.advance(MAX_BACKOFF_MS);
     const [hungPage] = await Promise.all([a.agent.get(`/pay/${aNo}`), shop.sweeper.sweepOnce()]);
     expect(hungPage.status).toBe(502);
     expect(proxy.counts.hang).toBeGreaterThanOrEqual(2);
@@ -118,9 +120,9 @@ describe('fault: WeChat failing for minutes', () => {
     expect(await simState(c.outTradeNo)).toBe('SUCCESS');
     expect(await simState(b.outTradeNo)).toBe('NOTPAY');
 
-    // WeChat is back
+    // WeChat is back; the sweeper, backing off from trades that kept failing, takes them up within its longest wait
     proxy.mode = 'pass';
-    clock.advance(2 * 60_000);
+    clock.advance(MAX_BACKOFF_MS);
     await shop.sweeper.sweepOnce();
     expect((await stateOf(b.outTradeNo)).trade_state).toBe('CLOSED');
     expect(await stockOf('TEA-CUP-01')).toBe(cupStock + 2);
@@ -137,4 +139,31 @@ describe('fault: WeChat failing for minutes', () => {
     expect(simRefunds).toEqual([{ refund_fee: 500, status: 'SUCCESS' }]);
     await expectCleanLedger(shop, clock());
   }, scaled(90_000));
+
+  test('the sweeper backs off from a trade WeChat keeps failing on (2, 4, 8 minutes...), and takes it up again', async () => {
+    proxy.mode = 'pass';
+    const e = await tradeWithQr(shop, [['GEEK-CBL-01', 1]]);
+    const fault = ((await addFault(shop, { kind: 'systemerror', api: 'orderquery', out_trade_no: e.outTradeNo, count: 1000 })).body as { fault: { id: number } }).fault;
+    const used = async () => ((await knex('sim_faults').where({ id: fault.id }).first('used')) as { used: number }).used;
+    // past POLL_QUERY_AFTER_SECONDS: a trade with no news is asked about, once a minute at most
+    clock.advance(20_000);
+    const tries: number[] = [];
+    for (let minute = 0; minute < 16; minute += 1) {
+      await shop.sweeper.sweepOnce();
+      tries.push(await used());
+      clock.advance(61_000);
+    }
+    // asked at minutes 0, 2, 6 and 14 (waits of 2, 4 and 8 minutes), not at every one of the 16 sweeps
+    expect(tries).toEqual([1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4]);
+    expect((await stateOf(e.outTradeNo)).trade_state).toBe('NOTPAY');
+
+    // WeChat answers again, and the trade was paid meanwhile (its notify lost): found at the next try
+    await request(shop.url).delete(`/wxsim/faults/${fault.id}`).set('Origin', shop.url).expect(204);
+    await addFault(shop, { kind: 'notify_drop', out_trade_no: e.outTradeNo });
+    await payAtWechat(shop, e.outTradeNo);
+    clock.advance(MAX_BACKOFF_MS);
+    await shop.sweeper.sweepOnce();
+    expect((await stateOf(e.outTradeNo)).trade_state).toBe('SUCCESS');
+    await expectCleanLedger(shop, clock());
+  }, scaled(60_000));
 });
