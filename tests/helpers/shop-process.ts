@@ -120,3 +120,16 @@ export async function startShopChild(name: string, port: number, env: Record<str
   }
   return shop;
 }
+
+/**
+ * Kills a child spawned with `detached: true` together with everything it started (tsx runs the
+ * app in a grandchild: killing tsx alone leaves the app running, and listening).
+ */
+export function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+}
