@@ -44,10 +44,12 @@ export interface DatabaseOptions {
   pgliteDir: string;
   /** pool size on a server */
   poolMax?: number;
+  /** embedded PGlite in memory only: start from this data directory (a PGlite dumpDataDir tarball) */
+  pgliteSnapshot?: Blob;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolMax ?? 10) : openPglite(options.pgliteDir);
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolMax ?? 10) : openPglite(options.pgliteDir, options.pgliteSnapshot);
 }
 
 async function openPostgres(databaseUrl: string, poolMax: number): Promise<Database> {
@@ -153,9 +155,10 @@ class PGliteClient extends (ClientPGlite as unknown as new (config: Knex.Config)
   }
 }
 
-async function openPglite(dir: string): Promise<Database> {
-  if (!dir.startsWith('memory://')) fs.mkdirSync(dir, { recursive: true });
-  const pglite = new PGlite(dir, { parsers: { [INT8_OID]: parseBigint } });
+async function openPglite(dir: string, snapshot: Blob | undefined): Promise<Database> {
+  const inMemory = dir.startsWith('memory://');
+  if (!inMemory) fs.mkdirSync(dir, { recursive: true });
+  const pglite = new PGlite(dir, { parsers: { [INT8_OID]: parseBigint }, ...(inMemory && snapshot ? { loadDataDir: snapshot } : {}) });
   await pglite.waitReady;
   const knex = knexFactory({
     client: PGliteClient as unknown as typeof ClientPGlite,

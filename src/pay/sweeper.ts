@@ -46,8 +46,25 @@ async function claim(knex: Knex, where: (q: Knex.QueryBuilder) => void, now: Dat
   return rows.map((r) => r.out_trade_no);
 }
 
+/** The longest a sweeper waits before trying a failing trade again. */
+export const MAX_BACKOFF_MS = 30 * 60 * 1000;
+/** Trades with a failure on record, at most (the oldest record is forgotten first). */
+const MAX_BACKOFF_RECORDS = 10_000;
+
 export function createSweeper(options: SweeperOptions): Sweeper {
   const { knex, logger } = options;
+  // A trade whose last try failed here (WeChat unreachable or failing) waits before the next one,
+  // twice as long after each failure, from queryIntervalSeconds up to MAX_BACKOFF_MS: a WeChat
+  // outage of minutes is not met with a query per trade per round. Per instance, in memory: a
+  // restart or another instance simply tries sooner, which is always safe.
+  const backoff = new Map<string, { failures: number; notBefore: number }>();
+  const deferred = (outTradeNo: string, now: Date) => (backoff.get(outTradeNo)?.notBefore ?? 0) > now.getTime();
+  const failedAt = (outTradeNo: string, now: Date) => {
+    const failures = (backoff.get(outTradeNo)?.failures ?? 0) + 1;
+    backoff.delete(outTradeNo);
+    if (backoff.size >= MAX_BACKOFF_RECORDS) backoff.delete(backoff.keys().next().value as string);
+    backoff.set(outTradeNo, { failures, notBefore: now.getTime() + Math.min(options.queryIntervalSeconds * 1000 * 2 ** failures, MAX_BACKOFF_MS) });
+  };
   const actions = new client.Counter({
     name: 'pay_sweeper_actions_total',
     help: 'What the sweeper did with the trades it looked at',
@@ -73,11 +90,17 @@ export function createSweeper(options: SweeperOptions): Sweeper {
       options.batchSize,
     );
     for (const outTradeNo of expired) {
+      if (deferred(outTradeNo, now)) {
+        actions.inc({ action: 'backoff' });
+        continue;
+      }
       try {
         const outcome = await closeTrade(knex, options.client, { outTradeNo, now, operator: 'system', reason: 'QR code expired unpaid (sweeper)' });
+        backoff.delete(outTradeNo);
         actions.inc({ action: outcome });
         handled += 1;
       } catch (err) {
+        failedAt(outTradeNo, now);
         actions.inc({ action: 'error' });
         logger.warn({ err, outTradeNo }, 'sweeper could not close a trade; will try again');
       }
@@ -91,11 +114,17 @@ export function createSweeper(options: SweeperOptions): Sweeper {
       options.batchSize,
     );
     for (const outTradeNo of forgotten) {
+      if (deferred(outTradeNo, now)) {
+        actions.inc({ action: 'backoff' });
+        continue;
+      }
       try {
         const { result } = await settleFromQuery(knex, options.client, outTradeNo, now, 'sweeper');
+        backoff.delete(outTradeNo);
         actions.inc({ action: result ? `query_${result.outcome}` : 'query_unpaid' });
         handled += 1;
       } catch (err) {
+        failedAt(outTradeNo, now);
         actions.inc({ action: 'error' });
         logger.warn({ err, outTradeNo }, 'sweeper could not ask WeChat about a trade');
       }

@@ -1,24 +1,28 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { killGroup } from '../helpers/shop-process';
+import { scaled } from '../helpers/timeouts';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 /** Runs `npm start`'s entry point as a child process and collects how it ends. */
-function runMain(env: NodeJS.ProcessEnv, timeoutMs = 20000): Promise<{ code: number | null; stderr: string; stdout: string }> {
+function runMain(env: NodeJS.ProcessEnv, timeoutMs = scaled(20000)): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(TSX, ['src/main.ts'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'silent', PGLITE_DIR: 'memory://', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // its own process group: a time-out kills tsx and the app it runs, leaving no orphan
+      detached: true,
     });
     let stderr = '';
     let stdout = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      killGroup(child);
       reject(new Error(`main did not exit within ${timeoutMs} ms; stderr: ${stderr}`));
     }, timeoutMs);
     child.on('exit', (code) => {

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type request from 'supertest';
 import type { TestShop } from '../../helpers/app';
 import { type Admin, adminShop, insertPaylog, loggedIn } from './helpers';
+import { scaled } from '../../helpers/timeouts';
 
 /** RFC 4180: quoted cells may hold commas, quotes ("") and line breaks. */
 function parseCsv(text: string): string[][] {
@@ -116,7 +117,7 @@ describe('the CSV export of 100,000 rows', () => {
        FROM generate_series(1, ?) AS g, LATERAL (SELECT timestamptz '2026-11-01 00:00:00+08' + g * interval '1 second' AS ts) AS t`,
       [ROWS],
     );
-  }, 120_000);
+  }, scaled(120_000));
   afterAll(async () => {
     await shop.close();
   });
@@ -180,5 +181,5 @@ describe('the CSV export of 100,000 rows', () => {
     } finally {
       knex.off('query', onQuery);
     }
-  }, 120_000);
+  }, scaled(120_000));
 });

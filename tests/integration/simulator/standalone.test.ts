@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { SIMULATOR_MERCHANT } from '../../../src/config';
 import { WxBusinessError, createWxPayClient } from '../../../src/wechatpay';
+import { killGroup } from '../../helpers/shop-process';
+import { scaled } from '../../helpers/timeouts';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -31,9 +33,11 @@ describe('the simulator on its own port (src/simulator/main.ts)', () => {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', HOST: '127.0.0.1', PGLITE_DIR: 'memory://', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // its own process group: a failure kills tsx and the simulator it runs, leaving no orphan
+      detached: true,
     });
     try {
-      const baseUrl = await waitForUrl(child, 20000);
+      const baseUrl = await waitForUrl(child, scaled(20000));
       const client = createWxPayClient({ ...SIMULATOR_MERCHANT, signType: 'MD5', baseUrl, timeoutMs: 5000 });
       const order = await client.unifiedOrder({ body: 'standalone', outTradeNo: 'STANDALONE01', totalFee: 1, spbillCreateIp: '127.0.0.1', notifyUrl: 'http://127.0.0.1:9/n', productId: 'P' });
       expect(order.codeUrl).toMatch(/^weixin:\/\/wxpay\/bizpayurl\?pr=/);
@@ -46,7 +50,7 @@ describe('the simulator on its own port (src/simulator/main.ts)', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (child.exitCode === null) killGroup(child);
     }
   });
 });

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { formatBeijingDate, formatBeijingTime, isBeijingDate, parseBeijingTime } from '../../../src/wechatpay';
+import { scaled } from '../../helpers/timeouts';
 
 // Jest gives each test file its own copy of process.env, so changing TZ here would not reach the
 // process's clock. Each time zone therefore runs in a child process with its own TZ.
@@ -42,7 +43,7 @@ describe('Beijing time', () => {
     for (const r of results) {
       expect(r).toMatchObject({ time: '20240101003005', date: '20240101', parsed: '2023-12-31T16:30:05.000Z' });
     }
-  }, 30_000);
+  }, scaled(30_000));
 
   it('when parsing, it gives the instant back to the second', () => {
     const d = parseBeijingTime('20240229235959');

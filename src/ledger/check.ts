@@ -1,0 +1,311 @@
+import type { Knex } from 'knex';
+
+/**
+ * The ledger's invariants, checked over the whole database in one read-only snapshot. It changes
+ * nothing, so an admin can run it against a live shop (`npm run check:ledger`), and every fault,
+ * fuzz and soak test ends with it.
+ *
+ * What is checked:
+ *  - paid orders: every paid or refunded WeChat Pay order points at a SUCCESS/REFUND paylog, and
+ *    every SUCCESS/REFUND paylog without a flag has all its orders paid (or refunded); an order paid
+ *    by two attempts has all but one flagged, and an unflagged paid attempt's amount is its orders';
+ *  - acknowledged notifies: a payment notify answered SUCCESS (verdict paid, duplicate, ...) names a
+ *    trade stored SUCCESS/REFUND with that transaction id (or kept as its conflict id);
+ *  - refunds: per trade, the SUCCESS refunds add up to paylog.refunded_fee, refunds that may still
+ *    take money never exceed total_fee, and in total refunded <= paid;
+ *  - stock: for each product whose starting stock is known, start = stock now + units in unpaid,
+ *    paid or refunded orders (a closed order gave its units back);
+ *  - WeChat's side, where the database holds it (simulator mode: the sim_* tables of the merchant):
+ *    each trade paid here is paid there with the same transaction id and amount, no trade paid there
+ *    is unpaid (or unknown) here, no trade closed here can still be paid there, every refund there
+ *    is ours with the same amount and state, and the sums agree. In live mode WeChat's side is not in
+ *    the database: the report says so (reconcile against the day's bill in /admin/reconcile).
+ */
+
+export type DiscrepancyKind =
+  | 'paid_order_unpaid_paylog'
+  | 'paid_paylog_unpaid_order'
+  | 'paid_twice_unflagged'
+  | 'paid_amount_mismatch'
+  | 'acknowledged_notify_not_stored'
+  | 'refunds_not_summed'
+  | 'refunds_exceed_paid'
+  | 'stock_not_conserved'
+  | 'paid_here_not_at_wechat'
+  | 'paid_at_wechat_not_here'
+  | 'closed_here_payable_at_wechat'
+  | 'refund_mismatch_at_wechat'
+  | 'totals_differ_from_wechat';
+
+export interface Discrepancy {
+  kind: DiscrepancyKind;
+  /** the trade, order, product or refund it is about */
+  subject: string;
+  message: string;
+}
+
+export interface LedgerReport {
+  /** payment attempts (paylog rows) */
+  trades: number;
+  paidFen: number;
+  refundedFen: number;
+  /** what WeChat's side says it took for our trades, when the database holds it */
+  wechatPaidFen: number | undefined;
+  discrepancies: Discrepancy[];
+  /** parts that could not be checked from this database, and why */
+  unchecked: string[];
+}
+
+export interface LedgerCheckOptions {
+  /** our merchant: WeChat's side (sim_*) is read for this mch_id only */
+  mchId: string;
+  /** starting stock per sku (the demo catalog's); products not listed are not checked */
+  initialStock?: Readonly<Record<string, number>>;
+  /** "now" for what can still be paid at WeChat (a test's clock); default the database's now() */
+  now?: Date;
+}
+
+const PAID_STATES = ['SUCCESS', 'REFUND'];
+/** notify verdicts answered SUCCESS to WeChat: the state must be stored */
+const ACKNOWLEDGED_VERDICTS = ['paid', 'late_payment', 'double_payment', 'duplicate', 'conflict'];
+
+/** yuan for a message line, without importing the app's formatter (this file stands alone) */
+export function yuan(fen: number): string {
+  const sign = fen < 0 ? '-' : '';
+  const abs = Math.abs(fen);
+  return `${sign}¥${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+async function hasTable(trx: Knex.Transaction, table: string): Promise<boolean> {
+  const { rows } = await trx.raw<{ rows: { present: boolean }[] }>('SELECT to_regclass(?) IS NOT NULL AS present', [table]);
+  return rows[0]?.present === true;
+}
+
+const n = (v: number | string | null | undefined) => Number(v ?? 0);
+
+/** Runs every check in one REPEATABLE READ, READ ONLY transaction (a consistent snapshot). */
+export async function checkLedger(knex: Knex, options: LedgerCheckOptions): Promise<LedgerReport> {
+  return knex.transaction(async (trx) => {
+    await trx.raw('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    if (!(await hasTable(trx, 'paylog'))) throw new Error('this database has no shop tables (paylog): start the shop once to migrate it, or check DATABASE_URL / PGLITE_DIR');
+    const found: Discrepancy[] = [];
+    const add = (kind: DiscrepancyKind, subject: string, message: string) => found.push({ kind, subject, message });
+    const unchecked: string[] = [];
+
+    const [totals] = (await trx('paylog').select(
+      trx.raw('count(*)::bigint AS trades'),
+      trx.raw(`coalesce(sum(total_fee) FILTER (WHERE trade_state IN ('SUCCESS', 'REFUND')), 0)::bigint AS paid`),
+      trx.raw('coalesce(sum(refunded_fee), 0)::bigint AS refunded'),
+    )) as { trades: number; paid: number; refunded: number }[];
+
+    // 1. paid orders point at a paid attempt
+    const paidOrders = (await trx('orders')
+      .leftJoin('paylog', 'paylog.out_trade_no', 'orders.out_trade_no')
+      .where('orders.pay_type', 'wxpay')
+      .whereIn('orders.status', ['paid', 'refunded'])
+      .andWhere((q) => q.whereNull('paylog.trade_state').orWhereNotIn('paylog.trade_state', PAID_STATES))
+      .select('orders.id', 'orders.status', 'orders.out_trade_no', 'paylog.trade_state')) as { id: number; status: string; out_trade_no: string | null; trade_state: string | null }[];
+    for (const o of paidOrders) add('paid_order_unpaid_paylog', `order ${o.id}`, `is ${o.status} but its payment ${o.out_trade_no ?? '(none)'} is ${o.trade_state ?? 'missing'}`);
+
+    // 2. an unflagged paid attempt has all its orders paid, for its own amount
+    const attempts = (await trx('paylog')
+      .leftJoin('paylog_orders', 'paylog_orders.out_trade_no', 'paylog.out_trade_no')
+      .leftJoin('orders', 'orders.id', 'paylog_orders.order_id')
+      .whereIn('paylog.trade_state', PAID_STATES)
+      .whereNull('paylog.flag')
+      .groupBy('paylog.out_trade_no', 'paylog.total_fee')
+      .select(
+        'paylog.out_trade_no',
+        'paylog.total_fee',
+        trx.raw('count(orders.id)::int AS orders'),
+        trx.raw(`count(orders.id) FILTER (WHERE orders.status NOT IN ('paid', 'refunded'))::int AS unpaid`),
+        trx.raw('coalesce(sum(orders.total_fen), 0)::bigint AS orders_fen'),
+      )) as { out_trade_no: string; total_fee: number; orders: number; unpaid: number; orders_fen: number }[];
+    for (const a of attempts) {
+      if (a.orders === 0) add('paid_paylog_unpaid_order', a.out_trade_no, 'is paid but is for no order');
+      else if (a.unpaid > 0) add('paid_paylog_unpaid_order', a.out_trade_no, `is paid (no flag) but ${a.unpaid} of its ${a.orders} orders are not`);
+      if (a.orders > 0 && n(a.orders_fen) !== a.total_fee) add('paid_amount_mismatch', a.out_trade_no, `took ${yuan(a.total_fee)} for orders of ${yuan(n(a.orders_fen))}`);
+    }
+
+    // 3. an order paid by several attempts: all but one flagged for the admin
+    const twice = (await trx('paylog_orders')
+      .join('paylog', 'paylog.out_trade_no', 'paylog_orders.out_trade_no')
+      .whereIn('paylog.trade_state', PAID_STATES)
+      .groupBy('paylog_orders.order_id')
+      .havingRaw('count(*) - count(paylog.flag) > 1')
+      .select('paylog_orders.order_id', trx.raw('array_agg(paylog.out_trade_no ORDER BY paylog.out_trade_no) AS trades'))) as { order_id: number; trades: string[] }[];
+    for (const t of twice) add('paid_twice_unflagged', `order ${t.order_id}`, `is paid by ${t.trades.join(', ')} and no flag tells an admin to refund one`);
+
+    // 4. every notify we answered SUCCESS is stored
+    const acknowledged = (await trx('notify_log')
+      .leftJoin('paylog', 'paylog.out_trade_no', 'notify_log.out_trade_no')
+      .where('notify_log.kind', 'pay')
+      .whereIn('notify_log.verdict', ACKNOWLEDGED_VERDICTS)
+      .andWhere((q) =>
+        q
+          .whereNull('paylog.out_trade_no')
+          .orWhereNotIn('paylog.trade_state', PAID_STATES)
+          .orWhere((q2) =>
+            q2.whereRaw('paylog.transaction_id IS DISTINCT FROM notify_log.transaction_id').andWhereRaw('paylog.conflict_transaction_id IS DISTINCT FROM notify_log.transaction_id'),
+          ),
+      )
+      .select('notify_log.id', 'notify_log.out_trade_no', 'notify_log.transaction_id', 'notify_log.verdict', 'paylog.trade_state')) as {
+      id: number;
+      out_trade_no: string | null;
+      transaction_id: string | null;
+      verdict: string;
+      trade_state: string | null;
+    }[];
+    for (const a of acknowledged) {
+      add('acknowledged_notify_not_stored', a.out_trade_no ?? `notify ${a.id}`, `notify ${a.id} (${a.verdict}, transaction ${a.transaction_id}) was answered SUCCESS but the trade is ${a.trade_state ?? 'missing'} without that transaction`);
+    }
+
+    // 5. refunds add up, and never exceed what was paid
+    const refundSums = (await trx('paylog')
+      .leftJoin('refunds', 'refunds.out_trade_no', 'paylog.out_trade_no')
+      .groupBy('paylog.out_trade_no', 'paylog.total_fee', 'paylog.refunded_fee', 'paylog.trade_state')
+      .havingRaw('count(refunds.out_refund_no) > 0 OR paylog.refunded_fee > 0')
+      .select(
+        'paylog.out_trade_no',
+        'paylog.total_fee',
+        'paylog.refunded_fee',
+        'paylog.trade_state',
+        trx.raw(`coalesce(sum(refunds.refund_fee) FILTER (WHERE refunds.status = 'SUCCESS'), 0)::bigint AS succeeded`),
+        trx.raw(`coalesce(sum(refunds.refund_fee) FILTER (WHERE refunds.status <> 'REFUNDCLOSE'), 0)::bigint AS live`),
+      )) as { out_trade_no: string; total_fee: number; refunded_fee: number; trade_state: string; succeeded: number; live: number }[];
+    for (const r of refundSums) {
+      if (n(r.succeeded) !== r.refunded_fee) add('refunds_not_summed', r.out_trade_no, `refunded_fee is ${yuan(r.refunded_fee)} but its SUCCESS refunds add up to ${yuan(n(r.succeeded))}`);
+      if (n(r.live) > r.total_fee) add('refunds_exceed_paid', r.out_trade_no, `refunds of ${yuan(n(r.live))} asked for a payment of ${yuan(r.total_fee)}`);
+      if (r.refunded_fee > 0 && !PAID_STATES.includes(r.trade_state)) add('refunds_exceed_paid', r.out_trade_no, `refunded ${yuan(r.refunded_fee)} of a trade that is ${r.trade_state}`);
+    }
+    if (n(totals?.refunded) > n(totals?.paid)) add('refunds_exceed_paid', 'all trades', `refunded ${yuan(n(totals?.refunded))} of ${yuan(n(totals?.paid))} paid`);
+
+    // 6. stock: what the shop started with = what is left + what orders hold
+    if (options.initialStock) {
+      const stock = (await trx('products')
+        .leftJoin(
+          trx('order_items')
+            .join('orders', 'orders.id', 'order_items.order_id')
+            .whereIn('orders.status', ['unpaid', 'paid', 'refunded'])
+            .groupBy('order_items.product_id')
+            .select('order_items.product_id', trx.raw('sum(order_items.quantity)::bigint AS held'))
+            .as('held'),
+          'held.product_id',
+          'products.id',
+        )
+        .select('products.sku', 'products.stock', trx.raw('coalesce(held.held, 0)::bigint AS held'))) as { sku: string; stock: number; held: number }[];
+      const unknown: string[] = [];
+      for (const p of stock) {
+        const start = options.initialStock[p.sku];
+        if (start === undefined) {
+          unknown.push(p.sku);
+          continue;
+        }
+        if (p.stock + n(p.held) !== start) add('stock_not_conserved', p.sku, `started with ${start}, has ${p.stock} and ${n(p.held)} in orders (${p.stock + n(p.held) - start > 0 ? '+' : ''}${p.stock + n(p.held) - start})`);
+      }
+      if (unknown.length > 0) unchecked.push(`stock of ${unknown.length} product(s) whose starting stock is unknown: ${unknown.slice(0, 10).join(', ')}`);
+    } else {
+      unchecked.push('stock: no starting stock given');
+    }
+
+    // 7. WeChat's side, when it is in this database (simulator mode)
+    let wechatPaidFen: number | undefined;
+    const simulated = (await hasTable(trx, 'sim_trades')) && (await trx('sim_merchants').where({ mch_id: options.mchId }).first('mch_id')) !== undefined;
+    if (!simulated) {
+      unchecked.push(
+        `WeChat's side (merchant ${options.mchId}) is not in this database: what WeChat took and refunded is not checked here; reconcile against the day's bill (/admin/reconcile) or ask WeChat (Query WeChat on a payment)`,
+      );
+    } else {
+      const now = options.now ?? ((await trx.raw<{ rows: { now: Date }[] }>('SELECT now() AS now')).rows[0] as { now: Date }).now;
+      const theirTrades = trx('sim_trades').where({ mch_id: options.mchId }).select('*').as('s');
+      const pairs = (await trx('paylog AS p')
+        .fullOuterJoin(theirTrades, 's.out_trade_no', 'p.out_trade_no')
+        .select(
+          trx.raw('coalesce(p.out_trade_no, s.out_trade_no) AS out_trade_no'),
+          'p.trade_state AS ours',
+          'p.transaction_id AS our_transaction_id',
+          'p.total_fee AS our_fee',
+          's.trade_state AS theirs',
+          's.transaction_id AS their_transaction_id',
+          's.total_fee AS their_fee',
+          's.code_expires_at',
+          's.time_expire',
+        )) as {
+        out_trade_no: string;
+        ours: string | null;
+        our_transaction_id: string | null;
+        our_fee: number | null;
+        theirs: string | null;
+        their_transaction_id: string | null;
+        their_fee: number | null;
+        code_expires_at: Date | null;
+        time_expire: Date | null;
+      }[];
+      let theirPaid = 0;
+      let ourPaidThere = 0;
+      for (const p of pairs) {
+        const paidHere = p.ours !== null && PAID_STATES.includes(p.ours);
+        const paidThere = p.theirs !== null && PAID_STATES.includes(p.theirs);
+        if (paidThere && p.ours !== null) theirPaid += n(p.their_fee);
+        if (paidHere) ourPaidThere += n(p.our_fee);
+        if (paidHere && !paidThere) add('paid_here_not_at_wechat', p.out_trade_no, `is ${p.ours} here but ${p.theirs ?? 'unknown'} at WeChat`);
+        else if (paidThere && !paidHere) add('paid_at_wechat_not_here', p.out_trade_no, `WeChat took ${yuan(n(p.their_fee))} (${p.their_transaction_id}) but it is ${p.ours ?? 'unknown'} here`);
+        else if (paidHere && paidThere && (p.our_transaction_id !== p.their_transaction_id || p.our_fee !== p.their_fee)) {
+          add('paid_here_not_at_wechat', p.out_trade_no, `paid here as ${p.our_transaction_id} ${yuan(n(p.our_fee))}, at WeChat as ${p.their_transaction_id} ${yuan(n(p.their_fee))}`);
+        }
+        const payableThere = p.theirs === 'NOTPAY' && p.code_expires_at !== null && p.code_expires_at > now && (p.time_expire === null || p.time_expire > now);
+        if (p.ours === 'CLOSED' && payableThere) add('closed_here_payable_at_wechat', p.out_trade_no, 'is CLOSED here but its QR code can still be paid at WeChat');
+      }
+      wechatPaidFen = theirPaid;
+      if (theirPaid !== ourPaidThere) add('totals_differ_from_wechat', 'all trades', `paid here ${yuan(ourPaidThere)}, WeChat took ${yuan(theirPaid)} for our trades`);
+
+      const theirRefunds = trx('sim_refunds')
+        .join('sim_trades', 'sim_trades.id', 'sim_refunds.trade_id')
+        .where('sim_refunds.mch_id', options.mchId)
+        .select('sim_refunds.out_refund_no', 'sim_refunds.status', 'sim_refunds.refund_fee', 'sim_trades.out_trade_no')
+        .as('s');
+      const refundPairs = (await trx('refunds AS r')
+        .fullOuterJoin(theirRefunds, 's.out_refund_no', 'r.out_refund_no')
+        .select(
+          trx.raw('coalesce(r.out_refund_no, s.out_refund_no) AS out_refund_no'),
+          'r.status AS ours',
+          'r.refund_fee AS our_fee',
+          'r.out_trade_no AS our_trade',
+          's.status AS theirs',
+          's.refund_fee AS their_fee',
+          's.out_trade_no AS their_trade',
+        )) as { out_refund_no: string; ours: string | null; our_fee: number | null; our_trade: string | null; theirs: string | null; their_fee: number | null; their_trade: string | null }[];
+      for (const r of refundPairs) {
+        if (r.theirs === null) {
+          // never reached WeChat: fine while it waits for a retry, wrong once it claims money
+          if (r.ours === 'SUCCESS' || r.ours === 'PROCESSING') add('refund_mismatch_at_wechat', r.out_refund_no, `is ${r.ours} here but WeChat has no such refund`);
+          continue;
+        }
+        if (r.ours === null) {
+          add('refund_mismatch_at_wechat', r.out_refund_no, `WeChat refunds ${yuan(n(r.their_fee))} of ${r.their_trade} but we never asked for it`);
+          continue;
+        }
+        if (r.our_fee !== r.their_fee || r.our_trade !== r.their_trade) add('refund_mismatch_at_wechat', r.out_refund_no, `is ${yuan(n(r.our_fee))} of ${r.our_trade} here, ${yuan(n(r.their_fee))} of ${r.their_trade} at WeChat`);
+        else if ((r.theirs === 'SUCCESS') !== (r.ours === 'SUCCESS')) add('refund_mismatch_at_wechat', r.out_refund_no, `is ${r.ours} here but ${r.theirs} at WeChat`);
+      }
+    }
+
+    return {
+      trades: n(totals?.trades),
+      paidFen: n(totals?.paid),
+      refundedFen: n(totals?.refunded),
+      wechatPaidFen,
+      discrepancies: found,
+      unchecked,
+    };
+  });
+}
+
+/** The report as `npm run check:ledger` prints it: one line per discrepancy, the summary last. */
+export function formatLedgerReport(report: LedgerReport): string[] {
+  return [
+    ...report.discrepancies.map((d) => `discrepancy ${d.kind}: ${d.subject} ${d.message}`),
+    ...report.unchecked.map((u) => `not checked: ${u}`),
+    `ledger: ${report.trades} trades, ${yuan(report.paidFen)} paid, ${report.discrepancies.length} discrepancies`,
+  ];
+}

@@ -1,0 +1,47 @@
+import request from 'supertest';
+import { SEED_PRODUCTS } from '../../src/catalog/seed-data';
+import { checkLedger, formatLedgerReport, type LedgerReport } from '../../src/ledger/check';
+import { closeTrade, settleFromQuery } from '../../src/pay/service';
+import { requestRefund, sendRefund, newOutRefundNo } from '../../src/refunds/service';
+import { refundNotifyUrl } from '../../src/refunds/routes';
+import type { RunningShop } from '../../src/main';
+import { payOnPhone, Shopper } from './shopper';
+
+export const SEED_STOCK: Readonly<Record<string, number>> = Object.fromEntries(SEED_PRODUCTS.map((p) => [p.sku, p.stock]));
+
+/** The ledger check as `npm run check:ledger` runs it, for the shop's merchant and the demo catalog. */
+export async function ledgerOf(shop: Pick<RunningShop, 'db' | 'app'>, now?: Date): Promise<LedgerReport> {
+  return checkLedger(shop.db.knex, { mchId: shop.app.locals.deps.config.wxpay.mchId, initialStock: SEED_STOCK, now });
+}
+
+/** Fails with the report's lines (so a failing test shows every discrepancy) unless it is clean. */
+export async function expectCleanLedger(shop: Pick<RunningShop, 'db' | 'app'>, now?: Date): Promise<LedgerReport> {
+  const report = await ledgerOf(shop, now);
+  if (report.discrepancies.length > 0) throw new Error(`ledger not clean:\n${formatLedgerReport(report).join('\n')}`);
+  return report;
+}
+
+/** Pays a trade on the simulator's phone (the code_url must have been drawn). */
+export async function payAtWechat(shop: Pick<RunningShop, 'db' | 'url'>, outTradeNo: string): Promise<void> {
+  const { code_url: codeUrl } = (await shop.db.knex('paylog').where({ out_trade_no: outTradeNo }).first('code_url')) as { code_url: string };
+  const res = await payOnPhone(shop.url, codeUrl);
+  if (res.status !== 200) throw new Error(`phone answered ${res.status}`);
+}
+
+/** A shopper checks out with cash on delivery (no paylog). */
+export async function codOrder(shop: Pick<RunningShop, 'db' | 'url'>, items: [string, number][]): Promise<void> {
+  const shopper = new Shopper(shop.url, shop.db.knex);
+  for (const [sku, quantity] of items) await shopper.add(sku, quantity);
+  const res = await shopper.submitCheckout({ pay_type: 'cod' });
+  if (res.status !== 303) throw new Error(`cod checkout answered ${res.status}`);
+}
+
+/** An admin's refund as the admin page does it: stored first, then sent to WeChat. */
+export async function refundOf(shop: Pick<RunningShop, 'db' | 'app'>, outTradeNo: string, refundFee: number, now: () => Date) {
+  const deps = shop.app.locals.deps;
+  const outRefundNo = newOutRefundNo(now());
+  await requestRefund(deps.db.knex, { outTradeNo, outRefundNo, refundFee, reason: 'test', operator: 'admin:test', now: now() });
+  return { outRefundNo, outcome: await sendRefund(deps.db.knex, deps.wxpay.client, { outRefundNo, notifyUrl: refundNotifyUrl(deps.wxpay.notifyUrl), operator: 'admin:test', now }) };
+}
+
+export { closeTrade, settleFromQuery, request };
