@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { artifactsDir } from './helpers/browser';
 import { startBalancer, type Balancer } from './helpers/nginx';
-import { freePorts } from './helpers/processes';
+import { freePorts, waitFor } from './helpers/processes';
 import { buildDist, startShop, type ShopProcess } from './helpers/shop';
 
 /**
@@ -33,8 +33,11 @@ describe('the built shop (node dist/main.js) behind nginx with the production co
     if (!shop) throw new Error('the shop did not start');
     return shop;
   };
-  /** what nginx logged for the request whose URI is `uri` (the last one) */
-  const logged = (uri: string) => lb().entries().filter((e) => e.uri === uri).pop();
+  /**
+   * what nginx logged for the `nth` request (from 1) whose URI is `uri`; waited for, as nginx
+   * writes the line after the response has gone out
+   */
+  const logged = (uri: string, nth = 1) => waitFor(`request ${nth} to ${uri} in nginx's access log`, () => lb().entries().filter((e) => e.uri === uri)[nth - 1]);
 
   beforeAll(async () => {
     artifacts = artifactsDir('built');
@@ -79,7 +82,7 @@ describe('the built shop (node dist/main.js) behind nginx with the production co
       const body = await res.text();
       expect({ spelling, status: res.status, leaked: /pay_status_waiters/.test(body) }).toEqual({ spelling, status: 404, leaked: false });
       // and nginx answered it itself: no instance was asked
-      expect({ spelling, upstream: logged(spelling)?.upstream }).toEqual({ spelling, upstream: '' });
+      expect({ spelling, upstream: (await logged(spelling)).upstream }).toEqual({ spelling, upstream: '' });
     }
   });
 
@@ -99,16 +102,15 @@ describe('the built shop (node dist/main.js) behind nginx with the production co
     const atLimitBody = await atLimit.text();
     expect(atLimit.headers.get('content-type')).toMatch(/text\/xml/);
     expect(atLimitBody).toMatch(/<return_code><!\[CDATA\[FAIL\]\]><\/return_code>/);
-    expect(logged('/wxpay/notify')?.upstream).toBe(sh().url.replace('http://', ''));
+    expect((await logged('/wxpay/notify')).upstream).toBe(sh().url.replace('http://', ''));
 
     for (const uri of ['/wxpay/notify', '/wxpay/refund-notify']) {
-      const before = lb().entries().length;
       const tooBig = await fetch(`${lb().url}${uri}`, { method: 'POST', headers: { 'Content-Type': 'text/xml' }, body: xmlOfSize(MAX_XML_BYTES + 1) });
       expect(tooBig.status).toBe(413);
       expect(tooBig.headers.get('content-type')).toMatch(/text\/xml/);
       expect(await tooBig.text()).toBe('<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[request body too large]]></return_msg></xml>');
-      const entry = lb().entries().slice(before).find((e) => e.uri === uri);
-      expect({ uri, status: entry?.status, upstream: entry?.upstream }).toEqual({ uri, status: 413, upstream: '' });
+      const entry = await logged(uri, uri === '/wxpay/notify' ? 2 : 1);
+      expect({ uri, status: entry.status, upstream: entry.upstream }).toEqual({ uri, status: 413, upstream: '' });
     }
   });
 
