@@ -23,6 +23,8 @@ const sourceNames = fs
 
 let compiled: string;
 const databases: TestDatabase[] = [];
+// a migration run on a fresh database takes seconds, more on a busy machine: these tests wait
+// for it to be right, not fast
 
 beforeAll(async () => {
   compiled = fs.mkdtempSync(path.join(os.tmpdir(), 'wxpay-migrations-'));
@@ -65,7 +67,7 @@ test('when a database migrated by `npm start` (TypeScript) is opened by the buil
   const [, applied] = (await knex.migrate.latest(builtConfig())) as [number, string[]];
   expect(applied).toEqual([]);
   expect(await recorded(knex)).toEqual(sourceNames);
-});
+}, 180_000);
 
 test('when a database migrated by the build is opened by `npm start`, nothing is pending and the schema is the same one', async () => {
   const knex = await freshDatabase();
@@ -78,4 +80,4 @@ test('when a database migrated by the build is opened by `npm start`, nothing is
   // the compiled migrations made the real tables
   expect(Number((await knex('products').count<{ count: string }[]>({ count: '*' }))[0]?.count)).toBe(0);
   expect(await knex.schema.hasTable('paylog')).toBe(true);
-});
+}, 180_000);
