@@ -1,24 +1,27 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { killProcessGroup } from '../helpers/process-group';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 /** Runs `npm start`'s entry point as a child process and collects how it ends. */
-function runMain(env: NodeJS.ProcessEnv, timeoutMs = 20000): Promise<{ code: number | null; stderr: string; stdout: string }> {
+function runMain(env: NodeJS.ProcessEnv, timeoutMs = 90_000): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(TSX, ['src/main.ts'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'silent', PGLITE_DIR: 'memory://', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // its own process group: a kill reaches the shop that tsx runs in a child
+      detached: true,
     });
     let stderr = '';
     let stdout = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      killProcessGroup(child);
       reject(new Error(`main did not exit within ${timeoutMs} ms; stderr: ${stderr}`));
     }, timeoutMs);
     child.on('exit', (code) => {
@@ -33,7 +36,7 @@ describe('start-up failures print one clear line and exit non-zero', () => {
     const { code, stderr } = await runMain({ PORT: 'eighty' });
     expect(code).toBe(2);
     expect(stderr.trim().split('\n')).toEqual(['config: PORT must be an integer between 0 and 65535 (got "eighty")']);
-  });
+  }, 120_000);
 
   test('an unreachable database server exits with code 1 and one line saying where', async () => {
     const { code, stderr } = await runMain({ DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:1/shop' });
@@ -42,7 +45,7 @@ describe('start-up failures print one clear line and exit non-zero', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^cannot open the database \(PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/shop\): ECONNREFUSED/);
     expect(stderr).not.toContain('secret');
-  });
+  }, 120_000);
 
   test('a port that is taken exits with code 1 and one line naming the port', async () => {
     const blocker = net.createServer();
@@ -55,5 +58,5 @@ describe('start-up failures print one clear line and exit non-zero', () => {
     } finally {
       blocker.close();
     }
-  });
+  }, 120_000);
 });

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import { killProcessGroup } from '../../helpers/process-group';
 
 /** A port nobody listens on right now, from the kernel (listen on port 0, read it, close). */
 export async function freePort(): Promise<number> {
@@ -74,17 +75,9 @@ export interface ChildService {
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<ExitStatus>;
 }
 
-/**
- * SIGKILL for `child` and everything it started: each child leads a process group of its own
- * (spawned detached), because a wrapper such as tsx runs the shop in a grandchild that a SIGKILL to
- * the wrapper alone would leave running, still listening. Quiet when the group is gone already.
- */
+/** SIGKILL for `child` and everything it started (it leads its own process group: see spawnService). */
 function killGroup(child: ChildProcess): void {
-  try {
-    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // ESRCH: nothing of it is left
-  }
+  killProcessGroup(child, 'SIGKILL');
 }
 
 // Killed when the test process itself ends, however it ends: no shop or nginx outlives a run.

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { SIMULATOR_MERCHANT } from '../../../src/config';
 import { WxBusinessError, createWxPayClient } from '../../../src/wechatpay';
+import { killProcessGroup } from '../../helpers/process-group';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -31,9 +32,11 @@ describe('the simulator on its own port (src/simulator/main.ts)', () => {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', HOST: '127.0.0.1', PGLITE_DIR: 'memory://', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // its own process group: the kill below reaches the simulator that tsx runs in a child
+      detached: true,
     });
     try {
-      const baseUrl = await waitForUrl(child, 20000);
+      const baseUrl = await waitForUrl(child, 90_000);
       const client = createWxPayClient({ ...SIMULATOR_MERCHANT, signType: 'MD5', baseUrl, timeoutMs: 5000 });
       const order = await client.unifiedOrder({ body: 'standalone', outTradeNo: 'STANDALONE01', totalFee: 1, spbillCreateIp: '127.0.0.1', notifyUrl: 'http://127.0.0.1:9/n', productId: 'P' });
       expect(order.codeUrl).toMatch(/^weixin:\/\/wxpay\/bizpayurl\?pr=/);
@@ -46,7 +49,7 @@ describe('the simulator on its own port (src/simulator/main.ts)', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      killProcessGroup(child);
     }
-  });
+  }, 120_000);
 });
