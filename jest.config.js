@@ -7,6 +7,7 @@ module.exports = {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },
   globalSetup: '<rootDir>/tests/helpers/global-setup.ts',
-  testTimeout: 30000,
+  // a test waits to be right, not to be fast: generous for a busy machine (several suites at once)
+  testTimeout: 120_000,
   maxWorkers: 2,
 };
