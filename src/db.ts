@@ -31,11 +31,43 @@ export function parseBigint(value: string): number {
   return n;
 }
 
-const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
+/**
+ * The migration files in `directory` that end in `extension`, each recorded in knex_migrations
+ * under its source name (`<stem>.ts`) whichever form ran it: the TypeScript files under tsx and
+ * jest, the compiled `.js` files of `npm run build`. So a database migrated by `npm start` is up
+ * to date for `node dist/main.js`, and the other way round (knex's own file source records the
+ * file name as it is, and would call either one's history "corrupt" for the other).
+ */
+export class MigrationFiles implements Knex.MigrationSource<string> {
+  constructor(
+    readonly directory: string,
+    readonly extension: '.ts' | '.js',
+  ) {}
+
+  async getMigrations(): Promise<string[]> {
+    const files = await fs.promises.readdir(this.directory);
+    return files
+      .filter((file) => file.endsWith(this.extension) && !file.endsWith('.d.ts'))
+      .map((file) => file.slice(0, -this.extension.length))
+      .sort();
+  }
+
+  getMigrationName(stem: string): string {
+    return `${stem}.ts`;
+  }
+
+  async getMigration(stem: string): Promise<Knex.Migration> {
+    return (await import(path.join(this.directory, `${stem}${this.extension}`))) as Knex.Migration;
+  }
+}
+
+// Run from src/ (tsx, jest) the migrations are the TypeScript files in ../migrations; run from a
+// build (`node dist/main.js`) they are the compiled ones in dist/migrations, beside this file.
+const COMPILED = path.extname(__filename) === '.js';
+const MIGRATIONS_DIR = COMPILED ? path.join(__dirname, 'migrations') : path.resolve(__dirname, '..', 'migrations');
 
 export const migrationConfig: Knex.MigratorConfig = {
-  directory: MIGRATIONS_DIR,
-  loadExtensions: ['.ts'],
+  migrationSource: new MigrationFiles(MIGRATIONS_DIR, COMPILED ? '.js' : '.ts'),
   tableName: 'knex_migrations',
 };
 

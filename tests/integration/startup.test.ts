@@ -46,7 +46,7 @@ describe('start-up (config -> db -> migrate -> seed -> listen)', () => {
     expect(products.length).toBeGreaterThanOrEqual(12);
     expect(new Set(products.map((p) => p.seller)).size).toBeGreaterThanOrEqual(3);
     expect(products.every((p) => Number.isInteger(p.price_fen))).toBe(true);
-  });
+  }, 120_000);
 
   test('when started again on the same database, it neither re-migrates nor re-seeds, and keeps the session secret', async () => {
     shop = await start(env());

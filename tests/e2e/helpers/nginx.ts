@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { GiveUp, spawnService, tailOf, waitFor, type ChildService } from './processes';
+import { ROOT } from './shop';
 
 export const NGINX = '/usr/sbin/nginx';
 
@@ -23,16 +24,40 @@ export interface Balancer extends ChildService {
   entries(): AccessEntry[];
 }
 
+/** deploy/nginx/shop.conf.template: the proxy configuration compose.yaml gives the nginx image. */
+export const SHOP_CONF_TEMPLATE = path.join(ROOT, 'deploy', 'nginx', 'shop.conf.template');
+
 /**
- * Debian's nginx as a round-robin load balancer on 127.0.0.1:`port` in front of `upstreams`
- * (["127.0.0.1:A", ...]), with everything it writes kept in `dir`. One worker process, so the
- * round robin is one rotation: consecutive requests go to alternate instances.
+ * The template rendered as the nginx image renders it (envsubst of the variables it is given):
+ * listening on `listen`, in front of `upstreams` (["127.0.0.1:A", ...]). Every `${NAME}` of the
+ * template must be given, so a variable added to it cannot go unnoticed here.
+ */
+export function renderShopConf(vars: { listen: string; upstreams: string[] }): string {
+  const values: Record<string, string> = {
+    NGINX_LISTEN: vars.listen,
+    SHOP_UPSTREAM_SERVERS: vars.upstreams.map((u) => `server ${u};`).join(' '),
+  };
+  return fs.readFileSync(SHOP_CONF_TEMPLATE, 'utf8').replace(/\$\{(\w+)\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`${SHOP_CONF_TEMPLATE} uses \${${name}}, which the e2e balancer does not set`);
+    return value;
+  });
+}
+
+/**
+ * Debian's nginx with the production proxy configuration (deploy/nginx/shop.conf.template, as
+ * compose.yaml uses it) on 127.0.0.1:`port` in front of `upstreams` (["127.0.0.1:A", ...]), round
+ * robin, with everything it writes kept in `dir`. One worker process, so the round robin is one
+ * rotation: consecutive requests go to alternate instances.
  */
 export async function startBalancer(options: { dir: string; port: number; upstreams: string[] }): Promise<Balancer> {
   const { dir, port } = options;
   // the master runs as whoever we are, workers (as root: "nobody") must reach the temp paths
   fs.chmodSync(dir, 0o755);
   const accessLogPath = path.join(dir, 'access.log');
+  const shopConfPath = path.join(dir, 'shop.conf');
+  fs.writeFileSync(shopConfPath, renderShopConf({ listen: `127.0.0.1:${port}`, upstreams: options.upstreams }));
+  // what the nginx image's own nginx.conf provides around conf.d/, pointed at `dir`
   const conf = `daemon off;
 worker_processes 1;
 pid ${dir}/nginx.pid;
@@ -46,17 +71,7 @@ http {
   fastcgi_temp_path ${dir}/fcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  upstream shop {
-${options.upstreams.map((u) => `    server ${u};`).join('\n')}
-  }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://shop;
-      proxy_set_header Host $http_host;
-      proxy_read_timeout 60s;
-    }
-  }
+  include ${shopConfPath};
 }
 `;
   const confPath = path.join(dir, 'nginx.conf');

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import { killProcessGroup } from '../../helpers/process-group';
 
 /** A port nobody listens on right now, from the kernel (listen on port 0, read it, close). */
 export async function freePort(): Promise<number> {
@@ -67,19 +68,28 @@ export interface ChildService {
   /** settles when the process has exited */
   readonly exited: Promise<ExitStatus>;
   hasExited(): boolean;
-  /** sends `signal` and waits for the exit; SIGKILL after `graceMs` (then the status says so) */
+  /**
+   * sends `signal` to the process (a wrapper passes it on) and waits for the exit; SIGKILL to its
+   * whole group after `graceMs` (then the status says so), or at once when `signal` is SIGKILL
+   */
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<ExitStatus>;
+}
+
+/** SIGKILL for `child` and everything it started (it leads its own process group: see spawnService). */
+function killGroup(child: ChildProcess): void {
+  killProcessGroup(child, 'SIGKILL');
 }
 
 // Killed when the test process itself ends, however it ends: no shop or nginx outlives a run.
 const running = new Set<ChildProcess>();
 process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
+  for (const child of running) killGroup(child);
 });
 
 export function spawnService(name: string, command: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd: string; logPath: string }): ChildService {
   fs.writeFileSync(options.logPath, '');
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // detached: a process group of its own, so that killGroup reaches whatever the command started
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   running.add(child);
   const lines: string[] = [];
   let done = false;
@@ -108,6 +118,8 @@ export function spawnService(name: string, command: string, args: string[], opti
     child.once('exit', (code, signal) => {
       done = true;
       running.delete(child);
+      // the leader is gone; so must be anything it started and left behind
+      killGroup(child);
       resolve({ code, signal });
     });
   });
@@ -122,7 +134,9 @@ export function spawnService(name: string, command: string, args: string[], opti
     stop(signal = 'SIGTERM', graceMs = 15_000) {
       stopping ??= (async () => {
         if (done) return exited;
-        child.kill(signal);
+        // SIGKILL cannot be passed on by a wrapper: it goes to the whole group
+        if (signal === 'SIGKILL') killGroup(child);
+        else child.kill(signal);
         let timer: NodeJS.Timeout | undefined;
         const late = new Promise<'late'>((resolve) => {
           timer = setTimeout(() => resolve('late'), graceMs);
@@ -131,7 +145,7 @@ export function spawnService(name: string, command: string, args: string[], opti
         clearTimeout(timer);
         if (first !== 'late') return first;
         lines.push(`${name} did not exit within ${graceMs} ms of ${signal}: killed`);
-        child.kill('SIGKILL');
+        killGroup(child);
         await exited;
         return { code: null, signal: 'SIGKILL' as NodeJS.Signals };
       })();

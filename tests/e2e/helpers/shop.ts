@@ -1,9 +1,27 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { GiveUp, spawnService, tailOf, waitFor, type ChildService } from './processes';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+
+/**
+ * How the shop is run: `tsx` as `npm start` runs it (TypeScript, compiled on the fly), or `dist`
+ * as the image runs it (`node dist/main.js` after `npm run build`, with NODE_ENV=production and
+ * the node that runs these tests).
+ */
+export type ShopRuntime = 'tsx' | 'dist';
+
+/** `npm run build`, as a deployment builds: dist/ made anew from src/ and migrations/. */
+export async function buildDist(): Promise<void> {
+  try {
+    await promisify(execFile)('npm', ['run', '-s', 'build'], { cwd: ROOT, env: cleanEnv({}) });
+  } catch (err) {
+    const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
+    throw new Error(`npm run build failed:\n${stdout}${stderr}`, { cause: err });
+  }
+}
 
 /** The variables of .env.example: none of the caller's may leak into a shop the test configures. */
 const SHOP_VARIABLES = /^(PORT|HOST|DATABASE_URL|PGLITE_DIR|SESSION_SECRET|TRUST_PROXY|SHOP_NAME|LOG_LEVEL|WXPAY_\w+|PAY_\w+|POLL_\w+|SWEEP_\w+|SIM_\w+|ADMIN_\w+)$/;
@@ -26,12 +44,16 @@ export interface ShopProcess extends ChildService {
 
 /**
  * Starts the shop as `npm start` does (`tsx src/main.ts`, simulator mode unless env says otherwise)
- * in a child process on 127.0.0.1:`port`, and waits until /healthz answers 200. If the shop exits
- * or never becomes healthy, it is stopped and the error carries the tail of its log.
+ * or, with runtime `dist`, as the image does (`node dist/main.js`: build it first) in a child
+ * process on 127.0.0.1:`port`, and waits until /healthz answers 200. If the shop exits or never
+ * becomes healthy, it is stopped and the error carries the tail of its log.
  */
-export async function startShop(name: string, options: { port: number; env: Record<string, string>; logPath: string }): Promise<ShopProcess> {
-  const env = cleanEnv({ PORT: String(options.port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...options.env });
-  const service = spawnService(name, TSX, ['src/main.ts'], { cwd: ROOT, env, logPath: options.logPath });
+export async function startShop(name: string, options: { port: number; env: Record<string, string>; logPath: string; runtime?: ShopRuntime }): Promise<ShopProcess> {
+  const runtime = options.runtime ?? 'tsx';
+  const production: Record<string, string> = runtime === 'dist' ? { NODE_ENV: 'production' } : {};
+  const env = cleanEnv({ PORT: String(options.port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...production, ...options.env });
+  const [command, args] = runtime === 'dist' ? [process.execPath, ['dist/main.js']] : [TSX, ['src/main.ts']];
+  const service = spawnService(name, command, args, { cwd: ROOT, env, logPath: options.logPath });
   const url = `http://127.0.0.1:${options.port}`;
   try {
     await waitFor(
