@@ -80,6 +80,14 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
   const clock = overrides.clock ?? (() => new Date());
+  if (config.wxpay.mode === 'live' && config.trustProxy === undefined) {
+    // cookies are marked Secure only on requests Express knows to be HTTPS, which behind a proxy
+    // needs TRUST_PROXY: without it the session (the admin's too) may travel as a plain cookie
+    logger.warn(
+      'WARNING: live mode without TRUST_PROXY: session cookies will NOT be marked Secure behind an HTTPS proxy. Set TRUST_PROXY (e.g. loopback) to the proxy in front of this shop.',
+    );
+  }
+  if (config.metricsToken === undefined && config.production) logger.warn('WARNING: /metrics is open to anyone: set METRICS_TOKEN in production');
 
   let db: Database;
   try {

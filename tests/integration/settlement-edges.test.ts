@@ -1,3 +1,4 @@
+import { DEFAULT_QR_TTL_SECONDS } from '../../src/config';
 import request from 'supertest';
 import { closePaylog, markPaid } from '../../src/pay/settle';
 import { startSecondInstance, type TestShop } from '../helpers/app';
@@ -21,7 +22,7 @@ describe('"pay again" never lets a payment be lost or taken twice', () => {
       const knex = shop.db.knex;
       const { shopper, outTradeNo, paylog } = await tradeWithQr(shop, [['FARM-RICE-5', 1]]);
       await addFault(shop, { out_trade_no: outTradeNo, kind: 'notify_delay', delay_seconds: 3600 });
-      clock.advance(7200 * 1000 - 10_000);
+      clock.advance(DEFAULT_QR_TTL_SECONDS * 1000 - 10_000);
       await payOnPhone(shop.url, paylog.code_url);
       clock.advance(20_000);
       const res = await renew(shopper, outTradeNo);
@@ -40,7 +41,7 @@ describe('"pay again" never lets a payment be lost or taken twice', () => {
     try {
       const knex = shop.db.knex;
       const { shopper, outTradeNo, paylog } = await tradeWithQr(shop, [['FARM-RICE-5', 1]]);
-      clock.advance(7200 * 1000 + 1000);
+      clock.advance(DEFAULT_QR_TTL_SECONDS * 1000 + 1000);
       const res = await renew(shopper, outTradeNo);
       const fresh = /^\/pay\/(\d+)$/.exec(res.headers.location ?? '')?.[1];
       expect(fresh).toBeDefined();
