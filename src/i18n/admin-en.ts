@@ -208,4 +208,8 @@ export const adminEn: Record<keyof typeof adminZh, string> = {
   'refund.notice.sync.mismatch': "WeChat's refund does not match our records; nothing changed, check it by hand.",
   'refund.notice.sync.processing': 'WeChat Pay is still processing this refund ({status}).',
   'refund.notice.sync.notAtWechat': 'WeChat Pay has no such refund: the request never arrived. Press "Retry" (the refund number stays the same).',
+  'admin.detail.unverified': 'Unverified calls',
+  'admin.detail.unverifiedHelp': 'Calls with a bad signature or a req_info that does not decrypt: anyone can send these, they are not WeChat\'s word. Counted per source address.',
+  'admin.detail.noUnverified': 'No unverified calls.',
+  'admin.detail.unverifiedCount': '{count} times from {source}',
 };

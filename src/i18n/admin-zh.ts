@@ -207,4 +207,8 @@ export const adminZh = {
   'refund.notice.sync.mismatch': '微信返回的退款与我们的记录不符，未做更改，请人工核对。',
   'refund.notice.sync.processing': '微信支付仍在处理这笔退款（{status}）。',
   'refund.notice.sync.notAtWechat': '微信支付没有这笔退款：申请没有送达，请用“重试”提交（退款单号不变）。',
+  'admin.detail.unverified': '未通过验证的通知',
+  'admin.detail.unverifiedHelp': '签名不对或无法解密的请求，任何人都能发送，不代表微信的消息；按来源地址合并计数。',
+  'admin.detail.noUnverified': '没有未通过验证的通知。',
+  'admin.detail.unverifiedCount': '{count} 次，来自 {source}',
 } as const;
