@@ -27,7 +27,7 @@ export interface Sweeper {
 }
 
 /**
- * Claims up to `limit` trades for this sweeper alone: one UPDATE over rows picked with
+ * Claims up to `limit` trades for this sweeper alone, least recently asked first: one UPDATE over rows picked with
  * FOR UPDATE SKIP LOCKED, stamping last_queried_at, so sweepers in several instances (and the
  * status polls) never work on the same trade in the same interval.
  */
@@ -38,7 +38,9 @@ async function claim(knex: Knex, where: (q: Knex.QueryBuilder) => void, now: Dat
     .where('trade_state', 'NOTPAY')
     .andWhere((q) => q.whereNull('last_queried_at').orWhere('last_queried_at', '<=', staleBefore))
     .andWhere(where)
-    .orderBy('create_time')
+    // fair: least recently asked first (never asked before anything), so however many old trades
+    // there are, each one is asked in its turn instead of the oldest batch every time
+    .orderByRaw('last_queried_at ASC NULLS FIRST, create_time ASC')
     .limit(limit)
     .forUpdate()
     .skipLocked();
