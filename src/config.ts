@@ -51,6 +51,10 @@ export interface Config {
     maxWaitSeconds: number;
     /** waiting status requests one instance holds; beyond it 503 with Retry-After */
     maxWaiters: number;
+    /** of those, what one session may hold (a shopper with a few tabs open); beyond it 503 */
+    maxWaitersPerSession: number;
+    /** of those, what one trade may have */
+    maxWaitersPerTrade: number;
     /** a trade still NOTPAY this long after its QR code was issued is asked about (orderquery) */
     queryAfterSeconds: number;
     /** at most one orderquery per trade per this many seconds, across all pollers and instances */
@@ -220,6 +224,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const poll = {
     maxWaitSeconds: intSetting('POLL_MAX_WAIT_SECONDS', '25', 1, 120, ' of seconds'),
     maxWaiters: intSetting('POLL_MAX_WAITERS', '20000', 1, 1_000_000),
+    maxWaitersPerSession: intSetting('POLL_MAX_WAITERS_PER_SESSION', '4', 1, 1000),
+    maxWaitersPerTrade: intSetting('POLL_MAX_WAITERS_PER_TRADE', '4', 1, 1000),
     queryAfterSeconds: intSetting('POLL_QUERY_AFTER_SECONDS', '15', 0, 7200, ' of seconds'),
     queryIntervalSeconds: intSetting('POLL_QUERY_INTERVAL_SECONDS', '10', 1, 3600, ' of seconds'),
   };

@@ -98,7 +98,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
   }
 
   let simulator: Simulator | undefined;
-  const waiters = new PaylogWaiters(db, config.poll.maxWaiters);
+  const waiters = new PaylogWaiters(db, config.poll.maxWaiters, { perSession: config.poll.maxWaitersPerSession, perTrade: config.poll.maxWaitersPerTrade });
   let server: http.Server | undefined;
   try {
     await waiters.start();

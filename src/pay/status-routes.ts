@@ -82,7 +82,7 @@ export function createStatusPoll(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'conf
       // the time left before the QR code expires bounds the wait too
       const untilExpiry = paylog.code_url_expires_at ? paylog.code_url_expires_at.getTime() - deps.clock().getTime() : waitMs;
       const settledMeanwhile = async () => statusOf(await read(), deps.clock()) !== 'NOTPAY';
-      const end = await deps.waiters.wait(outTradeNo, Math.max(0, Math.min(waitMs, untilExpiry + 1000)), controller.signal, settledMeanwhile);
+      const end = await deps.waiters.wait(outTradeNo, Math.max(0, Math.min(waitMs, untilExpiry + 1000)), controller.signal, settledMeanwhile, sessionId);
       res.off('close', onClose);
       if (end === 'gone') return;
       paylog = await read();
