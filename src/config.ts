@@ -46,6 +46,8 @@ export interface Config {
     pfx: Buffer | undefined;
   };
   payQrTtlSeconds: number;
+  /** open (unpaid) checkouts and units one session and one network address may hold */
+  checkoutLimits: { openPerSession: number; unitsPerSession: number; openPerAddress: number; unitsPerAddress: number };
   poll: {
     /** the longest a status request is held open */
     maxWaitSeconds: number;
@@ -229,6 +231,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queryAfterSeconds: intSetting('POLL_QUERY_AFTER_SECONDS', '15', 0, 7200, ' of seconds'),
     queryIntervalSeconds: intSetting('POLL_QUERY_INTERVAL_SECONDS', '10', 1, 3600, ' of seconds'),
   };
+  const checkoutLimits = {
+    openPerSession: intSetting('CHECKOUT_MAX_OPEN_PER_SESSION', '3', 1, 1000),
+    unitsPerSession: intSetting('CHECKOUT_MAX_UNITS_PER_SESSION', '30', 1, 100_000),
+    openPerAddress: intSetting('CHECKOUT_MAX_OPEN_PER_ADDRESS', '20', 1, 100_000),
+    unitsPerAddress: intSetting('CHECKOUT_MAX_UNITS_PER_ADDRESS', '200', 1, 1_000_000),
+  };
   const sweeper = {
     intervalSeconds: intSetting('SWEEP_INTERVAL_SECONDS', '60', 0, 86400, ' of seconds'),
     batchSize: intSetting('SWEEP_BATCH_SIZE', '50', 1, 1000),
@@ -261,6 +269,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shopName,
     wxpay: { mode, appId, mchId, apiKey, signType, baseUrl, notifyUrl: notifyUrlRaw, pfx },
     payQrTtlSeconds,
+    checkoutLimits,
     poll,
     sweeper,
     simulator: { timeScale, refundDelaySeconds },

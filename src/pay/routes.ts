@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import type { ResolvedDeps } from '../app';
 import { NotFound, UpstreamFailed } from '../errors';
+import { clientIp } from '../http/client-ip';
 import { existingShopperId } from '../http/shopper';
 import { qrSvg } from './qr';
 import { offerPayment, ordersOfPaylog, paylogOfShopper, renewAttempt, wxpayContextOf } from './service';
@@ -13,11 +14,7 @@ export function outTradeNoOf(req: Request): string {
   return value;
 }
 
-/** The shopper's address as WeChat wants it in spbill_create_ip. */
-export function clientIp(req: Request): string {
-  const ip = req.ip ?? '127.0.0.1';
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip === '::1' ? '127.0.0.1' : ip;
-}
+export { clientIp };
 
 export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | 'wxpay'>): Router {
   const router = Router();
