@@ -11,7 +11,7 @@ const STATUS_PATH = /^\/pay\/([0-9A-Za-z_|*-]{6,32})\/status(?:\?(.*))?$/;
 const ROUTE_LABEL = '/pay/:outTradeNo/status';
 
 function statusAnswer(paylog: Paylog, status: PayStatus): { state: PayStatus; redirect?: string } {
-  if (status === 'SUCCESS') return { state: status, redirect: `/pay/${paylog.out_trade_no}/success` };
+  if (status === 'SUCCESS') return { state: status, redirect: `/pay/${paylog.paid_by ?? paylog.out_trade_no}/success` };
   if (status === 'CLOSED' || status === 'EXPIRED') return { state: status, redirect: `/pay/${paylog.out_trade_no}` };
   return { state: status };
 }

@@ -63,20 +63,30 @@ export function createSweeper(options: SweeperOptions): Sweeper {
   async function sweepOnce(): Promise<number> {
     const now = options.clock();
     let handled = 0;
-    // 1. expired: the QR code's time is up (or was never drawn and would be by now)
+    // 1. expired: the QR code's time is up (or was never drawn and would be by now); or superseded:
+    //    its orders were paid through another attempt (a late payment), so it must not stay payable
     const expired = await claim(
       knex,
       (q) =>
         q
           .where('code_url_expires_at', '<=', now)
-          .orWhere((q2) => q2.whereNull('code_url').andWhere('create_time', '<=', new Date(now.getTime() - options.qrTtlSeconds * 1000))),
+          .orWhere((q2) => q2.whereNull('code_url').andWhere('create_time', '<=', new Date(now.getTime() - options.qrTtlSeconds * 1000)))
+          .orWhereExists((q3) =>
+            q3
+              .select(knex.raw('1'))
+              .from('paylog_orders as po')
+              .join('orders as o', 'o.id', 'po.order_id')
+              .whereRaw('po.out_trade_no = paylog.out_trade_no')
+              .whereIn('o.status', ['paid', 'refunded'])
+              .whereRaw('o.out_trade_no <> paylog.out_trade_no'),
+          ),
       now,
       options.queryIntervalSeconds,
       options.batchSize,
     );
     for (const outTradeNo of expired) {
       try {
-        const outcome = await closeTrade(knex, options.client, { outTradeNo, now, operator: 'system', reason: 'QR code expired unpaid (sweeper)' });
+        const outcome = await closeTrade(knex, options.client, { outTradeNo, now, operator: 'system', reason: 'QR code expired unpaid, or its orders paid through another attempt (sweeper)' });
         actions.inc({ action: outcome });
         handled += 1;
       } catch (err) {
