@@ -177,7 +177,7 @@ export function createApp(deps: AppDeps): App {
     if (req.session.flash && req.method === 'GET') delete req.session.flash;
     next();
   });
-  app.use(csrfProtection);
+  app.use(csrfProtection(config.sessionSecret));
 
   app.use(catalogRoutes(full));
   app.use(cartRoutes(full));

@@ -103,7 +103,7 @@ describe('admin access: login, logout, and every route behind them', () => {
     expect(page.text).toMatch(/<label for="username">用户名<\/label>/);
     expect(page.text).toMatch(/<label for="password">密码<\/label>/);
     expect(page.text).toContain('type="password"');
-    expect(csrfOf(page.text)).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(csrfOf(page.text)).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(page.headers['cache-control']).toBe('no-store');
     const english = await request(shop.url).get('/admin/login?lang=en');
     expect(english.text).toContain('Admin login');
