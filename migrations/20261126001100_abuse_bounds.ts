@@ -7,6 +7,8 @@ import type { Knex } from 'knex';
 // each source gets at most a fixed number of such rows naming a trade (see src/pay/notify-log.ts).
 // orders.client_ip: the address a checkout came from, so open checkouts can be limited per address.
 // orders.accepted_at: a cash-on-delivery order the merchant accepted for delivery.
+// sim_merchants.api_key: a fingerprint of the key from now on, never the key (the simulator keeps
+// keys in memory); keys stored before are replaced by theirs.
 // Landed migrations are never edited: change the schema with a new file.
 
 export async function up(knex: Knex): Promise<void> {
@@ -21,6 +23,8 @@ export async function up(knex: Knex): Promise<void> {
     "UPDATE notify_log SET verified = false WHERE verdict IN ('bad_xml', 'missing_signature', 'bad_signature', 'bad_req_info', 'bad_request', 'too_large')",
   );
   await knex.raw('CREATE INDEX notify_log_unverified_idx ON notify_log (source, kind, verdict, out_trade_no) WHERE NOT verified');
+
+  await knex.raw("UPDATE sim_merchants SET api_key = 'sha256:' || substr(encode(sha256(convert_to(api_key, 'UTF8')), 'hex'), 1, 16) WHERE api_key NOT LIKE 'sha256:%'");
 
   await knex.schema.alterTable('orders', (t) => {
     t.string('client_ip', 64);

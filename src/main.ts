@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from './config';
 import { migrateToLatest, openDatabase, type Database } from './db';
 import { createSweeper, type Sweeper } from './pay/sweeper';
 import { PaylogWaiters } from './pay/waiters';
+import { refundNotifyUrl } from './refunds/routes';
 import { getOrCreateSetting, randomSecret } from './settings';
 import { createSimulator, type Simulator } from './simulator';
 import { createWxPayClient } from './wechatpay';
@@ -118,8 +119,11 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
 
     // In simulator mode the stand-in lives in this very app, and we still talk to it over HTTP.
     const merchant = { appId: config.wxpay.appId, mchId: config.wxpay.mchId, apiKey: config.wxpay.apiKey };
+    const notifyUrl = config.wxpay.notifyUrl ?? `${url}/wxpay/notify`;
     if (config.wxpay.mode === 'simulator') {
       simulator = createSimulator({
+        // notifies go to this shop's own notify URLs and nowhere else
+        allowedNotifyUrls: [notifyUrl, refundNotifyUrl(notifyUrl)],
         knex: db.knex,
         clock,
         timeScale: config.simulator.timeScale,
@@ -134,7 +138,6 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
       baseUrl: config.wxpay.baseUrl ?? `${url}/wxsim`,
       pfx: config.wxpay.pfx,
     });
-    const notifyUrl = config.wxpay.notifyUrl ?? `${url}/wxpay/notify`;
 
     const app = createApp({ config: { ...config, sessionSecret }, db, clock, logger, wxpay: { client, notifyUrl }, waiters, simulator });
     // the status long-poll first, without Express (see src/pay/status-routes.ts), then the app

@@ -26,6 +26,20 @@ export interface SimulatorOptions {
   pollIntervalMs?: number;
   /** how long a notify receiver may take to answer (default 5000 ms, as WeChat) */
   notifyTimeoutMs?: number;
+  /**
+   * The only URLs notifies are sent to (the shop's payment and refund notify URLs); a trade or
+   * refund naming another is never notified. Unset: any URL (the simulator alone, its own tests).
+   */
+  allowedNotifyUrls?: string[];
+}
+
+/** The same URL however it is spelled (case of the host, default port, trailing dot-segments). */
+function normalizedUrl(raw: string): string | undefined {
+  try {
+    return new URL(raw).toString();
+  } catch {
+    return undefined;
+  }
 }
 
 export interface Simulator {
@@ -64,6 +78,13 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
     refundDelayMs: opts.refundDelayMs,
     logger,
     notifyTimeoutMs: opts.notifyTimeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS,
+    keys: new Map(),
+    notifyUrlAllowed: opts.allowedNotifyUrls
+      ? ((allowed: Set<string>) => (url: string) => {
+          const normal = normalizedUrl(url);
+          return normal !== undefined && allowed.has(normal);
+        })(new Set(opts.allowedNotifyUrls.map(normalizedUrl).filter((u): u is string => u !== undefined)))
+      : undefined,
     wake: () => {
       if (!started || roundsQueued > 0) return;
       schedule(0);
@@ -103,7 +124,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
 
   return {
     router: simulatorRoutes(ctx),
-    ensureMerchant: (m) => ensureMerchant(opts.knex, opts.clock(), m),
+    ensureMerchant: (m) => ensureMerchant(ctx, m),
     start() {
       if (started) return;
       started = true;
