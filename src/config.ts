@@ -46,6 +46,8 @@ export interface Config {
     pfx: Buffer | undefined;
   };
   payQrTtlSeconds: number;
+  /** a cash-on-delivery order the merchant has not accepted within this many hours is cancelled */
+  codAcceptHours: number;
   /** open (unpaid) checkouts and units one session and one network address may hold */
   checkoutLimits: { openPerSession: number; unitsPerSession: number; openPerAddress: number; unitsPerAddress: number };
   poll: {
@@ -231,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queryAfterSeconds: intSetting('POLL_QUERY_AFTER_SECONDS', '15', 0, 7200, ' of seconds'),
     queryIntervalSeconds: intSetting('POLL_QUERY_INTERVAL_SECONDS', '10', 1, 3600, ' of seconds'),
   };
+  const codAcceptHours = intSetting('COD_ACCEPT_HOURS', '48', 1, 720, ' of hours');
   const checkoutLimits = {
     openPerSession: intSetting('CHECKOUT_MAX_OPEN_PER_SESSION', '3', 1, 1000),
     unitsPerSession: intSetting('CHECKOUT_MAX_UNITS_PER_SESSION', '30', 1, 100_000),
@@ -270,6 +273,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wxpay: { mode, appId, mchId, apiKey, signType, baseUrl, notifyUrl: notifyUrlRaw, pfx },
     payQrTtlSeconds,
     checkoutLimits,
+    codAcceptHours,
     poll,
     sweeper,
     simulator: { timeScale, refundDelaySeconds },

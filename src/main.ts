@@ -156,6 +156,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
       qrTtlSeconds: config.payQrTtlSeconds,
       queryAfterSeconds: config.poll.queryAfterSeconds,
       queryIntervalSeconds: config.poll.queryIntervalSeconds,
+      codAcceptHours: config.codAcceptHours,
     });
     sweeper.start();
     logger.info({ url, database: db.kind, wxpayMode: config.wxpay.mode }, `shop listening on ${url}`);

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import client from 'prom-client';
 import type { WxPayClient } from '../wechatpay';
+import { expireUnacceptedCod } from '../checkout/cod';
 import { closeTrade, settleFromQuery } from './service';
 
 export interface SweeperOptions {
@@ -17,6 +18,8 @@ export interface SweeperOptions {
   queryAfterSeconds: number;
   /** and asked again no sooner than this */
   queryIntervalSeconds: number;
+  /** a cash-on-delivery order not accepted by the merchant within this many hours is cancelled */
+  codAcceptHours: number;
 }
 
 export interface Sweeper {
@@ -111,6 +114,15 @@ export function createSweeper(options: SweeperOptions): Sweeper {
         actions.inc({ action: 'error' });
         logger.warn({ err, outTradeNo }, 'sweeper could not ask WeChat about a trade');
       }
+    }
+    // 3. cash on delivery nobody accepted: cancelled, stock returned (src/checkout/cod.ts)
+    try {
+      const cancelled = await expireUnacceptedCod(knex, now, options.codAcceptHours, options.batchSize);
+      if (cancelled > 0) actions.inc({ action: 'cod_cancelled' }, cancelled);
+      handled += cancelled;
+    } catch (err) {
+      actions.inc({ action: 'error' });
+      logger.warn({ err }, 'sweeper could not cancel unaccepted cash-on-delivery orders; will try again');
     }
     return handled;
   }
