@@ -3,6 +3,10 @@ import { Conflict } from '../../../src/errors';
 import { createTestShop, type TestShop } from '../../helpers/app';
 import { Shopper } from '../../helpers/shopper';
 
+// real processes, a real database and the simulator over HTTP: on a busy shared machine this takes
+// its time, and a test must not fail for being slow
+jest.setTimeout(180_000);
+
 describe('no anonymous hoarding: open checkouts and units are bounded per session and per address', () => {
   let shop: TestShop;
   const stockOf = async (sku: string) => ((await shop.db.knex('products').where({ sku }).first('stock')) as { stock: number }).stock;

@@ -3,6 +3,10 @@ import { manualClock, type ManualClock, type TestShop } from '../../helpers/app'
 import { Shopper } from '../../helpers/shopper';
 import { adminShop, loggedIn, type Admin } from '../admin/helpers';
 
+// real processes, a real database and the simulator over HTTP: on a busy shared machine this takes
+// its time, and a test must not fail for being slow
+jest.setTimeout(180_000);
+
 describe('cash on delivery: listed for the admin, settled or cancelled by hand, and never held forever', () => {
   let shop: TestShop;
   let clock: ManualClock;

@@ -2,6 +2,10 @@ import request from 'supertest';
 import { createTestShop, type TestShop } from '../../helpers/app';
 import { csrfOf, productIdOf } from '../../helpers/shopper';
 
+// real processes, a real database and the simulator over HTTP: on a busy shared machine this takes
+// its time, and a test must not fail for being slow
+jest.setTimeout(180_000);
+
 describe('CSRF tokens survive what browsers do: tabs opened at once, and the session id changing on the first cart line', () => {
   let shop: TestShop;
 

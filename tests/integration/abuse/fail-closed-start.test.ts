@@ -1,6 +1,10 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
+// real processes, a real database and the simulator over HTTP: on a busy shared machine this takes
+// its time, and a test must not fail for being slow
+jest.setTimeout(180_000);
+
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 const TEST_P12 = path.join(ROOT, 'tests', 'fixtures', 'apiclient_cert.p12');
@@ -9,7 +13,7 @@ const TEST_P12 = path.join(ROOT, 'tests', 'fixtures', 'apiclient_cert.p12');
  * Runs `npm start`'s entry point; once it logs that it listens (or exits), stops it with SIGTERM
  * and reports how it ended and what it printed.
  */
-function runMain(env: NodeJS.ProcessEnv, timeoutMs = 30000): Promise<{ code: number | null; stderr: string; stdout: string }> {
+function runMain(env: NodeJS.ProcessEnv, timeoutMs = 150_000): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(TSX, ['src/main.ts'], {
       cwd: ROOT,

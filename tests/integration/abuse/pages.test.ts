@@ -2,6 +2,10 @@ import request from 'supertest';
 import { createTestShop, type TestShop } from '../../helpers/app';
 import { RECEIVER, Shopper } from '../../helpers/shopper';
 
+// real processes, a real database and the simulator over HTTP: on a busy shared machine this takes
+// its time, and a test must not fail for being slow
+jest.setTimeout(180_000);
+
 describe('what every page says and keeps: demo banner, no-store, /metrics token, control characters', () => {
   let shop: TestShop;
   const METRICS_TOKEN = 'metrics-token-for-the-tests-0123';

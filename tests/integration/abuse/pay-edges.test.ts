@@ -3,6 +3,10 @@ import { renewPayment } from '../../../src/pay/service';
 import { postNotify, shopOnClock, signedNotify, tradeWithQr } from '../../helpers/settlement';
 import type { Shopper } from '../../helpers/shopper';
 
+// real processes, a real database and the simulator over HTTP: on a busy shared machine this takes
+// its time, and a test must not fail for being slow
+jest.setTimeout(180_000);
+
 const SUCCESS = '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>';
 
 async function payAgain(shopper: Shopper, outTradeNo: string): Promise<string> {

@@ -5,6 +5,10 @@ import { createTestShop, type TestShop } from '../../helpers/app';
 import { payOnPhone } from '../../helpers/shopper';
 import { tradeWithQr } from '../../helpers/settlement';
 
+// real processes, a real database and the simulator over HTTP: on a busy shared machine this takes
+// its time, and a test must not fail for being slow
+jest.setTimeout(180_000);
+
 const CONFIGURED = { WXPAY_APPID: 'wx1234567890abcdef', WXPAY_MCH_ID: '1234567890', WXPAY_API_KEY: 'ConfiguredKey0123456789abcdefXYZ' };
 
 describe('simulator mode keeps real credentials out of its tables and notifies only this shop', () => {

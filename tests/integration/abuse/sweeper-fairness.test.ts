@@ -1,5 +1,9 @@
 import { shopOnClock, tradeWithQr } from '../../helpers/settlement';
 
+// real processes, a real database and the simulator over HTTP: on a busy shared machine this takes
+// its time, and a test must not fail for being slow
+jest.setTimeout(180_000);
+
 describe('the sweeper is fair', () => {
   test('with more forgotten trades than one sweep handles, every NOTPAY trade is asked about in its turn, least recently asked first', async () => {
     const { shop, clock } = await shopOnClock({ SWEEP_BATCH_SIZE: '2', POLL_QUERY_INTERVAL_SECONDS: '10', POLL_QUERY_AFTER_SECONDS: '15' });

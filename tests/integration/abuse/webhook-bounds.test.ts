@@ -6,6 +6,10 @@ import { shopOnClock, signedNotify, tradeWithQr } from '../../helpers/settlement
 import { loggedIn } from '../admin/helpers';
 import { adminPasswordHash, ADMIN_USER } from '../admin/helpers';
 
+// real processes, a real database and the simulator over HTTP: on a busy shared machine this takes
+// its time, and a test must not fail for being slow
+jest.setTimeout(180_000);
+
 describe('webhooks do bounded work and keep bounded records before a call is trusted', () => {
   let shop: TestShop;
 
