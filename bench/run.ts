@@ -7,7 +7,7 @@
  *
  * Knobs (environment): BENCH_SECONDS (each load phase, default 5), BENCH_WAITERS (10000),
  * BENCH_BURST (1000), BENCH_BURST_CONCURRENCY (16), BENCH_CONNECTIONS (32), BENCH_SHOPPERS (20),
- * BENCH_ONLY=longpoll,notify,duplicate,paypage,journeys (a subset, each still with its ceiling),
+ * BENCH_ONLY=longpoll,notify,duplicate,paypage,journeys,hostile (a subset, each still with its ceiling),
  * BENCH_PROFILE=1 (CPU profile of the shop per phase and a heap profile of the held polls, top
  * frames printed, files in bench/results/profiles), BENCH_PG_SYNCHRONOUS_COMMIT=off (a diagnostic:
  * the bench database commits without waiting for the disk, for the shop and the bare transaction alike).
@@ -50,7 +50,7 @@ if (SYNCHRONOUS_COMMIT !== undefined && !['on', 'off', 'local', 'remote_write', 
   console.error(`bench: BENCH_PG_SYNCHRONOUS_COMMIT must be on, off, local, remote_write or remote_apply (got ${JSON.stringify(SYNCHRONOUS_COMMIT)})`);
   process.exit(2);
 }
-const PHASES = ['longpoll', 'notify', 'duplicate', 'paypage', 'journeys'] as const;
+const PHASES = ['longpoll', 'notify', 'duplicate', 'paypage', 'journeys', 'hostile'] as const;
 const ONLY = (process.env.BENCH_ONLY ?? '')
   .split(',')
   .map((p) => p.trim())
@@ -281,6 +281,9 @@ async function main(): Promise<void> {
     POLL_QUERY_AFTER_SECONDS: '7200',
     POLL_MAX_WAITERS: String(Math.max(11_000, WAITERS + 1000)),
     POLL_MAX_WAIT_SECONDS: String(POLL_WAIT_SECONDS),
+    // every bench shopper comes from 127.0.0.1: the per-address checkout limits would stop the journeys
+    CHECKOUT_MAX_OPEN_PER_ADDRESS: '100000',
+    CHECKOUT_MAX_UNITS_PER_ADDRESS: '1000000',
     SESSION_SECRET: sessionSecret,
     WXPAY_MODE: 'simulator',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { PGLITE_DIR: appDir }),
@@ -552,6 +555,55 @@ async function main(): Promise<void> {
     );
     if (journeyRun.errors) notes.push(`journeys: ${journeyRun.errors} failed (${journeyRun.errorSamples.join(' | ')})`);
     figures.push(figure(`checkout journeys, ${SHOPPERS} shoppers`, journeyRun.perSecond, 'journeys/s'), figure('checkout journey p99', journeyRun.latencyMs.p99, 'ms'));
+  }
+
+  if (want('hostile')) {
+    // ---- /healthz while 8 clients post hostile bodies to the payment webhook as fast as they can ----
+    // (the attackers run in a process of their own, so the probe's own client is not slowed by them)
+    const HOSTILE_CLIENTS = 8;
+    const limit = 8 * 1024 - 64;
+    const hostileBodies = [
+      // as deep as fits: refused at the first nesting
+      `<xml>${'<a>'.repeat(Math.floor((limit - 11) / 3))}</xml>`,
+      // as many fields as fit: refused past 64
+      `<xml>${Array.from({ length: Math.floor((limit - 11) / 12) }, (_, i) => `<f${String(i).padStart(4, '0')}>1</f${String(i).padStart(4, '0')}>`).join('')}</xml>`.slice(0, limit),
+      // one large field and a forged signature: parsed, refused at the signature, counted on one row
+      `<xml><return_code>SUCCESS</return_code><out_trade_no>HOSTILE0001</out_trade_no><attach>${'x'.repeat(limit - 200)}</attach><sign>00000000000000000000000000000000</sign></xml>`,
+      // a repeated field late in the body
+      `<xml>${'<a>1</a>'.repeat(1)}<b>${'y'.repeat(limit - 60)}</b><a>2</a></xml>`,
+    ];
+    const hostileFile = writeJson(path.join(tmp, 'hostile.json'), hostileBodies);
+    const probe = { url: appUrl, path: '/healthz', connections: 4, expectBody: '"ok"' };
+    say(`phase: /healthz p99, idle, ${probe.connections} connections, ${SECONDS} s`);
+    const idle = await warmAndMeasure('/healthz idle', probe);
+    checkAnswers('/healthz idle', idle);
+    const attacker = await startChild('attacker', 'bench/load.ts', { env: baseEnv, openFiles });
+    say(`phase: /healthz p99 while ${HOSTILE_CLIENTS} clients post hostile bodies (${hostileBodies.map((b) => b.length).join(', ')} bytes) to /wxpay/notify`);
+    const attack = attacker.call<CannonResult>('cannon', {
+      url: appUrl,
+      method: 'POST',
+      path: '/wxpay/notify',
+      headers: { 'content-type': 'text/xml' },
+      bodiesFile: hostileFile,
+      bodyMode: 'rotate',
+      connections: HOSTILE_CLIENTS,
+      seconds: SECONDS + 2,
+      label: 'hostile bodies',
+    });
+    await sleep(1000);
+    const underAttack = await cannon({ ...probe, label: '/healthz under hostile bodies' });
+    const attackRun = await attack;
+    await attacker.stop();
+    describe('/healthz under hostile bodies', underAttack);
+    describe('hostile bodies (all refused)', attackRun);
+    checkAnswers('/healthz under hostile bodies', underAttack);
+    const fivexx = Object.entries(attackRun.statusCodes ?? {}).filter(([code]) => code.startsWith('5'));
+    if (fivexx.length > 0) notes.push(`hostile bodies: 5xx answers ${JSON.stringify(Object.fromEntries(fivexx))}`);
+    figures.push(
+      figure('/healthz p99 idle', idle.latency.p99, 'ms'),
+      figure(`/healthz p99 while ${HOSTILE_CLIENTS} clients post hostile notify bodies vs idle`, underAttack.latency.p99, 'ms', Math.max(1, idle.latency.p99), 'ratio <= 3'),
+      figure('hostile notify bodies refused', attackRun.perSecond === 0 ? (attackRun.bad ?? 0) / SECONDS : attackRun.perSecond, 'req/s'),
+    );
   }
 
   say('stopping the shop');

@@ -11,6 +11,8 @@ import { checkoutRoutes } from './checkout/routes';
 import type { Config } from './config';
 import type { Database } from './db';
 import { csrfProtection } from './http/csrf';
+import { noStore, refuseControlCharacters } from './http/form-guard';
+import { metricsAuth } from './http/metrics-auth';
 import { errorHandler, notFoundHandler } from './http/errors';
 import { localeMiddleware } from './http/locale';
 import { formatDateTime, translator } from './i18n';
@@ -61,6 +63,7 @@ const PAGE_DEFAULTS = {
   cartCount: 0,
   flash: undefined,
   csrfToken: () => '',
+  demoMode: false,
 };
 const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -110,7 +113,8 @@ export function createApp(deps: AppDeps): App {
   // What every page (the error page too) needs, before anything can fail: the real values come
   // later (locale, session), but an error raised earlier still renders in Chinese, not as a stack.
   app.use((_req, res, next) => {
-    Object.assign(res.locals, { ...PAGE_DEFAULTS, shopName: config.shopName });
+    // simulator mode: every page says that no real money moves here
+    Object.assign(res.locals, { ...PAGE_DEFAULTS, shopName: config.shopName, demoMode: config.wxpay.mode === 'simulator' });
     next();
   });
   app.use(
@@ -136,7 +140,7 @@ export function createApp(deps: AppDeps): App {
       res.status(503).json({ status: 'unavailable', database: db.kind });
     }
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', metricsAuth(config.metricsToken), async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
@@ -164,7 +168,11 @@ export function createApp(deps: AppDeps): App {
 
   app.use(sessions);
   app.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 200 }));
+  // pages with a receiver's name or phone are never cached
+  for (const prefix of ['/checkout', '/pay', '/admin']) app.use(prefix, noStore);
   app.use(localeMiddleware);
+  // after the locale, so the 400 is in the shopper's language
+  app.use(refuseControlCharacters);
   app.use((req, res, next) => {
     res.locals.shopName = config.shopName;
     res.locals.cartCount = Object.values(req.session.cart ?? {}).reduce((sum, q) => sum + q, 0);
@@ -173,7 +181,7 @@ export function createApp(deps: AppDeps): App {
     if (req.session.flash && req.method === 'GET') delete req.session.flash;
     next();
   });
-  app.use(csrfProtection);
+  app.use(csrfProtection(config.sessionSecret));
 
   app.use(catalogRoutes(full));
   app.use(cartRoutes(full));

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
+import tls from 'node:tls';
 import { z } from 'zod';
 import type { SignType } from './wechatpay/sign';
 
@@ -17,6 +18,13 @@ export const SIMULATOR_MERCHANT = {
 } as const;
 
 export const WECHAT_API_BASE_URL = 'https://api.mch.weixin.qq.com';
+
+/**
+ * How long a QR code is offered, and so how long an unpaid checkout holds its stock: 15 minutes,
+ * as shops that reserve stock at checkout commonly allow; WeChat's own 2 hours would let an
+ * anonymous visitor hold goods for hours.
+ */
+export const DEFAULT_QR_TTL_SECONDS = 900;
 
 export interface Config {
   port: number;
@@ -45,11 +53,19 @@ export interface Config {
     spbillCreateIp: string;
   };
   payQrTtlSeconds: number;
+  /** a cash-on-delivery order the merchant has not accepted within this many hours is cancelled */
+  codAcceptHours: number;
+  /** open (unpaid) checkouts and units one session and one network address may hold */
+  checkoutLimits: { openPerSession: number; unitsPerSession: number; openPerAddress: number; unitsPerAddress: number };
   poll: {
     /** the longest a status request is held open */
     maxWaitSeconds: number;
     /** waiting status requests one instance holds; beyond it 503 with Retry-After */
     maxWaiters: number;
+    /** of those, what one session may hold (a shopper with a few tabs open); beyond it 503 */
+    maxWaitersPerSession: number;
+    /** of those, what one trade may have */
+    maxWaitersPerTrade: number;
     /** a trade still NOTPAY this long after its QR code was issued is asked about (orderquery) */
     queryAfterSeconds: number;
     /** at most one orderquery per trade per this many seconds, across all pollers and instances */
@@ -68,6 +84,10 @@ export interface Config {
     refundDelaySeconds: number;
   };
   admin: { user: string; passwordHash: string | undefined };
+  /** a bearer token /metrics asks for; unset = /metrics is open (fine for the demo, not for production) */
+  metricsToken: string | undefined;
+  /** NODE_ENV=production: the demo's conveniences are off (see WXPAY_MODE) */
+  production: boolean;
 }
 
 export class ConfigError extends Error {
@@ -141,7 +161,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('SESSION_SECRET', 'must be at least 32 characters (unset it to have one generated and kept in the database)');
   }
 
-  const mode = parseWith('WXPAY_MODE', modeSchema, get('WXPAY_MODE') ?? 'simulator', 'must be simulator or live');
+  const production = get('NODE_ENV') === 'production';
+  const modeRaw = get('WXPAY_MODE');
+  if (modeRaw === undefined) {
+    // fail closed: a shop with real credentials (or in production) must never take "orders" that
+    // its own simulator pays, so the default simulator mode is for the bare demo only
+    const credential = ['WXPAY_APPID', 'WXPAY_MCH_ID', 'WXPAY_API_KEY', 'WXPAY_PFX_PATH'].find((name) => get(name) !== undefined);
+    if (credential !== undefined || production) {
+      const why = credential !== undefined ? `${credential} is set` : 'NODE_ENV=production';
+      throw new ConfigError('WXPAY_MODE', `must be set to live or simulator explicitly when ${why} (refusing to start in simulator mode by default)`);
+    }
+  }
+  const mode = parseWith('WXPAY_MODE', modeSchema, modeRaw ?? 'simulator', 'must be simulator or live');
   const live = mode === 'live';
   const signType = parseWith('WXPAY_SIGN_TYPE', signTypeSchema, get('WXPAY_SIGN_TYPE') ?? 'MD5', 'must be MD5 or HMAC-SHA256');
 
@@ -189,6 +220,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     } catch (err) {
       throw new ConfigError('WXPAY_PFX_PATH', `cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)} (${pfxPath})`);
     }
+    // a certificate that does not open would only show at the first refund: check it now
+    try {
+      tls.createSecureContext({ pfx, passphrase: mchId });
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new ConfigError('WXPAY_PFX_PATH', `does not open as a p12 with the mch_id as passphrase: ${reason} (${pfxPath}; see README "Going live" for re-packing an old p12)`);
+    }
   }
 
   const spbillCreateIp = get('WXPAY_SPBILL_CREATE_IP') ?? defaultSpbillCreateIp();
@@ -199,7 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const payQrTtlSeconds = parseWith(
     'PAY_QR_TTL_SECONDS',
     z.coerce.number().int().min(600).max(7200),
-    get('PAY_QR_TTL_SECONDS') ?? '7200',
+    get('PAY_QR_TTL_SECONDS') ?? String(DEFAULT_QR_TTL_SECONDS),
     'must be an integer number of seconds between 600 and 7200 (WeChat keeps a code_url 2 hours and wants at least 5 minutes)',
   );
 
@@ -216,8 +254,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const poll = {
     maxWaitSeconds: intSetting('POLL_MAX_WAIT_SECONDS', '25', 1, 120, ' of seconds'),
     maxWaiters: intSetting('POLL_MAX_WAITERS', '20000', 1, 1_000_000),
+    maxWaitersPerSession: intSetting('POLL_MAX_WAITERS_PER_SESSION', '4', 1, 1000),
+    maxWaitersPerTrade: intSetting('POLL_MAX_WAITERS_PER_TRADE', '4', 1, 1000),
     queryAfterSeconds: intSetting('POLL_QUERY_AFTER_SECONDS', '15', 0, 7200, ' of seconds'),
     queryIntervalSeconds: intSetting('POLL_QUERY_INTERVAL_SECONDS', '10', 1, 3600, ' of seconds'),
+  };
+  const codAcceptHours = intSetting('COD_ACCEPT_HOURS', '48', 1, 720, ' of hours');
+  const checkoutLimits = {
+    openPerSession: intSetting('CHECKOUT_MAX_OPEN_PER_SESSION', '3', 1, 1000),
+    unitsPerSession: intSetting('CHECKOUT_MAX_UNITS_PER_SESSION', '30', 1, 100_000),
+    openPerAddress: intSetting('CHECKOUT_MAX_OPEN_PER_ADDRESS', '20', 1, 100_000),
+    unitsPerAddress: intSetting('CHECKOUT_MAX_UNITS_PER_ADDRESS', '200', 1, 1_000_000),
   };
   const sweeper = {
     intervalSeconds: intSetting('SWEEP_INTERVAL_SECONDS', '60', 0, 86400, ' of seconds'),
@@ -229,6 +276,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const adminPasswordHash = get('ADMIN_PASSWORD_HASH');
   if (adminPasswordHash !== undefined && !/^scrypt\$/.test(adminPasswordHash)) {
     throw new ConfigError('ADMIN_PASSWORD_HASH', 'must be a hash made by `npm run admin:hash` (starts with "scrypt$")');
+  }
+
+  const metricsToken = get('METRICS_TOKEN');
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
+    // never echo a secret back into the log
+    throw new ConfigError('METRICS_TOKEN', 'must be 16-256 printable characters without spaces');
   }
 
   const shopName = get('SHOP_NAME') ?? '示例小店';
@@ -245,9 +298,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shopName,
     wxpay: { mode, appId, mchId, apiKey, signType, baseUrl, notifyUrl: notifyUrlRaw, pfx, spbillCreateIp },
     payQrTtlSeconds,
+    checkoutLimits,
+    codAcceptHours,
     poll,
     sweeper,
     simulator: { timeScale, refundDelaySeconds },
     admin: { user: adminUser, passwordHash: adminPasswordHash },
+    metricsToken,
+    production,
   };
 }

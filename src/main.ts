@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from './config';
 import { migrateToLatest, openDatabase, type Database } from './db';
 import { createSweeper, type Sweeper } from './pay/sweeper';
 import { PaylogWaiters } from './pay/waiters';
+import { refundNotifyUrl } from './refunds/routes';
 import { getOrCreateSetting, randomSecret } from './settings';
 import { createSimulator, type Simulator } from './simulator';
 import { createWxPayClient } from './wechatpay';
@@ -81,6 +82,14 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
   const config = loadConfig(env);
   const logger = pino({ level: config.logLevel });
   const clock = overrides.clock ?? (() => new Date());
+  if (config.wxpay.mode === 'live' && config.trustProxy === undefined) {
+    // cookies are marked Secure only on requests Express knows to be HTTPS, which behind a proxy
+    // needs TRUST_PROXY: without it the session (the admin's too) may travel as a plain cookie
+    logger.warn(
+      'WARNING: live mode without TRUST_PROXY: session cookies will NOT be marked Secure behind an HTTPS proxy. Set TRUST_PROXY (e.g. loopback) to the proxy in front of this shop.',
+    );
+  }
+  if (config.metricsToken === undefined && config.production) logger.warn('WARNING: /metrics is open to anyone: set METRICS_TOKEN in production');
 
   let db: Database;
   try {
@@ -91,7 +100,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
   }
 
   let simulator: Simulator | undefined;
-  const waiters = new PaylogWaiters(db, config.poll.maxWaiters);
+  const waiters = new PaylogWaiters(db, config.poll.maxWaiters, { perSession: config.poll.maxWaitersPerSession, perTrade: config.poll.maxWaitersPerTrade });
   let server: http.Server | undefined;
   try {
     await waiters.start();
@@ -111,8 +120,11 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
 
     // In simulator mode the stand-in lives in this very app, and we still talk to it over HTTP.
     const merchant = { appId: config.wxpay.appId, mchId: config.wxpay.mchId, apiKey: config.wxpay.apiKey };
+    const notifyUrl = config.wxpay.notifyUrl ?? `${url}/wxpay/notify`;
     if (config.wxpay.mode === 'simulator') {
       simulator = createSimulator({
+        // notifies go to this shop's own notify URLs and nowhere else
+        allowedNotifyUrls: [notifyUrl, refundNotifyUrl(notifyUrl)],
         knex: db.knex,
         clock,
         timeScale: config.simulator.timeScale,
@@ -129,7 +141,6 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
       baseUrl: config.wxpay.baseUrl ?? `${url}/wxsim`,
       pfx: config.wxpay.pfx,
     });
-    const notifyUrl = config.wxpay.notifyUrl ?? `${url}/wxpay/notify`;
 
     const app = createApp({ config: { ...config, sessionSecret }, db, clock, logger, wxpay: { client, notifyUrl }, waiters, simulator });
     // the status long-poll first, without Express (see src/pay/status-routes.ts), then the app
@@ -148,6 +159,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
       qrTtlSeconds: config.payQrTtlSeconds,
       queryAfterSeconds: config.poll.queryAfterSeconds,
       queryIntervalSeconds: config.poll.queryIntervalSeconds,
+      codAcceptHours: config.codAcceptHours,
     });
     sweeper.start();
     logger.info({ url, database: db.kind, wxpayMode: config.wxpay.mode }, `shop listening on ${url}`);

@@ -318,7 +318,20 @@ export interface PaylogDetail {
   paylog: PaylogRow & { code_url: string | null; closed_at: Date | null; conflict_transaction_id: string | null; updated_at: Date };
   orders: OrderWithItems[];
   orderLog: { id: number; order_id: number; from_status: string | null; to_status: string; operator: string; remark: string | null; at: Date }[];
+  /** calls that proved themselves (signature, or a req_info that decrypts with our key) */
   notifies: { id: number; received_at: Date; kind: string; transaction_id: string | null; verdict: string; detail: string | null; raw_body: string }[];
+  /** calls anyone could have made that name this trade: counted per source, shown apart */
+  unverified: {
+    id: number;
+    received_at: Date;
+    last_received_at: Date | null;
+    repeats: number;
+    source: string | null;
+    kind: string;
+    verdict: string;
+    detail: string | null;
+    raw_body: string;
+  }[];
   refunds: RefundRow[];
 }
 
@@ -350,12 +363,17 @@ export async function paylogDetail(knex: Knex, outTradeNo: string): Promise<Payl
   // the latest 200, oldest first (WeChat retries for a day: a trade may collect many)
   const notifies = (
     (await knex('notify_log')
-      .where({ out_trade_no: outTradeNo })
+      .where({ out_trade_no: outTradeNo, verified: true })
       .orderBy('received_at', 'desc')
       .orderBy('id', 'desc')
       .limit(200)
       .select('id', 'received_at', 'kind', 'transaction_id', 'verdict', 'detail', 'raw_body')) as PaylogDetail['notifies']
   ).reverse();
   const refunds = (await knex('refunds').where({ out_trade_no: outTradeNo }).orderBy('created_at').orderBy('out_refund_no').select('*')) as RefundRow[];
-  return { paylog, orders, orderLog, notifies, refunds };
+  const unverified = (await knex('notify_log')
+    .where({ out_trade_no: outTradeNo, verified: false })
+    .orderBy('id')
+    .limit(50)
+    .select('id', 'received_at', 'last_received_at', 'repeats', 'source', 'kind', 'verdict', 'detail', 'raw_body')) as PaylogDetail['unverified'];
+  return { paylog, orders, orderLog, notifies, unverified, refunds };
 }

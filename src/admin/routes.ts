@@ -39,6 +39,23 @@ import {
   type PaylogRow,
 } from './paylog';
 import { parseReconcileDate, reconcileDay } from './reconcile';
+import { ORDER_STATUSES, PAY_TYPES, listOrders, parseOrderFilter } from './orders';
+import { COD_ACTIONS, changeCodOrder, type CodAction, type CodOutcome } from '../checkout/cod';
+
+const COD_NOTICE_TONES: Record<CodOutcome, AdminNotice['tone']> = {
+  done: 'ok',
+  already: 'ok',
+  unknown_order: 'error',
+  not_cod: 'error',
+  not_open: 'warn',
+};
+
+function codParams(req: Request): { orderId: number; action: CodAction } {
+  const id = String(req.params.orderId ?? '');
+  const action = String(req.params.action ?? '') as CodAction;
+  if (!/^\d{1,15}$/.test(id) || !COD_ACTIONS.includes(action)) throw new NotFound('no such order action', 'admin.orders.notFound');
+  return { orderId: Number(id), action };
+}
 
 /** The session cookie's name, as src/app.ts sets it (cleared at logout). */
 const SESSION_COOKIE = SESSION_COOKIE_NAME;
@@ -265,6 +282,37 @@ export function adminRoutes(deps: ResolvedDeps): Router {
   router.get('/', async (req, res) => {
     onlyParams(req, []);
     res.render('admin/dashboard', { nav: 'dashboard', stats: await dashboard(knex, deps.clock()) });
+  });
+
+  // every order, its pay type and state; cash-on-delivery orders are settled here by hand
+  router.get('/orders', async (req, res) => {
+    onlyParams(req, ['pay_type', 'status', 'before']);
+    const filter = parseOrderFilter(req.query as Record<string, unknown>);
+    const page = await listOrders(knex, filter);
+    res.render('admin/orders', { nav: 'orders', filter, page, statuses: ORDER_STATUSES, payTypes: PAY_TYPES, codAcceptHours: deps.config.codAcceptHours, notice: takeNotice(req) });
+  });
+
+  router.get('/orders/:orderId/:action', (req, res) => {
+    onlyParams(req, []);
+    const { orderId, action } = codParams(req);
+    res.render('admin/confirm', {
+      nav: 'orders',
+      title: `admin.orders.action.${action}`,
+      text: `admin.orders.confirm.${action}`,
+      textParams: { id: orderId },
+      action: `/admin/orders/${orderId}/${action}`,
+      back: '/admin/orders?pay_type=cod',
+      fields: {},
+      danger: action === 'cancel',
+    });
+  });
+
+  router.post('/orders/:orderId/:action', async (req, res) => {
+    const { orderId, action } = codParams(req);
+    if (!confirmed(req)) return res.redirect(303, `/admin/orders/${orderId}/${action}`);
+    const outcome = await changeCodOrder(knex, { orderId, action, operator: operatorOf(req), now: deps.clock() });
+    req.session.adminNotice = { tone: COD_NOTICE_TONES[outcome], key: `admin.orders.notice.${outcome}`, params: { id: orderId } };
+    res.redirect(303, '/admin/orders?pay_type=cod');
   });
 
   router.get('/paylog', async (req, res) => {

@@ -6,8 +6,9 @@ import { NotFound } from '../errors';
 import { cartOf, existingShopperId, shopperIdOf } from '../http/shopper';
 import { CHECKOUT_TOKEN_PATTERN, checkout, validateCheckoutForm, type ReceiverErrors } from './service';
 import { ordersOfCheckout } from '../pay/service';
+import { clientIp } from '../http/client-ip';
 
-export function checkoutRoutes(deps: Pick<AppDeps, 'db' | 'clock'>): Router {
+export function checkoutRoutes(deps: Pick<AppDeps, 'db' | 'clock' | 'config'>): Router {
   const router = Router();
   const knex = deps.db.knex;
 
@@ -36,7 +37,9 @@ export function checkoutRoutes(deps: Pick<AppDeps, 'db' | 'clock'>): Router {
       receiver: form.receiver,
       payType: form.payType,
       checkoutToken: String(req.body.checkout_token ?? ''),
+      clientIp: clientIp(req),
       now: deps.clock(),
+      limits: deps.config.checkoutLimits,
     });
     req.session.cart = {};
     if (result.outTradeNo) return res.redirect(303, `/pay/${result.outTradeNo}`);

@@ -19,7 +19,23 @@ export interface CheckoutInput {
   payType: PayType;
   /** one per rendered checkout form: a double submit finds the first result */
   checkoutToken: string;
+  /** the shopper's network address, for the per-address limits */
+  clientIp: string;
   now: Date;
+  limits: CheckoutLimits;
+}
+
+/**
+ * What one session (shopper) and one network address may hold at once in open checkouts: orders
+ * still unpaid (a cash-on-delivery order the merchant accepted no longer counts). Unpaid WeChat Pay
+ * orders give their stock back when their QR code expires (PAY_QR_TTL_SECONDS), so the bound is
+ * both on how much and for how long an anonymous visitor holds goods.
+ */
+export interface CheckoutLimits {
+  openPerSession: number;
+  unitsPerSession: number;
+  openPerAddress: number;
+  unitsPerAddress: number;
 }
 
 export interface CheckoutResult {
@@ -81,6 +97,44 @@ async function existingCheckout(knex: Knex, shopperId: string, checkoutToken: st
 }
 
 /**
+ * Refuses a checkout that would take the shopper or the address past its open checkouts or units.
+ * Inside the checkout's transaction, after a transaction-scoped lock per shopper and per address,
+ * so two checkouts submitted at once from one session cannot both slip under the bound.
+ */
+async function enforceLimits(trx: Knex.Transaction, input: CheckoutInput, units: number): Promise<void> {
+  const { limits } = input;
+  const ip = input.clientIp.slice(0, 64);
+  // a fixed order (shopper, then address) so that two checkouts cannot deadlock on these locks
+  await trx.raw("SELECT pg_advisory_xact_lock(hashtext('checkout:shopper:' || ?))", [input.shopperId]);
+  await trx.raw("SELECT pg_advisory_xact_lock(hashtext('checkout:ip:' || ?))", [ip]);
+  const { rows } = (await trx.raw(
+    `SELECT
+       count(DISTINCT o.checkout_token) FILTER (WHERE o.shopper_id = :shopper) AS open_by_shopper,
+       coalesce(sum(i.quantity) FILTER (WHERE o.shopper_id = :shopper), 0) AS units_by_shopper,
+       count(DISTINCT o.checkout_token) FILTER (WHERE o.client_ip = :ip) AS open_by_ip,
+       coalesce(sum(i.quantity) FILTER (WHERE o.client_ip = :ip), 0) AS units_by_ip
+     FROM orders o JOIN order_items i ON i.order_id = o.id
+     WHERE o.status = 'unpaid' AND o.accepted_at IS NULL AND (o.shopper_id = :shopper OR o.client_ip = :ip)`,
+    { shopper: input.shopperId, ip },
+  )) as { rows: { open_by_shopper: string | number; units_by_shopper: string | number; open_by_ip: string | number; units_by_ip: string | number }[] };
+  const held = rows[0];
+  const openByShopper = Number(held?.open_by_shopper ?? 0);
+  const openByIp = Number(held?.open_by_ip ?? 0);
+  if (openByShopper >= limits.openPerSession) {
+    throw new Conflict(`shopper holds ${openByShopper} open checkouts`, 'checkout.error.tooManyOpen', { count: openByShopper, max: limits.openPerSession });
+  }
+  if (openByIp >= limits.openPerAddress) {
+    throw new Conflict(`address ${ip} holds ${openByIp} open checkouts`, 'checkout.error.tooManyOpen', { count: openByIp, max: limits.openPerAddress });
+  }
+  if (Number(held?.units_by_shopper ?? 0) + units > limits.unitsPerSession) {
+    throw new Conflict(`shopper would hold more than ${limits.unitsPerSession} units`, 'checkout.error.tooManyUnits', { max: limits.unitsPerSession });
+  }
+  if (Number(held?.units_by_ip ?? 0) + units > limits.unitsPerAddress) {
+    throw new Conflict(`address ${ip} would hold more than ${limits.unitsPerAddress} units`, 'checkout.error.tooManyUnits', { max: limits.unitsPerAddress });
+  }
+}
+
+/**
  * Turns the cart into one order per seller, in ONE transaction: items at the database's prices
  * (never the form's), stock reserved by conditional decrement (never below zero), a paylog row
  * (NOTPAY, total_fee = sum of the orders) for WeChat Pay, and order_log rows.
@@ -98,8 +152,10 @@ export async function checkout(knex: Knex, input: CheckoutInput): Promise<Checko
     .sort((a, b) => a.productId - b.productId);
   if (lines.length === 0) throw new Invalid('the cart is empty', 'checkout.error.emptyCart');
 
+  const units = lines.reduce((sum, l) => sum + l.quantity, 0);
   try {
     return await knex.transaction(async (trx) => {
+      await enforceLimits(trx, input, units);
       const bySeller = new Map<string, { productId: number; title: string; unitPriceFen: number; quantity: number }[]>();
       for (const line of lines) {
         const [reserved] = (await trx('products')
@@ -148,6 +204,7 @@ export async function checkout(knex: Knex, input: CheckoutInput): Promise<Checko
             receiver_address: input.receiver.address,
             out_trade_no: outTradeNo ?? null,
             checkout_token: input.checkoutToken,
+            client_ip: input.clientIp.slice(0, 64),
             created_at: input.now,
             updated_at: input.now,
           })

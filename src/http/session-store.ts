@@ -33,7 +33,7 @@ export class KnexSessionStore extends session.Store {
     const full = expires ? new Date(expires) : new Date(this.now().getTime() + this.options.defaultTtlMs);
     // a visitor who only looked (nothing in the session but the CSRF token of a rendered form)
     // is kept a day, not a week: browsing cannot fill the table
-    const anonymous = Object.keys(sess).every((key) => key === 'cookie' || key === 'csrfToken' || key === 'flash');
+    const anonymous = Object.keys(sess).every((key) => key === 'cookie' || key === 'csrf' || key === 'csrfPrevious' || key === 'flash');
     if (!anonymous) return full;
     return new Date(Math.min(full.getTime(), this.now().getTime() + (this.options.anonymousTtlMs ?? 24 * 3600 * 1000)));
   }

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Request } from 'express';
 import type { Cart } from '../cart/service';
+import { currentCsrfToken, keepPreviousCsrfToken } from './csrf';
 
 declare module 'express-session' {
   interface SessionData {
@@ -22,10 +23,13 @@ export function shopperIdOf(req: Request): string {
  */
 export async function startShopping(req: Request): Promise<string> {
   if (req.session.shopperId) return req.session.shopperId;
-  // the CSRF token is not carried over: whoever planted the old session knows it
-  const { cookie: _cookie, csrfToken: _csrf, ...kept } = req.session as unknown as Record<string, unknown>;
+  // the CSRF token changes with the id; the old one stays valid a while for same-origin requests
+  // only (forms open in other tabs), since whoever planted the old session knows it (see csrf.ts)
+  const { cookie: _cookie, csrf: _csrf, csrfPrevious: _previous, ...kept } = req.session as unknown as Record<string, unknown>;
+  const previousToken = currentCsrfToken(req);
   await new Promise<void>((resolve, reject) => req.session.regenerate((err: unknown) => (err ? reject(err) : resolve())));
   Object.assign(req.session, kept);
+  keepPreviousCsrfToken(req, previousToken);
   return shopperIdOf(req);
 }
 

@@ -109,4 +109,10 @@ export const en: Record<keyof typeof zh, string> = {
   'pay.expiredNow': 'The QR code has expired. Please get a new one.',
   'pay.offline': 'Connection trouble, retrying…',
   'pay.error.inProgress': 'WeChat is still processing this payment. Please reload this page in a moment.',
+  'demo.banner': 'Demo: payments go to the built-in WeChat Pay simulator, no real money is taken.',
+  'error.controlChars': 'The form contains control characters that are not allowed. Please remove them and try again.',
+  'checkout.error.tooManyOpen': 'You already have {count} unpaid orders. Please pay or let them expire first (at most {max}).',
+  'checkout.error.tooManyUnits': 'Your unpaid orders already hold {max} items, the most allowed. Please pay or let them expire first.',
+  'pay.error.tooManyPolls': 'Too many pay pages are open. Please close some and try again.',
+  'error.metricsToken': 'A valid access token is required.',
 };

@@ -108,4 +108,10 @@ export const zh = {
   'pay.expiredNow': '二维码已失效，请重新获取。',
   'pay.offline': '网络不稳定，正在重试…',
   'pay.error.inProgress': '微信正在处理这笔支付，请稍候刷新页面查看结果。',
+  'demo.banner': '演示模式：使用内置的微信支付模拟器，不会收取真实货币。',
+  'error.controlChars': '表单中含有不允许的控制字符，请删除后重试。',
+  'checkout.error.tooManyOpen': '您已有 {count} 笔未付款的订单，请先付款或等待其过期（最多 {max} 笔）。',
+  'checkout.error.tooManyUnits': '未付款订单中的商品已达 {max} 件上限，请先付款或等待其过期。',
+  'pay.error.tooManyPolls': '打开的支付页面太多，请关闭一些后重试。',
+  'error.metricsToken': '需要有效的访问令牌。',
 } as const;

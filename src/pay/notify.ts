@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { failReply, parsePaymentNotify, parseXml, successReply, WxPayError, type WxMerchant } from '../wechatpay';
+import { failReply, NOTIFY_XML_OPTIONS, parsePaymentNotify, parseXmlSync, successReply, WxPayError, WxSignatureError, WxXmlError, type WxMerchant } from '../wechatpay';
 import { parseBeijingTime } from '../wechatpay/time';
 import { recordNotify, type NotifyAnswer } from './notify-log';
 import { markPaid, type MarkPaidOutcome } from './settle';
@@ -28,34 +28,38 @@ const ANSWER_BY_OUTCOME: Record<MarkPaidOutcome, { status: number; reply: string
   unknown_trade: { status: 404, reply: 'unknown out_trade_no' },
 };
 
-/** Best-effort fields of a refused body, for the log (never trusted for anything else). */
-async function peek(raw: string): Promise<{ outTradeNo?: string; transactionId?: string }> {
-  try {
-    const fields = await parseXml(raw);
-    return { outTradeNo: fields.out_trade_no, transactionId: fields.transaction_id };
-  } catch {
-    return {};
-  }
-}
-
 /**
  * WeChat's payment notify, end to end: verify (signature over all fields, return/result codes,
  * our merchant, integer CNY amount), settle through markPaid (which compares the amount with our
  * record under a row lock), record the call in notify_log, and answer SUCCESS only once the state
  * is durably stored or already was. A database failure answers 500 with FAIL so WeChat retries.
  */
-export async function handlePaymentNotify(deps: { knex: Knex; merchant: WxMerchant; now: () => Date; logger: Logger }, raw: Buffer): Promise<NotifyAnswer> {
+export async function handlePaymentNotify(deps: { knex: Knex; merchant: WxMerchant; now: () => Date; logger: Logger }, raw: Buffer, source?: string): Promise<NotifyAnswer> {
   const receivedAt = deps.now();
   const text = raw.toString('utf8');
+  // parsed ONCE, by the flat bounded parser; the fields of a refused body are named in the record
+  // but never trusted (the record of an unverified one is counted, not repeated: notify-log.ts)
+  let fields: Record<string, string> | undefined;
   let notice;
   try {
-    notice = await parsePaymentNotify(raw, deps.merchant);
+    fields = parseXmlSync(raw, NOTIFY_XML_OPTIONS);
+    notice = await parsePaymentNotify(fields, deps.merchant);
   } catch (err) {
     if (!(err instanceof WxPayError)) throw err;
     const answer = { status: STATUS_BY_ERROR_CODE[err.code] ?? 400, body: failReply(err.message.slice(0, 120)), verdict: err.code };
-    await recordNotify(deps.knex, { kind: 'pay', refused: true, ...(await peek(text)), verdict: err.code, detail: err.message, rawBody: text, receivedAt }).catch((logErr: unknown) =>
-      deps.logger.error({ err: logErr }, 'could not record a refused notify'),
-    );
+    const verified = !(err instanceof WxXmlError || err instanceof WxSignatureError);
+    await recordNotify(deps.knex, {
+      kind: 'pay',
+      refused: true,
+      verified,
+      source,
+      outTradeNo: fields?.out_trade_no,
+      transactionId: fields?.transaction_id,
+      verdict: err.code,
+      detail: err.message,
+      rawBody: text,
+      receivedAt,
+    }).catch((logErr: unknown) => deps.logger.error({ err: logErr }, 'could not record a refused notify'));
     return answer;
   }
 
@@ -72,14 +76,14 @@ export async function handlePaymentNotify(deps: { knex: Knex; merchant: WxMercha
     outcome = result.outcome;
   } catch (err) {
     deps.logger.error({ err, outTradeNo: notice.outTradeNo }, 'notify could not be settled; WeChat will retry');
-    await recordNotify(deps.knex, { kind: 'pay', outTradeNo: notice.outTradeNo, transactionId: notice.transactionId, verdict: 'error', detail: String(err), rawBody: text, receivedAt }).catch(
+    await recordNotify(deps.knex, { kind: 'pay', source, outTradeNo: notice.outTradeNo, transactionId: notice.transactionId, verdict: 'error', detail: String(err), rawBody: text, receivedAt }).catch(
       () => undefined,
     );
     return { status: 500, body: failReply('temporarily unable to store the payment'), verdict: 'error' };
   }
 
   const { status, reply } = ANSWER_BY_OUTCOME[outcome];
-  await recordNotify(deps.knex, { kind: 'pay', outTradeNo: notice.outTradeNo, transactionId: notice.transactionId, verdict: outcome, detail: reply, rawBody: text, receivedAt }).catch(
+  await recordNotify(deps.knex, { kind: 'pay', source, outTradeNo: notice.outTradeNo, transactionId: notice.transactionId, verdict: outcome, detail: reply, rawBody: text, receivedAt }).catch(
     (err: unknown) => deps.logger.error({ err, outTradeNo: notice.outTradeNo }, 'could not record a notify'),
   );
   if (outcome === 'late_payment' || outcome === 'double_payment' || outcome === 'conflict') deps.logger.warn({ outTradeNo: notice.outTradeNo, outcome }, 'payment needs an admin');

@@ -1,9 +1,10 @@
 import { Router, type Request } from 'express';
 import type { ResolvedDeps } from '../app';
 import { NotFound, UpstreamFailed } from '../errors';
+import { clientIp } from '../http/client-ip';
 import { existingShopperId } from '../http/shopper';
 import { qrSvg } from './qr';
-import { offerPayment, ordersOfPaylog, paylogOfShopper, renewAttempt, wxpayContextOf } from './service';
+import { closeTrade, offerPayment, ordersOfPaylog, paylogOfShopper, renewAttempt, wxpayContextOf } from './service';
 
 const OUT_TRADE_NO = /^[0-9A-Za-z_|*-]{6,32}$/;
 
@@ -32,6 +33,14 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
       return res.status(502).render('pay/unavailable', { paylog, orders: await ordersOfPaylog(knex, outTradeNo) });
     }
     if (offer.kind === 'paid') return res.redirect(303, `/pay/${outTradeNo}/success`);
+    if (offer.kind === 'paid_elsewhere') {
+      // an older attempt of these orders was paid late: this one is closed at WeChat and here (now
+      // if WeChat allows it, else by the sweeper once it does), and the shopper sees the success
+      await closeTrade(knex, wx.client, { outTradeNo, now, operator: 'system', reason: `orders paid through ${offer.paidBy}` }).catch((err: unknown) =>
+        req.log.warn({ err, outTradeNo }, 'could not close a superseded attempt yet; the sweeper will'),
+      );
+      return res.redirect(303, `/pay/${offer.paidBy}/success`);
+    }
     const orders = await ordersOfPaylog(knex, outTradeNo);
     if (offer.kind === 'closed' || offer.kind === 'expired') {
       const ordersOpen = orders.length > 0 && orders.every((o) => o.status === 'unpaid');

@@ -18,7 +18,17 @@ export interface Paylog {
   pay_time: Date | null;
   closed_at: Date | null;
   flag: string | null;
+  /**
+   * another attempt that paid this attempt's orders (a late payment of an older one): this one
+   * must no longer be offered, and its pay page shows the paid state. Read by the pay pages only.
+   */
+  paid_by?: string | null;
 }
+
+/** The attempt that paid this paylog's orders, when it is another one (a subquery on `paylog`). */
+const PAID_BY_SQL = `(SELECT o.out_trade_no FROM paylog_orders po JOIN orders o ON o.id = po.order_id
+   WHERE po.out_trade_no = paylog.out_trade_no AND o.status IN ('paid', 'refunded') AND o.out_trade_no <> paylog.out_trade_no
+   LIMIT 1) AS paid_by`;
 
 export interface OrderItem {
   product_id: number;
@@ -68,7 +78,7 @@ export async function paylogOfSession(knex: Knex, outTradeNo: string, sessionId:
     ? ((await knex('paylog')
         .where({ out_trade_no: outTradeNo })
         .whereRaw("shopper_id = (SELECT sess->>'shopperId' FROM sessions WHERE sid = ? AND expires_at > ?)", [sessionId, now])
-        .first(PAYLOG_COLUMNS)) as Paylog | undefined)
+        .first([...PAYLOG_COLUMNS, knex.raw(PAID_BY_SQL)])) as Paylog | undefined)
     : undefined;
   if (!paylog) throw new NotFound(`no paylog ${outTradeNo} for this session`, 'pay.notFound');
   return paylog;
@@ -76,7 +86,11 @@ export async function paylogOfSession(knex: Knex, outTradeNo: string, sessionId:
 
 /** The paylog, only for the shopper who made it: anyone else gets the same 404 as a wrong number. */
 export async function paylogOfShopper(knex: Knex, outTradeNo: string, shopperId: string | undefined): Promise<Paylog> {
-  const paylog = shopperId ? ((await knex('paylog').where({ out_trade_no: outTradeNo, shopper_id: shopperId }).first(PAYLOG_COLUMNS)) as Paylog | undefined) : undefined;
+  const paylog = shopperId
+    ? ((await knex('paylog')
+        .where({ out_trade_no: outTradeNo, shopper_id: shopperId })
+        .first([...PAYLOG_COLUMNS, knex.raw(PAID_BY_SQL)])) as Paylog | undefined)
+    : undefined;
   if (!paylog) throw new NotFound(`no paylog ${outTradeNo} for this shopper`, 'pay.notFound');
   return paylog;
 }
@@ -151,6 +165,8 @@ export function orderBody(shopName: string, orders: OrderWithItems[]): string {
 
 export type PayOffer =
   | { kind: 'qr'; paylog: Paylog; codeUrl: string; expiresAt: Date }
+  /** its orders were paid through another attempt (`paidBy`): no QR code any more */
+  | { kind: 'paid_elsewhere'; paylog: Paylog; paidBy: string }
   | { kind: 'paid'; paylog: Paylog }
   | { kind: 'closed'; paylog: Paylog }
   | { kind: 'expired'; paylog: Paylog };
@@ -163,6 +179,7 @@ export type PayOffer =
  */
 export async function offerPayment(knex: Knex, wx: WxpayContext, paylog: Paylog, now: Date): Promise<PayOffer> {
   if (paylog.trade_state === 'SUCCESS' || paylog.trade_state === 'REFUND') return { kind: 'paid', paylog };
+  if (paylog.paid_by) return { kind: 'paid_elsewhere', paylog, paidBy: paylog.paid_by };
   if (paylog.trade_state === 'CLOSED') return { kind: 'closed', paylog };
   if (paylog.code_url && paylog.code_url_expires_at) {
     return paylog.code_url_expires_at.getTime() > now.getTime() ? { kind: 'qr', paylog, codeUrl: paylog.code_url, expiresAt: paylog.code_url_expires_at } : { kind: 'expired', paylog };
@@ -282,33 +299,37 @@ export async function renewAttempt(
       }
     }
   }
-  const fresh = await renewPayment(knex, input.outTradeNo, input.shopperId, input.now, input.qrTtlSeconds);
-  return { kind: fresh === input.outTradeNo ? 'current' : 'renewed', outTradeNo: fresh };
+  return renewPayment(knex, input.outTradeNo, input.shopperId, input.now, input.qrTtlSeconds);
 }
 
 /**
  * The database half of "pay again": a new payment attempt for the same orders when this one can
  * no longer be paid (closed, or its QR code expired and closed at WeChat: see renewAttempt). One
  * transaction: the old attempt CLOSED, a new NOTPAY paylog for the same unpaid orders, which now
- * point at it. Idempotent: a second click finds the attempt the first one made.
+ * point at it. Idempotent: a second click finds the attempt the first one made. A payment that
+ * landed meanwhile (on this attempt, or on another one for the same orders) is reported as `paid`
+ * with the attempt that was paid, so the shopper is shown success rather than an error.
  */
-export async function renewPayment(knex: Knex, outTradeNo: string, shopperId: string, now: Date, qrTtlSeconds: number): Promise<string> {
-  return knex.transaction(async (trx) => {
+export async function renewPayment(knex: Knex, outTradeNo: string, shopperId: string, now: Date, qrTtlSeconds: number): Promise<RenewOutcome> {
+  return knex.transaction(async (trx): Promise<RenewOutcome> => {
     const old = (await trx('paylog').where({ out_trade_no: outTradeNo, shopper_id: shopperId }).forUpdate().first(PAYLOG_COLUMNS)) as Paylog | undefined;
     if (!old) throw new NotFound(`no paylog ${outTradeNo} for this shopper`, 'pay.notFound');
-    if (old.trade_state === 'SUCCESS' || old.trade_state === 'REFUND') throw new Conflict(`${outTradeNo} is paid already`, 'pay.error.alreadyPaid');
+    if (old.trade_state === 'SUCCESS' || old.trade_state === 'REFUND') return { kind: 'paid', outTradeNo };
     const expiry = old.code_url_expires_at ?? qrExpiryOf(old, qrTtlSeconds);
     const stillPayable = old.trade_state === 'NOTPAY' && (old.code_url ? expiry.getTime() > now.getTime() : expiry.getTime() - now.getTime() >= MIN_QR_LIFETIME_MS);
-    if (stillPayable) return outTradeNo;
+    if (stillPayable) return { kind: 'current', outTradeNo };
 
     const orders = (await trx('orders')
       .join('paylog_orders', 'paylog_orders.order_id', 'orders.id')
       .where('paylog_orders.out_trade_no', outTradeNo)
       .forUpdate()
       .select('orders.id', 'orders.status', 'orders.out_trade_no', 'orders.total_fen')) as { id: number; status: string; out_trade_no: string; total_fen: number }[];
+    // paid meanwhile through another attempt (a late payment of an older one, another tab): success
+    const paidBy = orders.find((o) => o.status === 'paid' || o.status === 'refunded')?.out_trade_no;
+    if (paidBy) return { kind: 'paid', outTradeNo: paidBy };
     // a second click: the orders already moved on to a newer attempt
     const newer = orders.find((o) => o.out_trade_no !== outTradeNo)?.out_trade_no;
-    if (newer) return newer;
+    if (newer) return { kind: 'renewed', outTradeNo: newer };
     if (orders.length === 0 || orders.some((o) => o.status !== 'unpaid')) throw new Conflict(`orders of ${outTradeNo} are no longer unpaid`, 'pay.error.ordersClosed');
 
     if (old.trade_state === 'NOTPAY') {
@@ -334,7 +355,7 @@ export async function renewPayment(knex: Knex, outTradeNo: string, shopperId: st
       orders.map((o) => ({ order_id: o.id, from_status: 'unpaid', to_status: 'unpaid', operator: `shopper:${shopperId}`, remark: `new payment attempt ${fresh} replaces ${outTradeNo}`, at: now })),
     );
     await trx.raw('select pg_notify(?, ?)', [PAYLOG_CHANNEL, outTradeNo]);
-    return fresh;
+    return { kind: 'renewed', outTradeNo: fresh };
   });
 }
 
@@ -398,8 +419,10 @@ export async function closeTrade(knex: Knex, client: WxPayClient, input: { outTr
 export type PayStatus = 'NOTPAY' | 'SUCCESS' | 'CLOSED' | 'EXPIRED';
 
 /** What the pay page's poll needs to know about an attempt, at `now`. */
-export function statusOf(paylog: Pick<Paylog, 'trade_state' | 'code_url_expires_at'>, now: Date): PayStatus {
+export function statusOf(paylog: Pick<Paylog, 'trade_state' | 'code_url_expires_at' | 'paid_by'>, now: Date): PayStatus {
   if (paylog.trade_state === 'SUCCESS' || paylog.trade_state === 'REFUND') return 'SUCCESS';
+  // its orders were paid through another attempt: the shopper has paid
+  if (paylog.paid_by) return 'SUCCESS';
   if (paylog.trade_state === 'CLOSED') return 'CLOSED';
   if (paylog.code_url_expires_at && paylog.code_url_expires_at.getTime() <= now.getTime()) return 'EXPIRED';
   return 'NOTPAY';

@@ -11,7 +11,7 @@ const STATUS_PATH = /^\/pay\/([0-9A-Za-z_|*-]{6,32})\/status(?:\?(.*))?$/;
 const ROUTE_LABEL = '/pay/:outTradeNo/status';
 
 function statusAnswer(paylog: Paylog, status: PayStatus): { state: PayStatus; redirect?: string } {
-  if (status === 'SUCCESS') return { state: status, redirect: `/pay/${paylog.out_trade_no}/success` };
+  if (status === 'SUCCESS') return { state: status, redirect: `/pay/${paylog.paid_by ?? paylog.out_trade_no}/success` };
   if (status === 'CLOSED' || status === 'EXPIRED') return { state: status, redirect: `/pay/${paylog.out_trade_no}` };
   return { state: status };
 }
@@ -82,7 +82,7 @@ export function createStatusPoll(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'conf
       // the time left before the QR code expires bounds the wait too
       const untilExpiry = paylog.code_url_expires_at ? paylog.code_url_expires_at.getTime() - deps.clock().getTime() : waitMs;
       const settledMeanwhile = async () => statusOf(await read(), deps.clock()) !== 'NOTPAY';
-      const end = await deps.waiters.wait(outTradeNo, Math.max(0, Math.min(waitMs, untilExpiry + 1000)), controller.signal, settledMeanwhile);
+      const end = await deps.waiters.wait(outTradeNo, Math.max(0, Math.min(waitMs, untilExpiry + 1000)), controller.signal, settledMeanwhile, sessionId);
       res.off('close', onClose);
       if (end === 'gone') return;
       paylog = await read();

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import client from 'prom-client';
 import type { WxPayClient } from '../wechatpay';
+import { expireUnacceptedCod } from '../checkout/cod';
 import { closeTrade, settleFromQuery } from './service';
 
 export interface SweeperOptions {
@@ -17,6 +18,8 @@ export interface SweeperOptions {
   queryAfterSeconds: number;
   /** and asked again no sooner than this */
   queryIntervalSeconds: number;
+  /** a cash-on-delivery order not accepted by the merchant within this many hours is cancelled */
+  codAcceptHours: number;
 }
 
 export interface Sweeper {
@@ -27,7 +30,7 @@ export interface Sweeper {
 }
 
 /**
- * Claims up to `limit` trades for this sweeper alone: one UPDATE over rows picked with
+ * Claims up to `limit` trades for this sweeper alone, least recently asked first: one UPDATE over rows picked with
  * FOR UPDATE SKIP LOCKED, stamping last_queried_at, so sweepers in several instances (and the
  * status polls) never work on the same trade in the same interval.
  */
@@ -38,7 +41,9 @@ async function claim(knex: Knex, where: (q: Knex.QueryBuilder) => void, now: Dat
     .where('trade_state', 'NOTPAY')
     .andWhere((q) => q.whereNull('last_queried_at').orWhere('last_queried_at', '<=', staleBefore))
     .andWhere(where)
-    .orderBy('create_time')
+    // fair: least recently asked first (never asked before anything), so however many old trades
+    // there are, each one is asked in its turn instead of the oldest batch every time
+    .orderByRaw('last_queried_at ASC NULLS FIRST, create_time ASC')
     .limit(limit)
     .forUpdate()
     .skipLocked();
@@ -78,13 +83,23 @@ export function createSweeper(options: SweeperOptions): Sweeper {
   async function sweepOnce(): Promise<number> {
     const now = options.clock();
     let handled = 0;
-    // 1. expired: the QR code's time is up (or was never drawn and would be by now)
+    // 1. expired: the QR code's time is up (or was never drawn and would be by now); or superseded:
+    //    its orders were paid through another attempt (a late payment), so it must not stay payable
     const expired = await claim(
       knex,
       (q) =>
         q
           .where('code_url_expires_at', '<=', now)
-          .orWhere((q2) => q2.whereNull('code_url').andWhere('create_time', '<=', new Date(now.getTime() - options.qrTtlSeconds * 1000))),
+          .orWhere((q2) => q2.whereNull('code_url').andWhere('create_time', '<=', new Date(now.getTime() - options.qrTtlSeconds * 1000)))
+          .orWhereExists((q3) =>
+            q3
+              .select(knex.raw('1'))
+              .from('paylog_orders as po')
+              .join('orders as o', 'o.id', 'po.order_id')
+              .whereRaw('po.out_trade_no = paylog.out_trade_no')
+              .whereIn('o.status', ['paid', 'refunded'])
+              .whereRaw('o.out_trade_no <> paylog.out_trade_no'),
+          ),
       now,
       options.queryIntervalSeconds,
       options.batchSize,
@@ -95,7 +110,7 @@ export function createSweeper(options: SweeperOptions): Sweeper {
         continue;
       }
       try {
-        const outcome = await closeTrade(knex, options.client, { outTradeNo, now, operator: 'system', reason: 'QR code expired unpaid (sweeper)' });
+        const outcome = await closeTrade(knex, options.client, { outTradeNo, now, operator: 'system', reason: 'QR code expired unpaid, or its orders paid through another attempt (sweeper)' });
         backoff.delete(outTradeNo);
         actions.inc({ action: outcome });
         handled += 1;
@@ -128,6 +143,15 @@ export function createSweeper(options: SweeperOptions): Sweeper {
         actions.inc({ action: 'error' });
         logger.warn({ err, outTradeNo }, 'sweeper could not ask WeChat about a trade');
       }
+    }
+    // 3. cash on delivery nobody accepted: cancelled, stock returned (src/checkout/cod.ts)
+    try {
+      const cancelled = await expireUnacceptedCod(knex, now, options.codAcceptHours, options.batchSize);
+      if (cancelled > 0) actions.inc({ action: 'cod_cancelled' }, cancelled);
+      handled += cancelled;
+    } catch (err) {
+      actions.inc({ action: 'error' });
+      logger.warn({ err }, 'sweeper could not cancel unaccepted cash-on-delivery orders; will try again');
     }
     return handled;
   }

@@ -1,11 +1,12 @@
 import express, { Router, type ErrorRequestHandler } from 'express';
 import client from 'prom-client';
 import type { ResolvedDeps } from '../app';
-import { failReply, MAX_XML_BYTES } from '../wechatpay';
+import { failReply, NOTIFY_MAX_BYTES } from '../wechatpay';
 import { handlePaymentNotify } from './notify';
+import { notifySource } from './notify-log';
 
 /**
- * WeChat's door: POST /wxpay/notify. Only this route reads a raw body (64 KiB at most); no
+ * WeChat's door: POST /wxpay/notify. Only this route reads a raw body (NOTIFY_MAX_BYTES, 8 KiB, at most: see src/wechatpay/xml.ts for why); no
  * session, no CSRF; every answer is WeChat's XML.
  */
 export function webhookRoutes(deps: Pick<ResolvedDeps, 'db' | 'config' | 'clock' | 'logger' | 'metrics'>): Router {
@@ -18,9 +19,9 @@ export function webhookRoutes(deps: Pick<ResolvedDeps, 'db' | 'config' | 'clock'
   });
   const merchant = { appId: deps.config.wxpay.appId, mchId: deps.config.wxpay.mchId, apiKey: deps.config.wxpay.apiKey, signType: deps.config.wxpay.signType };
 
-  router.post('/wxpay/notify', express.raw({ type: () => true, limit: MAX_XML_BYTES }), async (req, res) => {
+  router.post('/wxpay/notify', express.raw({ type: () => true, limit: NOTIFY_MAX_BYTES }), async (req, res) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const answer = await handlePaymentNotify({ knex: deps.db.knex, merchant, now: deps.clock, logger: deps.logger }, raw);
+    const answer = await handlePaymentNotify({ knex: deps.db.knex, merchant, now: deps.clock, logger: deps.logger }, raw, notifySource(req.ip));
     notifies.inc({ verdict: answer.verdict });
     res.status(answer.status).type('text/xml').send(answer.body);
   });

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { recordNotify, type NotifyAnswer } from '../pay/notify-log';
-import { failReply, parseRefundNotify, successReply, WxPayError, type RefundNotice, type WxMerchant } from '../wechatpay';
+import { failReply, parseRefundNotify, successReply, WxNotifyRejected, WxPayError, type RefundNotice, type WxMerchant } from '../wechatpay';
 import { settleRefund, type SettleRefundOutcome } from './service';
 
 const STATUS_BY_ERROR_CODE: Record<string, number> = {
@@ -47,7 +47,7 @@ function summary(notice: RefundNotice): string {
  * notify_log (kind 'refund'), accepted or refused; answer SUCCESS only once the outcome is stored
  * or already was, FAIL with a 4xx for anything refused, FAIL with 500 when storing failed.
  */
-export async function handleRefundNotify(deps: { knex: Knex; merchant: WxMerchant; now: () => Date; logger: Logger }, raw: Buffer): Promise<NotifyAnswer> {
+export async function handleRefundNotify(deps: { knex: Knex; merchant: WxMerchant; now: () => Date; logger: Logger }, raw: Buffer, source?: string): Promise<NotifyAnswer> {
   const receivedAt = deps.now();
   const text = raw.toString('utf8');
   let notice: RefundNotice;
@@ -56,7 +56,9 @@ export async function handleRefundNotify(deps: { knex: Knex; merchant: WxMerchan
   } catch (err) {
     if (!(err instanceof WxPayError)) throw err;
     // the outer fields carry no trade number; req_info did not open, so nothing inside is trusted
-    await recordNotify(deps.knex, { kind: 'refund', refused: true, verdict: err.code, detail: err.message, rawBody: text, receivedAt }).catch((logErr: unknown) =>
+    // unverified unless req_info opened with our key (only what parseRefundNotify checks after decrypting)
+    const verified = err instanceof WxNotifyRejected && err.fields.req_info === undefined && err.fields.out_refund_no !== undefined;
+    await recordNotify(deps.knex, { kind: 'refund', refused: true, verified, source, verdict: err.code, detail: err.message, rawBody: text, receivedAt }).catch((logErr: unknown) =>
       deps.logger.error({ err: logErr }, 'could not record a refused refund notify'),
     );
     return { status: STATUS_BY_ERROR_CODE[err.code] ?? 400, body: failReply(err.message.slice(0, 120)), verdict: err.code };
@@ -80,6 +82,7 @@ export async function handleRefundNotify(deps: { knex: Knex; merchant: WxMerchan
     deps.logger.error({ err, outRefundNo: notice.outRefundNo }, 'refund notify could not be settled; WeChat will retry');
     await recordNotify(deps.knex, {
       kind: 'refund',
+      source,
       outTradeNo: notice.outTradeNo,
       transactionId: notice.transactionId,
       verdict: 'error',
@@ -93,6 +96,7 @@ export async function handleRefundNotify(deps: { knex: Knex; merchant: WxMerchan
   const { status, reply } = ANSWER_BY_OUTCOME[outcome];
   await recordNotify(deps.knex, {
     kind: 'refund',
+    source,
     outTradeNo: notice.outTradeNo,
     transactionId: notice.transactionId,
     verdict: outcome,

@@ -1,12 +1,13 @@
 import express, { Router, type ErrorRequestHandler } from 'express';
 import client from 'prom-client';
 import type { ResolvedDeps } from '../app';
-import { failReply, MAX_XML_BYTES } from '../wechatpay';
+import { failReply, NOTIFY_MAX_BYTES } from '../wechatpay';
+import { notifySource } from '../pay/notify-log';
 import { handleRefundNotify } from './notify';
 
 /**
  * WeChat's door for refunds: POST /wxpay/refund-notify. Mounted before the session and CSRF
- * middleware; only this route reads a raw body (64 KiB at most); every answer is WeChat's XML.
+ * middleware; only this route reads a raw body (NOTIFY_MAX_BYTES, 8 KiB, at most: see src/wechatpay/xml.ts for why); every answer is WeChat's XML.
  */
 export function refundWebhookRoutes(deps: Pick<ResolvedDeps, 'db' | 'config' | 'clock' | 'logger' | 'metrics'>): Router {
   const router = Router();
@@ -18,9 +19,9 @@ export function refundWebhookRoutes(deps: Pick<ResolvedDeps, 'db' | 'config' | '
   });
   const merchant = { appId: deps.config.wxpay.appId, mchId: deps.config.wxpay.mchId, apiKey: deps.config.wxpay.apiKey };
 
-  router.post('/wxpay/refund-notify', express.raw({ type: () => true, limit: MAX_XML_BYTES }), async (req, res) => {
+  router.post('/wxpay/refund-notify', express.raw({ type: () => true, limit: NOTIFY_MAX_BYTES }), async (req, res) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const answer = await handleRefundNotify({ knex: deps.db.knex, merchant, now: deps.clock, logger: deps.logger }, raw);
+    const answer = await handleRefundNotify({ knex: deps.db.knex, merchant, now: deps.clock, logger: deps.logger }, raw, notifySource(req.ip));
     notifies.inc({ verdict: answer.verdict });
     res.status(answer.status).type('text/xml').send(answer.body);
   });

@@ -71,7 +71,7 @@ export async function readEnvelope(ctx: SimContext, raw: unknown): Promise<{ ok:
   for (const name of ['appid', 'mch_id']) {
     if (!fields[name]) return { ok: false, returnMsg: lackParams(name) };
   }
-  const merchant = await findMerchant(ctx.knex, fields.mch_id as string);
+  const merchant = await findMerchant(ctx, fields.mch_id as string);
   if (!merchant) return { ok: false, returnMsg: ENVELOPE_MSG.mchIdNotExist };
   if (fields.appid !== merchant.appId) {
     const known = await appIdKnown(ctx.knex, fields.appid as string);

@@ -15,6 +15,13 @@ export interface SimContext {
   notifyTimeoutMs: number;
   /** nudges the delivery loop (a payment was just made): a no-op when the loop is not running */
   wake(): void;
+  /**
+   * The merchants' API keys, by mch_id, in memory only: sim_merchants keeps a fingerprint, so a
+   * configured (possibly real) key never lands in the simulator's tables.
+   */
+  keys: Map<string, string>;
+  /** Where notifies may go (this shop's own notify URLs); undefined = anywhere (the simulator alone, tests). */
+  notifyUrlAllowed?: ((url: string) => boolean) | undefined;
 }
 
 /** A merchant the simulator accepts, as kept in sim_merchants. */

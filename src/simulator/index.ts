@@ -31,6 +31,20 @@ export interface SimulatorOptions {
    * default only requests from this machine (loopbackOnly), the standalone simulator's rule.
    */
   faultsGuard?: express.RequestHandler;
+  /**
+   * The only URLs notifies are sent to (the shop's payment and refund notify URLs); a trade or
+   * refund naming another is never notified. Unset: any URL (the simulator alone, its own tests).
+   */
+  allowedNotifyUrls?: string[];
+}
+
+/** The same URL however it is spelled (case of the host, default port, trailing dot-segments). */
+function normalizedUrl(raw: string): string | undefined {
+  try {
+    return new URL(raw).toString();
+  } catch {
+    return undefined;
+  }
 }
 
 export interface Simulator {
@@ -69,6 +83,13 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
     refundDelayMs: opts.refundDelayMs,
     logger,
     notifyTimeoutMs: opts.notifyTimeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS,
+    keys: new Map(),
+    notifyUrlAllowed: opts.allowedNotifyUrls
+      ? ((allowed: Set<string>) => (url: string) => {
+          const normal = normalizedUrl(url);
+          return normal !== undefined && allowed.has(normal);
+        })(new Set(opts.allowedNotifyUrls.map(normalizedUrl).filter((u): u is string => u !== undefined)))
+      : undefined,
     wake: () => {
       if (!started || roundsQueued > 0) return;
       schedule(0);
@@ -108,7 +129,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
 
   return {
     router: simulatorRoutes(ctx, { faultsGuard: opts.faultsGuard }),
-    ensureMerchant: (m) => ensureMerchant(opts.knex, opts.clock(), m),
+    ensureMerchant: (m) => ensureMerchant(ctx, m),
     start() {
       if (started) return;
       started = true;

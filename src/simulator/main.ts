@@ -5,6 +5,7 @@ import pino from 'pino';
 import { ConfigError, loadConfig } from '../config';
 import { migrateToLatest, openDatabase } from '../db';
 import { createSimulator } from './index';
+import { refundNotifyUrl } from '../refunds/routes';
 
 /**
  * The simulator on its own port, without the shop: `tsx src/simulator/main.ts`.
@@ -15,7 +16,8 @@ import { createSimulator } from './index';
  * Note: embedded PGlite is one process's: to share state with a running shop, use DATABASE_URL.
  */
 export async function startSimulator(env: NodeJS.ProcessEnv = process.env): Promise<{ url: string; stop(): Promise<void> }> {
-  const config = loadConfig({ ...env, PORT: env.PORT?.trim() ? env.PORT : '3100' });
+  // the simulator alone is a simulator whatever merchant values it is given
+  const config = loadConfig({ ...env, WXPAY_MODE: env.WXPAY_MODE?.trim() ? env.WXPAY_MODE : 'simulator', PORT: env.PORT?.trim() ? env.PORT : '3100' });
   const logger = pino({ level: config.logLevel });
   const db = await openDatabase(config);
   try {
@@ -26,6 +28,8 @@ export async function startSimulator(env: NodeJS.ProcessEnv = process.env): Prom
       timeScale: config.simulator.timeScale,
       refundDelayMs: config.simulator.refundDelaySeconds * 1000,
       logger,
+      // with WXPAY_NOTIFY_URL set, notifies go only there (and to its refund-notify sibling)
+      allowedNotifyUrls: config.wxpay.notifyUrl ? [config.wxpay.notifyUrl, refundNotifyUrl(config.wxpay.notifyUrl)] : undefined,
     });
     await simulator.ensureMerchant({ appId: config.wxpay.appId, mchId: config.wxpay.mchId, apiKey: config.wxpay.apiKey, name: config.shopName });
 

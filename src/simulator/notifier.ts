@@ -69,7 +69,12 @@ export async function enqueueNotification(trx: Knex.Transaction, ctx: SimContext
   let status: NotificationStatus = 'pending';
   let nextAttemptAt: Date | null = now;
   let lastError: string | null = null;
-  if (note.kind === 'pay') {
+  if (ctx.notifyUrlAllowed && !ctx.notifyUrlAllowed(note.url)) {
+    // never a request to an address the shop did not configure (the simulator is no open relay)
+    status = 'failed';
+    nextAttemptAt = null;
+    lastError = `never sent: ${note.url.slice(0, 200)} is not one of this shop's notify URLs`;
+  } else if (note.kind === 'pay') {
     const drop = await takeFault(trx, { mchId: note.mchId, kind: 'notify_drop', outTradeNo: note.outTradeNo });
     if (drop) {
       status = 'dropped';
@@ -232,6 +237,7 @@ async function claimDue(ctx: SimContext, now: Date): Promise<ClaimedAttempt[]> {
 }
 
 async function sendAttempt(ctx: SimContext, claim: ClaimedAttempt): Promise<DeliveryResult> {
+  if (ctx.notifyUrlAllowed && !ctx.notifyUrlAllowed(claim.row.url)) return { ok: false, error: `not sent: ${claim.row.url.slice(0, 200)} is not one of this shop's notify URLs` };
   const fields = claim.badSignature ? badlySigned(claim.row.payload) : claim.row.payload;
   const xml = buildXml(fields);
   const results = await Promise.all(Array.from({ length: claim.copies }, () => postNotify(claim.row.url, xml, ctx.notifyTimeoutMs)));

@@ -115,37 +115,49 @@ const TRADE_STATE_DESC: Readonly<Record<TradeState, string>> = {
 
 const isPaid = (state: TradeState): boolean => state === 'SUCCESS' || state === 'REFUND';
 
-function toMerchant(row: MerchantRow): SimMerchant {
-  return { mchId: row.mch_id, appId: row.appid, apiKey: row.api_key, name: row.name };
+function toMerchant(row: MerchantRow, keys: Map<string, string>): SimMerchant {
+  // the key lives in this process's memory only (ensureMerchant); the row holds a fingerprint
+  return { mchId: row.mch_id, appId: row.appid, apiKey: keys.get(row.mch_id) ?? '', name: row.name };
+}
+
+/** What sim_merchants keeps instead of the key: enough to tell keys apart, nothing to sign with. */
+export function keyFingerprint(apiKey: string): string {
+  return `sha256:${crypto.createHash('sha256').update(apiKey, 'utf8').digest('hex').slice(0, 16)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Merchants
 
 /**
- * Upserts a merchant by mch_id: the simulator accepts whatever the shop is configured with.
+* Upserts a merchant by mch_id: the simulator accepts whatever the shop is configured with. The
+ * key is kept in memory (ctx.keys); the table gets its fingerprint, never the key itself.
  * `refundNotifyUrl` stands for the refund notify URL a merchant configures on the merchant
  * platform (申请退款, notify_url: "如果参数中传了notify_url，则商户平台上配置的回调地址将不会生效").
  */
 export async function ensureMerchant(
-  knex: Knex,
-  now: Date,
+  ctx: SimContext,
   m: { appId: string; mchId: string; apiKey: string; name?: string; refundNotifyUrl?: string },
 ): Promise<void> {
+  const knex = ctx.knex;
+  const now = ctx.clock();
   if (!/^\d{1,32}$/.test(m.mchId)) throw new TypeError(`mchId must be digits, got ${JSON.stringify(m.mchId)}`);
   if (typeof m.appId !== 'string' || m.appId === '' || m.appId.length > 32) throw new TypeError('appId must be 1..32 characters');
   if (typeof m.apiKey !== 'string' || m.apiKey === '' || m.apiKey.length > 64) throw new TypeError('apiKey must be 1..64 characters');
   const name = (m.name ?? '').trim().slice(0, 64) || '模拟商户';
   const refundNotifyUrl = m.refundNotifyUrl ?? null;
+  const fingerprint = keyFingerprint(m.apiKey);
+  ctx.keys.set(m.mchId, m.apiKey);
   await knex('sim_merchants')
-    .insert({ mch_id: m.mchId, appid: m.appId, api_key: m.apiKey, name, refund_notify_url: refundNotifyUrl, created_at: now, updated_at: now })
+    .insert({ mch_id: m.mchId, appid: m.appId, api_key: fingerprint, name, refund_notify_url: refundNotifyUrl, created_at: now, updated_at: now })
     .onConflict('mch_id')
-    .merge({ appid: m.appId, api_key: m.apiKey, name, refund_notify_url: refundNotifyUrl, updated_at: now });
+    .merge({ appid: m.appId, api_key: fingerprint, name, refund_notify_url: refundNotifyUrl, updated_at: now });
 }
 
-export async function findMerchant(knex: Knex, mchId: string): Promise<SimMerchant | undefined> {
-  const row = (await knex('sim_merchants').where({ mch_id: mchId }).first()) as MerchantRow | undefined;
-  return row ? toMerchant(row) : undefined;
+/** A merchant this simulator holds the key of (one another process registered is unknown here). */
+export async function findMerchant(ctx: SimContext, mchId: string): Promise<SimMerchant | undefined> {
+  if (!ctx.keys.has(mchId)) return undefined;
+  const row = (await ctx.knex('sim_merchants').where({ mch_id: mchId }).first()) as MerchantRow | undefined;
+  return row ? toMerchant(row, ctx.keys) : undefined;
 }
 
 export async function appIdKnown(knex: Knex, appId: string): Promise<boolean> {
@@ -519,7 +531,7 @@ export async function completeDueRefunds(ctx: SimContext, limit = 100): Promise<
       const merchantRow = (await trx('sim_merchants').where({ mch_id: due.mch_id }).first()) as MerchantRow;
       const notifyUrl = due.notify_url ?? merchantRow.refund_notify_url;
       if (notifyUrl) {
-        const merchant = toMerchant(merchantRow);
+        const merchant = toMerchant(merchantRow, ctx.keys);
         const r = refunded as RefundRow;
         const xml = buildRefundNotify(
           {
@@ -640,7 +652,7 @@ export async function payByCode(ctx: SimContext, codeUrl: string, phoneToken: st
     const trade = (await trx('sim_trades').where({ code_token: token }).forUpdate().first()) as TradeRow | undefined;
     if (!trade) return { kind: 'not_found' };
     if (!sameToken(trade.phone_token, phoneToken)) return { kind: 'forbidden' };
-    const merchant = toMerchant((await trx('sim_merchants').where({ mch_id: trade.mch_id }).first()) as MerchantRow);
+    const merchant = toMerchant((await trx('sim_merchants').where({ mch_id: trade.mch_id }).first()) as MerchantRow, ctx.keys);
     const state = phoneStateOf(trade, now);
     const late = state === 'expired' || state === 'closed';
     // WeChat has been seen to take a payment after time_expire or a close: under a fault, so does the phone

@@ -53,7 +53,8 @@ export type XmlRejectReason =
   | 'repeated'
   | 'attributes'
   | 'forbidden_name'
-  | 'bad_field_name';
+  | 'bad_field_name'
+  | 'too_many_fields';
 
 /** The body is not the flat `<xml><field>value</field>...</xml>` WeChat speaks, or is hostile. */
 export class WxXmlError extends WxPayError {

@@ -12,7 +12,7 @@ import type { Fields, SignType } from './sign';
 import { nonceStr, verifySignature } from './sign';
 import { buildSignedResponse } from './server';
 import { parseBeijingTime } from './time';
-import { buildXml, parseXml } from './xml';
+import { buildXml, NOTIFY_XML_OPTIONS, parseXml } from './xml';
 
 /** Who we are to WeChat Pay. */
 export interface WxMerchant {
@@ -148,9 +148,10 @@ export function verifyNotifySignature(fields: Record<string, string>, apiKey: st
  * ('bad_fee_type'), time_end ('bad_field'). Every refusal is a WxPayError with a `code`.
  * It does NOT compare total_fee with our record: the caller must, inside its transaction.
  */
-export async function parsePaymentNotify(body: string | Buffer, merchant: WxMerchant): Promise<PaymentNotice> {
+export async function parsePaymentNotify(body: string | Buffer | Readonly<Record<string, string>>, merchant: WxMerchant): Promise<PaymentNotice> {
   const where = 'payment notify';
-  const fields = await parseXml(body);
+  // the body, or its fields when the caller parsed it already (a webhook parses once)
+  const fields = typeof body === 'string' || Buffer.isBuffer(body) ? await parseXml(body, NOTIFY_XML_OPTIONS) : body;
   if (optional(fields, 'sign') === undefined) throw new WxSignatureError('missing', where);
   if (!verifyNotifySignature(fields, merchant.apiKey)) throw new WxSignatureError('mismatch', where);
   if (fields.return_code !== 'SUCCESS') throw new WxReturnError(fields.return_msg ?? '', fields, where);
@@ -256,7 +257,7 @@ const REFUND_STATUSES: readonly string[] = ['SUCCESS', 'CHANGE', 'REFUNDCLOSE'];
  */
 export async function parseRefundNotify(body: string | Buffer, merchant: WxMerchant): Promise<RefundNotice> {
   const where = 'refund notify';
-  const outer = await parseXml(body);
+  const outer = await parseXml(body, NOTIFY_XML_OPTIONS);
   if (outer.return_code !== 'SUCCESS') throw new WxReturnError(outer.return_msg ?? '', outer, where);
   checkMerchant(outer, merchant, where);
   requireFields(outer, ['req_info'], where);

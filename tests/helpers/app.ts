@@ -19,7 +19,11 @@ export { manualClock, type ManualClock } from './clock';
  */
 export async function createTestShop(options: { env?: NodeJS.ProcessEnv; clock?: Clock; seed?: boolean; testDb?: TestDatabase } = {}): Promise<TestShop> {
   const testDb = options.testDb ?? (await createTestDatabase());
-  const shop = await start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...options.env }, { db: testDb.db, clock: options.clock });
+  // every test shopper comes from 127.0.0.1: the per-address checkout limits are for tests that ask for them
+  const shop = await start(
+    { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', CHECKOUT_MAX_OPEN_PER_ADDRESS: '100000', CHECKOUT_MAX_UNITS_PER_ADDRESS: '1000000', ...options.env },
+    { db: testDb.db, clock: options.clock },
+  );
   if (options.seed === false) await testDb.db.knex('products').delete();
   else await seedCatalogIfEmpty(testDb.db.knex);
   return {

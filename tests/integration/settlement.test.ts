@@ -1,3 +1,4 @@
+import { DEFAULT_QR_TTL_SECONDS } from '../../src/config';
 import request from 'supertest';
 import { closePaylog } from '../../src/pay/settle';
 import { buildPaymentNotify, successReply } from '../../src/wechatpay';
@@ -248,7 +249,7 @@ describe('settlement: when the notify never comes, expiry, and late payments', (
       // not yet expired: nothing to do
       await shop.sweeper.sweepOnce();
       expect((await knex('paylog').where({ out_trade_no: outTradeNo }).first()).trade_state).toBe('NOTPAY');
-      clock.advance(7200 * 1000 + 1000);
+      clock.advance(DEFAULT_QR_TTL_SECONDS * 1000 + 1000);
       await shop.sweeper.sweepOnce();
       const { paylog, orders, logs } = await rowsOf(shop, outTradeNo);
       expect(paylog.trade_state).toBe('CLOSED');
@@ -290,7 +291,7 @@ describe('settlement: when the notify never comes, expiry, and late payments', (
     try {
       const knex = shop.db.knex;
       const { shopper, outTradeNo, paylog } = await tradeWithQr(shop, [['FARM-RICE-5', 1]]);
-      clock.advance(7200 * 1000 + 1000);
+      clock.advance(DEFAULT_QR_TTL_SECONDS * 1000 + 1000);
       expect((await shopper.agent.get(`/pay/${outTradeNo}/status`)).body).toEqual({ state: 'EXPIRED', redirect: `/pay/${outTradeNo}` });
       const page = await shopper.agent.get(`/pay/${outTradeNo}`).expect(200);
       expect(page.text).toContain('二维码已失效');

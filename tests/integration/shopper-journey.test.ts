@@ -1,3 +1,4 @@
+import { DEFAULT_QR_TTL_SECONDS } from '../../src/config';
 import request from 'supertest';
 import { decodeQrSvg } from '../helpers/qr';
 import { createTestShop, startSecondInstance, type TestShop } from '../helpers/app';
@@ -72,7 +73,7 @@ describe('shopper journey: catalog, cart, checkout, pay page', () => {
     for (const order of orders) expect(page.text).toContain(`data-order-id="${order.id}"`);
     expect(page.text).toContain(`/wxsim/scan?code_url=${encodeURIComponent(stored.code_url)}`);
     expect(page.text).toContain('<script src="/js/pay-status.js" defer></script>');
-    expect(stored.code_url_expires_at.getTime() - stored.create_time.getTime()).toBe(7200 * 1000);
+    expect(stored.code_url_expires_at.getTime() - stored.create_time.getTime()).toBe(DEFAULT_QR_TTL_SECONDS * 1000);
     // what WeChat was told
     const trade = await knex('sim_trades').where({ out_trade_no: outTradeNo }).first();
     expect(trade).toMatchObject({ total_fee: 45560, trade_type: 'NATIVE', product_id: outTradeNo });

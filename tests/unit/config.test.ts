@@ -1,8 +1,12 @@
-import { ConfigError, SIMULATOR_MERCHANT, defaultSpbillCreateIp, loadConfig } from '../../src/config';
+import path from 'node:path';
+import { ConfigError, DEFAULT_QR_TTL_SECONDS, SIMULATOR_MERCHANT, defaultSpbillCreateIp, loadConfig } from '../../src/config';
+
+/** A real p12 made for these tests (openssl), its passphrase the LIVE mch_id as WeChat's are. */
+const TEST_P12 = path.join(__dirname, '..', 'fixtures', 'apiclient_cert.p12');
 
 const LIVE = {
   WXPAY_MODE: 'live',
-  WXPAY_PFX_PATH: __filename,
+  WXPAY_PFX_PATH: TEST_P12,
   WXPAY_APPID: 'wxd930ea5d5a258f4f',
   WXPAY_MCH_ID: '10000100',
   WXPAY_API_KEY: '192006250b4c09247ec02edce69f6a2d',
@@ -26,7 +30,9 @@ describe('loadConfig', () => {
     expect(config.databaseUrl).toBeUndefined();
     expect(config.pgliteDir).toBe('./data/pglite');
     expect(config.wxpay).toMatchObject({ mode: 'simulator', signType: 'MD5', ...SIMULATOR_MERCHANT, baseUrl: undefined, notifyUrl: undefined });
-    expect(config.payQrTtlSeconds).toBe(7200);
+    expect(config.payQrTtlSeconds).toBe(DEFAULT_QR_TTL_SECONDS);
+    expect(DEFAULT_QR_TTL_SECONDS).toBe(900);
+    expect(config.metricsToken).toBeUndefined();
   });
 
   test('spbill_create_ip is WXPAY_SPBILL_CREATE_IP when set, else this machine\'s first non-loopback IPv4', () => {
@@ -54,7 +60,7 @@ describe('loadConfig', () => {
     [{ PAY_QR_TTL_SECONDS: '9000' }, 'PAY_QR_TTL_SECONDS', undefined],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', undefined],
     [{ TRUST_PROXY: 'yes please!' }, 'TRUST_PROXY', undefined],
-    [{ WXPAY_PFX_PATH: '/no/such/cert.p12' }, 'WXPAY_PFX_PATH', 'config: WXPAY_PFX_PATH cannot be read: ENOENT (/no/such/cert.p12)'],
+    [{ WXPAY_MODE: 'simulator', WXPAY_PFX_PATH: '/no/such/cert.p12' }, 'WXPAY_PFX_PATH', 'config: WXPAY_PFX_PATH cannot be read: ENOENT (/no/such/cert.p12)'],
     [{ ADMIN_PASSWORD_HASH: 'hunter2' }, 'ADMIN_PASSWORD_HASH', undefined],
     [{ WXPAY_NOTIFY_URL: 'http://shop.example.com/wxpay/notify?x=1' }, 'WXPAY_NOTIFY_URL', 'config: WXPAY_NOTIFY_URL must not have a query string (WeChat drops it)'],
   ])('a bad value (%j) stops start-up with one line naming %s', (env, variable, message) => {
@@ -78,9 +84,40 @@ describe('loadConfig', () => {
   });
 
   test('a malformed API key is refused without echoing the secret', () => {
-    const err = errorOf({ WXPAY_API_KEY: 'my-secret-key' });
+    const err = errorOf({ WXPAY_MODE: 'simulator', WXPAY_API_KEY: 'my-secret-key' });
     expect(err.variable).toBe('WXPAY_API_KEY');
     expect(err.message).not.toContain('my-secret-key');
+  });
+
+  test.each([
+    [{ WXPAY_API_KEY: '192006250b4c09247ec02edce69f6a2d' }, 'WXPAY_API_KEY is set'],
+    [{ WXPAY_APPID: 'wxd930ea5d5a258f4f' }, 'WXPAY_APPID is set'],
+    [{ WXPAY_MCH_ID: '10000100' }, 'WXPAY_MCH_ID is set'],
+    [{ WXPAY_PFX_PATH: TEST_P12, WXPAY_MCH_ID: '10000100' }, 'WXPAY_MCH_ID is set'],
+    [{ NODE_ENV: 'production' }, 'NODE_ENV=production'],
+  ])('fail closed: %j without an explicit WXPAY_MODE does not start in simulator mode', (env, why) => {
+    const err = errorOf(env);
+    expect(err.variable).toBe('WXPAY_MODE');
+    expect(err.message).toBe(`config: WXPAY_MODE must be set to live or simulator explicitly when ${why} (refusing to start in simulator mode by default)`);
+    // an explicit choice is honoured
+    expect(loadConfig({ ...env, WXPAY_MODE: 'simulator' }).wxpay.mode).toBe('simulator');
+  });
+
+  test('a certificate that does not open with the mch_id as passphrase stops start-up, naming WXPAY_PFX_PATH', () => {
+    expect(loadConfig(LIVE).wxpay.pfx?.length).toBeGreaterThan(0);
+    // the same p12 for another merchant: its passphrase (the mch_id) does not open it
+    const wrongPassphrase = errorOf({ ...LIVE, WXPAY_MCH_ID: '10000199' });
+    expect(wrongPassphrase.variable).toBe('WXPAY_PFX_PATH');
+    expect(wrongPassphrase.message).toMatch(/^config: WXPAY_PFX_PATH does not open as a p12 with the mch_id as passphrase: .*mac verify failure/);
+    // a file that is no p12 at all
+    expect(errorOf({ ...LIVE, WXPAY_PFX_PATH: __filename }).variable).toBe('WXPAY_PFX_PATH');
+  });
+
+  test('METRICS_TOKEN: taken when long enough, refused without echoing it when not', () => {
+    expect(loadConfig({ METRICS_TOKEN: 'a-long-enough-token-123' }).metricsToken).toBe('a-long-enough-token-123');
+    const err = errorOf({ METRICS_TOKEN: 'short-secret' });
+    expect(err.variable).toBe('METRICS_TOKEN');
+    expect(err.message).not.toContain('short-secret');
   });
 
   test('blank values count as unset', () => {

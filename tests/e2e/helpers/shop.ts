@@ -24,7 +24,7 @@ export async function buildDist(): Promise<void> {
 }
 
 /** The variables of .env.example: none of the caller's may leak into a shop the test configures. */
-const SHOP_VARIABLES = /^(PORT|HOST|DATABASE_URL|PGLITE_DIR|SESSION_SECRET|TRUST_PROXY|SHOP_NAME|LOG_LEVEL|WXPAY_\w+|PAY_\w+|POLL_\w+|SWEEP_\w+|SIM_\w+|ADMIN_\w+)$/;
+const SHOP_VARIABLES = /^(PORT|HOST|DATABASE_URL|PGLITE_DIR|SESSION_SECRET|TRUST_PROXY|SHOP_NAME|LOG_LEVEL|WXPAY_\w+|PAY_\w+|POLL_\w+|SWEEP_\w+|SIM_\w+|ADMIN_\w+|CHECKOUT_\w+|METRICS_TOKEN)$/;
 
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};

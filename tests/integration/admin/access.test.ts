@@ -103,7 +103,7 @@ describe('admin access: login, logout, and every route behind them', () => {
     expect(page.text).toMatch(/<label for="username">用户名<\/label>/);
     expect(page.text).toMatch(/<label for="password">密码<\/label>/);
     expect(page.text).toContain('type="password"');
-    expect(csrfOf(page.text)).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(csrfOf(page.text)).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(page.headers['cache-control']).toBe('no-store');
     const english = await request(shop.url).get('/admin/login?lang=en');
     expect(english.text).toContain('Admin login');
@@ -206,7 +206,7 @@ describe('admin access: login, logout, and every route behind them', () => {
   });
 });
 
-describe('admin login rate limit (5 failures in 15 minutes, per IP and per user, shared by instances)', () => {
+describe('admin login rate limit (5 failures in 15 minutes per user and address, 20 an hour per address, a delay per user; shared by instances)', () => {
   let shop: TestShop;
   let clock: ManualClock;
   beforeAll(async () => {
@@ -236,16 +236,32 @@ describe('admin login rate limit (5 failures in 15 minutes, per IP and per user,
     expect((await admin.agent.get('/admin')).status).toBe(303);
   });
 
-  test('the limit is per user too: five failures from five addresses lock the user out everywhere, not other users', async () => {
-    for (let i = 1; i <= 5; i++) expect((await new Admin(shop.url).login(ADMIN_USER, 'wrong', undefined, from(`10.1.0.${i}`))).status).toBe(401);
-    expect((await new Admin(shop.url).login(ADMIN_USER, ADMIN_PASSWORD, undefined, from('10.1.0.99'))).status).toBe(429);
-    expect((await new Admin(shop.url).login('intern', 'wrong', undefined, from('10.1.0.99'))).status).toBe(401);
+  test('five wrong passwords for the admin from one address do not stop the right password from another', async () => {
+    for (let i = 0; i < 5; i++) expect((await new Admin(shop.url).login(ADMIN_USER, 'wrong', undefined, from('10.1.0.1'))).status).toBe(401);
+    expect((await new Admin(shop.url).login(ADMIN_USER, ADMIN_PASSWORD, undefined, from('10.1.0.1'))).status).toBe(429);
+    expect((await new Admin(shop.url).login(ADMIN_USER, ADMIN_PASSWORD, undefined, from('10.1.0.99'))).status).toBe(303);
   });
 
-  test('the limit is per IP too: five failures with five user names lock that address out, not others', async () => {
-    for (let i = 1; i <= 5; i++) expect((await new Admin(shop.url).login(`user${i}`, 'wrong', undefined, from('10.2.0.1'))).status).toBe(401);
+  test('the user name is slowed down, never locked: from the 10th failure anywhere, each try waits 1, 2, 4 ... at most 60 s after the last failure', async () => {
+    for (let i = 1; i <= 10; i++) expect((await new Admin(shop.url).login(ADMIN_USER, 'wrong', undefined, from(`10.1.1.${i}`))).status).toBe(401);
+    const slowed = await new Admin(shop.url).login(ADMIN_USER, ADMIN_PASSWORD, undefined, from('10.1.1.99'));
+    expect(slowed.status).toBe(429);
+    expect(Number(slowed.headers['retry-after'])).toBe(1);
+    clock.advance(1000);
+    expect((await new Admin(shop.url).login(ADMIN_USER, 'wrong again', undefined, from('10.1.1.98'))).status).toBe(401);
+    // 11 failures: 2 s now
+    clock.advance(1000);
+    expect((await new Admin(shop.url).login(ADMIN_USER, ADMIN_PASSWORD, undefined, from('10.1.1.99'))).status).toBe(429);
+    clock.advance(1000);
+    expect((await new Admin(shop.url).login(ADMIN_USER, ADMIN_PASSWORD, undefined, from('10.1.1.99'))).status).toBe(303);
+    clock.advance(16 * 60 * 1000);
+  });
+
+  test('the limit is per address too, slower: twenty failures with any user names lock that address out, not others', async () => {
+    for (let i = 1; i <= 20; i++) expect((await new Admin(shop.url).login(`user${i}`, 'wrong', undefined, from('10.2.0.1'))).status).toBe(401);
     expect((await new Admin(shop.url).login(ADMIN_USER, ADMIN_PASSWORD, undefined, from('10.2.0.1'))).status).toBe(429);
     expect((await new Admin(shop.url).login(ADMIN_USER, ADMIN_PASSWORD, undefined, from('10.2.0.2'))).status).toBe(303);
+    clock.advance(61 * 60 * 1000);
   });
 
   test('the lock-out lifts once the failures are 15 minutes old', async () => {

@@ -1,7 +1,7 @@
-import { MAX_XML_BYTES, WxXmlError, buildXml, parseXml } from '../../../src/wechatpay';
-import type { XmlRejectReason } from '../../../src/wechatpay';
+import { MAX_XML_BYTES, NOTIFY_MAX_BYTES, NOTIFY_XML_OPTIONS, WxXmlError, buildXml, parseXml } from '../../../src/wechatpay';
+import type { XmlOptions, XmlRejectReason } from '../../../src/wechatpay';
 
-async function rejection(body: unknown, options?: { root?: string }): Promise<WxXmlError> {
+async function rejection(body: unknown, options?: XmlOptions): Promise<WxXmlError> {
   try {
     await parseXml(body as string, options);
   } catch (err) {
@@ -200,5 +200,36 @@ describe('parseXml refuses hostile and broken bodies with a WxXmlError', () => {
     }
     expect(refused).toBeGreaterThan(0);
     expect(accepted).toBeGreaterThan(0);
+  });
+});
+
+describe('parseXml does bounded work before anything is trusted', () => {
+  it('when a body nests the same element thousands of times, it is refused at the first nesting, in time linear in the body', async () => {
+    const deep = `<xml><a>${'<a>'.repeat(20_000)}</xml>`;
+    expect((await rejection(deep)).reason).toBe('nested');
+    const wide = `<xml>${'<a>'.repeat(20_000)}</xml>`;
+    expect((await rejection(wide)).reason).toBe('nested');
+  });
+
+  it('when a body has more fields than allowed, it is refused with too_many_fields before the rest is read', async () => {
+    const fields = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`f${i}`, 'x']));
+    await expect(parseXml(buildXml(fields))).resolves.toBeDefined();
+    const err = await rejection(buildXml(fields), { maxFields: 64 });
+    expect(err.reason).toBe('too_many_fields');
+  });
+
+  it('when a body is over the notify limit, it is refused as too large by the notify options', async () => {
+    const body = `<xml><a>${'x'.repeat(NOTIFY_MAX_BYTES)}</a></xml>`;
+    await expect(parseXml(body, NOTIFY_XML_OPTIONS)).rejects.toMatchObject({ reason: 'too_large' });
+    await expect(parseXml(body)).resolves.toBeDefined();
+  });
+
+  it('when a second root or a repeated field hides behind a valid message, the whole body is refused', async () => {
+    expect((await rejection('<xml><a>1</a></xml>\n<xml><a>2</a></xml>')).reason).toBe('malformed');
+    expect((await rejection('<xml><a>1</a><b>2</b><a>3</a></xml>')).reason).toBe('repeated');
+  });
+
+  it('when comments surround or sit between the fields, they are skipped', async () => {
+    expect({ ...(await parseXml('<!-- a --><xml><!-- b --><a>1<!-- c --></a></xml><!-- d -->')) }).toEqual({ a: '1' });
   });
 });
