@@ -1,7 +1,6 @@
 import { Router, type Request } from 'express';
 import type { ResolvedDeps } from '../app';
 import { NotFound, UpstreamFailed } from '../errors';
-import { clientIp } from '../http/client-ip';
 import { existingShopperId } from '../http/shopper';
 import { qrSvg } from './qr';
 import { closeTrade, offerPayment, ordersOfPaylog, paylogOfShopper, renewAttempt, wxpayContextOf } from './service';

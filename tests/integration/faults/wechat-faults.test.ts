@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import request from 'supertest';
 import { MAX_BACKOFF_MS } from '../../../src/pay/sweeper';
+import { deleteFault } from '../../../src/simulator';
 import { sendRefund, requestRefund, newOutRefundNo } from '../../../src/refunds/service';
 import { refundNotifyUrl } from '../../../src/refunds/routes';
 import { freePort } from '../../e2e/helpers/processes';
@@ -72,12 +72,12 @@ describe('fault: WeChat failing for minutes', () => {
 
     let systemError: number | undefined;
     const setOutage = async (outage: Outage | 'none') => {
-      if (systemError !== undefined) await request(shop.url).delete(`/wxsim/faults/${systemError}`).set('Origin', shop.url).expect(204);
+      if (systemError !== undefined) expect(await deleteFault(knex, systemError)).toBe(true);
       systemError = undefined;
       proxy.mode = outage === 'systemerror' || outage === 'none' ? 'pass' : outage;
       // kept-alive connections too: they met the old mode
       proxy.cutAll();
-      if (outage === 'systemerror') systemError = ((await addFault(shop, { kind: 'systemerror', count: 100000 })).body as { fault: { id: number } }).fault.id;
+      if (outage === 'systemerror') systemError = (await addFault(shop, { kind: 'systemerror', count: 100000 })).id;
     };
 
     const outages: Outage[] = ['refuse', 'systemerror', 'drop_answer', 'refuse', 'systemerror', 'drop_answer'];
@@ -143,7 +143,7 @@ describe('fault: WeChat failing for minutes', () => {
   test('the sweeper backs off from a trade WeChat keeps failing on (2, 4, 8 minutes...), and takes it up again', async () => {
     proxy.mode = 'pass';
     const e = await tradeWithQr(shop, [['GEEK-CBL-01', 1]]);
-    const fault = ((await addFault(shop, { kind: 'systemerror', api: 'orderquery', out_trade_no: e.outTradeNo, count: 1000 })).body as { fault: { id: number } }).fault;
+    const fault = await addFault(shop, { kind: 'systemerror', api: 'orderquery', out_trade_no: e.outTradeNo, count: 1000 });
     const used = async () => ((await knex('sim_faults').where({ id: fault.id }).first('used')) as { used: number }).used;
     // past POLL_QUERY_AFTER_SECONDS: a trade with no news is asked about, once a minute at most
     clock.advance(20_000);
@@ -158,7 +158,7 @@ describe('fault: WeChat failing for minutes', () => {
     expect((await stateOf(e.outTradeNo)).trade_state).toBe('NOTPAY');
 
     // WeChat answers again, and the trade was paid meanwhile (its notify lost): found at the next try
-    await request(shop.url).delete(`/wxsim/faults/${fault.id}`).set('Origin', shop.url).expect(204);
+    expect(await deleteFault(knex, fault.id)).toBe(true);
     await addFault(shop, { kind: 'notify_drop', out_trade_no: e.outTradeNo });
     await payAtWechat(shop, e.outTradeNo);
     clock.advance(MAX_BACKOFF_MS);
