@@ -17,7 +17,8 @@ import { scaled } from '../../helpers/timeouts';
  * after WeChat did the work, or no answer at all (the client's timeout). The shop talks to WeChat
  * through a TCP proxy of the test's own in front of the simulator. Meanwhile the shopper sees the
  * retry page, the sweeper keeps trying, nothing is closed or refunded by mistake; once WeChat is
- * back everything converges and the ledger is clean.
+ * back everything converges and the ledger is clean. The QR codes here live two hours (PAY_QR_TTL_SECONDS=7200),
+ * so that minutes of outage do not expire them.
  */
 type Outage = Exclude<ProxyMode, 'pass' | 'hang'> | 'systemerror';
 
@@ -33,7 +34,7 @@ describe('fault: WeChat failing for minutes', () => {
     proxy = await startTcpProxy([{ host: '127.0.0.1', port }]);
     shop = await createTestShop({
       clock,
-      env: { PORT: String(port), WXPAY_BASE_URL: `http://127.0.0.1:${proxy.port}/wxsim`, SIM_TIME_SCALE: '1000', SWEEP_INTERVAL_SECONDS: '0', POLL_QUERY_INTERVAL_SECONDS: '60' },
+      env: { PORT: String(port), WXPAY_BASE_URL: `http://127.0.0.1:${proxy.port}/wxsim`, PAY_QR_TTL_SECONDS: '7200', SIM_TIME_SCALE: '1000', SWEEP_INTERVAL_SECONDS: '0', POLL_QUERY_INTERVAL_SECONDS: '60' },
     });
     knex = shop.db.knex;
   });
