@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { scaled } from './timeouts';
 
 /**
  * fast-check settings for the property tests: a fixed seed and a modest number of runs in
@@ -10,11 +11,21 @@ export function fuzzParameters(defaultRuns: number): fc.Parameters<unknown> {
   const rawSeed = process.env.FUZZ_SEED?.trim();
   const seed = rawSeed === undefined || rawSeed === '' ? 20261126 : rawSeed === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(rawSeed);
   if (!Number.isSafeInteger(seed)) throw new Error(`FUZZ_SEED must be an integer or "random" (got ${JSON.stringify(rawSeed)})`);
+  const numRuns = fuzzRuns(defaultRuns);
+  if (rawSeed === 'random' || process.env.FUZZ_RUNS?.trim()) console.log(`fuzz: seed ${seed}, ${numRuns} runs`);
+  return { seed, numRuns, endOnFailure: true };
+}
+
+/** A fuzz test's time limit: its runs (FUZZ_RUNS or the default) at 250 ms each, scaled by TEST_TIMEOUT_SCALE (a run takes ~20 ms here). */
+export function fuzzTimeout(defaultRuns: number): number {
+  return scaled(30_000 + fuzzRuns(defaultRuns) * 250);
+}
+
+function fuzzRuns(defaultRuns: number): number {
   const rawRuns = process.env.FUZZ_RUNS?.trim();
   const numRuns = rawRuns === undefined || rawRuns === '' ? defaultRuns : Number(rawRuns);
   if (!Number.isSafeInteger(numRuns) || numRuns < 1) throw new Error(`FUZZ_RUNS must be a positive integer (got ${JSON.stringify(rawRuns)})`);
-  if (rawSeed === 'random' || rawRuns) console.log(`fuzz: seed ${seed}, ${numRuns} runs`);
-  return { seed, numRuns, endOnFailure: true };
+  return numRuns;
 }
 
 /** One XML element as the test writes it: its own serializer, independent of the app's. */

@@ -39,8 +39,8 @@ describe('fault: WeChat failing for minutes', () => {
     knex = shop.db.knex;
   });
   afterAll(async () => {
-    await shop.close();
-    await proxy.close();
+    await shop?.close();
+    await proxy?.close();
   });
 
   const settleSimulator = async () => {

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { encryptReqInfo, signatureOf } from '../../../src/wechatpay';
 import { formatBeijingTime } from '../../../src/wechatpay/time';
 import type { TestShop } from '../../helpers/app';
-import { byteMutation, damage, fuzzParameters, replyCode, shuffled, toXml, type ByteMutation, type Element } from '../../helpers/fuzz';
+import { byteMutation, damage, fuzzParameters, fuzzTimeout, replyCode, shuffled, toXml, type ByteMutation, type Element } from '../../helpers/fuzz';
 import { merchantOf, shopOnClock } from '../../helpers/settlement';
 
 /**
@@ -39,7 +39,7 @@ describe('fuzz: the payment and refund webhooks', () => {
     merchant = merchantOf(shop);
   });
   afterAll(async () => {
-    await shop.close();
+    await shop?.close();
   });
 
   /** A NOTPAY payment attempt for one unpaid order, made straight in the database (cheap per run). */
@@ -168,7 +168,7 @@ describe('fuzz: the payment and refund webhooks', () => {
         }),
         fuzzParameters(200),
       );
-    });
+    }, fuzzTimeout(200));
   });
 
   describe('POST /wxpay/refund-notify', () => {
@@ -278,6 +278,6 @@ describe('fuzz: the payment and refund webhooks', () => {
         }),
         fuzzParameters(150),
       );
-    });
+    }, fuzzTimeout(150));
   });
 });

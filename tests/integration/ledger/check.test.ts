@@ -36,7 +36,7 @@ describe('the ledger check', () => {
     await codOrder(shop, [['GEEK-PB-10K', 3]]);
   });
   afterAll(async () => {
-    await shop.close();
+    await shop?.close();
   });
 
   test('a clean journey (paid, partly refunded, open, cash on delivery) has 0 discrepancies', async () => {
