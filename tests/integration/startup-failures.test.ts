@@ -8,7 +8,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 /** Runs `npm start`'s entry point as a child process and collects how it ends. */
-function runMain(env: NodeJS.ProcessEnv, timeoutMs = scaled(20000)): Promise<{ code: number | null; stderr: string; stdout: string }> {
+function runMain(env: NodeJS.ProcessEnv, timeoutMs = scaled(50000)): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(TSX, ['src/main.ts'], {
       cwd: ROOT,

@@ -37,7 +37,7 @@ describe('the simulator on its own port (src/simulator/main.ts)', () => {
       detached: true,
     });
     try {
-      const baseUrl = await waitForUrl(child, scaled(20000));
+      const baseUrl = await waitForUrl(child, scaled(50000));
       const client = createWxPayClient({ ...SIMULATOR_MERCHANT, signType: 'MD5', baseUrl, timeoutMs: 5000 });
       const order = await client.unifiedOrder({ body: 'standalone', outTradeNo: 'STANDALONE01', totalFee: 1, spbillCreateIp: '127.0.0.1', notifyUrl: 'http://127.0.0.1:9/n', productId: 'P' });
       expect(order.codeUrl).toMatch(/^weixin:\/\/wxpay\/bizpayurl\?pr=/);
