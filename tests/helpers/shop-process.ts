@@ -121,15 +121,5 @@ export async function startShopChild(name: string, port: number, env: Record<str
   return shop;
 }
 
-/**
- * Kills a child spawned with `detached: true` together with everything it started (tsx runs the
- * app in a grandchild: killing tsx alone leaves the app running, and listening).
- */
-export function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    child.kill(signal);
-  }
-}
+/** (one helper for every test that spawns the shop: tests/helpers/process-group.ts) */
+export { killProcessGroup as killGroup } from './process-group';
