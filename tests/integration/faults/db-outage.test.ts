@@ -35,11 +35,13 @@ onServer('fault: the database unavailable for ~10 s during a stream of notifies'
     direct = testDb.db.knex;
     await seedCatalogIfEmpty(direct);
     proxy = await startTcpProxy([endpointOf(testDb.url as string)]);
-    const env = { HOST: '127.0.0.1', LOG_LEVEL: 'silent', SIM_TIME_SCALE: '1000', SWEEP_INTERVAL_SECONDS: '0' };
+    const shopPort = await freePort();
+    // both name the shop's notify URL: the simulator notifies only the URLs its shop is configured with
+    const env = { HOST: '127.0.0.1', LOG_LEVEL: 'silent', SIM_TIME_SCALE: '1000', SWEEP_INTERVAL_SECONDS: '0', WXPAY_MODE: 'simulator', WXPAY_NOTIFY_URL: `http://127.0.0.1:${shopPort}/wxpay/notify` };
     // WeChat's side: the simulator in an instance of its own, on direct connections
     wechat = await start({ ...env, PORT: '0' }, { db: testDb.db });
     shopDb = await openDatabase({ databaseUrl: proxy.via(testDb.url as string), pgliteDir: 'memory://' });
-    shop = await start({ ...env, PORT: String(await freePort()), WXPAY_BASE_URL: `${wechat.url}/wxsim` }, { db: shopDb });
+    shop = await start({ ...env, PORT: String(shopPort), WXPAY_BASE_URL: `${wechat.url}/wxsim` }, { db: shopDb });
   }, scaled(60_000));
   afterAll(async () => {
     proxy.mode = 'pass';
