@@ -4,6 +4,7 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { SIMULATOR_MERCHANT } from '../../../src/config';
 import { fenToYuanString, formatFen } from '../../../src/money';
 import { createWxPayClient, type OrderQueryResult, type WxPayClient } from '../../../src/wechatpay';
+import { expectAccessible } from './axe';
 import { decodeQrPng } from './browser';
 import { waitFor } from './processes';
 
@@ -162,8 +163,10 @@ export class ShopperJourney {
     return path.join(this.options.artifacts, `${this.options.prefix}-${name}`);
   }
 
+  /** A screenshot of each page the journey visits, and axe-core's check of it at both sizes. */
   private async shot(page: Page, name: string): Promise<void> {
     await page.screenshot({ path: this.artifact(`${name}.png`), fullPage: true });
+    await expectAccessible(page, `${name} (${this.options.locale})`);
   }
 
   private need<T>(value: T | undefined, what: string): T {
