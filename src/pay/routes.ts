@@ -1,9 +1,10 @@
 import { Router, type Request } from 'express';
 import type { ResolvedDeps } from '../app';
 import { NotFound, UpstreamFailed } from '../errors';
-import { existingShopperId } from '../http/shopper';
+import { existingShopperId, flash } from '../http/shopper';
+import type { Translate } from '../i18n';
 import { qrSvg } from './qr';
-import { offerPayment, ordersOfPaylog, paylogOfShopper, renewAttempt, wxpayContextOf } from './service';
+import { checkPaymentNow, offerPayment, ordersOfPaylog, paylogOfShopper, renewAttempt, wxpayContextOf } from './service';
 
 const OUT_TRADE_NO = /^[0-9A-Za-z_|*-]{6,32}$/;
 
@@ -18,6 +19,17 @@ export function clientIp(req: Request): string {
   const ip = req.ip ?? '127.0.0.1';
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip === '::1' ? '127.0.0.1' : ip;
 }
+
+/** The QR code's time left as a duration people read: "1小时59分" / "4分08秒" (the pay page's script counts down in the same words). */
+export function formatDuration(seconds: number, t: Translate): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h > 0 ? t('duration.hm', { h, m }) : t('duration.ms', { m, s: String(s).padStart(2, '0') });
+}
+
+/** The pay page's countdown turns red this close to the end. */
+export const URGENT_SECONDS = 300;
 
 export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | 'wxpay'>): Router {
   const router = Router();
@@ -43,15 +55,31 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
       const ordersOpen = orders.length > 0 && orders.every((o) => o.status === 'unpaid');
       return res.render('pay/expired', { paylog: offer.paylog, orders, reason: offer.kind, canRenew: ordersOpen });
     }
+    const secondsLeft = Math.max(0, Math.floor((offer.expiresAt.getTime() - now.getTime()) / 1000));
     res.render('pay/index', {
       paylog: offer.paylog,
       orders,
       codeUrl: offer.codeUrl,
       qr: await qrSvg(offer.codeUrl),
       expiresAt: offer.expiresAt,
-      secondsLeft: Math.max(0, Math.floor((offer.expiresAt.getTime() - now.getTime()) / 1000)),
+      secondsLeft,
+      timeLeft: formatDuration(secondsLeft, res.locals.t as Translate),
+      urgent: secondsLeft <= URGENT_SECONDS,
+      urgentSeconds: URGENT_SECONDS,
       phoneHref: simulatorMode ? `/wxsim/scan?code_url=${encodeURIComponent(offer.codeUrl)}` : undefined,
     });
+  });
+
+  // "I have paid": works without JavaScript (a form post), answers on the pay page itself
+  router.post('/pay/:outTradeNo/check', async (req, res) => {
+    const outTradeNo = outTradeNoOf(req);
+    const paylog = await paylogOfShopper(knex, outTradeNo, existingShopperId(req));
+    const outcome = await checkPaymentNow(knex, wx.client, paylog, deps.clock(), { qrTtlSeconds: wx.qrTtlSeconds, queryIntervalSeconds: deps.config.poll.queryIntervalSeconds });
+    if (outcome === 'paid') return res.redirect(303, `/pay/${outTradeNo}/success`);
+    if (outcome === 'not_paid') flash(req, 'pay.notPaidYet');
+    else if (outcome === 'asked_recently') flash(req, 'pay.askedRecently', { seconds: deps.config.poll.queryIntervalSeconds });
+    else if (outcome === 'unreachable') flash(req, 'pay.unreachable');
+    res.redirect(303, `/pay/${outTradeNo}`);
   });
 
   router.post('/pay/:outTradeNo/renew', async (req, res) => {

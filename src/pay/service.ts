@@ -412,3 +412,33 @@ export async function queryIfOverdue(
   await settleFromQuery(knex, client, paylog.out_trade_no, now, 'query');
   return true;
 }
+
+export type CheckNowOutcome = 'paid' | 'not_paid' | 'asked_recently' | 'closed' | 'expired' | 'unreachable';
+
+/**
+ * The shopper's "I have paid": asks WeChat now through the status poll's own path
+ * (queryIfOverdue, without its waiting period), so the per-trade claim that keeps the poll from
+ * asking more than once per `queryIntervalSeconds` bounds these presses too, across tabs and
+ * instances. A SUCCESS is settled by markPaid there; nothing else is changed here.
+ */
+export async function checkPaymentNow(
+  knex: Knex,
+  client: WxPayClient,
+  paylog: Paylog,
+  now: Date,
+  rules: { qrTtlSeconds: number; queryIntervalSeconds: number },
+): Promise<CheckNowOutcome> {
+  const before = statusOf(paylog, now);
+  if (before === 'SUCCESS') return 'paid';
+  if (before === 'CLOSED') return 'closed';
+  if (before === 'EXPIRED') return 'expired';
+  let asked: boolean;
+  try {
+    asked = await queryIfOverdue(knex, client, paylog, now, { ...rules, queryAfterSeconds: 0 });
+  } catch (err) {
+    if (err instanceof WxPayError) return 'unreachable';
+    throw err;
+  }
+  if (statusOf(await reloadPaylog(knex, paylog.out_trade_no), now) === 'SUCCESS') return 'paid';
+  return asked ? 'not_paid' : 'asked_recently';
+}
