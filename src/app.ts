@@ -8,6 +8,7 @@ import { adminRoutes } from './admin/routes';
 import { cartRoutes } from './cart/routes';
 import { catalogRoutes } from './catalog/routes';
 import { checkoutRoutes } from './checkout/routes';
+import { orderRoutes } from './orders/routes';
 import type { Config } from './config';
 import type { Database } from './db';
 import { csrfProtection } from './http/csrf';
@@ -171,6 +172,7 @@ export function createApp(deps: AppDeps): App {
   });
   app.use(csrfProtection);
 
+  app.use(orderRoutes(full));
   app.use(catalogRoutes(full));
   app.use(cartRoutes(full));
   app.use(checkoutRoutes(full));

@@ -1,7 +1,8 @@
 import { Router, type Request } from 'express';
 import type { ResolvedDeps } from '../app';
-import { NotFound, UpstreamFailed } from '../errors';
-import { existingShopperId, flash } from '../http/shopper';
+import { Conflict, NotFound, UpstreamFailed } from '../errors';
+import { buyAgain } from '../orders/service';
+import { cartOf, existingShopperId, flash, foundOrdersOf, startShopping } from '../http/shopper';
 import type { Translate } from '../i18n';
 import { qrSvg } from './qr';
 import { checkPaymentNow, offerPayment, ordersOfPaylog, paylogOfShopper, renewAttempt, wxpayContextOf } from './service';
@@ -39,7 +40,7 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
 
   router.get('/pay/:outTradeNo', async (req, res) => {
     const outTradeNo = outTradeNoOf(req);
-    const paylog = await paylogOfShopper(knex, outTradeNo, existingShopperId(req));
+    const paylog = await paylogOfShopper(knex, outTradeNo, existingShopperId(req), foundOrdersOf(req));
     const now = deps.clock();
     let offer;
     try {
@@ -73,7 +74,7 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
   // "I have paid": works without JavaScript (a form post), answers on the pay page itself
   router.post('/pay/:outTradeNo/check', async (req, res) => {
     const outTradeNo = outTradeNoOf(req);
-    const paylog = await paylogOfShopper(knex, outTradeNo, existingShopperId(req));
+    const paylog = await paylogOfShopper(knex, outTradeNo, existingShopperId(req), foundOrdersOf(req));
     const outcome = await checkPaymentNow(knex, wx.client, paylog, deps.clock(), { qrTtlSeconds: wx.qrTtlSeconds, queryIntervalSeconds: deps.config.poll.queryIntervalSeconds });
     if (outcome === 'paid') return res.redirect(303, `/pay/${outTradeNo}/success`);
     if (outcome === 'not_paid') flash(req, 'pay.notPaidYet');
@@ -84,15 +85,39 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
 
   router.post('/pay/:outTradeNo/renew', async (req, res) => {
     const outTradeNo = outTradeNoOf(req);
-    const shopperId = existingShopperId(req);
-    if (!shopperId) throw new NotFound('no shopper', 'pay.notFound');
-    const outcome = await renewAttempt(knex, wx.client, { outTradeNo, shopperId, now: deps.clock(), qrTtlSeconds: deps.config.payQrTtlSeconds });
+    // the payment's own shopper: this session's, or the one whose order it found by number and mobile
+    const { shopper_id: shopperId } = await paylogOfShopper(knex, outTradeNo, existingShopperId(req), foundOrdersOf(req));
+    let outcome;
+    try {
+      outcome = await renewAttempt(knex, wx.client, { outTradeNo, shopperId, now: deps.clock(), qrTtlSeconds: deps.config.payQrTtlSeconds });
+    } catch (err) {
+      // closed meanwhile (the sweeper gave the stock back): the expired page offers "buy these again"
+      if (!(err instanceof Conflict && err.messageKey === 'pay.error.ordersClosed')) throw err;
+      flash(req, 'pay.ordersClosed');
+      return res.redirect(303, `/pay/${outTradeNo}`);
+    }
     res.redirect(303, outcome.kind === 'paid' ? `/pay/${outcome.outTradeNo}/success` : `/pay/${outcome.outTradeNo}`);
+  });
+
+  // "buy these again": the items of this payment's orders back in the cart, as far as in stock
+  router.post('/pay/:outTradeNo/buy-again', async (req, res) => {
+    const outTradeNo = outTradeNoOf(req);
+    await paylogOfShopper(knex, outTradeNo, existingShopperId(req), foundOrdersOf(req));
+    const orders = await ordersOfPaylog(knex, outTradeNo);
+    const result = await buyAgain(
+      knex,
+      cartOf(req),
+      orders.flatMap((o) => o.items),
+    );
+    await startShopping(req);
+    req.session.cart = result.cart;
+    flash(req, result.skipped > 0 ? 'cart.buyAgainPartly' : 'cart.buyAgain', { added: result.added, skipped: result.skipped });
+    res.redirect(303, '/cart');
   });
 
   router.get('/pay/:outTradeNo/success', async (req, res) => {
     const outTradeNo = outTradeNoOf(req);
-    const paylog = await paylogOfShopper(knex, outTradeNo, existingShopperId(req));
+    const paylog = await paylogOfShopper(knex, outTradeNo, existingShopperId(req), foundOrdersOf(req));
     if (paylog.trade_state !== 'SUCCESS' && paylog.trade_state !== 'REFUND') return res.redirect(303, `/pay/${outTradeNo}`);
     res.render('pay/success', { paylog, orders: await ordersOfPaylog(knex, outTradeNo) });
   });
