@@ -148,4 +148,11 @@ export const en: Record<keyof typeof zh, string> = {
   'flash.cart.buyAgainPartly': 'Put {added} items back in your cart; {skipped} are sold out or gone.',
   'flash.orders.found': 'Found order {id}.',
   'flash.pay.ordersClosed': 'These orders were closed and their stock released. Press “Buy these again” to put the items back in your cart.',
+  'checkout.mobileHint': 'An 11-digit mainland China mobile number; +86, spaces and dashes are fine.',
+  'checkout.submitAmount': 'Place order · pay {amount}',
+  'error.title.notFound': 'Page not found',
+  'error.title.forbidden': 'This could not be done',
+  'error.title.invalid': 'Please check and try again',
+  'error.backToAdmin': 'Back to the admin',
+  'error.backToOrders': 'See my orders',
 };

@@ -147,4 +147,11 @@ export const zh = {
   'flash.cart.buyAgainPartly': '已把 {added} 件商品放回购物车；{skipped} 件已售罄或下架，未能加入。',
   'flash.orders.found': '已找到订单 {id}。',
   'flash.pay.ordersClosed': '订单已关闭，库存已释放。可以点“再次购买”把商品放回购物车。',
+  'checkout.mobileHint': '11 位中国大陆手机号，可以带 +86、空格或短横线。',
+  'checkout.submitAmount': '提交订单 · 应付 {amount}',
+  'error.title.notFound': '找不到页面',
+  'error.title.forbidden': '无法完成操作',
+  'error.title.invalid': '请检查后重试',
+  'error.backToAdmin': '返回管理后台',
+  'error.backToOrders': '查看我的订单',
 } as const;

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { MAX_QUANTITY, type Cart } from '../cart/service';
+import { normalizeMobile } from '../checkout/service';
 import type { OrderItem } from '../pay/service';
 
 /** One of the shopper's orders as "my orders" lists it. */
@@ -60,13 +61,6 @@ export async function unpaidCountOf(knex: Knex, shopperId: string | undefined, f
     .count({ n: '*' })
     .first()) as { n: number | string } | undefined;
   return Number(row?.n ?? 0);
-}
-
-/** A mobile number as a shopper may type it: "+86 138-0013-8000" -> "13800138000". */
-export function normalizeMobile(raw: unknown): string {
-  const text = typeof raw === 'string' ? raw.trim() : '';
-  const digits = text.replace(/[\s\-()（）]/g, '').replace(/^(\+86|0086)/, '');
-  return digits;
 }
 
 /** "138****8000": enough for the shopper to recognise, not enough to call. */
