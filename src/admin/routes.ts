@@ -1,3 +1,4 @@
+import { maskMobile } from '../orders/service';
 import { Router, type Request, type Response } from 'express';
 import type { ResolvedDeps } from '../app';
 import { SESSION_COOKIE_NAME } from '../http/session-cookie';
@@ -273,6 +274,7 @@ export function adminRoutes(deps: ResolvedDeps): Router {
     const link = (extra: Record<string, string | undefined>) => `/admin/paylog${filterQueryString(query.filter, { size, ...extra })}`;
     res.render('admin/paylog', {
       nav: 'paylog',
+      maskMobile,
       filter: query.filter,
       size: query.size,
       page,

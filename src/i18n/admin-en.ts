@@ -37,7 +37,7 @@ export const adminEn: Record<keyof typeof adminZh, string> = {
   'admin.filter.from': 'Created from',
   'admin.filter.to': 'Created until',
   'admin.filter.q': 'Search',
-  'admin.filter.qPlaceholder': 'out_trade_no, transaction id or order id',
+  'admin.filter.qPlaceholder': 'payment, transaction or order number, receiver or mobile',
   'admin.filter.search': 'Search',
   'admin.filter.reset': 'Clear',
 
@@ -54,7 +54,7 @@ export const adminEn: Record<keyof typeof adminZh, string> = {
   'admin.flag.double_payment': 'Paid twice',
 
   'admin.paylog.title': 'Payments',
-  'admin.paylog.totals': '{count} payments, {paid} paid in all, {refunded} refunded',
+  'admin.paylog.totals': '{count} payments; {paid} received (refunded ones included); {refunded} refunded',
   'admin.paylog.csv': 'Export CSV',
   'admin.paylog.empty': 'No payment matches.',
   'admin.paylog.pages': 'Pages',
@@ -208,4 +208,7 @@ export const adminEn: Record<keyof typeof adminZh, string> = {
   'refund.notice.sync.mismatch': "WeChat's refund does not match our records; nothing changed, check it by hand.",
   'refund.notice.sync.processing': 'WeChat Pay is still processing this refund ({status}).',
   'refund.notice.sync.notAtWechat': 'WeChat Pay has no such refund: the request never arrived. Press "Retry" (the refund number stays the same).',
+  'admin.col.receiver': 'Receiver',
+  'admin.payType.wxpay_native': 'WeChat QR',
+  'admin.payType.other': 'Other',
 };

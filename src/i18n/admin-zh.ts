@@ -36,7 +36,7 @@ export const adminZh = {
   'admin.filter.from': '创建日期从',
   'admin.filter.to': '创建日期至',
   'admin.filter.q': '搜索',
-  'admin.filter.qPlaceholder': '支付单号、微信交易号或订单号',
+  'admin.filter.qPlaceholder': '支付单号、交易号、订单号、收货人或手机号',
   'admin.filter.search': '查询',
   'admin.filter.reset': '清除条件',
 
@@ -53,7 +53,7 @@ export const adminZh = {
   'admin.flag.double_payment': '重复支付',
 
   'admin.paylog.title': '支付记录',
-  'admin.paylog.totals': '共 {count} 笔，已支付合计 {paid}，已退款合计 {refunded}',
+  'admin.paylog.totals': '共 {count} 笔支付；收款（含已部分或全部退款的）合计 {paid}；已退款合计 {refunded}',
   'admin.paylog.csv': '导出 CSV',
   'admin.paylog.empty': '没有符合条件的支付记录。',
   'admin.paylog.pages': '翻页',
@@ -207,4 +207,7 @@ export const adminZh = {
   'refund.notice.sync.mismatch': '微信返回的退款与我们的记录不符，未做更改，请人工核对。',
   'refund.notice.sync.processing': '微信支付仍在处理这笔退款（{status}）。',
   'refund.notice.sync.notAtWechat': '微信支付没有这笔退款：申请没有送达，请用“重试”提交（退款单号不变）。',
+  'admin.col.receiver': '收货人',
+  'admin.payType.wxpay_native': '微信扫码',
+  'admin.payType.other': '其他',
 } as const;
