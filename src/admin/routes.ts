@@ -1,6 +1,7 @@
-import { maskMobile } from '../orders/service';
 import { Router, type Request, type Response } from 'express';
 import type { ResolvedDeps } from '../app';
+import { maskMobile } from '../orders/service';
+import { dailyStats } from './chart';
 import { SESSION_COOKIE_NAME } from '../http/session-cookie';
 import { Conflict, Invalid, NotFound } from '../errors';
 import { fenToYuanString, yuanStringToFen } from '../money';
@@ -264,7 +265,9 @@ export function adminRoutes(deps: ResolvedDeps): Router {
 
   router.get('/', async (req, res) => {
     onlyParams(req, []);
-    res.render('admin/dashboard', { nav: 'dashboard', stats: await dashboard(knex, deps.clock()) });
+    const now = deps.clock();
+    const [stats, days] = await Promise.all([dashboard(knex, now), dailyStats(knex, now, 14)]);
+    res.render('admin/dashboard', { nav: 'dashboard', stats, days });
   });
 
   router.get('/paylog', async (req, res) => {

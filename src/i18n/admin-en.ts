@@ -211,4 +211,11 @@ export const adminEn: Record<keyof typeof adminZh, string> = {
   'admin.col.receiver': 'Receiver',
   'admin.payType.wxpay_native': 'WeChat QR',
   'admin.payType.other': 'Other',
+  'admin.dashboard.chartTitle': 'Payments received, last 14 days (bar height: amount; above it: count)',
+  'admin.dashboard.chartTable': 'The figures by day',
+  'admin.dashboard.day': 'Day (Beijing)',
+  'admin.dashboard.created': 'Payments started',
+  'admin.dashboard.paidCount': 'Paid',
+  'admin.dashboard.paidFen': 'Received',
+  'admin.dashboard.conversion': 'Conversion',
 };

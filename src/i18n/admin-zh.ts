@@ -210,4 +210,11 @@ export const adminZh = {
   'admin.col.receiver': '收货人',
   'admin.payType.wxpay_native': '微信扫码',
   'admin.payType.other': '其他',
+  'admin.dashboard.chartTitle': '最近 14 天收款（柱高为金额，柱上为笔数）',
+  'admin.dashboard.chartTable': '按天查看数字',
+  'admin.dashboard.day': '日期（北京时间）',
+  'admin.dashboard.created': '发起支付',
+  'admin.dashboard.paidCount': '支付成功笔数',
+  'admin.dashboard.paidFen': '收款金额',
+  'admin.dashboard.conversion': '支付转化率',
 } as const;
