@@ -56,9 +56,11 @@ async function main(): Promise<void> {
         axe.push(await axeOf(page, name, viewport.width));
       };
       await page.goto(`${shop.url}/`);
-      for (const sku of ['TEA-LJ-250', 'GEEK-CBL-01']) {
+      for (const [i, sku] of ['TEA-LJ-250', 'GEEK-CBL-01'].entries()) {
         await page.locator(`li.product[data-sku="${sku}"] form.add-to-cart button[type="submit"]`).click();
         await page.waitForLoadState('load');
+        // the cart count in the header says the add landed (a reload without the page's script, in place with it)
+        await page.locator('.cart-link', { hasText: String(i + 1) }).waitFor();
       }
       axe.push(await axeOf(page, 'catalog', viewport.width));
       await page.goto(`${shop.url}/cart`);

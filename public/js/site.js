@@ -23,6 +23,10 @@
     note.hidden = false;
   }
 
+  // one add at a time: the first line in the cart renews the session and its CSRF token, and a
+  // second request sent before that answer arrived would carry the old ones
+  var queue = Promise.resolve();
+
   document.addEventListener('submit', function (event) {
     var form = event.target;
     if (!form || !form.classList || !form.classList.contains('add-to-cart') || !window.fetch || !window.URLSearchParams) return;
@@ -30,7 +34,13 @@
     var button = form.querySelector('button[type="submit"]');
     if (button) button.disabled = true;
     var quantity = form.querySelector('input[name="quantity"]');
-    fetch(form.action, {
+    queue = queue.then(function () {
+      return send(form, button, quantity);
+    });
+  });
+
+  function send(form, button, quantity) {
+    return fetch(form.action, {
       method: 'POST',
       headers: { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' },
       credentials: 'same-origin',
@@ -73,5 +83,5 @@
       .then(function () {
         if (button) button.disabled = false;
       });
-  });
+  }
 })();
