@@ -8,6 +8,7 @@ import { adminRoutes } from './admin/routes';
 import { cartRoutes } from './cart/routes';
 import { catalogRoutes } from './catalog/routes';
 import { checkoutRoutes } from './checkout/routes';
+import { orderRoutes } from './orders/routes';
 import type { Config } from './config';
 import type { Database } from './db';
 import { csrfProtection } from './http/csrf';
@@ -183,6 +184,7 @@ export function createApp(deps: AppDeps): App {
   });
   app.use(csrfProtection(config.sessionSecret));
 
+  app.use(orderRoutes(full));
   app.use(catalogRoutes(full));
   app.use(cartRoutes(full));
   app.use(checkoutRoutes(full));

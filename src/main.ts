@@ -163,6 +163,10 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
     });
     sweeper.start();
     logger.info({ url, database: db.kind, wxpayMode: config.wxpay.mode }, `shop listening on ${url}`);
+    // where each of the three doors is, one line each
+    logger.info(`shop: ${url}/`);
+    logger.info(`admin: ${url}/admin (user "${config.admin.user}")`);
+    if (simulator) logger.info(`phone (WeChat Pay simulator): ${url}/wxsim/scan`);
 
     let stopping: Promise<void> | undefined;
     const stop = () =>

@@ -1,4 +1,6 @@
-// The pay page's one script: long-polls /pay/:no/status and moves on when WeChat's news lands.
+// The pay page's one script: long-polls /pay/:no/status and moves on when WeChat's news lands,
+// counts the QR code's time down, and takes the code away when it has expired. The page works
+// without it ("I have paid" and "Get a new QR code" are plain forms).
 // No inline script anywhere (CSP); texts come from data attributes rendered from the dictionaries.
 (function () {
   'use strict';
@@ -7,11 +9,16 @@
   var outTradeNo = page.getAttribute('data-out-trade-no');
   var expiresAt = new Date(page.getAttribute('data-expires-at')).getTime();
   var skew = Date.now() - (expiresAt - Number(page.getAttribute('data-seconds-left')) * 1000);
+  var urgentSeconds = Number(page.getAttribute('data-urgent-seconds')) || 300;
   var statusEl = document.getElementById('pay-status');
   var expiryEl = document.getElementById('pay-expiry');
+  var timeLeftEl = document.getElementById('pay-time-left');
+  var qrBox = document.getElementById('pay-qr');
+  var qrGone = document.getElementById('pay-qr-gone');
+  var checkForm = document.getElementById('pay-check');
   var renewForm = document.getElementById('pay-renew');
-  var countdownText = page.getAttribute('data-text-countdown') || '{time}';
-  var expiredText = page.getAttribute('data-text-expired') || '';
+  var hm = page.getAttribute('data-duration-hm') || '{h}:{m}';
+  var ms = page.getAttribute('data-duration-ms') || '{m}:{s}';
   var offlineText = page.getAttribute('data-text-offline') || '';
   var failures = 0;
   var stopped = false;
@@ -20,22 +27,32 @@
     return Math.max(0, Math.floor((expiresAt - (Date.now() - skew)) / 1000));
   }
 
+  function duration(left) {
+    var h = Math.floor(left / 3600);
+    var m = Math.floor((left % 3600) / 60);
+    var s = left % 60;
+    if (h > 0) return hm.replace('{h}', String(h)).replace('{m}', String(m));
+    return ms.replace('{m}', String(m)).replace('{s}', (s < 10 ? '0' : '') + s);
+  }
+
+  // the stale code is taken away, not faded: nobody should scan it any more
   function showExpired() {
     stopped = true;
-    if (expiryEl) expiryEl.textContent = expiredText;
+    if (expiryEl) expiryEl.hidden = true;
+    if (qrBox) qrBox.remove();
+    if (qrGone) qrGone.hidden = false;
     if (statusEl) statusEl.textContent = '';
+    if (checkForm) checkForm.hidden = true;
     if (renewForm) renewForm.hidden = false;
-    var qr = page.querySelector('.qr');
-    if (qr) qr.classList.add('expired');
   }
 
   function tick() {
     var left = secondsLeft();
     if (left <= 0) return showExpired();
-    var minutes = Math.floor(left / 60);
-    var seconds = left % 60;
-    if (expiryEl) expiryEl.textContent = countdownText.replace('{time}', minutes + ':' + (seconds < 10 ? '0' : '') + seconds);
-    setTimeout(tick, 1000);
+    if (timeLeftEl) timeLeftEl.textContent = duration(left);
+    if (expiryEl && left <= urgentSeconds) expiryEl.classList.add('urgent');
+    // once a minute is enough while hours are left; every second near the end
+    setTimeout(tick, left > 3600 ? 1000 * ((left % 60) + 1) : 1000);
   }
 
   function poll() {
@@ -64,6 +81,7 @@
           window.location.assign(answer.redirect);
           return;
         }
+        if (answer.state === 'EXPIRED' || answer.state === 'CLOSED') return showExpired();
         poll();
       })
       .catch(function (err) {

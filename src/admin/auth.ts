@@ -36,10 +36,13 @@ const ONE_TIME_PARAMS = { N: 2 ** 14, r: 8, p: 1 };
 export function adminCredentials(config: { user: string; passwordHash: string | undefined }, logger: Pick<Logger, 'warn'>): AdminCredentials {
   if (config.passwordHash !== undefined) return { user: config.user, hash: parsePasswordHash(config.passwordHash) };
   const password = randomPassword();
+  // the password alone in the message, so it can be read (and copied) from the log at a glance
   logger.warn(
-    { adminUser: config.user },
-    `ADMIN_PASSWORD_HASH is not set: log in at /admin as "${config.user}" with the one-time password ${password} ` +
-      '(it lasts until this process stops; set ADMIN_PASSWORD_HASH from `npm run admin:hash` to keep one)',
+    {
+      adminUser: config.user,
+      why: `ADMIN_PASSWORD_HASH is not set: log in at /admin as "${config.user}" with this password; it lasts until this process stops (set ADMIN_PASSWORD_HASH from \`npm run admin:hash\` to keep one)`,
+    },
+    `one-time password ${password}`,
   );
   return { user: config.user, hash: parsePasswordHash(hashPasswordSync(password, ONE_TIME_PARAMS)) };
 }

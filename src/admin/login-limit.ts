@@ -110,3 +110,11 @@ export async function sweepLoginAttempts(knex: Knex, now: Date, limit: LoginLimi
     .where('at', '<=', new Date(now.getTime() - Math.max(limit.pairWindowMs, limit.ipWindowMs, limit.userWindowMs)))
     .delete();
 }
+
+/**
+ * The attempt was not a failure, but forgives nothing either: its row goes, the earlier failures of
+ * its keys stay counted (the shopper's order lookup: one right answer must not reset the count).
+ */
+export async function forgetLoginAttempt(knex: Knex, id: number): Promise<void> {
+  await knex('admin_login_attempts').where({ id }).delete();
+}

@@ -20,7 +20,7 @@ export interface PaylogFilter {
   /** Beijing dates, yyyy-MM-dd, inclusive, on create_time */
   from?: string;
   to?: string;
-  /** part of an out_trade_no or transaction_id, or a whole order id */
+  /** words, each matching part of an out_trade_no, transaction id, the goods, the receiver's name or mobile, or a whole order id */
   q?: string;
 }
 
@@ -113,9 +113,11 @@ export function parsePaylogQuery(query: Record<string, unknown>): PaylogQuery {
   if (filter.from && filter.to && filter.from > filter.to) throw new Invalid('from is after to', 'admin.error.badRange');
   const q = one('q');
   if (q !== undefined) {
-    // what out_trade_no, transaction_id and order ids are made of; nothing else can match
-    if (q.length > 64 || !/^[0-9A-Za-z_|*-]+$/.test(q)) throw bad('q');
-    filter.q = q;
+    // payment and order numbers, Chinese names, mobile numbers as typed (+86, spaces, dashes):
+    // letters of any script, digits, spaces and a few joiners; quotes, %, control characters are refused
+    const text = q.trim().replace(/\s+/g, ' ');
+    if ([...text].length > 64 || !/^[\p{L}\p{N} _|*+().·（）-]*$/u.test(text)) throw bad('q');
+    if (text !== '') filter.q = text;
   }
   const result: PaylogQuery = { filter, size: DEFAULT_PAGE_SIZE };
   const sizeText = one('size');
@@ -152,21 +154,53 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+interface SearchTerm {
+  text: string;
+  orderId?: number;
+  /** digits of a mobile number (at least 4), without +86, spaces or dashes */
+  mobile?: string;
+}
+
+/**
+ * The search box's words. A mobile number typed with spaces or dashes ("138 0013 8000",
+ * "+86-138-0013-8000") is one term; otherwise each word is a term that must match.
+ */
+export function searchTerms(q: string | undefined): SearchTerm[] {
+  if (!q) return [];
+  const asMobile = q.replace(/[\s()（）-]/g, '').replace(/^(\+86|0086)/, '');
+  const words = /^\d{4,11}$/.test(asMobile) && /[\s-]/.test(q) ? [asMobile] : q.split(' ').filter((w) => w !== '');
+  return words.map((text) => {
+    const digits = text.replace(/^(\+86|0086)/, '');
+    return {
+      text,
+      orderId: /^\d{1,15}$/.test(text) ? Number(text) : undefined,
+      mobile: /^\d{4,11}$/.test(digits) ? digits : undefined,
+    };
+  });
+}
+
 function applyFilter(knex: Knex, query: Knex.QueryBuilder, filter: PaylogFilter): Knex.QueryBuilder {
   if (filter.state) query.where('paylog.trade_state', filter.state);
   if (filter.flag === 'any') query.whereNotNull('paylog.flag');
   else if (filter.flag) query.where('paylog.flag', filter.flag);
   if (filter.from) query.where('paylog.create_time', '>=', beijingDayStart(filter.from) as Date);
   if (filter.to) query.where('paylog.create_time', '<', new Date((beijingDayStart(filter.to) as Date).getTime() + DAY_MS));
-  const q = filter.q;
-  if (q) {
-    const like = `%${escapeLike(q)}%`;
+  for (const term of searchTerms(filter.q)) {
+    const like = `%${escapeLike(term.text)}%`;
+    // every term must match something of the payment: its numbers, an order id, the receiver, the goods
     query.where((w) => {
-      w.where('paylog.out_trade_no', 'ilike', like).orWhere('paylog.transaction_id', 'ilike', like);
-      const orderId = /^\d{1,15}$/.test(q) ? Number(q) : undefined;
-      if (orderId !== undefined) {
-        w.orWhereExists(knex('paylog_orders').select(knex.raw('1')).whereRaw('paylog_orders.out_trade_no = paylog.out_trade_no').andWhere('paylog_orders.order_id', orderId));
-      }
+      w.where('paylog.out_trade_no', 'ilike', like).orWhere('paylog.transaction_id', 'ilike', like).orWhere('paylog.body', 'ilike', like);
+      w.orWhereExists(
+        knex('paylog_orders')
+          .join('orders', 'orders.id', 'paylog_orders.order_id')
+          .select(knex.raw('1'))
+          .whereRaw('paylog_orders.out_trade_no = paylog.out_trade_no')
+          .andWhere((o) => {
+            o.where('orders.receiver_name', 'ilike', like);
+            if (term.orderId !== undefined) o.orWhere('orders.id', term.orderId);
+            if (term.mobile !== undefined) o.orWhere('orders.receiver_mobile', 'like', `%${term.mobile}%`);
+          }),
+      );
     });
   }
   return query;
@@ -185,6 +219,9 @@ export interface PaylogRow {
   create_time: Date;
   pay_time: Date | null;
   order_count: number;
+  /** the receiver of the payment's first order */
+  receiver_name: string | null;
+  receiver_mobile: string | null;
   /** create_time in UTC to the microsecond: the keyset position of the row */
   cursor_time: string;
 }
@@ -203,6 +240,8 @@ function selectRows(knex: Knex): Knex.QueryBuilder {
     'paylog.create_time',
     'paylog.pay_time',
     knex.raw('(SELECT count(*) FROM paylog_orders po WHERE po.out_trade_no = paylog.out_trade_no) AS order_count'),
+    knex.raw('(SELECT o.receiver_name FROM paylog_orders po JOIN orders o ON o.id = po.order_id WHERE po.out_trade_no = paylog.out_trade_no ORDER BY o.id LIMIT 1) AS receiver_name'),
+    knex.raw('(SELECT o.receiver_mobile FROM paylog_orders po JOIN orders o ON o.id = po.order_id WHERE po.out_trade_no = paylog.out_trade_no ORDER BY o.id LIMIT 1) AS receiver_mobile'),
     knex.raw(`to_char(paylog.create_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_time`),
   );
 }

@@ -1,5 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { ResolvedDeps } from '../app';
+import { maskMobile } from '../orders/service';
+import { dailyStats } from './chart';
 import { SESSION_COOKIE_NAME } from '../http/session-cookie';
 import { Conflict, Invalid, NotFound } from '../errors';
 import { fenToYuanString, yuanStringToFen } from '../money';
@@ -281,7 +283,9 @@ export function adminRoutes(deps: ResolvedDeps): Router {
 
   router.get('/', async (req, res) => {
     onlyParams(req, []);
-    res.render('admin/dashboard', { nav: 'dashboard', stats: await dashboard(knex, deps.clock()) });
+    const now = deps.clock();
+    const [stats, days] = await Promise.all([dashboard(knex, now), dailyStats(knex, now, 14)]);
+    res.render('admin/dashboard', { nav: 'dashboard', stats, days });
   });
 
   // every order, its pay type and state; cash-on-delivery orders are settled here by hand
@@ -322,6 +326,7 @@ export function adminRoutes(deps: ResolvedDeps): Router {
     const link = (extra: Record<string, string | undefined>) => `/admin/paylog${filterQueryString(query.filter, { size, ...extra })}`;
     res.render('admin/paylog', {
       nav: 'paylog',
+      maskMobile,
       filter: query.filter,
       size: query.size,
       page,

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { AppDeps } from '../app';
 import { viewCart } from '../cart/service';
-import { NotFound } from '../errors';
+import { DomainError, NotFound } from '../errors';
 import { cartOf, existingShopperId, shopperIdOf } from '../http/shopper';
 import { CHECKOUT_TOKEN_PATTERN, checkout, validateCheckoutForm, type ReceiverErrors } from './service';
 import { ordersOfCheckout } from '../pay/service';
@@ -31,16 +31,24 @@ export function checkoutRoutes(deps: Pick<AppDeps, 'db' | 'clock' | 'config'>): 
   router.post('/checkout', async (req, res) => {
     const form = validateCheckoutForm(req.body as Record<string, unknown>);
     if ('errors' in form) return renderForm(req, res, req.body as Record<string, unknown>, form.errors, 400);
-    const result = await checkout(knex, {
-      shopperId: shopperIdOf(req),
-      cart: cartOf(req),
-      receiver: form.receiver,
-      payType: form.payType,
-      checkoutToken: String(req.body.checkout_token ?? ''),
-      clientIp: clientIp(req),
-      now: deps.clock(),
-      limits: deps.config.checkoutLimits,
-    });
+    let result;
+    try {
+      result = await checkout(knex, {
+        shopperId: shopperIdOf(req),
+        cart: cartOf(req),
+        receiver: form.receiver,
+        payType: form.payType,
+        checkoutToken: String(req.body.checkout_token ?? ''),
+        clientIp: clientIp(req),
+        now: deps.clock(),
+        limits: deps.config.checkoutLimits,
+      });
+    } catch (err) {
+      // the shopper's mistakes (too many of something, a stale form) answer on this page, above the form
+      if (!(err instanceof DomainError && (err.kind === 'invalid' || err.kind === 'conflict'))) throw err;
+      const { checkout_token: _stale, ...values } = req.body as Record<string, unknown>;
+      return renderForm(req, res, values, { form: { key: err.messageKey, params: err.params } }, err.kind === 'conflict' ? 409 : 400);
+    }
     req.session.cart = {};
     if (result.outTradeNo) return res.redirect(303, `/pay/${result.outTradeNo}`);
     res.redirect(303, `/checkout/${encodeURIComponent(String(req.body.checkout_token))}/complete`);

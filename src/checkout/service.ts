@@ -51,17 +51,25 @@ export const CHECKOUT_TOKEN_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 const MOBILE_PATTERN = /^1[3-9]\d{9}$/;
 
 export interface ReceiverErrors {
+  /** a mistake of the whole order (stock, a stale form), not of one field */
+  form?: { key: string; params: Record<string, string | number> };
   name?: string;
   mobile?: string;
   address?: string;
   payType?: string;
 }
 
+/** A mainland mobile number as people type it: "+86 138-0013-8000", "0086 13800138000", "(138) 0013 8000" -> "13800138000". */
+export function normalizeMobile(raw: unknown): string {
+  const text = typeof raw === 'string' ? raw.trim() : '';
+  return text.replace(/[\s\-()（）]/g, '').replace(/^(\+86|0086)/, '');
+}
+
 /** Checks the checkout form; returns the clean values, or the message key for each bad field. */
 export function validateCheckoutForm(body: Record<string, unknown>): { receiver: Receiver; payType: PayType } | { errors: ReceiverErrors } {
   const text = (v: unknown) => (typeof v === 'string' ? v.trim().replace(/\s+/g, ' ') : '');
   const name = text(body.receiver_name);
-  const mobile = text(body.receiver_mobile).replace(/[\s-]/g, '');
+  const mobile = normalizeMobile(body.receiver_mobile);
   const address = text(body.receiver_address);
   const payType = text(body.pay_type);
   const errors: ReceiverErrors = {};

@@ -34,6 +34,22 @@ export function describeError(err: unknown, t: Translate): { status: number; cod
   return { status, code: err instanceof DomainError ? err.kind : 'error', message: t(messageKey, params) };
 }
 
+/** The error page's heading says what happened in words; the HTTP code is for machines. */
+export function headingOf(status: number): string {
+  if (status === 404) return 'error.title.notFound';
+  if (status === 403 || status === 401) return 'error.title.forbidden';
+  if (status >= 500) return 'error.title';
+  return 'error.title.invalid';
+}
+
+/** The way back that fits where the error happened: the admin's pages lead back to the admin. */
+export function wayBackFrom(url: string): { href: string; key: string } {
+  if (url === '/admin' || url.startsWith('/admin/') || url.startsWith('/admin?')) return { href: '/admin', key: 'error.backToAdmin' };
+  if (url.startsWith('/checkout') || url.startsWith('/cart')) return { href: '/cart', key: 'pay.back' };
+  if (url.startsWith('/pay/') || url.startsWith('/orders')) return { href: '/orders', key: 'error.backToOrders' };
+  return { href: '/', key: 'error.back' };
+}
+
 /**
  * One error handler: a page for people, JSON for JSON clients.
  * 5xx details go to the log, never to the client.
@@ -48,7 +64,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     res.status(status);
     res.format({
       html: () =>
-        res.render('errors/page', { status, message }, (renderErr: Error | null, html?: string) => {
+        res.render('errors/page', { status, message, heading: headingOf(status), back: wayBackFrom(req.originalUrl) }, (renderErr: Error | null, html?: string) => {
           if (renderErr) logger.error({ err: renderErr }, 'error page failed to render');
           if (renderErr || html === undefined) res.type('text/plain').send(message);
           else res.send(html);

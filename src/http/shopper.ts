@@ -8,6 +8,8 @@ declare module 'express-session' {
     shopperId?: string;
     cart?: Cart;
     flash?: { key: string; params?: Record<string, string | number> };
+    /** orders found by number and receiver's mobile ("my orders" on another device) */
+    foundOrders?: number[];
   }
 }
 
@@ -45,4 +47,9 @@ export function cartOf(req: Request): Cart {
 /** A one-time message shown on the next page. */
 export function flash(req: Request, key: string, params?: Record<string, string | number>): void {
   req.session.flash = { key, params };
+}
+
+/** The orders this session found by number and mobile (see src/orders). */
+export function foundOrdersOf(req: Request): number[] {
+  return req.session?.foundOrders ?? [];
 }

@@ -37,7 +37,7 @@ export const adminEn: Record<keyof typeof adminZh, string> = {
   'admin.filter.from': 'Created from',
   'admin.filter.to': 'Created until',
   'admin.filter.q': 'Search',
-  'admin.filter.qPlaceholder': 'out_trade_no, transaction id or order id',
+  'admin.filter.qPlaceholder': 'payment, transaction or order number, receiver or mobile',
   'admin.filter.search': 'Search',
   'admin.filter.reset': 'Clear',
 
@@ -54,7 +54,7 @@ export const adminEn: Record<keyof typeof adminZh, string> = {
   'admin.flag.double_payment': 'Paid twice',
 
   'admin.paylog.title': 'Payments',
-  'admin.paylog.totals': '{count} payments, {paid} paid in all, {refunded} refunded',
+  'admin.paylog.totals': '{count} payments; {paid} received (refunded ones included); {refunded} refunded',
   'admin.paylog.csv': 'Export CSV',
   'admin.paylog.empty': 'No payment matches.',
   'admin.paylog.pages': 'Pages',
@@ -245,4 +245,14 @@ export const adminEn: Record<keyof typeof adminZh, string> = {
   'admin.orders.notice.unknown_order': 'There is no order #{id}.',
   'admin.orders.notice.not_cod': 'Order #{id} is a WeChat Pay order: it settles through WeChat Pay only.',
   'admin.orders.notice.not_open': 'Order #{id} is no longer unpaid; nothing was changed.',
+  'admin.col.receiver': 'Receiver',
+  'admin.payType.wxpay_native': 'WeChat QR',
+  'admin.payType.other': 'Other',
+  'admin.dashboard.chartTitle': 'Payments received, last 14 days (bar height: amount; above it: count)',
+  'admin.dashboard.chartTable': 'The figures by day',
+  'admin.dashboard.day': 'Day (Beijing)',
+  'admin.dashboard.created': 'Payments started',
+  'admin.dashboard.paidCount': 'Paid',
+  'admin.dashboard.paidFen': 'Received',
+  'admin.dashboard.conversion': 'Conversion',
 };

@@ -36,7 +36,7 @@ export const adminZh = {
   'admin.filter.from': '创建日期从',
   'admin.filter.to': '创建日期至',
   'admin.filter.q': '搜索',
-  'admin.filter.qPlaceholder': '支付单号、微信交易号或订单号',
+  'admin.filter.qPlaceholder': '支付单号、交易号、订单号、收货人或手机号',
   'admin.filter.search': '查询',
   'admin.filter.reset': '清除条件',
 
@@ -53,7 +53,7 @@ export const adminZh = {
   'admin.flag.double_payment': '重复支付',
 
   'admin.paylog.title': '支付记录',
-  'admin.paylog.totals': '共 {count} 笔，已支付合计 {paid}，已退款合计 {refunded}',
+  'admin.paylog.totals': '共 {count} 笔支付；收款（含已部分或全部退款的）合计 {paid}；已退款合计 {refunded}',
   'admin.paylog.csv': '导出 CSV',
   'admin.paylog.empty': '没有符合条件的支付记录。',
   'admin.paylog.pages': '翻页',
@@ -244,4 +244,14 @@ export const adminZh = {
   'admin.orders.notice.unknown_order': '没有订单 #{id}。',
   'admin.orders.notice.not_cod': '订单 #{id} 是微信支付订单，只能通过微信支付结算。',
   'admin.orders.notice.not_open': '订单 #{id} 已不是未付款状态，未做更改。',
+  'admin.col.receiver': '收货人',
+  'admin.payType.wxpay_native': '微信扫码',
+  'admin.payType.other': '其他',
+  'admin.dashboard.chartTitle': '最近 14 天收款（柱高为金额，柱上为笔数）',
+  'admin.dashboard.chartTable': '按天查看数字',
+  'admin.dashboard.day': '日期（北京时间）',
+  'admin.dashboard.created': '发起支付',
+  'admin.dashboard.paidCount': '支付成功笔数',
+  'admin.dashboard.paidFen': '收款金额',
+  'admin.dashboard.conversion': '支付转化率',
 } as const;

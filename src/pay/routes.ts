@@ -1,9 +1,11 @@
 import { Router, type Request } from 'express';
 import type { ResolvedDeps } from '../app';
-import { NotFound, UpstreamFailed } from '../errors';
-import { existingShopperId } from '../http/shopper';
+import { Conflict, NotFound, UpstreamFailed } from '../errors';
+import { buyAgain } from '../orders/service';
+import { cartOf, existingShopperId, flash, foundOrdersOf, startShopping } from '../http/shopper';
+import type { Translate } from '../i18n';
 import { qrSvg } from './qr';
-import { closeTrade, offerPayment, ordersOfPaylog, paylogOfShopper, renewAttempt, wxpayContextOf } from './service';
+import { checkPaymentNow, closeTrade, offerPayment, ordersOfPaylog, paylogOfShopper, renewAttempt, wxpayContextOf } from './service';
 
 const OUT_TRADE_NO = /^[0-9A-Za-z_|*-]{6,32}$/;
 
@@ -13,6 +15,17 @@ export function outTradeNoOf(req: Request): string {
   return value;
 }
 
+/** The QR code's time left as a duration people read: "1小时59分" / "4分08秒" (the pay page's script counts down in the same words). */
+export function formatDuration(seconds: number, t: Translate): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h > 0 ? t('duration.hm', { h, m }) : t('duration.ms', { m, s: String(s).padStart(2, '0') });
+}
+
+/** The pay page's countdown turns red this close to the end. */
+export const URGENT_SECONDS = 300;
+
 export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | 'wxpay'>): Router {
   const router = Router();
   const knex = deps.db.knex;
@@ -21,7 +34,7 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
 
   router.get('/pay/:outTradeNo', async (req, res) => {
     const outTradeNo = outTradeNoOf(req);
-    const paylog = await paylogOfShopper(knex, outTradeNo, existingShopperId(req));
+    const paylog = await paylogOfShopper(knex, outTradeNo, existingShopperId(req), foundOrdersOf(req));
     const now = deps.clock();
     let offer;
     try {
@@ -45,28 +58,68 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
       const ordersOpen = orders.length > 0 && orders.every((o) => o.status === 'unpaid');
       return res.render('pay/expired', { paylog: offer.paylog, orders, reason: offer.kind, canRenew: ordersOpen });
     }
+    const secondsLeft = Math.max(0, Math.floor((offer.expiresAt.getTime() - now.getTime()) / 1000));
     res.render('pay/index', {
       paylog: offer.paylog,
       orders,
       codeUrl: offer.codeUrl,
       qr: await qrSvg(offer.codeUrl),
       expiresAt: offer.expiresAt,
-      secondsLeft: Math.max(0, Math.floor((offer.expiresAt.getTime() - now.getTime()) / 1000)),
+      secondsLeft,
+      timeLeft: formatDuration(secondsLeft, res.locals.t as Translate),
+      urgent: secondsLeft <= URGENT_SECONDS,
+      urgentSeconds: URGENT_SECONDS,
       phoneHref: simulatorMode ? `/wxsim/scan?code_url=${encodeURIComponent(offer.codeUrl)}` : undefined,
     });
   });
 
+  // "I have paid": works without JavaScript (a form post), answers on the pay page itself
+  router.post('/pay/:outTradeNo/check', async (req, res) => {
+    const outTradeNo = outTradeNoOf(req);
+    const paylog = await paylogOfShopper(knex, outTradeNo, existingShopperId(req), foundOrdersOf(req));
+    const outcome = await checkPaymentNow(knex, wx.client, paylog, deps.clock(), { qrTtlSeconds: wx.qrTtlSeconds, queryIntervalSeconds: deps.config.poll.queryIntervalSeconds });
+    if (outcome === 'paid') return res.redirect(303, `/pay/${outTradeNo}/success`);
+    if (outcome === 'not_paid') flash(req, 'pay.notPaidYet');
+    else if (outcome === 'asked_recently') flash(req, 'pay.askedRecently', { seconds: deps.config.poll.queryIntervalSeconds });
+    else if (outcome === 'unreachable') flash(req, 'pay.unreachable');
+    res.redirect(303, `/pay/${outTradeNo}`);
+  });
+
   router.post('/pay/:outTradeNo/renew', async (req, res) => {
     const outTradeNo = outTradeNoOf(req);
-    const shopperId = existingShopperId(req);
-    if (!shopperId) throw new NotFound('no shopper', 'pay.notFound');
-    const outcome = await renewAttempt(knex, wx.client, { outTradeNo, shopperId, now: deps.clock(), qrTtlSeconds: deps.config.payQrTtlSeconds });
+    // the payment's own shopper: this session's, or the one whose order it found by number and mobile
+    const { shopper_id: shopperId } = await paylogOfShopper(knex, outTradeNo, existingShopperId(req), foundOrdersOf(req));
+    let outcome;
+    try {
+      outcome = await renewAttempt(knex, wx.client, { outTradeNo, shopperId, now: deps.clock(), qrTtlSeconds: deps.config.payQrTtlSeconds });
+    } catch (err) {
+      // closed meanwhile (the sweeper gave the stock back): the expired page offers "buy these again"
+      if (!(err instanceof Conflict && err.messageKey === 'pay.error.ordersClosed')) throw err;
+      flash(req, 'pay.ordersClosed');
+      return res.redirect(303, `/pay/${outTradeNo}`);
+    }
     res.redirect(303, outcome.kind === 'paid' ? `/pay/${outcome.outTradeNo}/success` : `/pay/${outcome.outTradeNo}`);
+  });
+
+  // "buy these again": the items of this payment's orders back in the cart, as far as in stock
+  router.post('/pay/:outTradeNo/buy-again', async (req, res) => {
+    const outTradeNo = outTradeNoOf(req);
+    await paylogOfShopper(knex, outTradeNo, existingShopperId(req), foundOrdersOf(req));
+    const orders = await ordersOfPaylog(knex, outTradeNo);
+    const result = await buyAgain(
+      knex,
+      cartOf(req),
+      orders.flatMap((o) => o.items),
+    );
+    await startShopping(req);
+    req.session.cart = result.cart;
+    flash(req, result.skipped > 0 ? 'cart.buyAgainPartly' : 'cart.buyAgain', { added: result.added, skipped: result.skipped });
+    res.redirect(303, '/cart');
   });
 
   router.get('/pay/:outTradeNo/success', async (req, res) => {
     const outTradeNo = outTradeNoOf(req);
-    const paylog = await paylogOfShopper(knex, outTradeNo, existingShopperId(req));
+    const paylog = await paylogOfShopper(knex, outTradeNo, existingShopperId(req), foundOrdersOf(req));
     if (paylog.trade_state !== 'SUCCESS' && paylog.trade_state !== 'REFUND') return res.redirect(303, `/pay/${outTradeNo}`);
     res.render('pay/success', { paylog, orders: await ordersOfPaylog(knex, outTradeNo) });
   });

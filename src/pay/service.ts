@@ -74,23 +74,36 @@ export const MIN_QR_LIFETIME_MS = 5 * 60 * 1000;
  * express-session): one query; a stranger, an expired session or a wrong number are one 404.
  */
 export async function paylogOfSession(knex: Knex, outTradeNo: string, sessionId: string | undefined, now: Date): Promise<Paylog> {
+  // the session's own payments, and those of orders it found by number and mobile (src/orders)
   const paylog = sessionId
     ? ((await knex('paylog')
         .where({ out_trade_no: outTradeNo })
-        .whereRaw("shopper_id = (SELECT sess->>'shopperId' FROM sessions WHERE sid = ? AND expires_at > ?)", [sessionId, now])
+        .whereRaw(
+          `EXISTS (SELECT 1 FROM sessions s WHERE s.sid = ? AND s.expires_at > ? AND (
+             paylog.shopper_id = s.sess->>'shopperId'
+             OR EXISTS (SELECT 1 FROM paylog_orders po WHERE po.out_trade_no = paylog.out_trade_no
+                        AND po.order_id::text IN (SELECT jsonb_array_elements_text(COALESCE(s.sess->'foundOrders', '[]'::jsonb))))))`,
+          [sessionId, now],
+        )
         .first([...PAYLOG_COLUMNS, knex.raw(PAID_BY_SQL)])) as Paylog | undefined)
     : undefined;
   if (!paylog) throw new NotFound(`no paylog ${outTradeNo} for this session`, 'pay.notFound');
   return paylog;
 }
 
-/** The paylog, only for the shopper who made it: anyone else gets the same 404 as a wrong number. */
-export async function paylogOfShopper(knex: Knex, outTradeNo: string, shopperId: string | undefined): Promise<Paylog> {
-  const paylog = shopperId
-    ? ((await knex('paylog')
-        .where({ out_trade_no: outTradeNo, shopper_id: shopperId })
-        .first([...PAYLOG_COLUMNS, knex.raw(PAID_BY_SQL)])) as Paylog | undefined)
-    : undefined;
+/** The paylog, only for the shopper who made it (or found its order): anyone else gets the same 404 as a wrong number. */
+export async function paylogOfShopper(knex: Knex, outTradeNo: string, shopperId: string | undefined, foundOrderIds: readonly number[] = []): Promise<Paylog> {
+  // or, for a session that found one of its orders by number and mobile (src/orders), that payment
+  const paylog =
+    shopperId || foundOrderIds.length > 0
+      ? ((await knex('paylog')
+          .where({ out_trade_no: outTradeNo })
+          .andWhere((q) => {
+            if (shopperId) q.where({ shopper_id: shopperId });
+            if (foundOrderIds.length > 0) q.orWhereExists((e) => e.select(knex.raw('1')).from('paylog_orders').whereRaw('paylog_orders.out_trade_no = paylog.out_trade_no').whereIn('paylog_orders.order_id', [...foundOrderIds]));
+          })
+          .first([...PAYLOG_COLUMNS, knex.raw(PAID_BY_SQL)])) as Paylog | undefined)
+      : undefined;
   if (!paylog) throw new NotFound(`no paylog ${outTradeNo} for this shopper`, 'pay.notFound');
   return paylog;
 }
@@ -451,4 +464,34 @@ export async function queryIfOverdue(
   if (claimed === 0) return false;
   await settleFromQuery(knex, client, paylog.out_trade_no, now, 'query');
   return true;
+}
+
+export type CheckNowOutcome = 'paid' | 'not_paid' | 'asked_recently' | 'closed' | 'expired' | 'unreachable';
+
+/**
+ * The shopper's "I have paid": asks WeChat now through the status poll's own path
+ * (queryIfOverdue, without its waiting period), so the per-trade claim that keeps the poll from
+ * asking more than once per `queryIntervalSeconds` bounds these presses too, across tabs and
+ * instances. A SUCCESS is settled by markPaid there; nothing else is changed here.
+ */
+export async function checkPaymentNow(
+  knex: Knex,
+  client: WxPayClient,
+  paylog: Paylog,
+  now: Date,
+  rules: { qrTtlSeconds: number; queryIntervalSeconds: number },
+): Promise<CheckNowOutcome> {
+  const before = statusOf(paylog, now);
+  if (before === 'SUCCESS') return 'paid';
+  if (before === 'CLOSED') return 'closed';
+  if (before === 'EXPIRED') return 'expired';
+  let asked: boolean;
+  try {
+    asked = await queryIfOverdue(knex, client, paylog, now, { ...rules, queryAfterSeconds: 0 });
+  } catch (err) {
+    if (err instanceof WxPayError) return 'unreachable';
+    throw err;
+  }
+  if (statusOf(await reloadPaylog(knex, paylog.out_trade_no), now) === 'SUCCESS') return 'paid';
+  return asked ? 'not_paid' : 'asked_recently';
 }

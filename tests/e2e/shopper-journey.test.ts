@@ -67,6 +67,10 @@ describe('a shopper pays with WeChat Pay in a real browser (the shop as `npm sta
         await journey.readPayPage();
       });
 
+      test('2b. the shopper leaves the pay page; the header shows the unpaid orders, "my orders" lists them first, and "pay now" brings back the same QR code', async () => {
+        await journey.leaveAndComeBack();
+      });
+
       test('3. in a second tab, the phone opens the scanned code, shows this payment and its amount, and Pay succeeds', async () => {
         await journey.payOnPhone();
       });
@@ -79,6 +83,10 @@ describe('a shopper pays with WeChat Pay in a real browser (the shop as `npm sta
 
       test('5. the admin logs in, sees the payment as paid (SUCCESS) in the paylog table, and the exported CSV contains it', async () => {
         await journey.adminFindsPayment(adminPassword);
+      });
+
+      test('7. another shopper, on a phone-sized screen, pays while WeChat\'s notify is lost: "I have paid" asks WeChat and the page moves to success', async () => {
+        await journey.rescueLostNotify(locale === 'zh' ? 'FARM-PIN-01' : 'GEEK-PB-10K');
       });
     });
 

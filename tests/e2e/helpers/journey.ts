@@ -4,6 +4,7 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { SIMULATOR_MERCHANT } from '../../../src/config';
 import { fenToYuanString, formatFen } from '../../../src/money';
 import { createWxPayClient, type OrderQueryResult, type WxPayClient } from '../../../src/wechatpay';
+import { expectAccessible } from './axe';
 import { decodeQrPng } from './browser';
 import { waitFor } from './processes';
 
@@ -27,6 +28,9 @@ interface Texts {
   paylogTitle: string;
   adminStatePaid: string;
   csvFirstHeader: string;
+  payLead: string;
+  ordersTitle: string;
+  iHavePaid: string;
 }
 
 /** What a shopper and an admin read, written out here rather than taken from the app's dictionaries. */
@@ -49,6 +53,9 @@ export const TEXTS: Record<Locale, Texts> = {
     paylogTitle: '支付记录',
     adminStatePaid: '已支付',
     csvFirstHeader: '支付单号',
+    payLead: '订单提交成功，请尽快付款！',
+    ordersTitle: '我的订单',
+    iHavePaid: '我已支付',
   },
   en: {
     catalogTitle: 'All products',
@@ -68,6 +75,9 @@ export const TEXTS: Record<Locale, Texts> = {
     paylogTitle: 'Payments',
     adminStatePaid: 'Paid',
     csvFirstHeader: 'out_trade_no',
+    payLead: 'Your order is placed. Please pay now.',
+    ordersTitle: 'My orders',
+    iHavePaid: 'I have paid',
   },
 };
 
@@ -162,8 +172,10 @@ export class ShopperJourney {
     return path.join(this.options.artifacts, `${this.options.prefix}-${name}`);
   }
 
+  /** A screenshot of each page the journey visits, and axe-core's check of it at both sizes. */
   private async shot(page: Page, name: string): Promise<void> {
     await page.screenshot({ path: this.artifact(`${name}.png`), fullPage: true });
+    await expectAccessible(page, `${name} (${this.options.locale})`);
   }
 
   private need<T>(value: T | undefined, what: string): T {
@@ -266,6 +278,7 @@ export class ShopperJourney {
     const total = this.need(this.totalFen, 'the cart total');
     const outTradeNo = this.need(this.outTradeNo, 'the pay page');
     await seeText(page.locator('h1'), t.payTitle, 'the pay page title');
+    await seeText(page.locator('.pay-lead'), t.payLead, 'the line on top of the pay page');
     await seeText(page.locator('.pay-amount .muted'), t.amountDue, 'the amount label');
     await seeText(page.locator('.pay-amount .amount'), formatFen(total), 'the amount due');
     // one order per seller, each unpaid
@@ -379,6 +392,76 @@ export class ShopperJourney {
       expect(rowOfPayment?.split(',')).toEqual(expect.arrayContaining([fenToYuanString(total), 'SUCCESS', transactionId]));
     } finally {
       await admin.close();
+    }
+  }
+
+  /**
+   * The shopper leaves the pay page for the catalog: the header's "my orders" carries a badge with
+   * the unpaid orders; "my orders" lists them first, and "pay now" brings back the same QR code.
+   */
+  async leaveAndComeBack(): Promise<void> {
+    const t = this.texts;
+    const page = this.shopperPage();
+    const outTradeNo = this.need(this.outTradeNo, 'the pay page');
+    const codeUrl = this.need(this.codeUrl, 'reading the QR code');
+    await page.goto(`${this.baseUrl}/${this.langQuery}`);
+    await seeText(page.locator('.orders-link .badge'), String(this.sellers().size), "the badge of unpaid orders in the header");
+    await page.locator('.orders-link').click();
+    await seeText(page.locator('h1'), t.ordersTitle, 'the my-orders title');
+    const payNow = page.locator(`a.pay-now[href="/pay/${outTradeNo}"]`);
+    expect(await payNow.count()).toBe(this.sellers().size);
+    await this.shot(page, '04b-my-orders');
+    await payNow.first().click();
+    await page.waitForURL(new RegExp(`/pay/${outTradeNo}$`));
+    expect(await page.locator('figure.qr').getAttribute('data-code-url')).toBe(codeUrl);
+  }
+
+  /**
+   * A shopper of its own (a new browser context) buys one thing; WeChat's notify for it is lost
+   * (a fault set at the simulator); after paying on the phone, "I have paid" asks WeChat and the
+   * pay page moves to success, sooner than the status poll would ask by itself (15 s).
+   */
+  async rescueLostNotify(sku: string): Promise<void> {
+    const t = this.texts;
+    const context = await this.options.browser.newContext({ locale: 'zh-CN', viewport: { width: 390, height: 844 } });
+    context.setDefaultTimeout(10_000);
+    try {
+      const page = await context.newPage();
+      await page.goto(`${this.baseUrl}/${this.langQuery}`);
+      await page.locator(`li.product[data-sku="${sku}"] form.add-to-cart button[type="submit"]`).click();
+      await seeText(page.locator('.cart-link'), t.cartCount(1), 'the cart link after adding one');
+      await page.goto(`${this.baseUrl}/checkout${this.langQuery}`);
+      await page.locator('#receiver_name').fill(RECEIVER.name);
+      await page.locator('#receiver_mobile').fill(RECEIVER.mobile);
+      await page.locator('#receiver_address').fill(RECEIVER.address);
+      await page.locator('button.primary-action').click();
+      await page.waitForURL(/\/pay\/\w+$/);
+      const outTradeNo = /\/pay\/(\w+)$/.exec(page.url())?.[1] as string;
+      const codeUrl = (await page.locator('figure.qr').getAttribute('data-code-url')) as string;
+      const fault = await fetch(`${this.baseUrl}/wxsim/faults`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Origin: this.baseUrl },
+        body: JSON.stringify({ mch_id: SIMULATOR_MERCHANT.mchId, kind: 'notify_drop', out_trade_no: outTradeNo }),
+      });
+      expect(fault.status).toBe(201);
+
+      const phone = await context.newPage();
+      await phone.goto(`${this.baseUrl}/wxsim/scan?code_url=${encodeURIComponent(codeUrl)}`);
+      await phone.locator('#pay').click();
+      await seeText(phone.locator('.card.success h1'), '支付成功 · Payment successful', 'the phone after Pay');
+      await phone.close();
+      const trade = await this.wechat.orderQuery({ outTradeNo });
+      expect(trade.tradeState).toBe('SUCCESS');
+
+      const pressedAt = Date.now();
+      await seeText(page.locator('#pay-check button'), t.iHavePaid, 'the "I have paid" button');
+      await page.locator('#pay-check button').click();
+      await page.waitForURL(new RegExp(`/pay/${outTradeNo}/success$`));
+      expect(Date.now() - pressedAt).toBeLessThan(10_000);
+      await seeText(page.locator('h1'), t.successTitle, 'the success page after "I have paid"');
+      await this.shot(page, '10-rescued-by-i-have-paid');
+    } finally {
+      await context.close();
     }
   }
 

@@ -1,0 +1,90 @@
+import { Router, type Request } from 'express';
+import type { ResolvedDeps } from '../app';
+import { beginLoginAttempt, failLoginAttempt, forgetLoginAttempt, type LoginLimit } from '../admin/login-limit';
+import { NotFound } from '../errors';
+import { cartOf, existingShopperId, flash, foundOrdersOf, startShopping } from '../http/shopper';
+import { clientIp } from '../http/client-ip';
+import { buyAgain, findOrderByMobile, maskMobile, ordersOfSession, unpaidCountOf } from './service';
+
+/**
+ * Order lookups by number and mobile, shared by every instance: 5 misses per address in 15 minutes
+ * (whatever the numbers), and an order number missed 5 times from anywhere makes each further try
+ * wait (1, 2, 4 ... seconds, up to the window), so guessing one order's mobile from many addresses
+ * stays slow too.
+ */
+const FIFTEEN_MINUTES = 15 * 60 * 1000;
+export const ORDER_LOOKUP_LIMIT: LoginLimit = {
+  pairFailures: 5,
+  pairWindowMs: FIFTEEN_MINUTES,
+  ipFailures: 5,
+  ipWindowMs: FIFTEEN_MINUTES,
+  userDelayAfter: 5,
+  userWindowMs: FIFTEEN_MINUTES,
+  userMaxDelayMs: FIFTEEN_MINUTES,
+};
+/** a session keeps at most this many found orders */
+const MAX_FOUND = 20;
+
+function wantsPage(req: Request): boolean {
+  return req.method === 'GET' && !req.path.startsWith('/wxsim') && !req.path.startsWith('/admin');
+}
+
+/**
+ * "My orders": the session's orders (pending first, with "pay now"), finding an order by its
+ * number and the receiver's mobile from another device, "buy these again", and the header's badge
+ * of unpaid orders.
+ */
+export function orderRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock'>): Router {
+  const router = Router();
+  const knex = deps.db.knex;
+
+  // the header's badge, on every shop page of a session that has orders
+  router.use(async (req, res, next) => {
+    const shopperId = existingShopperId(req);
+    const found = foundOrdersOf(req);
+    res.locals.unpaidCount = wantsPage(req) && (shopperId || found.length > 0) ? await unpaidCountOf(knex, shopperId, found) : 0;
+    next();
+  });
+
+  router.get('/orders', async (req, res) => {
+    res.render('orders/index', { orders: await ordersOfSession(knex, existingShopperId(req), foundOrdersOf(req)), maskMobile });
+  });
+
+  router.get('/orders/find', (_req, res) => {
+    res.render('orders/find', { values: {}, error: undefined });
+  });
+
+  router.post('/orders/find', async (req, res) => {
+    const values = { order_id: String(req.body.order_id ?? '').slice(0, 20), mobile: String(req.body.mobile ?? '').slice(0, 20) };
+    const now = deps.clock();
+    const ticket = await beginLoginAttempt(knex, { ip: `lookup:${clientIp(req)}`, username: `order:${values.order_id.trim()}`, now }, ORDER_LOOKUP_LIMIT);
+    if (!ticket.allowed) {
+      res.set('Retry-After', String(ticket.retryAfterSeconds));
+      return res.status(429).render('orders/find', { values, error: { key: 'orders.find.tooMany', params: { minutes: Math.ceil(ticket.retryAfterSeconds / 60) } } });
+    }
+    const orderId = await findOrderByMobile(knex, values.order_id, values.mobile);
+    if (orderId === undefined) {
+      await failLoginAttempt(knex, ticket.id);
+      return res.status(400).render('orders/find', { values, error: { key: 'orders.find.noMatch', params: {} } });
+    }
+    await forgetLoginAttempt(knex, ticket.id);
+    await startShopping(req);
+    req.session.foundOrders = [orderId, ...foundOrdersOf(req).filter((id) => id !== orderId)].slice(0, MAX_FOUND);
+    flash(req, 'orders.found', { id: orderId });
+    res.redirect(303, '/orders');
+  });
+
+  router.post('/orders/:orderId/buy-again', async (req, res) => {
+    const orderId = Number(req.params.orderId);
+    const orders = Number.isSafeInteger(orderId) ? await ordersOfSession(knex, existingShopperId(req), foundOrdersOf(req)) : [];
+    const order = orders.find((o) => o.id === orderId);
+    if (!order) throw new NotFound(`order ${req.params.orderId} is not this session's`, 'orders.notFound');
+    const result = await buyAgain(knex, cartOf(req), order.items);
+    await startShopping(req);
+    req.session.cart = result.cart;
+    flash(req, result.skipped > 0 ? 'cart.buyAgainPartly' : 'cart.buyAgain', { added: result.added, skipped: result.skipped });
+    res.redirect(303, '/cart');
+  });
+
+  return router;
+}

@@ -1,0 +1,119 @@
+import type { Knex } from 'knex';
+import { MAX_QUANTITY, type Cart } from '../cart/service';
+import { normalizeMobile } from '../checkout/service';
+import type { OrderItem } from '../pay/service';
+
+/** One of the shopper's orders as "my orders" lists it. */
+export interface MyOrder {
+  id: number;
+  seller: string;
+  status: 'unpaid' | 'paid' | 'closed' | 'refunded';
+  pay_type: 'wxpay' | 'cod';
+  total_fen: number;
+  out_trade_no: string | null;
+  created_at: Date;
+  paid_at: Date | null;
+  receiver_name: string;
+  receiver_mobile: string;
+  items: OrderItem[];
+}
+
+/** How many orders "my orders" lists at most (newest first after the unpaid ones). */
+export const MY_ORDERS_LIMIT = 50;
+
+/**
+ * The orders this session may see: those its shopper placed, and those it found by number and
+ * mobile (`foundOrderIds`). Unpaid WeChat Pay orders first (they wait for the shopper), then the
+ * newest. Nobody else's.
+ */
+export async function ordersOfSession(knex: Knex, shopperId: string | undefined, foundOrderIds: readonly number[] = []): Promise<MyOrder[]> {
+  if (!shopperId && foundOrderIds.length === 0) return [];
+  const orders = (await knex('orders')
+    .where((q) => {
+      if (shopperId) q.where({ shopper_id: shopperId });
+      if (foundOrderIds.length > 0) q.orWhereIn('id', [...foundOrderIds]);
+    })
+    .orderByRaw("CASE WHEN status = 'unpaid' AND pay_type = 'wxpay' THEN 0 ELSE 1 END")
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(MY_ORDERS_LIMIT)
+    .select('id', 'seller', 'status', 'pay_type', 'total_fen', 'out_trade_no', 'created_at', 'paid_at', 'receiver_name', 'receiver_mobile')) as Omit<MyOrder, 'items'>[];
+  if (orders.length === 0) return [];
+  const items = (await knex('order_items')
+    .whereIn(
+      'order_id',
+      orders.map((o) => o.id),
+    )
+    .orderBy('id')
+    .select('order_id', 'product_id', 'title', 'unit_price_fen', 'quantity')) as (OrderItem & { order_id: number })[];
+  return orders.map((o) => ({ ...o, items: items.filter((i) => i.order_id === o.id).map(({ order_id: _orderId, ...item }) => item) }));
+}
+
+/** The header's badge: unpaid WeChat Pay orders of this session's shopper. */
+export async function unpaidCountOf(knex: Knex, shopperId: string | undefined, foundOrderIds: readonly number[] = []): Promise<number> {
+  if (!shopperId && foundOrderIds.length === 0) return 0;
+  const row = (await knex('orders')
+    .where({ status: 'unpaid', pay_type: 'wxpay' })
+    .andWhere((q) => {
+      if (shopperId) q.where({ shopper_id: shopperId });
+      if (foundOrderIds.length > 0) q.orWhereIn('id', [...foundOrderIds]);
+    })
+    .count({ n: '*' })
+    .first()) as { n: number | string } | undefined;
+  return Number(row?.n ?? 0);
+}
+
+/** "138****8000": enough for the shopper to recognise, not enough to call. */
+export function maskMobile(mobile: string): string {
+  return mobile.length >= 7 ? `${mobile.slice(0, 3)}****${mobile.slice(-4)}` : '****';
+}
+
+/**
+ * The order with this number whose receiver's mobile is `mobile`, or undefined: a wrong number
+ * and a wrong mobile look the same to the caller (no enumeration of order numbers).
+ */
+export async function findOrderByMobile(knex: Knex, orderIdRaw: unknown, mobileRaw: unknown): Promise<number | undefined> {
+  const idText = typeof orderIdRaw === 'string' ? orderIdRaw.trim().replace(/^#/, '') : '';
+  const mobile = normalizeMobile(mobileRaw);
+  if (!/^\d{1,12}$/.test(idText) || !/^1\d{10}$/.test(mobile)) return undefined;
+  const id = Number(idText);
+  if (!Number.isSafeInteger(id)) return undefined;
+  const row = (await knex('orders').where({ id, receiver_mobile: mobile }).first('id')) as { id: number } | undefined;
+  return row?.id;
+}
+
+export interface BuyAgainResult {
+  cart: Cart;
+  /** product ids put in the cart (with the quantity added) */
+  added: number;
+  /** lines left out: the product is gone or sold out */
+  skipped: number;
+}
+
+/**
+ * "Buy these again": the items of closed orders back in the cart, as much of each as the shop
+ * has now (never more than its stock, never over the cart's 99 per line); what is gone or sold
+ * out is left out and counted. Nothing is reserved: the cart is only a wish list until checkout.
+ */
+export async function buyAgain(knex: Knex, cart: Cart, items: readonly Pick<OrderItem, 'product_id' | 'quantity'>[]): Promise<BuyAgainResult> {
+  const ids = [...new Set(items.map((i) => i.product_id))];
+  const stock = new Map(
+    ((ids.length === 0 ? [] : await knex('products').whereIn('id', ids).select('id', 'stock')) as { id: number; stock: number }[]).map((p) => [p.id, p.stock]),
+  );
+  const next: Cart = { ...cart };
+  let added = 0;
+  let skipped = 0;
+  for (const item of items) {
+    const key = String(item.product_id);
+    const inCart = next[key] ?? 0;
+    const room = Math.min(stock.get(item.product_id) ?? 0, MAX_QUANTITY) - inCart;
+    const quantity = Math.min(item.quantity, room);
+    if (quantity <= 0) {
+      skipped += 1;
+      continue;
+    }
+    next[key] = inCart + quantity;
+    added += 1;
+  }
+  return { cart: next, added, skipped };
+}
