@@ -32,7 +32,7 @@ describe('the pay page', () => {
     expect(page.text).toContain(`订单号：${orders.join('、')}`);
     expect(page.text).toContain('收款方：');
     expect(page.text).toContain('请使用微信扫一扫');
-    expect(page.text).toMatch(/请在 <strong class="time-left" id="pay-time-left">2小时0分<\/strong> 内完成支付/);
+    expect(page.text).toMatch(/请在 <strong class="time-left" id="pay-time-left">15分00秒<\/strong> 内完成支付/);
     expect(page.text).not.toContain('http-equiv="refresh"');
     expect(page.text).toContain(`<form class="inline" id="pay-check" method="post" action="/pay/${outTradeNo}/check">`);
     expect(page.text).toContain('支付遇到问题？');

@@ -49,7 +49,7 @@ describe('the shop pages', () => {
     const id = await productIdOf(knex(), 'TEA-MLH-100');
     const res = await shopper.agent.post('/cart/add').type('form').set('Accept', 'application/json').send({ _csrf: token, product_id: String(id), quantity: '2' });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ message: '已加入购物车（2 件）。', cartCount: 2, cartLabel: '购物车（2）', csrfToken: expect.stringMatching(/^[\w-]{32}$/) });
+    expect(res.body).toEqual({ message: '已加入购物车（2 件）。', cartCount: 2, cartLabel: '购物车（2）', csrfToken: expect.stringMatching(/^[\w-]{43}$/) });
     expect(res.body.csrfToken).not.toBe(token);
     const again = await shopper.agent.post('/cart/add').type('form').set('Accept', 'application/json').send({ _csrf: res.body.csrfToken, product_id: String(id), quantity: '200' });
     expect(again.status).toBe(400);
