@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { MAX_QUANTITY, type Cart } from '../cart/service';
 import { normalizeMobile } from '../checkout/service';
-import type { OrderItem } from '../pay/service';
+import { withItems, type OrderItem } from '../pay/service';
 
 /** One of the shopper's orders as "my orders" lists it. */
 export interface MyOrder {
@@ -38,15 +38,7 @@ export async function ordersOfSession(knex: Knex, shopperId: string | undefined,
     .orderBy('id', 'desc')
     .limit(MY_ORDERS_LIMIT)
     .select('id', 'seller', 'status', 'pay_type', 'total_fen', 'out_trade_no', 'created_at', 'paid_at', 'receiver_name', 'receiver_mobile')) as Omit<MyOrder, 'items'>[];
-  if (orders.length === 0) return [];
-  const items = (await knex('order_items')
-    .whereIn(
-      'order_id',
-      orders.map((o) => o.id),
-    )
-    .orderBy('id')
-    .select('order_id', 'product_id', 'title', 'unit_price_fen', 'quantity')) as (OrderItem & { order_id: number })[];
-  return orders.map((o) => ({ ...o, items: items.filter((i) => i.order_id === o.id).map(({ order_id: _orderId, ...item }) => item) }));
+  return withItems(knex, orders);
 }
 
 /** The header's badge: unpaid WeChat Pay orders of this session's shopper. */

@@ -108,7 +108,8 @@ export async function paylogOfShopper(knex: Knex, outTradeNo: string, shopperId:
   return paylog;
 }
 
-async function withItems(knex: Knex, orders: Omit<OrderWithItems, 'items'>[]): Promise<OrderWithItems[]> {
+/** The orders with their items, in one query for all of them. */
+export async function withItems<T extends { id: number }>(knex: Knex, orders: T[]): Promise<(T & { items: OrderItem[] })[]> {
   if (orders.length === 0) return [];
   const items = (await knex('order_items')
     .whereIn(

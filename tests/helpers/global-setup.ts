@@ -1,14 +1,6 @@
 import knexFactory from 'knex';
 import { TEST_DATABASE_PREFIX, prepareMigratedCopy, serverUrl } from './testdb';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isAlive } from './process-group';
 
 /**
  * Once per `npm test`: on a server, drop the test databases that an interrupted earlier run left

@@ -13,3 +13,13 @@ export function killProcessGroup(child: ChildProcess, signal: NodeJS.Signals = '
     // ESRCH: nothing of it is left
   }
 }
+
+/** Whether a process (a test run that owns a database, say) is still there. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { Client } from 'pg';
+import { isAlive } from '../../helpers/process-group';
 
 /**
  * A fresh database on the PostgreSQL server of DATABASE_URL, for app processes to share. Its own
@@ -23,15 +24,6 @@ async function onServer<T>(url: string, work: (client: Client) => Promise<T>): P
     return await work(client);
   } finally {
     await client.end();
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
