@@ -416,12 +416,34 @@ export class ShopperJourney {
     expect(await page.locator('figure.qr').getAttribute('data-code-url')).toBe(codeUrl);
   }
 
+  /** The admin, in a browser of their own, has the simulator drop this trade's notify (fault panel). */
+  private async dropNotifyOnPanel(outTradeNo: string, adminPassword: string): Promise<void> {
+    const admin = await this.options.browser.newContext({ locale: 'zh-CN', viewport: { width: 1366, height: 768 } });
+    admin.setDefaultTimeout(10_000);
+    try {
+      const page = await admin.newPage();
+      await page.goto(`${this.baseUrl}/wxsim/panel`);
+      await page.waitForURL(/\/admin\/login\?next=/);
+      await page.locator('#username').fill(ADMIN_USER);
+      await page.locator('#password').fill(adminPassword);
+      await page.locator('button.primary-action').click();
+      await page.waitForURL(/\/wxsim\/panel/);
+      await page.locator('#f-mch').selectOption(SIMULATOR_MERCHANT.mchId);
+      await page.locator('#f-kind').selectOption('notify_drop');
+      await page.locator('#f-trade').fill(outTradeNo);
+      await page.locator('#add-fault button[type="submit"]').click();
+      await seeText(page.locator('table.faults tr[data-kind="notify_drop"]').filter({ hasText: outTradeNo }).locator('td').nth(2), `${SIMULATOR_MERCHANT.mchId} / ${outTradeNo}`, 'the new fault in the panel');
+    } finally {
+      await admin.close();
+    }
+  }
+
   /**
    * A shopper of its own (a new browser context) buys one thing; WeChat's notify for it is lost
    * (a fault set at the simulator); after paying on the phone, "I have paid" asks WeChat and the
    * pay page moves to success, sooner than the status poll would ask by itself (15 s).
    */
-  async rescueLostNotify(sku: string): Promise<void> {
+  async rescueLostNotify(sku: string, adminPassword: string): Promise<void> {
     const t = this.texts;
     const context = await this.options.browser.newContext({ locale: 'zh-CN', viewport: { width: 390, height: 844 } });
     context.setDefaultTimeout(10_000);
@@ -438,12 +460,8 @@ export class ShopperJourney {
       await page.waitForURL(/\/pay\/\w+$/);
       const outTradeNo = /\/pay\/(\w+)$/.exec(page.url())?.[1] as string;
       const codeUrl = (await page.locator('figure.qr').getAttribute('data-code-url')) as string;
-      const fault = await fetch(`${this.baseUrl}/wxsim/faults`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Origin: this.baseUrl },
-        body: JSON.stringify({ mch_id: SIMULATOR_MERCHANT.mchId, kind: 'notify_drop', out_trade_no: outTradeNo }),
-      });
-      expect(fault.status).toBe(201);
+      // the notify is lost: the admin sets that up on the simulator's fault panel (it needs the admin's login)
+      await this.dropNotifyOnPanel(outTradeNo, adminPassword);
 
       const phone = await context.newPage();
       await phone.goto(`${this.baseUrl}/wxsim/scan?code_url=${encodeURIComponent(codeUrl)}`);
