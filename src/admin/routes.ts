@@ -41,6 +41,7 @@ import {
   type PaylogRow,
 } from './paylog';
 import { parseReconcileDate, reconcileDay } from './reconcile';
+import { translateOperator, translateRemark } from './remarks';
 import { ORDER_STATUSES, PAY_TYPES, listOrders, parseOrderFilter } from './orders';
 import { COD_ACTIONS, changeCodOrder, type CodAction, type CodOutcome } from '../checkout/cod';
 
@@ -368,7 +369,7 @@ export function adminRoutes(deps: ResolvedDeps): Router {
     const outTradeNo = outTradeNoParam(req);
     const detail = await paylogDetail(knex, outTradeNo);
     const refundable = await refundableFen(knex, outTradeNo);
-    res.render('admin/detail', { nav: 'paylog', ...detail, refundable, notice: takeNotice(req) });
+    res.render('admin/detail', { nav: 'paylog', ...detail, refundable, notice: takeNotice(req), translateRemark, translateOperator, orderStatuses: ORDER_STATUSES });
   });
 
   // ---- actions: a GET confirmation page, then a POST with CSRF and confirm=yes
