@@ -91,7 +91,7 @@ describe('a shopper pays with WeChat Pay in a real browser (the shop as `npm sta
       });
 
       test('7. another shopper, on a phone-sized screen, pays while WeChat\'s notify is lost: "I have paid" asks WeChat and the page moves to success', async () => {
-        await journey.rescueLostNotify(locale === 'zh' ? 'FARM-PIN-01' : 'GEEK-PB-10K');
+        await journey.rescueLostNotify(locale === 'zh' ? 'FARM-PIN-01' : 'GEEK-PB-10K', adminPassword);
       });
     });
 

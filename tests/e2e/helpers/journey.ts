@@ -430,7 +430,7 @@ export class ShopperJourney {
    * (a fault set at the simulator); after paying on the phone, "I have paid" asks WeChat and the
    * pay page moves to success, sooner than the status poll would ask by itself (15 s).
    */
-  async rescueLostNotify(sku: string): Promise<void> {
+  async rescueLostNotify(sku: string, adminPassword: string): Promise<void> {
     const t = this.texts;
     const context = await this.options.browser.newContext({ locale: 'zh-CN', viewport: { width: 390, height: 844 } });
     context.setDefaultTimeout(10_000);
@@ -447,12 +447,23 @@ export class ShopperJourney {
       await page.waitForURL(/\/pay\/\w+$/);
       const outTradeNo = /\/pay\/(\w+)$/.exec(page.url())?.[1] as string;
       const codeUrl = (await page.locator('figure.qr').getAttribute('data-code-url')) as string;
-      const fault = await fetch(`${this.baseUrl}/wxsim/faults`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Origin: this.baseUrl },
-        body: JSON.stringify({ mch_id: SIMULATOR_MERCHANT.mchId, kind: 'notify_drop', out_trade_no: outTradeNo }),
-      });
-      expect(fault.status).toBe(201);
+      // the fault API is the admin's: an admin session (its own context) sets the fault
+      const admin = await this.options.browser.newContext();
+      try {
+        const login = await admin.newPage();
+        await login.goto(`${this.baseUrl}/admin/login`);
+        await login.locator('#username').fill(ADMIN_USER);
+        await login.locator('#password').fill(adminPassword);
+        await login.locator('button.primary-action').click();
+        await login.waitForURL(/\/admin(\?.*)?$/);
+        const fault = await admin.request.post(`${this.baseUrl}/wxsim/faults`, {
+          headers: { Origin: this.baseUrl },
+          data: { mch_id: SIMULATOR_MERCHANT.mchId, kind: 'notify_drop', out_trade_no: outTradeNo },
+        });
+        expect(fault.status()).toBe(201);
+      } finally {
+        await admin.close();
+      }
 
       const phone = await context.newPage();
       await phone.goto(`${this.baseUrl}/wxsim/scan?code_url=${encodeURIComponent(codeUrl)}`);
