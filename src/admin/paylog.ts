@@ -353,10 +353,47 @@ export async function dashboard(knex: Knex, now: Date): Promise<Dashboard> {
   };
 }
 
+export interface OrderLogRow {
+  id: number;
+  order_id: number;
+  from_status: string | null;
+  to_status: string;
+  operator: string;
+  remark: string | null;
+  at: Date;
+}
+
+export interface OrderLogEntry extends Omit<OrderLogRow, 'order_id'> {
+  order_ids: number[];
+}
+
+/** Rows in (at, id) order; rows with the same moment, change, operator and remark become one entry. */
+export function groupOrderLog(rows: readonly OrderLogRow[]): OrderLogEntry[] {
+  const entries: OrderLogEntry[] = [];
+  const byEvent = new Map<string, OrderLogEntry>();
+  for (const { order_id, ...row } of rows) {
+    const event = JSON.stringify([row.at.getTime(), row.from_status, row.to_status, row.operator, row.remark]);
+    const same = byEvent.get(event);
+    if (same) {
+      if (!same.order_ids.includes(order_id)) same.order_ids.push(order_id);
+      continue;
+    }
+    const entry = { ...row, order_ids: [order_id] };
+    byEvent.set(event, entry);
+    entries.push(entry);
+  }
+  return entries;
+}
+
 export interface PaylogDetail {
   paylog: PaylogRow & { code_url: string | null; closed_at: Date | null; conflict_transaction_id: string | null; updated_at: Date };
   orders: OrderWithItems[];
-  orderLog: { id: number; order_id: number; from_status: string | null; to_status: string; operator: string; remark: string | null; at: Date }[];
+  /**
+   * One line per event of the payment: services log a payment-level event (a refund, a query)
+   * on each of its orders, so lines alike but for the order are one line naming all of them,
+   * and a refund over two orders reads as its amount once.
+   */
+  orderLog: OrderLogEntry[];
   /** calls that proved themselves (signature, or a req_info that decrypts with our key) */
   notifies: { id: number; received_at: Date; kind: string; transaction_id: string | null; verdict: string; detail: string | null; raw_body: string }[];
   /** calls anyone could have made that name this trade: counted per source, shown apart */
@@ -398,7 +435,7 @@ export async function paylogDetail(knex: Knex, outTradeNo: string): Promise<Payl
           )
           .orderBy('at')
           .orderBy('id')
-          .select('id', 'order_id', 'from_status', 'to_status', 'operator', 'remark', 'at')) as PaylogDetail['orderLog']);
+          .select('id', 'order_id', 'from_status', 'to_status', 'operator', 'remark', 'at')) as OrderLogRow[]);
   // the latest 200, oldest first (WeChat retries for a day: a trade may collect many)
   const notifies = (
     (await knex('notify_log')
@@ -414,5 +451,5 @@ export async function paylogDetail(knex: Knex, outTradeNo: string): Promise<Payl
     .orderBy('id')
     .limit(50)
     .select('id', 'received_at', 'last_received_at', 'repeats', 'source', 'kind', 'verdict', 'detail', 'raw_body')) as PaylogDetail['unverified'];
-  return { paylog, orders, orderLog, notifies, unverified, refunds };
+  return { paylog, orders, orderLog: groupOrderLog(orderLog), notifies, unverified, refunds };
 }

@@ -4,7 +4,7 @@ import { maskMobile } from '../orders/service';
 import { dailyStats } from './chart';
 import { SESSION_COOKIE_NAME } from '../http/session-cookie';
 import { Conflict, Invalid, NotFound } from '../errors';
-import { fenToYuanString, yuanStringToFen } from '../money';
+import { fenToYuanString, formatFen, yuanStringToFen } from '../money';
 import { refundNotifyUrl } from '../refunds/routes';
 import {
   MAX_REASON_LENGTH,
@@ -41,6 +41,7 @@ import {
   type PaylogRow,
 } from './paylog';
 import { parseReconcileDate, reconcileDay } from './reconcile';
+import { translateOperator, translateRemark } from './remarks';
 import { ORDER_STATUSES, PAY_TYPES, listOrders, parseOrderFilter } from './orders';
 import { COD_ACTIONS, changeCodOrder, type CodAction, type CodOutcome } from '../checkout/cod';
 
@@ -142,17 +143,32 @@ const SYNC_NOTICES: Record<SettleRefundOutcome, AdminNotice['tone']> = {
   unknown_refund: 'error',
 };
 
-function queryNotice(outcome: QueryOutcome): AdminNotice {
+const TRADE_STATE_WORDS = new Set(['SUCCESS', 'REFUND', 'NOTPAY', 'CLOSED', 'REVOKED', 'USERPAYING', 'PAYERROR']);
+
+/** WeChat's trade_state in the admin's words, its code beside them; a state we do not know as it came. */
+function tradeStateText(state: string, t: Translate): string {
+  return TRADE_STATE_WORDS.has(state) ? t('admin.wxstate', { text: t(`admin.remark.tradeState.${state}`), code: state }) : state;
+}
+
+/** time_end is Beijing time written yyyyMMddHHmmss */
+function wxTimeText(timeEnd: string): string {
+  const m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)$/.exec(timeEnd);
+  return m ? `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}:${m[6]}` : timeEnd;
+}
+
+/** What WeChat answered, in the admin's language (the field names stay beside their labels). */
+function queryNotice(outcome: QueryOutcome, t: Translate): AdminNotice {
   if (outcome.kind === 'not_at_wechat') return { tone: 'warn', key: 'admin.notice.query.notAtWechat' };
   if (outcome.kind === 'failed') return { tone: 'error', key: 'admin.notice.wechatFailed', params: { message: outcome.message } };
   const a = outcome.answer;
-  const details: [string, string][] = [['trade_state', a.tradeState]];
-  if (a.tradeStateDesc) details.push(['trade_state_desc', a.tradeStateDesc]);
-  if (a.transactionId) details.push(['transaction_id', a.transactionId]);
-  if (a.totalFee !== undefined) details.push(['total_fee', `${a.totalFee} (${fenToYuanString(a.totalFee)})`]);
-  if (a.timeEnd) details.push(['time_end', a.timeEnd]);
+  const field = (name: string) => `${t(`admin.wxfield.${name}`)} (${name})`;
+  const details: [string, string][] = [[field('trade_state'), tradeStateText(a.tradeState, t)]];
+  if (a.tradeStateDesc) details.push([field('trade_state_desc'), a.tradeStateDesc]);
+  if (a.transactionId) details.push([field('transaction_id'), a.transactionId]);
+  if (a.totalFee !== undefined) details.push([field('total_fee'), formatFen(a.totalFee)]);
+  if (a.timeEnd) details.push([field('time_end'), wxTimeText(a.timeEnd)]);
   const settled = outcome.settled ?? 'none';
-  return { tone: QUERY_NOTICES[settled], key: `admin.notice.query.${settled}`, params: { state: a.tradeState }, details };
+  return { tone: QUERY_NOTICES[settled], key: `admin.notice.query.${settled}`, params: { state: settled === 'none' ? tradeStateText(a.tradeState, t) : a.tradeState }, details };
 }
 
 function closeNotice(outcome: CloseOutcome): AdminNotice {
@@ -368,7 +384,7 @@ export function adminRoutes(deps: ResolvedDeps): Router {
     const outTradeNo = outTradeNoParam(req);
     const detail = await paylogDetail(knex, outTradeNo);
     const refundable = await refundableFen(knex, outTradeNo);
-    res.render('admin/detail', { nav: 'paylog', ...detail, refundable, notice: takeNotice(req) });
+    res.render('admin/detail', { nav: 'paylog', ...detail, refundable, notice: takeNotice(req), translateRemark, translateOperator, orderStatuses: ORDER_STATUSES });
   });
 
   // ---- actions: a GET confirmation page, then a POST with CSRF and confirm=yes
@@ -387,7 +403,7 @@ export function adminRoutes(deps: ResolvedDeps): Router {
     const outTradeNo = outTradeNoParam(req);
     if (!confirmed(req)) return res.redirect(303, `${detailUrl(outTradeNo)}/query`);
     const outcome = await queryAtWechat(knex, client, { outTradeNo, operator: operatorOf(req), now: deps.clock() });
-    req.session.adminNotice = queryNotice(outcome);
+    req.session.adminNotice = queryNotice(outcome, res.locals.t as Translate);
     res.redirect(303, detailUrl(outTradeNo));
   });
 

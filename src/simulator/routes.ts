@@ -2,7 +2,7 @@ import path from 'node:path';
 import ejs from 'ejs';
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { MAX_XML_BYTES, WX_PATHS, fenToYuan, formatBeijingTime } from '../wechatpay';
+import { MAX_XML_BYTES, WX_PATHS, fenToYuan, formatBeijingForPeople } from '../wechatpay';
 import { ENVELOPE_MSG, handleApiCall, returnFailAnswer, type WireAnswer } from './api';
 import { API_NAMES, type ApiName, type SimContext } from './context';
 import { FAULT_KINDS, FaultInputError, addFault, deleteFault, listFaults, parseFaultInput, type FaultKind } from './faults';
@@ -57,7 +57,8 @@ function phoneData(view: PhoneView): Record<string, unknown> {
   return {
     view,
     amountYuan: fenToYuan(view.totalFee),
-    timeEnd: view.timeEnd ? formatBeijingTime(view.timeEnd) : undefined,
+    timeEnd: view.timeEnd ? formatBeijingForPeople(view.timeEnd) : undefined,
+    timeEndIso: view.timeEnd ? view.timeEnd.toISOString() : undefined,
   };
 }
 

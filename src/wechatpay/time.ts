@@ -24,6 +24,12 @@ export function formatBeijingTime(d: Date): string {
   return `${p.y}${p.mo}${p.day}${p.h}${p.mi}${p.s}`;
 }
 
+/** `yyyy-MM-dd HH:mm:ss` in Beijing time: the same moment written for people (the phone's pages). */
+export function formatBeijingForPeople(d: Date): string {
+  const p = beijingParts(d);
+  return `${p.y}-${p.mo}-${p.day} ${p.h}:${p.mi}:${p.s}`;
+}
+
 /** `yyyyMMdd` in Beijing time, as bill_date uses. */
 export function formatBeijingDate(d: Date): string {
   const p = beijingParts(d);

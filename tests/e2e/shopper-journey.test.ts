@@ -7,6 +7,7 @@ import { artifactsDir, launchChromium } from './helpers/browser';
 import { ShopperJourney, type JourneyPlan, type Locale } from './helpers/journey';
 import { freePort } from './helpers/processes';
 import { adminPasswordHash, startShop, type ShopProcess } from './helpers/shop';
+import { createTestShop, manualClock, type ManualClock, type TestShop } from '../helpers/app';
 
 /**
  * Issue 8, steps 1-6: a shopper in real Chromium against the shop as `npm start` runs it (a child
@@ -81,6 +82,10 @@ describe('a shopper pays with WeChat Pay in a real browser (the shop as `npm sta
         expect(journey.flippedAfterMs).toBeLessThan(3_000);
       });
 
+      test('4b. from another device, "find an order" by its number and the receiver\'s mobile: a wrong mobile is answered on the form, the right one lists the order', async () => {
+        await journey.findOrderFromAnotherDevice();
+      });
+
       test('5. the admin logs in, sees the payment as paid (SUCCESS) in the paylog table, and the exported CSV contains it', async () => {
         await journey.adminFindsPayment(adminPassword);
       });
@@ -92,6 +97,28 @@ describe('a shopper pays with WeChat Pay in a real browser (the shop as `npm sta
 
   journeyIn('zh', 'in Chinese (the default)');
   journeyIn('en', '6. the same journey in English (?lang=en)');
+
+  describe('the pay page after its QR code expired (an in-process shop whose clock the test moves)', () => {
+    let clockShop: TestShop | undefined;
+    let clock: ManualClock;
+    let journey: ShopperJourney | undefined;
+    beforeAll(async () => {
+      clock = manualClock(new Date());
+      // no sweeper: the orders stay open, so the page offers a new code
+      clockShop = await createTestShop({ clock, env: { SWEEP_INTERVAL_SECONDS: '0', SIM_REFUND_DELAY_SECONDS: '0' } });
+    }, 120_000);
+    afterAll(async () => {
+      await journey?.close();
+      await clockShop?.close();
+    }, 30_000);
+
+    test('the expired pay page shows no stale code, offers a new one, and passes axe at both sizes', async () => {
+      if (!clockShop || !browser) throw new Error('the shop or the browser did not start');
+      journey = new ShopperJourney({ browser, baseUrl: clockShop.url, locale: 'zh', artifacts, prefix: 'expired-zh' });
+      await journey.shopAndCheckOut(PLANS.zh);
+      await journey.seeExpiredPayPage(() => clock.advance(16 * 60 * 1000));
+    });
+  });
 
   describe('afterwards', () => {
     test('the shop stops on SIGTERM and exits with code 0', async () => {

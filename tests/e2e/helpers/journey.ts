@@ -31,6 +31,9 @@ interface Texts {
   payLead: string;
   ordersTitle: string;
   iHavePaid: string;
+  expiredTitle: string;
+  findTitle: string;
+  findNoMatch: string;
 }
 
 /** What a shopper and an admin read, written out here rather than taken from the app's dictionaries. */
@@ -56,6 +59,9 @@ export const TEXTS: Record<Locale, Texts> = {
     payLead: '订单提交成功，请尽快付款！',
     ordersTitle: '我的订单',
     iHavePaid: '我已支付',
+    expiredTitle: '二维码已失效',
+    findTitle: '查找订单',
+    findNoMatch: '没有找到订单号与手机号都相符的订单，请检查后重试。',
   },
   en: {
     catalogTitle: 'All products',
@@ -78,6 +84,9 @@ export const TEXTS: Record<Locale, Texts> = {
     payLead: 'Your order is placed. Please pay now.',
     ordersTitle: 'My orders',
     iHavePaid: 'I have paid',
+    expiredTitle: 'The QR code has expired',
+    findTitle: 'Find an order',
+    findNoMatch: 'No order matches both that number and that mobile. Please check and try again.',
   },
 };
 
@@ -478,6 +487,51 @@ export class ShopperJourney {
       expect(Date.now() - pressedAt).toBeLessThan(10_000);
       await seeText(page.locator('h1'), t.successTitle, 'the success page after "I have paid"');
       await this.shot(page, '10-rescued-by-i-have-paid');
+    } finally {
+      await context.close();
+    }
+  }
+
+  /**
+   * The pay page once its QR code has expired (`expire` moves the shop's clock past it, as a
+   * shopper coming back a quarter of an hour later would find it): the stale code is gone and a
+   * new one is offered.
+   */
+  async seeExpiredPayPage(expire: () => void): Promise<void> {
+    const page = this.shopperPage();
+    const outTradeNo = this.need(this.outTradeNo, 'the pay page');
+    expire();
+    await page.goto(`${this.baseUrl}/pay/${outTradeNo}${this.langQuery}`);
+    await seeText(page.locator('h1'), this.texts.expiredTitle, 'the pay page after its QR code expired');
+    expect(await page.locator('figure.qr').count()).toBe(0);
+    expect(await page.locator(`form[action="/pay/${outTradeNo}/renew"] button`).count()).toBe(1);
+    await this.shot(page, '04c-pay-expired');
+  }
+
+  /**
+   * From another device (a new browser context, phone-sized): "find an order" by its number and
+   * the receiver's mobile. A wrong mobile is answered on the form; the right one lists the order.
+   */
+  async findOrderFromAnotherDevice(): Promise<void> {
+    const t = this.texts;
+    const orderId = this.need((await this.shopperPage().locator('[data-order-id]').first().getAttribute('data-order-id')) ?? undefined, 'an order number on the page');
+    const context = await this.options.browser.newContext({ locale: this.options.locale === 'en' ? 'en-US' : 'zh-CN', viewport: { width: 390, height: 844 } });
+    context.setDefaultTimeout(10_000);
+    try {
+      const page = await context.newPage();
+      await page.goto(`${this.baseUrl}/orders/find${this.langQuery}`);
+      await seeText(page.locator('h1'), t.findTitle, 'the find-an-order title');
+      await this.shot(page, '11-orders-find');
+      await page.locator('#find_order_id').fill(orderId);
+      await page.locator('#find_mobile').fill('13900000000');
+      await page.locator('button.primary-action').click();
+      await seeText(page.locator('#find-error'), t.findNoMatch, 'the answer to a wrong mobile');
+      await this.shot(page, '11b-orders-find-no-match');
+      await page.locator('#find_mobile').fill(RECEIVER.mobile);
+      await page.locator('button.primary-action').click();
+      await page.waitForURL(/\/orders(\?.*)?$/);
+      await seeText(page.locator('h1'), t.ordersTitle, 'my orders after finding one');
+      expect(await page.locator(`[data-order-id="${orderId}"]`).count()).toBe(1);
     } finally {
       await context.close();
     }

@@ -45,7 +45,7 @@ describe('the payment detail page', () => {
     const orders = await shop.db.knex('orders').where({ out_trade_no: outTradeNo }).pluck('id');
     for (const id of orders) expect(page.text).toContain(`data-order-id="${id}"`);
     // order log: checkout and payment
-    expect(page.text).toMatch(/unpaid → paid<\/td>\s*<td>system<\/td>/);
+    expect(page.text).toMatch(/待支付 → 已支付<\/td>\s*<td>系统<\/td>/);
     // the payment notify, its XML shown as text
     expect(page.text).toContain('支付通知');
     expect(page.text).toMatch(/<pre class="raw-xml">&lt;xml&gt;&lt;sign&gt;[^<]*&lt;return_code&gt;&lt;!\[CDATA\[SUCCESS\]\]&gt;/);
@@ -115,7 +115,9 @@ describe('admin actions: ask WeChat, close', () => {
     expect(res.status).toBe(303);
     const notice = await noticeOf(admin, res.headers.location);
     expect(notice.text).toBe('微信支付答复：已支付（SUCCESS）。已标记为已支付。');
-    expect(notice.html).toContain('<dt>trade_state</dt><dd>SUCCESS</dd>');
+    expect(notice.html).toContain('<dt>交易状态 (trade_state)</dt><dd>支付成功（SUCCESS）</dd>');
+    expect(notice.html).toMatch(/<dt>支付完成时间 \(time_end\)<\/dt><dd>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d<\/dd>/);
+    expect(notice.html).toMatch(/<dt>金额 \(total_fee\)<\/dt><dd>¥\d+\.\d\d<\/dd>/);
     const after = await stateOf(shop, outTradeNo);
     expect(after.paylog.trade_state).toBe('SUCCESS');
     expect(after.paylog.transaction_id).toMatch(/^\d{28}$/);
@@ -129,7 +131,7 @@ describe('admin actions: ask WeChat, close', () => {
     const outTradeNo = await unpaidTrade(shop);
     const before = await stateOf(shop, outTradeNo);
     const res = await admin.confirm(`/admin/paylog/${outTradeNo}/query`);
-    expect((await noticeOf(admin, res.headers.location)).text).toBe('微信支付答复：交易状态 NOTPAY。');
+    expect((await noticeOf(admin, res.headers.location)).text).toBe('微信支付答复：未支付（NOTPAY）。');
     const after = await stateOf(shop, outTradeNo);
     expect(after.paylog).toEqual(before.paylog);
     expect(after.orders).toEqual(before.orders);

@@ -32,6 +32,21 @@ describe('the phone: scanning a code_url and paying', () => {
     expect(page.html).not.toMatch(/<script/i);
   });
 
+  test('every phone page has one h1, and the paid page gives the time as people read it, in Beijing time', async () => {
+    const h1s = (html: string) => [...html.matchAll(/<h1[^>]*>([^<]*)<\/h1>/g)].map((m) => m[1]);
+    const order = await md5().unifiedOrder(orderArgs(newOutTradeNo(), receiver.url, { totalFee: 100 }));
+    expect(h1s((await h.scan(order.codeUrl)).html)).toEqual(['确认付款 · Confirm payment']);
+    expect(h1s((await h.scan('weixin://wxpay/bizpayurl?pr=ZZZZZZZ')).html)).toHaveLength(1);
+    expect(h1s(await (await fetch(`${h.baseUrl}/`)).text())).toHaveLength(1);
+    const paid = await h.pay(order.codeUrl);
+    expect(h1s(paid.html)).toEqual(['支付成功 · Payment successful']);
+    const beijing = new Date(h.clock().getTime() + 8 * 3600 * 1000).toISOString();
+    const people = `${beijing.slice(0, 10)} ${beijing.slice(11, 19)}`;
+    expect(paid.html).toContain(`<dd data-field="time_end"><time datetime="${h.clock().toISOString()}">${people}</time> <span class="muted">北京时间 · Beijing time</span></dd>`);
+    expect(paid.html).not.toContain(formatBeijingTime(h.clock()));
+    await h.sim.runDueWork(); // its notify delivered, so later tests count only their own
+  });
+
   test('one fen is shown as ¥0.01, and the page carries a CSP without inline script', async () => {
     const order = await md5().unifiedOrder(orderArgs(newOutTradeNo(), receiver.url, { totalFee: 1 }));
     const res = await fetch(`${h.baseUrl}/scan?code_url=${encodeURIComponent(order.codeUrl)}`);
