@@ -104,7 +104,7 @@ describe('a shopper pays with WeChat Pay in a real browser (the shop as `npm sta
     let journey: ShopperJourney | undefined;
     beforeAll(async () => {
       clock = manualClock(new Date());
-      // no sweeper: the orders stay open, so the page offers a new code
+      // no sweeper of its own: the orders stay open (the page offers a new code) until the test sweeps
       clockShop = await createTestShop({ clock, env: { SWEEP_INTERVAL_SECONDS: '0', SIM_REFUND_DELAY_SECONDS: '0' } });
     }, 120_000);
     afterAll(async () => {
@@ -117,6 +117,12 @@ describe('a shopper pays with WeChat Pay in a real browser (the shop as `npm sta
       journey = new ShopperJourney({ browser, baseUrl: clockShop.url, locale: 'zh', artifacts, prefix: 'expired-zh' });
       await journey.shopAndCheckOut(PLANS.zh);
       await journey.seeExpiredPayPage(() => clock.advance(16 * 60 * 1000));
+    });
+
+    test('pay again after the sweeper closed the orders: the page offers "buy these again", which refills the cart', async () => {
+      if (!clockShop || !journey) throw new Error('the expired pay page step did not run');
+      const shop = clockShop;
+      await journey.payAgainAfterSweeper(() => shop.sweeper.sweepOnce());
     });
   });
 

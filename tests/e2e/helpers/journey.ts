@@ -509,6 +509,26 @@ export class ShopperJourney {
   }
 
   /**
+   * Pay again after the sweeper: once the sweeper has closed the expired payment and its orders
+   * (here and at WeChat), "get a new QR code" is no dead end: the page says the orders are closed
+   * and offers "buy these again", which puts the goods back in the cart.
+   */
+  async payAgainAfterSweeper(sweep: () => Promise<unknown>): Promise<void> {
+    const page = this.shopperPage();
+    const outTradeNo = this.need(this.outTradeNo, 'the pay page');
+    await sweep();
+    await page.locator(`form[action="/pay/${outTradeNo}/renew"] button`).click();
+    await page.waitForURL(new RegExp(`/pay/${outTradeNo}(\\?.*)?$`));
+    const buyAgain = page.locator(`form[action="/pay/${outTradeNo}/buy-again"] button`);
+    expect(await buyAgain.count()).toBe(1);
+    await this.shot(page, '04d-pay-orders-closed');
+    await buyAgain.click();
+    await page.waitForURL(/\/cart(\?.*)?$/);
+    expect(await page.locator('tr.cart-line').count()).toBeGreaterThan(0);
+    await this.shot(page, '04e-cart-bought-again');
+  }
+
+  /**
    * From another device (a new browser context, phone-sized): "find an order" by its number and
    * the receiver's mobile. A wrong mobile is answered on the form; the right one lists the order.
    */
