@@ -102,6 +102,7 @@ describe('a shopper pays with WeChat Pay in a real browser (the shop as `npm sta
     let clockShop: TestShop | undefined;
     let clock: ManualClock;
     let journey: ShopperJourney | undefined;
+    let journeyEn: ShopperJourney | undefined;
     beforeAll(async () => {
       clock = manualClock(new Date());
       // no sweeper of its own: the orders stay open (the page offers a new code) until the test sweeps
@@ -109,6 +110,7 @@ describe('a shopper pays with WeChat Pay in a real browser (the shop as `npm sta
     }, 120_000);
     afterAll(async () => {
       await journey?.close();
+      await journeyEn?.close();
       await clockShop?.close();
     }, 30_000);
 
@@ -117,6 +119,13 @@ describe('a shopper pays with WeChat Pay in a real browser (the shop as `npm sta
       journey = new ShopperJourney({ browser, baseUrl: clockShop.url, locale: 'zh', artifacts, prefix: 'expired-zh' });
       await journey.shopAndCheckOut(PLANS.zh);
       await journey.seeExpiredPayPage(() => clock.advance(16 * 60 * 1000));
+    });
+
+    test('the expired pay page in English too: no stale code, a new one offered, axe at both sizes', async () => {
+      if (!clockShop || !browser) throw new Error('the shop or the browser did not start');
+      journeyEn = new ShopperJourney({ browser, baseUrl: clockShop.url, locale: 'en', artifacts, prefix: 'expired-en' });
+      await journeyEn.shopAndCheckOut(PLANS.en);
+      await journeyEn.seeExpiredPayPage(() => clock.advance(16 * 60 * 1000));
     });
 
     test('pay again after the sweeper closed the orders: the page offers "buy these again", which refills the cart', async () => {

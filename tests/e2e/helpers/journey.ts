@@ -27,6 +27,9 @@ interface Texts {
   adminLoginTitle: string;
   paylogTitle: string;
   adminStatePaid: string;
+  /** the start of the order log's line for a payment (admin.remark.paid) */
+  adminPaidRemark: string;
+  chartTitle: string;
   csvFirstHeader: string;
   payLead: string;
   ordersTitle: string;
@@ -55,6 +58,8 @@ export const TEXTS: Record<Locale, Texts> = {
     adminLoginTitle: '管理员登录',
     paylogTitle: '支付记录',
     adminStatePaid: '已支付',
+    adminPaidRemark: '微信支付交易',
+    chartTitle: '最近 14 天收款（柱高为金额，柱上为笔数）',
     csvFirstHeader: '支付单号',
     payLead: '订单提交成功，请尽快付款！',
     ordersTitle: '我的订单',
@@ -80,6 +85,8 @@ export const TEXTS: Record<Locale, Texts> = {
     adminLoginTitle: 'Admin login',
     paylogTitle: 'Payments',
     adminStatePaid: 'Paid',
+    adminPaidRemark: 'WeChat Pay transaction',
+    chartTitle: 'Payments received, last 14 days (bar height: amount; above it: count)',
     csvFirstHeader: 'out_trade_no',
     payLead: 'Your order is placed. Please pay now.',
     ordersTitle: 'My orders',
@@ -399,6 +406,27 @@ export class ShopperJourney {
       const rowOfPayment = csv.split('\r\n').find((line) => line.startsWith(`${outTradeNo},`));
       expect(rowOfPayment).toBeDefined();
       expect(rowOfPayment?.split(',')).toEqual(expect.arrayContaining([fenToYuanString(total), 'SUCCESS', transactionId]));
+
+      // search by the receiver's Chinese name finds the payment
+      await page.locator('#f-q').fill(RECEIVER.name);
+      await Promise.all([page.waitForURL(/\/admin\/paylog\?/), page.locator('#f-q').press('Enter')]);
+      await seeText(row.locator('.state'), t.adminStatePaid, `${outTradeNo} found by the receiver's name`);
+      await this.shot(page, '09b-admin-search');
+
+      // the detail: the order log in the admin's language, the payment's line once for all its orders
+      await page.goto(`${this.baseUrl}/admin/paylog/${outTradeNo}${this.langQuery}`);
+      const paidLine = page.locator('table.order-log tbody tr').filter({ hasText: `${t.adminPaidRemark} ${transactionId}` });
+      expect(await paidLine.count()).toBe(1);
+      // one line naming every order of the payment (one per seller), not one line per order
+      const ordersOfLine = ((await paidLine.locator('td').nth(1).textContent()) ?? '').split(',').map((id) => id.trim());
+      expect(ordersOfLine).toHaveLength(this.sellers().size);
+      await this.shot(page, '09c-admin-detail');
+
+      // the dashboard's 14-day chart, drawn on the server
+      await page.goto(`${this.baseUrl}/admin${this.langQuery}`);
+      await seeText(page.locator('#chart-title'), t.chartTitle, 'the dashboard chart title');
+      expect(await page.locator('svg.chart[role="img"]').count()).toBe(1);
+      await this.shot(page, '09d-admin-dashboard');
     } finally {
       await admin.close();
     }
