@@ -100,4 +100,21 @@ describe('the pay page', () => {
     expect(res.status).toBe(404);
     expect(await lastQueriedAt(outTradeNo)).toBeNull();
   });
+
+  test('"get a new QR code" pressed at the very second the code expires gives a new code, not the expired page again', async () => {
+    const { shopper, outTradeNo } = await tradeWithQr(shop);
+    const { code_url_expires_at: expiresAt } = (await shop.db.knex('paylog').where({ out_trade_no: outTradeNo }).first('code_url_expires_at')) as { code_url_expires_at: Date };
+    clock.set(new Date(expiresAt.getTime()));
+    const expired = await shopper.agent.get(`/pay/${outTradeNo}`).expect(200);
+    expect(expired.text).toContain(`action="/pay/${outTradeNo}/renew"`);
+    expect(expired.text).not.toContain('data-code-url=');
+    const renew = await shopper.agent.post(`/pay/${outTradeNo}/renew`).type('form').send({ _csrf: csrfOf(expired.text) });
+    expect(renew.status).toBe(303);
+    const next = String(renew.headers.location);
+    expect(next).toMatch(/^\/pay\/\w+$/);
+    expect(next).not.toBe(`/pay/${outTradeNo}`);
+    const page = await shopper.agent.get(next).expect(200);
+    expect(page.text).toContain('data-code-url="weixin://wxpay/bizpayurl');
+    expect(await shop.db.knex('paylog').where({ out_trade_no: outTradeNo }).first('trade_state')).toEqual({ trade_state: 'CLOSED' });
+  });
 });
