@@ -4,12 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { GiveUp, waitFor } from '../e2e/helpers/processes';
 import { scaled } from './timeouts';
+import { cleanShopEnv as cleanEnv } from './shop-env';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
-/** the shop's own settings: none of the caller's may leak into a shop the test configures */
-const SHOP_VARIABLES = /^(PORT|HOST|DATABASE_URL|PGLITE_DIR|SESSION_SECRET|TRUST_PROXY|SHOP_NAME|LOG_LEVEL|METRICS_TOKEN|WXPAY_\w+|PAY_\w+|POLL_\w+|SWEEP_\w+|SIM_\w+|ADMIN_\w+)$/;
-
 /**
  * The real shop as `npm start` runs it (`tsx src/main.ts`), in a child process that leads its own
  * process group: tsx runs the app in a grandchild, so killing the group (SIGKILL for a crash,
@@ -37,14 +35,6 @@ process.on('exit', () => {
     }
   }
 });
-
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!SHOP_VARIABLES.test(key)) env[key] = value;
-  delete env.NODE_ENV;
-  delete env.JEST_WORKER_ID;
-  return { ...env, ...extra };
-}
 
 export async function startShopChild(name: string, port: number, env: Record<string, string>): Promise<ShopChild> {
   const logPath = path.join(os.tmpdir(), `wxpay-${name}-${process.pid}-${port}.log`);

@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { GiveUp, spawnService, tailOf, waitFor, type ChildService } from './processes';
+import { cleanShopEnv as cleanEnv } from '../../helpers/shop-env';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -21,18 +22,6 @@ export async function buildDist(): Promise<void> {
     const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
     throw new Error(`npm run build failed:\n${stdout}${stderr}`, { cause: err });
   }
-}
-
-/** The variables of .env.example: none of the caller's may leak into a shop the test configures. */
-const SHOP_VARIABLES = /^(PORT|HOST|DATABASE_URL|PGLITE_DIR|SESSION_SECRET|TRUST_PROXY|SHOP_NAME|LOG_LEVEL|WXPAY_\w+|PAY_\w+|POLL_\w+|SWEEP_\w+|SIM_\w+|ADMIN_\w+|CHECKOUT_\w+|METRICS_TOKEN)$/;
-
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!SHOP_VARIABLES.test(key)) env[key] = value;
-  // jest marks its own process as a test run; the shop is started as in production
-  delete env.NODE_ENV;
-  delete env.JEST_WORKER_ID;
-  return { ...env, ...extra };
 }
 
 export interface ShopProcess extends ChildService {
