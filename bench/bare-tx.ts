@@ -6,7 +6,7 @@
  */
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import { PAYLOG_CHANNEL } from '../src/pay/settle';
+import { PAYLOG_CHANNEL } from '../src/ledger';
 import { tradeNo } from './lib/data';
 import { progress, serveIpc } from './lib/ipc';
 

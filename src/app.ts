@@ -2,15 +2,13 @@ import path from 'node:path';
 import express from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
-import pino, { type Logger } from 'pino';
+import pino from 'pino';
 import pinoHttp from 'pino-http';
 import { adminRoutes } from './admin/routes';
 import { cartRoutes } from './cart/routes';
 import { catalogRoutes } from './catalog/routes';
 import { checkoutRoutes } from './checkout/routes';
 import { orderRoutes } from './orders/routes';
-import type { Config } from './config';
-import type { Database } from './db';
 import { csrfProtection } from './http/csrf';
 import { noStore, refuseControlCharacters } from './http/form-guard';
 import { metricsAuth } from './http/metrics-auth';
@@ -20,35 +18,14 @@ import { formatDateTime, translator } from './i18n';
 import { formatFen } from './money';
 import { SESSION_COOKIE_NAME } from './http/session-cookie';
 import { KnexSessionStore } from './http/session-store';
-import { createMetrics, type Metrics } from './metrics';
+import { createMetrics } from './metrics';
 import { payRoutes } from './pay/routes';
-import { markPaidOutcomes } from './pay/settle';
+import { markPaidOutcomes } from './ledger';
 import { createStatusPoll, type StatusPoll } from './pay/status-routes';
-import type { PaylogWaiters } from './pay/waiters';
-import { webhookRoutes } from './pay/webhook-routes';
-import { refundWebhookRoutes } from './refunds/routes';
-import type { Simulator } from './simulator';
-import type { WxPayClient } from './wechatpay';
+import { webhookRoutes } from './webhooks/routes';
+import type { AppDeps, ResolvedDeps } from './deps';
 
-export type Clock = () => Date;
-
-export interface AppDeps {
-  /** with sessionSecret resolved (main.ts reads or makes it in the database) */
-  config: Config & { sessionSecret: string };
-  db: Database;
-  clock: Clock;
-  /** WeChat Pay (or the simulator, over HTTP all the same) and the notify_url we give it */
-  wxpay: { client: WxPayClient; notifyUrl: string };
-  /** the status polls held open on this instance, woken through LISTEN/NOTIFY (started by main.ts) */
-  waiters: PaylogWaiters;
-  /** mounted at /wxsim in simulator mode */
-  simulator?: Simulator | undefined;
-  logger?: Logger;
-  metrics?: Metrics;
-}
-
-/** AppDeps with the optional parts filled in by createApp */
-export type ResolvedDeps = AppDeps & { logger: Logger; metrics: Metrics };
+export type { AppDeps, Clock, ResolvedDeps } from './deps';
 
 export interface App extends express.Express {
   locals: express.Express['locals'] & { deps: ResolvedDeps; statusPoll: StatusPoll; close(): void };
@@ -109,7 +86,6 @@ export function createApp(deps: AppDeps): App {
 
   // WeChat's side of the wire first: raw bodies, XML answers, no session, no CSRF, no page headers
   app.use(webhookRoutes(full));
-  app.use(refundWebhookRoutes(full));
 
   // What every page (the error page too) needs, before anything can fail: the real values come
   // later (locale, session), but an error raised earlier still renders in Chinese, not as a stack.

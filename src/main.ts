@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from './config';
 import { migrateToLatest, openDatabase, type Database } from './db';
 import { createSweeper, type Sweeper } from './pay/sweeper';
 import { PaylogWaiters } from './pay/waiters';
-import { refundNotifyUrl } from './refunds/routes';
+import { refundNotifyUrl } from './webhooks/routes';
 import { getOrCreateSetting, randomSecret } from './settings';
 import { createSimulator, type Simulator } from './simulator';
 import { createWxPayClient } from './wechatpay';

@@ -1,28 +1,27 @@
 import type { Knex } from 'knex';
 import { NotFound } from '../errors';
-import { closeTrade, settleFromQuery, type CloseTradeOutcome } from '../pay/service';
-import type { MarkPaidOutcome } from '../pay/settle';
-import { logOnOrders } from '../refunds/service';
-import { WxBusinessError, WxPayError, type WxPayClient } from '../wechatpay';
+import { noteOnAttempt, readAttempt, type MarkPaidOutcome } from '../ledger';
+import { closeTrade, type CloseTradeOutcome } from '../pay/service';
+import { settleFromQuery } from '../pay/wechat-trade';
+import { WxPayError, type WxPayClient } from '../wechatpay';
 
 /**
  * What an admin can do to a payment attempt besides refunding it. The state changes themselves
- * are the settlement's (markPaid through settleFromQuery, closePaylog through closeTrade), which
+ * are the ledger's (markPaid through settleFromQuery, closeAttempt through closeTrade), which
  * write order_log naming the admin; when an action changes nothing, an audit line on the orders
  * says who asked and what came of it.
  */
 
 async function requirePaylog(knex: Knex, outTradeNo: string): Promise<void> {
-  const found = await knex('paylog').where({ out_trade_no: outTradeNo }).first('out_trade_no');
-  if (!found) throw new NotFound(`no paylog ${outTradeNo}`, 'admin.error.noPaylog');
+  if (!(await readAttempt(knex, outTradeNo))) throw new NotFound(`no paylog ${outTradeNo}`, 'admin.error.noPaylog');
 }
 
 export type QueryOutcome =
   | {
       kind: 'answered';
       /** what WeChat said, as it said it */
-      answer: { tradeState: string; transactionId?: string; totalFee?: number; timeEnd?: string; tradeStateDesc?: string };
-      /** what markPaid made of a SUCCESS; undefined when WeChat did not say paid */
+      answer: { tradeState: string; transactionId?: string | undefined; totalFee?: number | undefined; timeEnd?: string | undefined; tradeStateDesc?: string | undefined };
+      /** what markPaid made of a payment; undefined when WeChat did not say paid */
       settled: MarkPaidOutcome | undefined;
     }
   | { kind: 'not_at_wechat' }
@@ -33,17 +32,17 @@ export async function queryAtWechat(knex: Knex, client: WxPayClient, input: { ou
   await requirePaylog(knex, input.outTradeNo);
   let outcome: QueryOutcome;
   try {
-    const { answer, result } = await settleFromQuery(knex, client, input.outTradeNo, input.now, 'admin', input.operator);
-    outcome = {
-      kind: 'answered',
-      answer: { tradeState: answer.tradeState, transactionId: answer.transactionId, totalFee: answer.totalFee, timeEnd: answer.timeEnd, tradeStateDesc: answer.tradeStateDesc },
-      settled: result?.outcome,
-    };
+    const { facts, result } = await settleFromQuery(knex, client, input.outTradeNo, { now: input.now, source: 'admin', operator: input.operator });
+    if (facts.kind === 'unknown') outcome = { kind: 'not_at_wechat' };
+    else {
+      const { tradeState, transactionId, totalFee, timeEnd, tradeStateDesc } = facts.answer;
+      outcome = { kind: 'answered', answer: { tradeState, transactionId, totalFee, timeEnd, tradeStateDesc }, settled: result?.outcome };
+    }
   } catch (err) {
-    if (err instanceof WxBusinessError && err.errCode === 'ORDERNOTEXIST') outcome = { kind: 'not_at_wechat' };
-    else if (err instanceof WxPayError) outcome = { kind: 'failed', message: err.message };
-    else throw err;
+    if (!(err instanceof WxPayError)) throw err;
+    outcome = { kind: 'failed', message: err.message };
   }
+  // orders that changed state have their order_log line from markPaid already
   const changed = outcome.kind === 'answered' && (outcome.settled === 'paid' || outcome.settled === 'late_payment');
   if (!changed) {
     const what =
@@ -52,7 +51,7 @@ export async function queryAtWechat(knex: Knex, client: WxPayClient, input: { ou
         : outcome.kind === 'not_at_wechat'
           ? 'ORDERNOTEXIST'
           : `failed: ${outcome.message}`;
-    await logOnOrders(knex, input.outTradeNo, input.operator, `queried WeChat Pay: ${what}`.slice(0, 500), input.now);
+    await noteOnAttempt(knex, input.outTradeNo, input.operator, `queried WeChat Pay: ${what}`, input.now);
   }
   return outcome;
 }
@@ -73,7 +72,7 @@ export async function closeAsAdmin(knex: Knex, client: WxPayClient, input: { out
   // closeTrade logged the change itself when it closed (or found the trade paid and marked it so)
   if (!(result.kind === 'done' && result.outcome === 'closed')) {
     const what = result.kind === 'done' ? result.outcome : `failed: ${result.message}`;
-    await logOnOrders(knex, input.outTradeNo, input.operator, `asked to close the trade: ${what}`.slice(0, 500), input.now);
+    await noteOnAttempt(knex, input.outTradeNo, input.operator, `asked to close the trade: ${what}`, input.now);
   }
   return result;
 }

@@ -1,7 +1,8 @@
 import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { Unauthorized } from '../errors';
-import { hashPasswordSync, parsePasswordHash, randomPassword, sameText, verifyPassword, type PasswordHash } from './password';
+import { sameText } from '../timing-safe';
+import { hashPasswordSync, parsePasswordHash, randomPassword, verifyPassword, type PasswordHash } from './password';
 
 declare module 'express-session' {
   interface SessionData {

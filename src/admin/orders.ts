@@ -1,13 +1,12 @@
 import type { Knex } from 'knex';
 import { Invalid } from '../errors';
+import { ORDER_STATUSES, PAY_TYPES, type OrderStatus, type PayType } from '../ledger';
 
 /**
  * The admin's view of every order, whatever its pay type (the orders view beside the paylog). What
- * the merchant does with a cash-on-delivery order is src/checkout/cod.ts.
+ * the merchant does with a cash-on-delivery order is the ledger's changeCodOrder.
  */
 
-export const ORDER_STATUSES = ['unpaid', 'paid', 'closed', 'refunded'] as const;
-export const PAY_TYPES = ['wxpay', 'cod'] as const;
 const PAGE_SIZE = 100;
 
 export interface OrderFilter {
@@ -21,8 +20,8 @@ export interface OrderListRow {
   id: number;
   created_at: Date;
   seller: string;
-  pay_type: string;
-  status: string;
+  pay_type: PayType;
+  status: OrderStatus;
   total_fen: number;
   units: number;
   receiver_name: string;

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { sameBytes } from '../timing-safe';
 
 /**
  * Admin passwords: `scrypt$N=<cost>,r=<block>,p=<parallel>$<salt>$<hash>` (salt and hash in
@@ -87,14 +88,7 @@ export async function verifyPassword(password: string, stored: PasswordHash): Pr
       err ? reject(err) : resolve(key),
     );
   });
-  return candidate.length === stored.hash.length && crypto.timingSafeEqual(candidate, stored.hash);
-}
-
-/** Constant-time equality of two strings of any length (compares their SHA-256 digests). */
-export function sameText(a: string, b: string): boolean {
-  const x = crypto.createHash('sha256').update(a, 'utf8').digest();
-  const y = crypto.createHash('sha256').update(b, 'utf8').digest();
-  return crypto.timingSafeEqual(x, y);
+  return sameBytes(candidate, stored.hash);
 }
 
 /** A one-time password people can type: 20 characters of an unambiguous alphabet (~100 bits). */

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import { Invalid, NotFound } from '../errors';
-import { ordersOfPaylog, type OrderWithItems } from '../pay/service';
-import type { RefundRow } from '../refunds/service';
+import { OUT_TRADE_NO, PAYLOG_FLAGS, TRADE_STATES, ordersOfAttempt, refundsOfAttempt, type OrderWithItems, type PaylogFlag, type Refund, type TradeState } from '../ledger';
 
 /**
  * The paylog table as admins read it: validated filters, keyset pages on (create_time,
@@ -9,10 +8,9 @@ import type { RefundRow } from '../refunds/service';
  * totals of the filtered set, and batches for the CSV export. Read-only: no state changes here.
  */
 
-export const TRADE_STATES = ['NOTPAY', 'SUCCESS', 'CLOSED', 'REFUND'] as const;
-export type TradeState = (typeof TRADE_STATES)[number];
-export const FLAG_FILTERS = ['any', 'late_payment', 'conflict', 'double_payment'] as const;
-export type FlagFilter = (typeof FLAG_FILTERS)[number];
+export { TRADE_STATES };
+export const FLAG_FILTERS = ['any', ...PAYLOG_FLAGS] as const;
+export type FlagFilter = 'any' | PaylogFlag;
 
 export interface PaylogFilter {
   state?: TradeState;
@@ -42,7 +40,6 @@ export interface PaylogQuery {
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
 const QUERY_PARAMS = new Set(['state', 'flag', 'from', 'to', 'q', 'after', 'before', 'size', 'lang']);
-const OUT_TRADE_NO = /^[0-9A-Za-z_|*-]{6,32}$/;
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const DAY_MS = 24 * 3600 * 1000;
 const BEIJING_OFFSET_MS = 8 * 3600 * 1000;
@@ -408,12 +405,7 @@ export interface PaylogDetail {
     detail: string | null;
     raw_body: string;
   }[];
-  refunds: RefundRow[];
-}
-
-
-export function isOutTradeNo(text: string): boolean {
-  return OUT_TRADE_NO.test(text);
+  refunds: Refund[];
 }
 
 /** Everything an admin needs to judge one payment attempt. */
@@ -424,7 +416,7 @@ export async function paylogDetail(knex: Knex, outTradeNo: string): Promise<Payl
     .where('paylog.out_trade_no', outTradeNo)
     .first()) as PaylogDetail['paylog'] | undefined;
   if (!paylog) throw new NotFound(`no paylog ${outTradeNo}`, 'admin.error.noPaylog');
-  const orders = await ordersOfPaylog(knex, outTradeNo);
+  const orders = await ordersOfAttempt(knex, outTradeNo);
   const orderLog =
     orders.length === 0
       ? []
@@ -445,7 +437,7 @@ export async function paylogDetail(knex: Knex, outTradeNo: string): Promise<Payl
       .limit(200)
       .select('id', 'received_at', 'kind', 'transaction_id', 'verdict', 'detail', 'raw_body')) as PaylogDetail['notifies']
   ).reverse();
-  const refunds = (await knex('refunds').where({ out_trade_no: outTradeNo }).orderBy('created_at').orderBy('out_refund_no').select('*')) as RefundRow[];
+  const refunds = await refundsOfAttempt(knex, outTradeNo);
   const unverified = (await knex('notify_log')
     .where({ out_trade_no: outTradeNo, verified: false })
     .orderBy('id')

@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { listProducts } from '../catalog/service';
 import { Invalid } from '../errors';
 import { cartOf, flash, startShopping } from '../http/shopper';

@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { viewCart } from '../cart/service';
 import { DomainError, NotFound } from '../errors';
 import { cartOf, existingShopperId, shopperIdOf } from '../http/shopper';
 import { CHECKOUT_TOKEN_PATTERN, checkout, validateCheckoutForm, type ReceiverErrors } from './service';
-import { ordersOfCheckout } from '../pay/service';
+import { ordersOfCheckout } from '../ledger';
 import { clientIp } from '../http/client-ip';
 
 export function checkoutRoutes(deps: Pick<AppDeps, 'db' | 'clock' | 'config'>): Router {

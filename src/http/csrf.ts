@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { sameText } from '../timing-safe';
 import type { Request, RequestHandler } from 'express';
 import { Forbidden } from '../errors';
 
@@ -17,12 +18,6 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export const PREVIOUS_TOKEN_GRACE_MS = 60 * 60 * 1000;
 
 const secrets = new WeakMap<Request, string>();
-
-function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && crypto.timingSafeEqual(x, y);
-}
 
 /** The session's token: derived from its id, so pages rendered at once in one session all carry the same one. */
 function tokenOf(secret: string, sessionId: string): string {
@@ -54,9 +49,9 @@ export function csrfProtection(secret: string): RequestHandler {
     if (SAFE_METHODS.has(req.method)) return next();
     const body = req.body as Record<string, unknown> | undefined;
     const sent = typeof body?._csrf === 'string' ? body._csrf : req.get('x-csrf-token');
-    if (sent && req.session.csrf && sameToken(sent, tokenOf(secret, req.sessionID))) return next();
+    if (sent && req.session.csrf && sameText(sent, tokenOf(secret, req.sessionID))) return next();
     const previous = req.session.csrfPrevious;
-    if (sent && previous && previous.until > Date.now() && isSameOrigin(req) && sameToken(sent, previous.token)) return next();
+    if (sent && previous && previous.until > Date.now() && isSameOrigin(req) && sameText(sent, previous.token)) return next();
     next(new Forbidden('missing or wrong CSRF token', 'error.csrf'));
   };
 }

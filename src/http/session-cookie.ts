@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { sameText } from '../timing-safe';
 
 /** The shop's session cookie (express-session's format: "s:" + sid + "." + HMAC-SHA256, URL-encoded). */
 export const SESSION_COOKIE_NAME = 'wxshop.sid';
@@ -24,9 +25,8 @@ export function sessionIdFromCookieHeader(header: string | undefined, secret: st
     const dot = signed.lastIndexOf('.');
     if (dot <= 0) return undefined;
     const sid = signed.slice(0, dot);
-    const expected = Buffer.from(crypto.createHmac('sha256', secret).update(sid).digest('base64').replace(/=+$/, ''));
-    const given = Buffer.from(signed.slice(dot + 1));
-    return expected.length === given.length && crypto.timingSafeEqual(expected, given) ? sid : undefined;
+    const expected = crypto.createHmac('sha256', secret).update(sid).digest('base64').replace(/=+$/, '');
+    return sameText(expected, signed.slice(dot + 1)) ? sid : undefined;
   }
   return undefined;
 }

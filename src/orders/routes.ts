@@ -1,7 +1,8 @@
 import { Router, type Request } from 'express';
-import type { ResolvedDeps } from '../app';
+import type { ResolvedDeps } from '../deps';
 import { beginLoginAttempt, failLoginAttempt, forgetLoginAttempt, type LoginLimit } from '../admin/login-limit';
 import { NotFound } from '../errors';
+import { awaitsDelivery, shopperOrderAction } from '../ledger';
 import { cartOf, existingShopperId, flash, foundOrdersOf, startShopping } from '../http/shopper';
 import { clientIp } from '../http/client-ip';
 import { buyAgain, findOrderByMobile, maskMobile, ordersOfSession, unpaidCountOf } from './service';
@@ -47,7 +48,7 @@ export function orderRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock'>): Router {
   });
 
   router.get('/orders', async (req, res) => {
-    res.render('orders/index', { orders: await ordersOfSession(knex, existingShopperId(req), foundOrdersOf(req)), maskMobile });
+    res.render('orders/index', { orders: await ordersOfSession(knex, existingShopperId(req), foundOrdersOf(req)), maskMobile, shopperOrderAction, awaitsDelivery });
   });
 
   router.get('/orders/find', (_req, res) => {

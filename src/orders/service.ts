@@ -1,22 +1,7 @@
 import type { Knex } from 'knex';
 import { MAX_QUANTITY, type Cart } from '../cart/service';
 import { normalizeMobile } from '../checkout/service';
-import { withItems, type OrderItem } from '../pay/service';
-
-/** One of the shopper's orders as "my orders" lists it. */
-export interface MyOrder {
-  id: number;
-  seller: string;
-  status: 'unpaid' | 'paid' | 'closed' | 'refunded';
-  pay_type: 'wxpay' | 'cod';
-  total_fen: number;
-  out_trade_no: string | null;
-  created_at: Date;
-  paid_at: Date | null;
-  receiver_name: string;
-  receiver_mobile: string;
-  items: OrderItem[];
-}
+import { orderIdByMobile, ordersOfSession as ordersOfSessionInLedger, unpaidCountOf, type OrderItem, type OrderWithItems } from '../ledger';
 
 /** How many orders "my orders" lists at most (newest first after the unpaid ones). */
 export const MY_ORDERS_LIMIT = 50;
@@ -26,34 +11,11 @@ export const MY_ORDERS_LIMIT = 50;
  * mobile (`foundOrderIds`). Unpaid WeChat Pay orders first (they wait for the shopper), then the
  * newest. Nobody else's.
  */
-export async function ordersOfSession(knex: Knex, shopperId: string | undefined, foundOrderIds: readonly number[] = []): Promise<MyOrder[]> {
-  if (!shopperId && foundOrderIds.length === 0) return [];
-  const orders = (await knex('orders')
-    .where((q) => {
-      if (shopperId) q.where({ shopper_id: shopperId });
-      if (foundOrderIds.length > 0) q.orWhereIn('id', [...foundOrderIds]);
-    })
-    .orderByRaw("CASE WHEN status = 'unpaid' AND pay_type = 'wxpay' THEN 0 ELSE 1 END")
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(MY_ORDERS_LIMIT)
-    .select('id', 'seller', 'status', 'pay_type', 'total_fen', 'out_trade_no', 'created_at', 'paid_at', 'receiver_name', 'receiver_mobile')) as Omit<MyOrder, 'items'>[];
-  return withItems(knex, orders);
+export function ordersOfSession(knex: Knex, shopperId: string | undefined, foundOrderIds: readonly number[] = []): Promise<OrderWithItems[]> {
+  return ordersOfSessionInLedger(knex, shopperId, foundOrderIds, MY_ORDERS_LIMIT);
 }
 
-/** The header's badge: unpaid WeChat Pay orders of this session's shopper. */
-export async function unpaidCountOf(knex: Knex, shopperId: string | undefined, foundOrderIds: readonly number[] = []): Promise<number> {
-  if (!shopperId && foundOrderIds.length === 0) return 0;
-  const row = (await knex('orders')
-    .where({ status: 'unpaid', pay_type: 'wxpay' })
-    .andWhere((q) => {
-      if (shopperId) q.where({ shopper_id: shopperId });
-      if (foundOrderIds.length > 0) q.orWhereIn('id', [...foundOrderIds]);
-    })
-    .count({ n: '*' })
-    .first()) as { n: number | string } | undefined;
-  return Number(row?.n ?? 0);
-}
+export { unpaidCountOf };
 
 /** "138****8000": enough for the shopper to recognise, not enough to call. */
 export function maskMobile(mobile: string): string {
@@ -70,8 +32,7 @@ export async function findOrderByMobile(knex: Knex, orderIdRaw: unknown, mobileR
   if (!/^\d{1,12}$/.test(idText) || !/^1\d{10}$/.test(mobile)) return undefined;
   const id = Number(idText);
   if (!Number.isSafeInteger(id)) return undefined;
-  const row = (await knex('orders').where({ id, receiver_mobile: mobile }).first('id')) as { id: number } | undefined;
-  return row?.id;
+  return orderIdByMobile(knex, id, mobile);
 }
 
 export interface BuyAgainResult {

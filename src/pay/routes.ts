@@ -1,19 +1,12 @@
 import { Router, type Request } from 'express';
-import type { ResolvedDeps } from '../app';
+import type { ResolvedDeps } from '../deps';
 import { Conflict, NotFound, UpstreamFailed } from '../errors';
 import { buyAgain } from '../orders/service';
 import { cartOf, existingShopperId, flash, foundOrdersOf, startShopping } from '../http/shopper';
 import type { Translate } from '../i18n';
+import { isOutTradeNo, isPaid, type OrderWithItems, type Paylog } from '../ledger';
 import { qrSvg } from './qr';
-import { checkPaymentNow, closeTrade, offerPayment, ordersOfPaylog, paylogOfShopper, renewAttempt, wxpayContextOf } from './service';
-
-const OUT_TRADE_NO = /^[0-9A-Za-z_|*-]{6,32}$/;
-
-export function outTradeNoOf(req: Request): string {
-  const value = String(req.params.outTradeNo ?? '');
-  if (!OUT_TRADE_NO.test(value)) throw new NotFound('malformed out_trade_no', 'pay.notFound');
-  return value;
-}
+import { checkPaymentNow, closeTrade, offerPayment, payPage, renewAttempt, wxpayContextOf } from './service';
 
 /** The QR code's time left as a duration people read: "1小时59分" / "4分08秒" (the pay page's script counts down in the same words). */
 export function formatDuration(seconds: number, t: Translate): string {
@@ -26,23 +19,41 @@ export function formatDuration(seconds: number, t: Translate): string {
 /** The pay page's countdown turns red this close to the end. */
 export const URGENT_SECONDS = 300;
 
+/** The attempt a /pay/:outTradeNo request is about, loaded once by router.param (see below). */
+const loaded = new WeakMap<Request, { paylog: Paylog; orders: OrderWithItems[] }>();
+
+function attemptOf(req: Request): { paylog: Paylog; orders: OrderWithItems[] } {
+  const attempt = loaded.get(req);
+  if (!attempt) throw new Error('pay route without its :outTradeNo parameter');
+  return attempt;
+}
+
 export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | 'wxpay'>): Router {
   const router = Router();
   const knex = deps.db.knex;
   const wx = wxpayContextOf(deps);
   const simulatorMode = deps.config.wxpay.mode === 'simulator';
 
+  // every /pay/:outTradeNo route: the attempt with its orders and items, in one statement, for
+  // this session's shopper (or a session that found one of its orders) only: anyone else, and a
+  // malformed number, get the same 404
+  router.param('outTradeNo', async (req, _res, next, value: string) => {
+    if (!isOutTradeNo(value)) throw new NotFound('malformed out_trade_no', 'pay.notFound');
+    loaded.set(req, await payPage(knex, value, existingShopperId(req), foundOrdersOf(req)));
+    next();
+  });
+
   router.get('/pay/:outTradeNo', async (req, res) => {
-    const outTradeNo = outTradeNoOf(req);
-    const paylog = await paylogOfShopper(knex, outTradeNo, existingShopperId(req), foundOrdersOf(req));
+    const { paylog, orders } = attemptOf(req);
+    const outTradeNo = paylog.out_trade_no;
     const now = deps.clock();
     let offer;
     try {
-      offer = await offerPayment(knex, wx, paylog, now);
+      offer = await offerPayment(knex, wx, paylog, now, orders);
     } catch (err) {
       if (!(err instanceof UpstreamFailed)) throw err;
       req.log.warn({ err, outTradeNo }, 'unifiedorder failed');
-      return res.status(502).render('pay/unavailable', { paylog, orders: await ordersOfPaylog(knex, outTradeNo) });
+      return res.status(502).render('pay/unavailable', { paylog, orders });
     }
     if (offer.kind === 'paid') return res.redirect(303, `/pay/${outTradeNo}/success`);
     if (offer.kind === 'paid_elsewhere') {
@@ -53,7 +64,6 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
       );
       return res.redirect(303, `/pay/${offer.paidBy}/success`);
     }
-    const orders = await ordersOfPaylog(knex, outTradeNo);
     if (offer.kind === 'closed' || offer.kind === 'expired') {
       const ordersOpen = orders.length > 0 && orders.every((o) => o.status === 'unpaid');
       return res.render('pay/expired', { paylog: offer.paylog, orders, reason: offer.kind, canRenew: ordersOpen });
@@ -75,23 +85,22 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
 
   // "I have paid": works without JavaScript (a form post), answers on the pay page itself
   router.post('/pay/:outTradeNo/check', async (req, res) => {
-    const outTradeNo = outTradeNoOf(req);
-    const paylog = await paylogOfShopper(knex, outTradeNo, existingShopperId(req), foundOrdersOf(req));
+    const { paylog } = attemptOf(req);
     const outcome = await checkPaymentNow(knex, wx.client, paylog, deps.clock(), { qrTtlSeconds: wx.qrTtlSeconds, queryIntervalSeconds: deps.config.poll.queryIntervalSeconds });
-    if (outcome === 'paid') return res.redirect(303, `/pay/${outTradeNo}/success`);
+    if (outcome === 'paid') return res.redirect(303, `/pay/${paylog.out_trade_no}/success`);
     if (outcome === 'not_paid') flash(req, 'pay.notPaidYet');
     else if (outcome === 'asked_recently') flash(req, 'pay.askedRecently', { seconds: deps.config.poll.queryIntervalSeconds });
     else if (outcome === 'unreachable') flash(req, 'pay.unreachable');
-    res.redirect(303, `/pay/${outTradeNo}`);
+    res.redirect(303, `/pay/${paylog.out_trade_no}`);
   });
 
   router.post('/pay/:outTradeNo/renew', async (req, res) => {
-    const outTradeNo = outTradeNoOf(req);
     // the payment's own shopper: this session's, or the one whose order it found by number and mobile
-    const { shopper_id: shopperId } = await paylogOfShopper(knex, outTradeNo, existingShopperId(req), foundOrdersOf(req));
+    const { paylog } = attemptOf(req);
+    const outTradeNo = paylog.out_trade_no;
     let outcome;
     try {
-      outcome = await renewAttempt(knex, wx.client, { outTradeNo, shopperId, now: deps.clock(), qrTtlSeconds: deps.config.payQrTtlSeconds });
+      outcome = await renewAttempt(knex, wx.client, { outTradeNo, shopperId: paylog.shopper_id, now: deps.clock(), qrTtlSeconds: deps.config.payQrTtlSeconds });
     } catch (err) {
       // closed meanwhile (the sweeper gave the stock back): the expired page offers "buy these again"
       if (!(err instanceof Conflict && err.messageKey === 'pay.error.ordersClosed')) throw err;
@@ -103,9 +112,7 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
 
   // "buy these again": the items of this payment's orders back in the cart, as far as in stock
   router.post('/pay/:outTradeNo/buy-again', async (req, res) => {
-    const outTradeNo = outTradeNoOf(req);
-    await paylogOfShopper(knex, outTradeNo, existingShopperId(req), foundOrdersOf(req));
-    const orders = await ordersOfPaylog(knex, outTradeNo);
+    const { orders } = attemptOf(req);
     const result = await buyAgain(
       knex,
       cartOf(req),
@@ -117,11 +124,10 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
     res.redirect(303, '/cart');
   });
 
-  router.get('/pay/:outTradeNo/success', async (req, res) => {
-    const outTradeNo = outTradeNoOf(req);
-    const paylog = await paylogOfShopper(knex, outTradeNo, existingShopperId(req), foundOrdersOf(req));
-    if (paylog.trade_state !== 'SUCCESS' && paylog.trade_state !== 'REFUND') return res.redirect(303, `/pay/${outTradeNo}`);
-    res.render('pay/success', { paylog, orders: await ordersOfPaylog(knex, outTradeNo) });
+  router.get('/pay/:outTradeNo/success', (req, res) => {
+    const { paylog, orders } = attemptOf(req);
+    if (!isPaid(paylog.trade_state)) return res.redirect(303, `/pay/${paylog.out_trade_no}`);
+    res.render('pay/success', { paylog, orders });
   });
 
   return router;

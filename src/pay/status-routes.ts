@@ -1,13 +1,15 @@
 import type http from 'node:http';
 import client from 'prom-client';
-import type { ResolvedDeps } from '../app';
+import type { ResolvedDeps } from '../deps';
 import { Invalid, Unavailable } from '../errors';
 import { describeError } from '../http/errors';
 import { sessionIdFromCookieHeader } from '../http/session-cookie';
 import { localeFromAcceptLanguage, translator } from '../i18n';
-import { paylogOfSession, queryIfOverdue, statusOf, wxpayContextOf, type Paylog, type PayStatus } from './service';
+import { OUT_TRADE_NO_SOURCE } from '../wechatpay';
+import { statusOf, type Paylog, type PayStatus } from '../ledger';
+import { paylogOfSession, queryIfOverdue, wxpayContextOf } from './service';
 
-const STATUS_PATH = /^\/pay\/([0-9A-Za-z_|*-]{6,32})\/status(?:\?(.*))?$/;
+const STATUS_PATH = new RegExp(`^/pay/(${OUT_TRADE_NO_SOURCE})/status(?:\\?(.*))?$`);
 const ROUTE_LABEL = '/pay/:outTradeNo/status';
 
 function statusAnswer(paylog: Paylog, status: PayStatus): { state: PayStatus; redirect?: string } {

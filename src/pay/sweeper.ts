@@ -1,14 +1,17 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import client from 'prom-client';
-import type { WxPayClient } from '../wechatpay';
 import { expireUnacceptedCod } from '../checkout/cod';
-import { closeTrade, settleFromQuery } from './service';
+import type { Clock } from '../deps';
+import { claimForSweep, type SweepKind } from '../ledger';
+import type { WxPayClient } from '../wechatpay';
+import { closeTrade } from './service';
+import { settleFromQuery } from './wechat-trade';
 
 export interface SweeperOptions {
   knex: Knex;
   client: WxPayClient;
-  clock: () => Date;
+  clock: Clock;
   logger: Logger;
   registry: client.Registry;
   intervalSeconds: number;
@@ -27,28 +30,6 @@ export interface Sweeper {
   stop(): Promise<void>;
   /** One round now: close expired trades, re-ask about forgotten ones. Returns trades handled. */
   sweepOnce(): Promise<number>;
-}
-
-/**
- * Claims up to `limit` trades for this sweeper alone, least recently asked first: one UPDATE over rows picked with
- * FOR UPDATE SKIP LOCKED, stamping last_queried_at, so sweepers in several instances (and the
- * status polls) never work on the same trade in the same interval.
- */
-async function claim(knex: Knex, where: (q: Knex.QueryBuilder) => void, now: Date, intervalSeconds: number, limit: number): Promise<string[]> {
-  const staleBefore = new Date(now.getTime() - intervalSeconds * 1000);
-  const candidates = knex('paylog')
-    .select('out_trade_no')
-    .where('trade_state', 'NOTPAY')
-    .andWhere((q) => q.whereNull('last_queried_at').orWhere('last_queried_at', '<=', staleBefore))
-    .andWhere(where)
-    // fair: least recently asked first (never asked before anything), so however many old trades
-    // there are, each one is asked in its turn instead of the oldest batch every time
-    .orderByRaw('last_queried_at ASC NULLS FIRST, create_time ASC')
-    .limit(limit)
-    .forUpdate()
-    .skipLocked();
-  const rows = (await knex('paylog').whereIn('out_trade_no', candidates).update({ last_queried_at: now }).returning('out_trade_no')) as { out_trade_no: string }[];
-  return rows.map((r) => r.out_trade_no);
 }
 
 /** The longest a sweeper waits before trying a failing trade again. */
@@ -83,27 +64,11 @@ export function createSweeper(options: SweeperOptions): Sweeper {
   async function sweepOnce(): Promise<number> {
     const now = options.clock();
     let handled = 0;
+    const claim = (kind: SweepKind) =>
+      claimForSweep(knex, kind, now, { qrTtlSeconds: options.qrTtlSeconds, queryAfterSeconds: options.queryAfterSeconds, intervalSeconds: options.queryIntervalSeconds, limit: options.batchSize });
     // 1. expired: the QR code's time is up (or was never drawn and would be by now); or superseded:
     //    its orders were paid through another attempt (a late payment), so it must not stay payable
-    const expired = await claim(
-      knex,
-      (q) =>
-        q
-          .where('code_url_expires_at', '<=', now)
-          .orWhere((q2) => q2.whereNull('code_url').andWhere('create_time', '<=', new Date(now.getTime() - options.qrTtlSeconds * 1000)))
-          .orWhereExists((q3) =>
-            q3
-              .select(knex.raw('1'))
-              .from('paylog_orders as po')
-              .join('orders as o', 'o.id', 'po.order_id')
-              .whereRaw('po.out_trade_no = paylog.out_trade_no')
-              .whereIn('o.status', ['paid', 'refunded'])
-              .whereRaw('o.out_trade_no <> paylog.out_trade_no'),
-          ),
-      now,
-      options.queryIntervalSeconds,
-      options.batchSize,
-    );
+    const expired = await claim('expired');
     for (const outTradeNo of expired) {
       if (deferred(outTradeNo, now)) {
         actions.inc({ action: 'backoff' });
@@ -121,20 +86,14 @@ export function createSweeper(options: SweeperOptions): Sweeper {
       }
     }
     // 2. forgotten: a live QR code, no notify for a while: ask WeChat, so a lost webhook is found
-    const forgotten = await claim(
-      knex,
-      (q) => q.whereNotNull('code_url').andWhere('code_url_expires_at', '>', now).andWhere('code_url_expires_at', '<=', new Date(now.getTime() + (options.qrTtlSeconds - options.queryAfterSeconds) * 1000)),
-      now,
-      options.queryIntervalSeconds,
-      options.batchSize,
-    );
+    const forgotten = await claim('forgotten');
     for (const outTradeNo of forgotten) {
       if (deferred(outTradeNo, now)) {
         actions.inc({ action: 'backoff' });
         continue;
       }
       try {
-        const { result } = await settleFromQuery(knex, options.client, outTradeNo, now, 'sweeper');
+        const { result } = await settleFromQuery(knex, options.client, outTradeNo, { now, source: 'sweeper' });
         backoff.delete(outTradeNo);
         actions.inc({ action: result ? `query_${result.outcome}` : 'query_unpaid' });
         handled += 1;

@@ -1,6 +1,6 @@
 import type { Database } from '../db';
 import { Unavailable } from '../errors';
-import { PAYLOG_CHANNEL } from './settle';
+import { PAYLOG_CHANNEL } from '../ledger';
 
 export type WaitEnd = 'woken' | 'timeout' | 'gone' | 'shutdown';
 

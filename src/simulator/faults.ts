@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { API_NAMES, type ApiName } from './context';
+import { OUT_TRADE_NO } from '../wechatpay/ids';
 
 /**
  * Faults a test or a demo asks for: per merchant (every trade) or per trade (out_trade_no), each
@@ -95,7 +96,6 @@ export class FaultInputError extends Error {
   }
 }
 
-const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
 
 function intField(raw: unknown, name: string, min: number, max: number): number | undefined {
   if (raw === undefined || raw === null || raw === '') return undefined;

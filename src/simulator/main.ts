@@ -5,7 +5,7 @@ import pino from 'pino';
 import { ConfigError, loadConfig } from '../config';
 import { migrateToLatest, openDatabase } from '../db';
 import { createSimulator } from './index';
-import { refundNotifyUrl } from '../refunds/routes';
+import { refundNotifyUrl } from '../webhooks/routes';
 
 /**
  * The simulator on its own port, without the shop: `tsx src/simulator/main.ts`.

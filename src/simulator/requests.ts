@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { ATTACH_MAX_BYTES, BODY_MAX_BYTES, isBeijingDate, parseBeijingTime } from '../wechatpay';
+import { ATTACH_MAX_BYTES, BODY_MAX_BYTES, OUT_REFUND_NO, OUT_TRADE_NO, WECHAT_ID, isBeijingDate, parseBeijingTime } from '../wechatpay';
 
 /**
  * Reads the fields of each call as WeChat checks them: a missing field is LACK_PARAMS
@@ -14,10 +14,8 @@ class FieldProblem extends Error {}
 export const lackParams = (name: string): string => `缺少参数: ${name}`;
 export const invalidParam = (name: string): string => `invalid ${name}`;
 
-const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
-const OUT_REFUND_NO = /^[0-9A-Za-z_\-|*@]{1,64}$/;
-const TRANSACTION_ID = /^[0-9A-Za-z]{1,32}$/;
-const REFUND_ID = /^[0-9A-Za-z]{1,32}$/;
+const TRANSACTION_ID = WECHAT_ID;
+const REFUND_ID = WECHAT_ID;
 const POSITIVE_INT = /^[1-9]\d{0,14}$/;
 
 function present(fields: Record<string, string>, name: string): string | undefined {

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { sameText } from '../timing-safe';
 import type { Knex } from 'knex';
 import { buildPaymentNotify, buildRefundNotify, formatBeijingTime, parseXml, type Fields, type SignType } from '../wechatpay';
 import { business, ok, scaledMs, type ApiOutcome, type SimContext, type SimMerchant } from './context';
@@ -633,12 +634,6 @@ export type PayOutcome =
   | { kind: 'not_found' }
   | { kind: 'forbidden' };
 
-function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length === y.length && crypto.timingSafeEqual(x, y);
-}
-
 /**
  * The phone's Pay button: a payable trade becomes SUCCESS with a fresh transaction_id, time_end now,
  * a payer openid and bank type, and its signed payment notify is queued. A trade paid, closed or
@@ -651,7 +646,7 @@ export async function payByCode(ctx: SimContext, codeUrl: string, phoneToken: st
   const outcome = await ctx.knex.transaction(async (trx): Promise<PayOutcome> => {
     const trade = (await trx('sim_trades').where({ code_token: token }).forUpdate().first()) as TradeRow | undefined;
     if (!trade) return { kind: 'not_found' };
-    if (!sameToken(trade.phone_token, phoneToken)) return { kind: 'forbidden' };
+    if (!sameText(trade.phone_token, phoneToken)) return { kind: 'forbidden' };
     const merchant = toMerchant((await trx('sim_merchants').where({ mch_id: trade.mch_id }).first()) as MerchantRow, ctx.keys);
     const state = phoneStateOf(trade, now);
     const late = state === 'expired' || state === 'closed';
@@ -711,6 +706,6 @@ export async function payByCode(ctx: SimContext, codeUrl: string, phoneToken: st
 export async function cancelByCode(ctx: SimContext, codeUrl: string, phoneToken: string): Promise<PayOutcome> {
   const view = await scanCode(ctx, codeUrl);
   if (!view) return { kind: 'not_found' };
-  if (!sameToken(view.phoneToken, phoneToken)) return { kind: 'forbidden' };
+  if (!sameText(view.phoneToken, phoneToken)) return { kind: 'forbidden' };
   return { kind: 'cancelled', view };
 }

@@ -15,6 +15,7 @@ import {
 } from './errors';
 import type { Fields, SignType } from './sign';
 import { isSignType, nonceStr, signFields, verifySignature } from './sign';
+import { OUT_REFUND_NO, OUT_TRADE_NO } from './ids';
 import { ATTACH_MAX_BYTES, BODY_MAX_BYTES, utf8Bytes } from './text';
 import { formatBeijingTime, isBeijingDate } from './time';
 import { MAX_XML_BYTES, buildXml, parseXml } from './xml';
@@ -171,8 +172,6 @@ export interface WxPayClient {
 // ---------------------------------------------------------------------------------------------
 // Argument checks: cheap, and only for programmer mistakes.
 
-const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
-const OUT_REFUND_NO = /^[0-9A-Za-z_\-|*@]{1,64}$/;
 
 function text(value: unknown, name: string, max: number, { optional = false, min = 1 } = {}): string | undefined {
   if (value === undefined && optional) return undefined;

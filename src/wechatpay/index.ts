@@ -12,3 +12,4 @@ export * from './bill';
 export * from './client';
 export * from './server';
 export * from './text';
+export * from './ids';

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { sameText } from '../timing-safe';
 
 export type SignType = 'MD5' | 'HMAC-SHA256';
 
@@ -86,10 +87,7 @@ export function verifySignature(fields: Record<string, string>, apiKey: string, 
   if (typeof sign !== 'string' || sign === '') return false;
   const algorithm = algorithmFor(fields, sign, signType);
   if (algorithm === undefined) return false;
-  const expected = Buffer.from(signatureOf(fields, apiKey, algorithm), 'utf8');
-  const received = Buffer.from(sign, 'utf8');
-  if (received.length !== expected.length) return false;
-  return crypto.timingSafeEqual(received, expected);
+  return sameText(sign, signatureOf(fields, apiKey, algorithm));
 }
 
 const NONCE_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';

@@ -56,3 +56,13 @@ export function isBeijingDate(s: string): boolean {
     return false;
   }
 }
+
+/** WeChat's `yyyy-MM-dd HH:mm:ss` (Beijing: a refund's success_time) as an instant; undefined when it is not one. */
+export function parseBeijingForPeople(text: string | undefined): Date | undefined {
+  if (!text || !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(text)) return undefined;
+  try {
+    return parseBeijingTime(text.replace(/[- :]/g, ''));
+  } catch {
+    return undefined;
+  }
+}

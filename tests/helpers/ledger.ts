@@ -1,9 +1,11 @@
 import request from 'supertest';
 import { SEED_PRODUCTS } from '../../src/catalog/seed-data';
 import { checkLedger, formatLedgerReport, type LedgerReport } from '../../src/ledger/check';
-import { closeTrade, settleFromQuery } from '../../src/pay/service';
-import { requestRefund, sendRefund, newOutRefundNo } from '../../src/refunds/service';
-import { refundNotifyUrl } from '../../src/refunds/routes';
+import { newOutRefundNo, requestRefund } from '../../src/ledger';
+import { closeTrade } from '../../src/pay/service';
+import { settleFromQuery } from '../../src/pay/wechat-trade';
+import { sendRefund } from '../../src/refunds/service';
+import { refundNotifyUrl } from '../../src/webhooks/routes';
 import type { RunningShop } from '../../src/main';
 import { payOnPhone, Shopper } from './shopper';
 
@@ -41,7 +43,7 @@ export async function refundOf(shop: Pick<RunningShop, 'db' | 'app'>, outTradeNo
   const deps = shop.app.locals.deps;
   const outRefundNo = newOutRefundNo(now());
   await requestRefund(deps.db.knex, { outTradeNo, outRefundNo, refundFee, reason: 'test', operator: 'admin:test', now: now() });
-  return { outRefundNo, outcome: await sendRefund(deps.db.knex, deps.wxpay.client, { outRefundNo, notifyUrl: refundNotifyUrl(deps.wxpay.notifyUrl), operator: 'admin:test', now }) };
+  return { outRefundNo, outcome: await sendRefund(deps.db.knex, deps.wxpay.client, { outRefundNo, notifyUrl: refundNotifyUrl(deps.wxpay.notifyUrl), operator: 'admin:test', clock: now }) };
 }
 
 export { closeTrade, settleFromQuery, request };

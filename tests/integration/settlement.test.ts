@@ -1,6 +1,6 @@
 import { DEFAULT_QR_TTL_SECONDS } from '../../src/config';
 import request from 'supertest';
-import { closePaylog } from '../../src/pay/settle';
+import { closeAttempt } from '../../src/ledger';
 import { buildPaymentNotify, successReply } from '../../src/wechatpay';
 import { startSecondInstance, type ManualClock, type TestShop } from '../helpers/app';
 import { addFault, merchantOf, postNotify, shopOnClock, signedNotify, tradeWithQr } from '../helpers/settlement';
@@ -43,7 +43,7 @@ describe('settlement: the notify webhook and markPaid', () => {
     const verdicts = await shop.db.knex('notify_log').where({ out_trade_no: outTradeNo }).pluck('verdict');
     expect(verdicts).toHaveLength(50);
     const metrics = (await request(shop.url).get('/metrics')).text;
-    expect(metrics).toMatch(/wxpay_notifies_total\{verdict="duplicate"\} (49|[5-9]\d|\d{3,})/);
+    expect(metrics).toMatch(/wxpay_notifies_total\{kind="pay",verdict="duplicate"\} (49|[5-9]\d|\d{3,})/);
     expect(metrics).toMatch(/pay_markpaid_outcomes_total\{outcome="paid",source="notify"\} [1-9]/);
     expect(verdicts.filter((v: string) => v === 'paid')).toHaveLength(1);
     expect(verdicts.filter((v: string) => v === 'duplicate')).toHaveLength(49);
@@ -271,7 +271,7 @@ describe('settlement: when the notify never comes, expiry, and late payments', (
     try {
       const knex = shop.db.knex;
       const { outTradeNo, paylog } = await tradeWithQr(shop, [['SILK-SCF-01', 1]]);
-      expect(await closePaylog(knex, { outTradeNo, now: new Date(), operator: 'system', reason: 'test: closed' })).toBe('closed');
+      expect(await closeAttempt(knex, { outTradeNo, now: new Date(), operator: 'system', reason: 'test: closed' })).toBe('closed');
       const stockClosed = (await knex('products').where({ sku: 'SILK-SCF-01' }).first('stock')).stock;
       const res = await postNotify(shop, signedNotify(shop, { out_trade_no: outTradeNo, total_fee: paylog.total_fee, transaction_id: '4200000000202611250000000501' }));
       expect(res.text).toBe(SUCCESS);

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { UNVERIFIED_ROWS_PER_SOURCE } from '../../../src/pay/notify-log';
+import { UNVERIFIED_ROWS_PER_SOURCE } from '../../../src/webhooks/notify-log';
 import { NOTIFY_MAX_BYTES } from '../../../src/wechatpay';
 import { type TestShop } from '../../helpers/app';
 import { shopOnClock, signedNotify, tradeWithQr } from '../../helpers/settlement';

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import request from 'supertest';
 import { hashPassword } from '../../../src/admin/password';
 import type { Clock } from '../../../src/app';
-import { markPaid } from '../../../src/pay/settle';
+import { markPaid } from '../../../src/ledger';
 import { createTestShop, type TestShop } from '../../helpers/app';
 import { Shopper, payOnPhone } from '../../helpers/shopper';
 

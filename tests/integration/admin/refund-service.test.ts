@@ -1,4 +1,4 @@
-import { requestRefund, settleRefund, recordRefundAccepted, recordRefundFailed } from '../../../src/refunds/service';
+import { refundAccepted as recordRefundAccepted, refundFailed as recordRefundFailed, requestRefund, settleRefund } from '../../../src/ledger';
 import { createTestDatabase, type TestDatabase } from '../../helpers/testdb';
 import { insertPaylog } from './helpers';
 

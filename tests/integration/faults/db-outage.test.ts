@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { openDatabase, type Database } from '../../../src/db';
 import { start, type RunningShop } from '../../../src/main';
 import { seedCatalogIfEmpty } from '../../../src/catalog/service';
-import { PAYLOG_CHANNEL } from '../../../src/pay/settle';
+import { PAYLOG_CHANNEL } from '../../../src/ledger';
 import { expectCleanLedger } from '../../helpers/ledger';
 import { postNotify, signedNotify } from '../../helpers/settlement';
 import { Shopper, payOnPhone } from '../../helpers/shopper';

@@ -1,8 +1,9 @@
 import type { Knex } from 'knex';
 import { MAX_BACKOFF_MS } from '../../../src/pay/sweeper';
 import { deleteFault } from '../../../src/simulator';
-import { sendRefund, requestRefund, newOutRefundNo } from '../../../src/refunds/service';
-import { refundNotifyUrl } from '../../../src/refunds/routes';
+import { newOutRefundNo, requestRefund } from '../../../src/ledger';
+import { sendRefund } from '../../../src/refunds/service';
+import { refundNotifyUrl } from '../../../src/webhooks/routes';
 import { freePort } from '../../e2e/helpers/processes';
 import { createTestShop, manualClock, type ManualClock, type TestShop } from '../../helpers/app';
 import { expectCleanLedger, payAtWechat } from '../../helpers/ledger';
@@ -93,7 +94,7 @@ describe('fault: WeChat failing for minutes', () => {
       // the admin's refund (and the retry button) cannot get an answer: the refund stays PENDING
       // (once an answer was lost after WeChat took the refund, its notify settles it: that is WeChat's word, not a mistake)
       const atWechatBefore = (await knex('sim_refunds').where({ out_refund_no: outRefundNo }).select('refund_fee')) as unknown[];
-      const sent = await sendRefund(knex, deps.wxpay.client, { outRefundNo, notifyUrl: refundNotify, operator: 'admin:test', now: clock });
+      const sent = await sendRefund(knex, deps.wxpay.client, { outRefundNo, notifyUrl: refundNotify, operator: 'admin:test', clock });
       const ours = ((await knex('refunds').where({ out_refund_no: outRefundNo }).first('status')) as { status: string }).status;
       if (atWechatBefore.length === 0) {
         expect({ outage, kind: sent.kind, final: sent.kind === 'refused' ? sent.final : false }).toEqual({ outage, kind: outage === 'systemerror' ? 'refused' : 'unknown', final: false });
@@ -130,7 +131,7 @@ describe('fault: WeChat failing for minutes', () => {
     expect((await stateOf(c.outTradeNo)).trade_state).toBe('SUCCESS');
     const page = await a.agent.get(`/pay/${aNo}`).expect(200);
     expect(page.text).toContain('weixin://wxpay/bizpayurl');
-    const retried = await sendRefund(knex, deps.wxpay.client, { outRefundNo, notifyUrl: refundNotify, operator: 'admin:test', now: clock });
+    const retried = await sendRefund(knex, deps.wxpay.client, { outRefundNo, notifyUrl: refundNotify, operator: 'admin:test', clock });
     expect(['accepted', 'not_pending']).toContain(retried.kind);
     clock.advance(10_000);
     await settleSimulator();

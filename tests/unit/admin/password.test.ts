@@ -1,4 +1,5 @@
-import { BadPasswordHash, hashPassword, hashPasswordSync, parsePasswordHash, randomPassword, sameText, verifyPassword } from '../../../src/admin/password';
+import { BadPasswordHash, hashPassword, hashPasswordSync, parsePasswordHash, randomPassword, verifyPassword } from '../../../src/admin/password';
+import { sameText } from '../../../src/timing-safe';
 
 const FAST = { N: 2 ** 10, r: 8, p: 1 };
 

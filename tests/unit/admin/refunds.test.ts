@@ -1,5 +1,6 @@
-import { newOutRefundNo, OUT_REFUND_NO, parseSuccessTime } from '../../../src/refunds/service';
-import { refundNotifyUrl } from '../../../src/refunds/routes';
+import { newOutRefundNo, OUT_REFUND_NO } from '../../../src/ledger';
+import { parseBeijingForPeople as parseSuccessTime } from '../../../src/wechatpay';
+import { refundNotifyUrl } from '../../../src/webhooks/routes';
 
 describe('refund helpers', () => {
   test('out_refund_no: R + Beijing time + 12 random digits, within WeChat\'s rules, never twice', () => {

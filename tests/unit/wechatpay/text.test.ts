@@ -1,20 +1,9 @@
 import { BODY_MAX_BYTES, truncateUtf8, utf8Bytes } from '../../../src/wechatpay';
-import { orderBody, type OrderWithItems } from '../../../src/pay/service';
+import type { OrderItem } from '../../../src/ledger';
+import { orderBody } from '../../../src/pay/service';
 
-function orderOf(title: string, quantity: number): OrderWithItems {
-  return {
-    id: 1,
-    seller: 's',
-    status: 'unpaid',
-    pay_type: 'wxpay',
-    total_fen: 100,
-    receiver_name: 'r',
-    receiver_mobile: '13800000000',
-    receiver_address: 'a',
-    created_at: new Date(),
-    paid_at: null,
-    items: [{ product_id: 1, title, unit_price_fen: 100, quantity }],
-  };
+function orderOf(title: string, quantity: number): { items: OrderItem[] } {
+  return { items: [{ product_id: 1, title, unit_price_fen: 100, quantity }] };
 }
 
 describe('truncateUtf8', () => {

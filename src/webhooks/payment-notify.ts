@@ -1,9 +1,7 @@
-import type { Knex } from 'knex';
-import type { Logger } from 'pino';
-import { failReply, NOTIFY_XML_OPTIONS, parsePaymentNotify, parseXmlSync, successReply, WxPayError, WxSignatureError, WxXmlError, type WxMerchant } from '../wechatpay';
+import { markPaid, paymentNeedsAdmin, type MarkPaidOutcome } from '../ledger';
+import { failReply, NOTIFY_XML_OPTIONS, parsePaymentNotify, parseXmlSync, successReply, WxPayError, WxSignatureError, WxXmlError } from '../wechatpay';
 import { parseBeijingTime } from '../wechatpay/time';
-import { recordNotify, type NotifyAnswer } from './notify-log';
-import { markPaid, type MarkPaidOutcome } from './settle';
+import { recordNotify, type NotifyAnswer, type WebhookDeps } from './notify-log';
 
 const STATUS_BY_ERROR_CODE: Record<string, number> = {
   bad_xml: 400,
@@ -32,10 +30,12 @@ const ANSWER_BY_OUTCOME: Record<MarkPaidOutcome, { status: number; reply: string
  * WeChat's payment notify, end to end: verify (signature over all fields, return/result codes,
  * our merchant, integer CNY amount), settle through markPaid (which compares the amount with our
  * record under a row lock), record the call in notify_log, and answer SUCCESS only once the state
- * is durably stored or already was. A database failure answers 500 with FAIL so WeChat retries.
+ * is durably stored or already was. The common cases (paid, duplicate) store their notify_log row
+ * in markPaid's own statement; the rest in a write of their own. A database failure answers 500
+ * with FAIL so WeChat retries.
  */
-export async function handlePaymentNotify(deps: { knex: Knex; merchant: WxMerchant; now: () => Date; logger: Logger }, raw: Buffer, source?: string): Promise<NotifyAnswer> {
-  const receivedAt = deps.now();
+export async function handlePaymentNotify(deps: WebhookDeps, raw: Buffer, source?: string): Promise<NotifyAnswer> {
+  const receivedAt = deps.clock();
   const text = raw.toString('utf8');
   // parsed ONCE, by the flat bounded parser; the fields of a refused body are named in the record
   // but never trusted (the record of an unverified one is counted, not repeated: notify-log.ts)
@@ -64,16 +64,15 @@ export async function handlePaymentNotify(deps: { knex: Knex; merchant: WxMercha
   }
 
   let outcome: MarkPaidOutcome;
+  let recorded: boolean;
   try {
-    const result = await markPaid(deps.knex, {
-      outTradeNo: notice.outTradeNo,
-      transactionId: notice.transactionId,
-      totalFee: notice.totalFee,
-      paidAt: parseBeijingTime(notice.timeEnd),
-      source: 'notify',
-      now: receivedAt,
-    });
+    const result = await markPaid(
+      deps.knex,
+      { outTradeNo: notice.outTradeNo, transactionId: notice.transactionId, totalFee: notice.totalFee, paidAt: parseBeijingTime(notice.timeEnd), source: 'notify', now: receivedAt },
+      { rawBody: text, source, receivedAt },
+    );
     outcome = result.outcome;
+    recorded = result.recorded;
   } catch (err) {
     deps.logger.error({ err, outTradeNo: notice.outTradeNo }, 'notify could not be settled; WeChat will retry');
     await recordNotify(deps.knex, { kind: 'pay', source, outTradeNo: notice.outTradeNo, transactionId: notice.transactionId, verdict: 'error', detail: String(err), rawBody: text, receivedAt }).catch(
@@ -83,9 +82,11 @@ export async function handlePaymentNotify(deps: { knex: Knex; merchant: WxMercha
   }
 
   const { status, reply } = ANSWER_BY_OUTCOME[outcome];
-  await recordNotify(deps.knex, { kind: 'pay', source, outTradeNo: notice.outTradeNo, transactionId: notice.transactionId, verdict: outcome, detail: reply, rawBody: text, receivedAt }).catch(
-    (err: unknown) => deps.logger.error({ err, outTradeNo: notice.outTradeNo }, 'could not record a notify'),
-  );
-  if (outcome === 'late_payment' || outcome === 'double_payment' || outcome === 'conflict') deps.logger.warn({ outTradeNo: notice.outTradeNo, outcome }, 'payment needs an admin');
+  if (!recorded) {
+    await recordNotify(deps.knex, { kind: 'pay', source, outTradeNo: notice.outTradeNo, transactionId: notice.transactionId, verdict: outcome, detail: reply, rawBody: text, receivedAt }).catch(
+      (err: unknown) => deps.logger.error({ err, outTradeNo: notice.outTradeNo }, 'could not record a notify'),
+    );
+  }
+  if (paymentNeedsAdmin(outcome)) deps.logger.warn({ outTradeNo: notice.outTradeNo, outcome }, 'payment needs an admin');
   return { status, body: reply === undefined ? successReply() : failReply(reply), verdict: outcome };
 }

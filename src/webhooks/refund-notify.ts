@@ -1,8 +1,6 @@
-import type { Knex } from 'knex';
-import type { Logger } from 'pino';
-import { recordNotify, type NotifyAnswer } from '../pay/notify-log';
-import { failReply, parseRefundNotify, successReply, WxNotifyRejected, WxPayError, type RefundNotice, type WxMerchant } from '../wechatpay';
-import { settleRefund, type SettleRefundOutcome } from './service';
+import { settleRefund, type SettleRefundOutcome } from '../ledger';
+import { failReply, parseBeijingForPeople, parseRefundNotify, successReply, WxNotifyRejected, WxPayError, type RefundNotice } from '../wechatpay';
+import { recordNotify, type NotifyAnswer, type WebhookDeps } from './notify-log';
 
 const STATUS_BY_ERROR_CODE: Record<string, number> = {
   bad_xml: 400,
@@ -47,8 +45,8 @@ function summary(notice: RefundNotice): string {
  * notify_log (kind 'refund'), accepted or refused; answer SUCCESS only once the outcome is stored
  * or already was, FAIL with a 4xx for anything refused, FAIL with 500 when storing failed.
  */
-export async function handleRefundNotify(deps: { knex: Knex; merchant: WxMerchant; now: () => Date; logger: Logger }, raw: Buffer, source?: string): Promise<NotifyAnswer> {
-  const receivedAt = deps.now();
+export async function handleRefundNotify(deps: WebhookDeps, raw: Buffer, source?: string): Promise<NotifyAnswer> {
+  const receivedAt = deps.clock();
   const text = raw.toString('utf8');
   let notice: RefundNotice;
   try {
@@ -74,7 +72,7 @@ export async function handleRefundNotify(deps: { knex: Knex; merchant: WxMerchan
       refundFee: notice.refundFee,
       totalFee: notice.totalFee,
       status: notice.refundStatus,
-      successTime: notice.successTime,
+      successTime: parseBeijingForPeople(notice.successTime),
       operator: 'system',
       now: receivedAt,
     });

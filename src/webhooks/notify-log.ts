@@ -1,5 +1,15 @@
 import { isIPv6 } from 'node:net';
 import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { WxMerchant } from '../wechatpay';
+
+/** What a webhook handler gets: the database, our merchant, the clock and the log. */
+export interface WebhookDeps {
+  knex: Knex;
+  merchant: WxMerchant;
+  clock: () => Date;
+  logger: Logger;
+}
 
 /** What a webhook answers WeChat. */
 export interface NotifyAnswer {

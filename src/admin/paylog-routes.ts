@@ -1,0 +1,169 @@
+import { Router } from 'express';
+import type { ResolvedDeps } from '../deps';
+import { ORDER_STATUSES, attemptActions, refundActions, refundableFen } from '../ledger';
+import { fenToYuanString } from '../money';
+import type { Translate } from '../i18n';
+import { maskMobile } from '../orders/service';
+import { closeAsAdmin, queryAtWechat } from './actions';
+import { dailyStats } from './chart';
+import { UTF8_BOM, csvLine, writeChunk } from './csv';
+import { attemptOf, confirmPage, confirmed, detailUrl, loadAttemptParam, onlyParams, operatorOf } from './http';
+import { closeNotice, queryNotice, takeNotice } from './notices';
+import {
+  FLAG_FILTERS,
+  TRADE_STATES,
+  beijingDateOf,
+  dashboard,
+  encodeCursor,
+  filterQueryString,
+  paylogBatches,
+  paylogDetail,
+  paylogPage,
+  paylogTotals,
+  parsePaylogQuery,
+  type PaylogRow,
+} from './paylog';
+import { parseReconcileDate, reconcileDay } from './reconcile';
+import { translateOperator, translateRemark } from './remarks';
+
+const CSV_BATCH_SIZE = 1000;
+const CSV_COLUMNS = ['outTradeNo', 'created', 'paid', 'amount', 'refunded', 'state', 'transactionId', 'payType', 'orders', 'shopper', 'flag', 'body'] as const;
+
+function csvRow(row: PaylogRow, formatDateTime: (d: Date, withSeconds?: boolean) => string): string {
+  return csvLine([
+    row.out_trade_no,
+    formatDateTime(row.create_time, true),
+    row.pay_time ? formatDateTime(row.pay_time, true) : '',
+    fenToYuanString(row.total_fee),
+    fenToYuanString(row.refunded_fee),
+    row.trade_state,
+    row.transaction_id ?? '',
+    row.pay_type,
+    row.order_count,
+    row.shopper_id,
+    row.flag ?? '',
+    row.body ?? '',
+  ]);
+}
+
+/**
+ * The admin's reading of the payments: the dashboard, the paylog table and its CSV, one payment's
+ * detail with Query WeChat and Close (a GET confirmation, then a POST), and a day's reconciliation.
+ */
+export function adminPaylogRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'wxpay'>): Router {
+  const router = Router();
+  const knex = deps.db.knex;
+  const client = deps.wxpay.client;
+  loadAttemptParam(router, knex);
+
+  router.get('/', async (req, res) => {
+    onlyParams(req, []);
+    const now = deps.clock();
+    const [stats, days] = await Promise.all([dashboard(knex, now), dailyStats(knex, now, 14)]);
+    res.render('admin/dashboard', { nav: 'dashboard', stats, days });
+  });
+
+  router.get('/paylog', async (req, res) => {
+    const query = parsePaylogQuery(req.query as Record<string, unknown>);
+    const [page, totals] = await Promise.all([paylogPage(knex, query), paylogTotals(knex, query.filter)]);
+    const size = query.size === 50 ? undefined : query.size;
+    const link = (extra: Record<string, string | undefined>) => `/admin/paylog${filterQueryString(query.filter, { size, ...extra })}`;
+    res.render('admin/paylog', {
+      nav: 'paylog',
+      maskMobile,
+      filter: query.filter,
+      size: query.size,
+      page,
+      totals,
+      states: TRADE_STATES,
+      flags: FLAG_FILTERS,
+      links: {
+        first: query.after || query.before ? link({}) : undefined,
+        newer: page.newer ? link({ before: encodeCursor(page.newer) }) : undefined,
+        older: page.older ? link({ after: encodeCursor(page.older) }) : undefined,
+        csv: `/admin/paylog.csv${filterQueryString(query.filter)}`,
+      },
+    });
+  });
+
+  router.get('/paylog.csv', async (req, res) => {
+    // validated before a byte is sent: a bad parameter is a 400, not a broken download
+    const { filter } = parsePaylogQuery(req.query as Record<string, unknown>);
+    const t = res.locals.t as Translate;
+    const formatDateTime = res.locals.formatDateTime as (d: Date, withSeconds?: boolean) => string;
+    res.status(200).set({
+      'Content-Type': 'text/csv; charset=utf-8',
+      'Content-Disposition': `attachment; filename="paylog-${beijingDateOf(deps.clock())}.csv"`,
+      'X-Content-Type-Options': 'nosniff',
+    });
+    if (req.method === 'HEAD') return res.end();
+    const header = csvLine(CSV_COLUMNS.map((k) => t(`admin.csv.${k}`)));
+    if (!(await writeChunk(res, UTF8_BOM + header))) return;
+    for await (const rows of paylogBatches(knex, filter, CSV_BATCH_SIZE)) {
+      if (!(await writeChunk(res, rows.map((row) => csvRow(row, formatDateTime)).join('')))) return; // the client went away
+    }
+    res.end();
+  });
+
+  router.get('/paylog/:outTradeNo', async (req, res) => {
+    onlyParams(req, []);
+    const { out_trade_no: outTradeNo } = attemptOf(req);
+    const detail = await paylogDetail(knex, outTradeNo);
+    const refundable = await refundableFen(knex, outTradeNo);
+    res.render('admin/detail', {
+      nav: 'paylog',
+      ...detail,
+      refundable,
+      // what may be done is the ledger's decision, not the template's
+      actions: attemptActions(detail.paylog, refundable.leftFen),
+      refundActions,
+      notice: takeNotice(req),
+      translateRemark,
+      translateOperator,
+      orderStatuses: ORDER_STATUSES,
+    });
+  });
+
+  router.get('/paylog/:outTradeNo/query', (req, res) => {
+    onlyParams(req, []);
+    const { out_trade_no: outTradeNo } = attemptOf(req);
+    confirmPage(res, { title: 'admin.action.query', text: 'admin.confirm.query', textParams: { outTradeNo }, action: `${detailUrl(outTradeNo)}/query`, back: detailUrl(outTradeNo) });
+  });
+
+  router.post('/paylog/:outTradeNo/query', async (req, res) => {
+    const { out_trade_no: outTradeNo } = attemptOf(req);
+    if (!confirmed(req)) return res.redirect(303, `${detailUrl(outTradeNo)}/query`);
+    const outcome = await queryAtWechat(knex, client, { outTradeNo, operator: operatorOf(req), now: deps.clock() });
+    req.session.adminNotice = queryNotice(outcome, res.locals.t as Translate);
+    res.redirect(303, detailUrl(outTradeNo));
+  });
+
+  router.get('/paylog/:outTradeNo/close', (req, res) => {
+    onlyParams(req, []);
+    const { out_trade_no: outTradeNo } = attemptOf(req);
+    confirmPage(res, { title: 'admin.action.close', text: 'admin.confirm.close', textParams: { outTradeNo }, action: `${detailUrl(outTradeNo)}/close`, back: detailUrl(outTradeNo), danger: true });
+  });
+
+  router.post('/paylog/:outTradeNo/close', async (req, res) => {
+    const { out_trade_no: outTradeNo } = attemptOf(req);
+    if (!confirmed(req)) return res.redirect(303, `${detailUrl(outTradeNo)}/close`);
+    const outcome = await closeAsAdmin(knex, client, { outTradeNo, operator: operatorOf(req), now: deps.clock() });
+    req.session.adminNotice = closeNotice(outcome);
+    res.redirect(303, detailUrl(outTradeNo));
+  });
+
+  // reconciliation (read-only: a GET)
+  router.get('/reconcile', async (req, res) => {
+    onlyParams(req, ['date']);
+    const now = deps.clock();
+    const today = beijingDateOf(now);
+    // yesterday: the latest day whose bill can exist (WeChat serves it from 10:00 today)
+    const yesterday = beijingDateOf(new Date(now.getTime() - 24 * 3600 * 1000));
+    if (req.query.date === undefined) return res.render('admin/reconcile', { nav: 'reconcile', date: yesterday, today, result: undefined });
+    const date = parseReconcileDate(req.query.date, now);
+    const result = await reconcileDay(knex, client, date, now);
+    res.status(result.kind === 'failed' ? 502 : 200).render('admin/reconcile', { nav: 'reconcile', date, today, result });
+  });
+
+  return router;
+}

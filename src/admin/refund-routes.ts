@@ -1,0 +1,130 @@
+import { Router, type Request, type Response } from 'express';
+import type { ResolvedDeps } from '../deps';
+import { Conflict, Invalid, NotFound } from '../errors';
+import { MAX_REASON_LENGTH, OUT_REFUND_NO, attemptActions, newOutRefundNo, readRefund, refundableFen, requestRefund } from '../ledger';
+import { fenToYuanString, yuanStringToFen } from '../money';
+import { sendRefund, syncRefund } from '../refunds/service';
+import { refundNotifyUrl } from '../webhooks/routes';
+import { attemptOf, confirmPage, confirmed, detailUrl, formText, loadAttemptParam, onlyParams, operatorOf } from './http';
+import { refundNotice, syncNotice } from './notices';
+
+/**
+ * Refunds by the admin: the form (amount, reason; its out_refund_no made when the form is drawn,
+ * so a double submit is one refund), a confirmation, the refund stored by the ledger and sent to
+ * WeChat; and for a stored refund, "retry" (the same out_refund_no again) and "sync" (ask WeChat).
+ */
+export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'wxpay'>): Router {
+  const router = Router();
+  const knex = deps.db.knex;
+  const client = deps.wxpay.client;
+  const refundNotify = refundNotifyUrl(deps.wxpay.notifyUrl);
+  loadAttemptParam(router, knex);
+
+  // the refund named in the path, of the attempt named in the path (or a 404)
+  router.param('outRefundNo', async (req, _res, next, value: string) => {
+    const refund = OUT_REFUND_NO.test(value) ? await readRefund(knex, value) : undefined;
+    if (!refund || refund.out_trade_no !== req.params.outTradeNo) throw new NotFound(`no refund ${value} of ${req.params.outTradeNo}`, 'refund.error.notFound');
+    refunds.set(req, refund);
+    next();
+  });
+  const refunds = new WeakMap<Request, { out_refund_no: string; refund_fee: number }>();
+  const refundOf = (req: Request) => {
+    const refund = refunds.get(req);
+    if (!refund) throw new Error('refund route without its :outRefundNo parameter');
+    return refund;
+  };
+
+  const renderRefundForm = async (
+    req: Request,
+    res: Response,
+    status: number,
+    data: { amount: string; reason: string; outRefundNo: string; errors: Record<string, string>; errorParams?: Record<string, string | number> },
+  ) => {
+    const paylog = attemptOf(req);
+    const refundable = await refundableFen(knex, paylog.out_trade_no);
+    res.status(status).render('admin/refund', { nav: 'paylog', paylog, refundable, actions: attemptActions(paylog, refundable.leftFen), maxReason: MAX_REASON_LENGTH, errorParams: {}, ...data });
+  };
+
+  router.get('/paylog/:outTradeNo/refund', async (req, res) => {
+    onlyParams(req, []);
+    const { leftFen } = await refundableFen(knex, attemptOf(req).out_trade_no);
+    await renderRefundForm(req, res, 200, { amount: leftFen > 0 ? fenToYuanString(leftFen) : '', reason: '', outRefundNo: newOutRefundNo(deps.clock()), errors: {} });
+  });
+
+  router.post('/paylog/:outTradeNo/refund', async (req, res) => {
+    const { out_trade_no: outTradeNo } = attemptOf(req);
+    const amount = formText(req, 'amount', 32).trim();
+    const reason = formText(req, 'reason', 400).trim();
+    const outRefundNo = formText(req, 'out_refund_no', 64);
+    if (!OUT_REFUND_NO.test(outRefundNo)) throw new Invalid('bad out_refund_no', 'refund.error.badToken');
+    const errors: Record<string, string> = {};
+    const refundFee = yuanStringToFen(amount);
+    if (refundFee === undefined || refundFee <= 0) errors.amount = 'refund.error.badAmount';
+    if ([...reason].length > MAX_REASON_LENGTH) errors.reason = 'refund.error.reasonTooLong';
+    const { leftFen } = await refundableFen(knex, outTradeNo);
+    if (!errors.amount && (refundFee as number) > leftFen) errors.amount = 'refund.error.exceeds';
+    const form = { amount, reason, outRefundNo };
+    if (Object.keys(errors).length > 0) {
+      return renderRefundForm(req, res, errors.amount === 'refund.error.exceeds' ? 409 : 400, { ...form, errors, errorParams: { left: fenToYuanString(leftFen), max: MAX_REASON_LENGTH } });
+    }
+    const fen = refundFee as number;
+    if (!confirmed(req)) {
+      return confirmPage(res, {
+        title: 'admin.action.refund',
+        text: 'refund.confirm',
+        textParams: { amount: fenToYuanString(fen), outTradeNo, reason: reason || '-' },
+        action: `${detailUrl(outTradeNo)}/refund`,
+        back: detailUrl(outTradeNo),
+        fields: { amount, reason, out_refund_no: outRefundNo },
+        danger: true,
+      });
+    }
+    const operator = operatorOf(req);
+    try {
+      await requestRefund(knex, { outTradeNo, outRefundNo, refundFee: fen, reason, operator, now: deps.clock() });
+    } catch (err) {
+      if (!(err instanceof Conflict)) throw err;
+      const left = (await refundableFen(knex, outTradeNo)).leftFen;
+      return renderRefundForm(req, res, 409, { ...form, errors: { amount: err.messageKey }, errorParams: { ...err.params, left: fenToYuanString(left), max: MAX_REASON_LENGTH } });
+    }
+    const outcome = await sendRefund(knex, client, { outRefundNo, notifyUrl: refundNotify, operator, clock: deps.clock });
+    req.session.adminNotice = refundNotice(outcome, fen);
+    res.redirect(303, detailUrl(outTradeNo));
+  });
+
+  router.get('/paylog/:outTradeNo/refunds/:outRefundNo/:action', (req, res) => {
+    onlyParams(req, []);
+    const action = req.params.action;
+    if (action !== 'retry' && action !== 'sync') throw new NotFound('no such refund action');
+    const { out_trade_no: outTradeNo } = attemptOf(req);
+    const refund = refundOf(req);
+    confirmPage(res, {
+      title: `refund.action.${action}`,
+      text: `refund.confirm.${action}`,
+      textParams: { outRefundNo: refund.out_refund_no, amount: fenToYuanString(refund.refund_fee) },
+      action: `${detailUrl(outTradeNo)}/refunds/${encodeURIComponent(refund.out_refund_no)}/${action}`,
+      back: detailUrl(outTradeNo),
+      danger: action === 'retry',
+    });
+  });
+
+  router.post('/paylog/:outTradeNo/refunds/:outRefundNo/retry', async (req, res) => {
+    const { out_trade_no: outTradeNo } = attemptOf(req);
+    const refund = refundOf(req);
+    if (!confirmed(req)) return res.redirect(303, `${detailUrl(outTradeNo)}/refunds/${encodeURIComponent(refund.out_refund_no)}/retry`);
+    const outcome = await sendRefund(knex, client, { outRefundNo: refund.out_refund_no, notifyUrl: refundNotify, operator: operatorOf(req), clock: deps.clock });
+    req.session.adminNotice = refundNotice(outcome, refund.refund_fee);
+    res.redirect(303, detailUrl(outTradeNo));
+  });
+
+  router.post('/paylog/:outTradeNo/refunds/:outRefundNo/sync', async (req, res) => {
+    const { out_trade_no: outTradeNo } = attemptOf(req);
+    const refund = refundOf(req);
+    if (!confirmed(req)) return res.redirect(303, `${detailUrl(outTradeNo)}/refunds/${encodeURIComponent(refund.out_refund_no)}/sync`);
+    const outcome = await syncRefund(knex, client, { outRefundNo: refund.out_refund_no, operator: operatorOf(req), clock: deps.clock });
+    req.session.adminNotice = syncNotice(outcome);
+    res.redirect(303, detailUrl(outTradeNo));
+  });
+
+  return router;
+}

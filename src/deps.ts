@@ -1,0 +1,33 @@
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import type { Database } from './db';
+import type { Metrics } from './metrics';
+import type { PaylogWaiters } from './pay/waiters';
+import type { Simulator } from './simulator';
+import type { WxPayClient } from './wechatpay';
+
+/**
+ * What the app is built from (createApp(deps)), as types only: features take the part they
+ * need (`Pick<ResolvedDeps, 'db' | 'clock'>`) from here, never from the composition root.
+ */
+
+/** The time, as the app reads it everywhere: `clock()` gives now; tests pass one they move. */
+export type Clock = () => Date;
+
+export interface AppDeps {
+  /** with sessionSecret resolved (main.ts reads or makes it in the database) */
+  config: Config & { sessionSecret: string };
+  db: Database;
+  clock: Clock;
+  /** WeChat Pay (or the simulator, over HTTP all the same) and the notify_url we give it */
+  wxpay: { client: WxPayClient; notifyUrl: string };
+  /** the status polls held open on this instance, woken through LISTEN/NOTIFY (started by main.ts) */
+  waiters: PaylogWaiters;
+  /** mounted at /wxsim in simulator mode */
+  simulator?: Simulator | undefined;
+  logger?: Logger;
+  metrics?: Metrics;
+}
+
+/** AppDeps with the optional parts filled in by createApp */
+export type ResolvedDeps = AppDeps & { logger: Logger; metrics: Metrics };

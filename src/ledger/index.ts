@@ -1,0 +1,521 @@
+import type { Knex } from 'knex';
+import client from 'prom-client';
+import { Conflict, Invalid, NotFound } from '../errors';
+import { fenToYuanString } from '../money';
+import { OUT_REFUND_NO, isPaid, newOutTradeNo, type OrderStatus, type PaySource, type PayType, type Refund, type RefundStatus, type TradeState } from './model';
+import * as repo from './repo';
+import {
+  checkoutLimitBreach,
+  decideClose,
+  decideCod,
+  decidePayment,
+  decideRefundAccepted,
+  decideRefundFailed,
+  decideRefundRequest,
+  decideRefundSettle,
+  decideRenew,
+  paymentRemark,
+  type CheckoutLimits,
+  type CodAction,
+  type CodOutcome,
+  type MarkPaidOutcome,
+  type RefundNews,
+  type SettleRefundOutcome,
+} from './rules';
+
+/**
+ * THE owner of a payment attempt. Every state change of money or orders is one function here,
+ * in one transaction: the rows it decides on locked first (paylog row, then its orders, then a
+ * refund), the decision taken by rules.ts, the statements run by repo.ts, the waiters woken by a
+ * pg_notify that arrives after commit. Features (checkout, pay, refunds, admin, the sweeper) talk
+ * to WeChat outside any transaction and hand what it said to these functions. Every function is
+ * idempotent: doing it again changes nothing and says so.
+ *
+ * PGlite is one connection: inside these transactions only `trx` is used.
+ */
+
+export * from './model';
+export * from './rules';
+export { PAYLOG_CHANNEL, type NotifyRecord, type SweepKind } from './repo';
+export {
+  attemptOfSession,
+  attemptOfShopper,
+  claimForSweep,
+  claimQuery,
+  liveRefundFen,
+  orderIdByMobile,
+  ordersOfAttempt,
+  ordersOfCheckout,
+  ordersOfSession,
+  payPageOf,
+  readAttempt,
+  readRefund,
+  refundsOfAttempt,
+  storeCodeUrl,
+  unacceptedCodOrders,
+  unpaidCountOf,
+  withItems,
+} from './repo';
+
+// ---- checkout ------------------------------------------------------------------------------
+
+export interface PlaceOrdersInput {
+  shopperId: string;
+  /** product id -> quantity, as the cart holds it (checked here again) */
+  lines: readonly { productId: number; quantity: number }[];
+  receiver: { name: string; mobile: string; address: string };
+  payType: PayType;
+  /** one per rendered checkout form: a double submit finds the first result */
+  checkoutToken: string;
+  /** the shopper's network address, for the per-address limits */
+  clientIp: string;
+  now: Date;
+  limits: CheckoutLimits;
+}
+
+export interface CheckoutResult {
+  orderIds: number[];
+  /** the payment attempt to pay (WeChat Pay); undefined for cash on delivery */
+  outTradeNo: string | undefined;
+  totalFen: number;
+  /** false when this token had already checked out (a double submit): nothing new was made */
+  created: boolean;
+}
+
+async function existingCheckout(knex: Knex, shopperId: string, checkoutToken: string): Promise<CheckoutResult | undefined> {
+  const orders = await repo.ordersOfCheckoutToken(knex, checkoutToken);
+  if (orders.length === 0) return undefined;
+  if (orders.some((o) => o.shopper_id !== shopperId)) throw new Conflict('checkout token belongs to another shopper', 'checkout.error.stale');
+  return { orderIds: orders.map((o) => o.id), outTradeNo: orders[0]?.out_trade_no ?? undefined, totalFen: orders.reduce((sum, o) => sum + o.total_fen, 0), created: false };
+}
+
+/**
+ * The cart becomes one order per seller, in ONE transaction: the shopper's and the address's
+ * open checkouts within their bounds (under a lock per shopper, then per address, so two
+ * checkouts at once cannot both slip under), items at the database's prices (never the form's),
+ * stock reserved by conditional decrement (never below zero), a NOTPAY paylog row for WeChat Pay
+ * (total_fee = the sum of the orders), order_log rows. Idempotent per checkout token.
+ */
+export async function placeOrders(knex: Knex, input: PlaceOrdersInput): Promise<CheckoutResult> {
+  const already = await existingCheckout(knex, input.shopperId, input.checkoutToken);
+  if (already) return already;
+  // a fixed lock order, so two checkouts of the same products cannot deadlock
+  const lines = [...input.lines].sort((a, b) => a.productId - b.productId);
+  if (lines.length === 0) throw new Invalid('the cart is empty', 'checkout.error.emptyCart');
+  const units = lines.reduce((sum, l) => sum + l.quantity, 0);
+  const ip = input.clientIp.slice(0, 64);
+  try {
+    return await knex.transaction(async (trx) => {
+      await repo.lockName(trx, `checkout:shopper:${input.shopperId}`);
+      await repo.lockName(trx, `checkout:ip:${ip}`);
+      const breach = checkoutLimitBreach(await repo.openHoldings(trx, input.shopperId, ip), units, input.limits);
+      if (breach?.kind === 'open') {
+        throw new Conflict(`${breach.by} holds ${breach.count} open checkouts`, 'checkout.error.tooManyOpen', { count: breach.count, max: breach.max });
+      }
+      if (breach?.kind === 'units') throw new Conflict(`${breach.by} would hold more than ${breach.max} units`, 'checkout.error.tooManyUnits', { max: breach.max });
+
+      const bySeller = new Map<string, { productId: number; title: string; unitPriceFen: number; quantity: number }[]>();
+      for (const line of lines) {
+        const reserved = await repo.reserveStock(trx, line.productId, line.quantity);
+        if (!reserved) {
+          const product = await repo.stockOf(trx, line.productId);
+          if (!product) throw new Conflict(`product ${line.productId} is gone`, 'checkout.error.productGone');
+          throw new Conflict(`${product.title}: ${line.quantity} wanted, ${product.stock} left`, 'cart.notEnoughStock', { title: product.title, stock: product.stock });
+        }
+        const items = bySeller.get(reserved.seller) ?? [];
+        items.push({ productId: reserved.id, title: reserved.title, unitPriceFen: reserved.priceFen, quantity: line.quantity });
+        bySeller.set(reserved.seller, items);
+      }
+      const sellers = [...bySeller.keys()].sort();
+      const totals = sellers.map((seller) => (bySeller.get(seller) ?? []).reduce((sum, i) => sum + i.unitPriceFen * i.quantity, 0));
+      const totalFen = totals.reduce((a, b) => a + b, 0);
+
+      const outTradeNo = input.payType === 'wxpay' ? newOutTradeNo(input.now) : undefined;
+      if (outTradeNo) await repo.insertAttempt(trx, { outTradeNo, shopperId: input.shopperId, totalFee: totalFen, now: input.now });
+      const line = { operator: `shopper:${input.shopperId}`, remark: outTradeNo ? `checkout, WeChat Pay ${outTradeNo}` : 'checkout, cash on delivery', at: input.now };
+      const orderIds: number[] = [];
+      for (const [index, seller] of sellers.entries()) {
+        orderIds.push(
+          await repo.insertOrder(
+            trx,
+            {
+              shopperId: input.shopperId,
+              seller,
+              payType: input.payType,
+              totalFen: totals[index] ?? 0,
+              receiver: input.receiver,
+              outTradeNo,
+              checkoutToken: input.checkoutToken,
+              clientIp: ip,
+              items: bySeller.get(seller) ?? [],
+            },
+            line,
+          ),
+        );
+      }
+      if (outTradeNo) await repo.linkOrders(trx, outTradeNo, orderIds);
+      return { orderIds, outTradeNo, totalFen, created: true };
+    });
+  } catch (err) {
+    // the same token submitted twice at once: the other submit won (by the unique key, or by
+    // taking the last units first, so that this one saw no stock); return its result
+    const winner = await existingCheckout(knex, input.shopperId, input.checkoutToken);
+    if (winner) return winner;
+    throw err;
+  }
+}
+
+// ---- payment -------------------------------------------------------------------------------
+
+export interface MarkPaidInput {
+  outTradeNo: string;
+  transactionId: string;
+  /** what WeChat says was paid, integer fen */
+  totalFee: number;
+  /** WeChat's time_end */
+  paidAt: Date;
+  source: PaySource;
+  /** who: `system` for WeChat's news, `admin:<user>` for an admin's query */
+  operator?: string | undefined;
+  now: Date;
+}
+
+export interface MarkPaidResult {
+  outcome: MarkPaidOutcome;
+  tradeState: TradeState | undefined;
+  orderIds: number[];
+  /** the webhook's notify_log row was stored in the same statement (see repo.markPaidInOneStatement) */
+  recorded: boolean;
+}
+
+/**
+ * markPaid's outcomes by source, counted wherever the news came from. Registered into each app's
+ * registry by createApp (one process-wide series: several apps in one process share it).
+ */
+export const markPaidOutcomes = new client.Counter({
+  name: 'pay_markpaid_outcomes_total',
+  help: 'markPaid calls by outcome and by where the news came from',
+  labelNames: ['outcome', 'source'] as const,
+  registers: [],
+});
+
+/**
+ * The one way to SUCCESS, whatever brought the news (webhook, status poll's orderquery, sweeper,
+ * admin). The common cases (NOTPAY -> SUCCESS with all its orders waiting; a duplicate) in one
+ * statement; anything else in one locked transaction decided by rules.decidePayment: refuse a
+ * wrong amount, no-op on a duplicate, never overwrite a different transaction id, pay the orders
+ * (late or twice: flagged), write order_log, pg_notify the waiters (after commit, on every
+ * instance). Idempotent per (out_trade_no, transaction_id). `record` is the webhook's own
+ * notify_log row, stored with the fast path's statement when that one decides.
+ */
+export async function markPaid(knex: Knex, input: MarkPaidInput, record?: repo.NotifyRecord): Promise<MarkPaidResult> {
+  const operator = input.operator ?? 'system';
+  const fast = await repo.markPaidInOneStatement(knex, { ...input, operator, remark: paymentRemark(input.transactionId, input.source, false) }, record);
+  const result: MarkPaidResult = fast
+    ? fast.outcome === 'paid'
+      ? { outcome: 'paid', tradeState: 'SUCCESS', orderIds: fast.orderIds, recorded: fast.recorded }
+      : { outcome: 'duplicate', tradeState: fast.state, orderIds: [], recorded: fast.recorded }
+    : await markPaidInTransaction(knex, input, operator);
+  markPaidOutcomes.inc({ outcome: result.outcome, source: input.source });
+  return result;
+}
+
+function markPaidInTransaction(knex: Knex, input: MarkPaidInput, operator: string): Promise<MarkPaidResult> {
+  return knex.transaction(async (trx): Promise<MarkPaidResult> => {
+    const attempt = await repo.lockAttempt(trx, input.outTradeNo);
+    // its orders are read (and locked) only when they may change: the amount is right and it is not paid yet
+    const orders = attempt && attempt.total_fee === input.totalFee && !isPaid(attempt.trade_state) ? await repo.lockOrdersOfAttempt(trx, input.outTradeNo) : [];
+    const decision = decidePayment(attempt, orders, input);
+    const done = (outcome: MarkPaidOutcome, orderIds: number[] = []): MarkPaidResult => ({ outcome, tradeState: attempt?.trade_state, orderIds, recorded: false });
+    switch (decision.outcome) {
+      case 'unknown_trade':
+      case 'amount_mismatch':
+      case 'duplicate':
+        return done(decision.outcome);
+      case 'conflict':
+        // an earlier flag (a late payment) stays: the admin sees both in the detail and notify_log
+        if (decision.recordConflict) await repo.recordConflict(trx, input.outTradeNo, decision.recordConflict, input.now);
+        return done('conflict');
+      default: {
+        await repo.changeAttempt(trx, input.outTradeNo, { trade_state: 'SUCCESS', transaction_id: input.transactionId, pay_time: input.paidAt, ...(decision.flag ? { flag: decision.flag } : {}) }, input.now);
+        await repo.retakeStock(trx, decision.retakeStockOf);
+        await repo.moveOrders(trx, decision.payOrders, { to: 'paid', paidAt: input.paidAt, outTradeNo: input.outTradeNo }, { operator, remark: paymentRemark(input.transactionId, input.source, decision.late), at: input.now });
+        await repo.wake(trx, decision.wake);
+        return { outcome: decision.outcome, tradeState: 'SUCCESS', orderIds: decision.payOrders.map((o) => o.id), recorded: false };
+      }
+    }
+  });
+}
+
+export type CloseAttemptOutcome = 'closed' | 'already_closed' | 'paid' | 'unknown_trade' | 'code_url_appeared';
+
+/**
+ * NOTPAY -> CLOSED in one transaction: the paylog row locked first, its orders that still wait
+ * for this attempt closed with their stock given back, order_log written, waiters woken.
+ * Call it only once WeChat can no longer take the money (closeorder answered, or the code
+ * expired there). Idempotent: closing a closed attempt is a no-op that says so; a paid one stays paid.
+ */
+export async function closeAttempt(
+  knex: Knex,
+  input: { outTradeNo: string; now: Date; operator: string; reason: string; /** WeChat had no such trade: refuse if a QR code was drawn since */ onlyWithoutCodeUrl?: boolean },
+): Promise<CloseAttemptOutcome> {
+  return knex.transaction(async (trx) => {
+    const decision = decideClose(await repo.lockAttempt(trx, input.outTradeNo), input);
+    if (decision !== 'close') return decision;
+    await repo.changeAttempt(trx, input.outTradeNo, { trade_state: 'CLOSED', closed_at: input.now }, input.now);
+    // only the orders whose current attempt this is: a newer attempt keeps its orders open
+    const orderIds = await repo.lockCurrentOrders(trx, input.outTradeNo, 'unpaid');
+    await repo.returnStock(trx, orderIds);
+    await repo.moveOrders(
+      trx,
+      orderIds.map((id) => ({ id, from: 'unpaid' as const })),
+      { to: 'closed' },
+      { operator: input.operator, remark: input.reason, at: input.now },
+    );
+    await repo.wake(trx, [input.outTradeNo]);
+    return 'closed';
+  });
+}
+
+export type RenewOutcome = { kind: 'renewed' | 'current' | 'paid'; outTradeNo: string };
+
+/**
+ * The database half of "pay again" (pay/service.ts asks WeChat first and closes the old attempt
+ * there): a new attempt for the same unpaid orders when this one can no longer be paid. One
+ * transaction: the old attempt CLOSED, a new NOTPAY paylog for the same orders, which now point at
+ * it. Idempotent: a second click finds the attempt the first one made. A payment that landed
+ * meanwhile is reported as `paid` with the attempt that was paid.
+ */
+export async function replaceAttempt(knex: Knex, input: { outTradeNo: string; shopperId: string; now: Date; qrTtlSeconds: number }): Promise<RenewOutcome> {
+  return knex.transaction(async (trx): Promise<RenewOutcome> => {
+    const old = await repo.lockAttempt(trx, input.outTradeNo);
+    if (!old || old.shopper_id !== input.shopperId) throw new NotFound(`no paylog ${input.outTradeNo} for this shopper`, 'pay.notFound');
+    const orders = await repo.lockOrdersOfAttempt(trx, input.outTradeNo);
+    const decision = decideRenew(old, orders, input.now, input.qrTtlSeconds);
+    switch (decision.kind) {
+      case 'paid':
+      case 'renewed':
+        return { kind: decision.kind, outTradeNo: decision.outTradeNo };
+      case 'current':
+        return { kind: 'current', outTradeNo: input.outTradeNo };
+      case 'orders_closed':
+        throw new Conflict(`orders of ${input.outTradeNo} are no longer unpaid`, 'pay.error.ordersClosed');
+      case 'replace': {
+        if (decision.closeOld) await repo.changeAttempt(trx, input.outTradeNo, { trade_state: 'CLOSED', closed_at: input.now }, input.now);
+        const fresh = newOutTradeNo(input.now);
+        await repo.insertAttempt(trx, { outTradeNo: fresh, shopperId: input.shopperId, totalFee: decision.totalFee, now: input.now });
+        await repo.linkOrders(trx, fresh, decision.orderIds);
+        await repo.moveOrders(
+          trx,
+          decision.orderIds.map((id) => ({ id, from: 'unpaid' as const })),
+          { to: 'unpaid', outTradeNo: fresh },
+          { operator: `shopper:${input.shopperId}`, remark: `new payment attempt ${fresh} replaces ${input.outTradeNo}`, at: input.now },
+        );
+        await repo.wake(trx, [input.outTradeNo]);
+        return { kind: 'renewed', outTradeNo: fresh };
+      }
+    }
+  });
+}
+
+/** An audit line on each order of an attempt, keeping its status: who asked what, and what came of it. */
+export async function noteOnAttempt(knex: Knex, outTradeNo: string, operator: string, remark: string, now: Date): Promise<void> {
+  await repo.noteOnOrdersOf(knex, outTradeNo, { operator, remark: remark.slice(0, 500), at: now });
+}
+
+// ---- refunds -------------------------------------------------------------------------------
+
+export const MAX_REASON_LENGTH = 80;
+
+export interface RequestRefundInput {
+  outTradeNo: string;
+  /** made once per refund form (newOutRefundNo) and sent back with it: a double submit is one refund */
+  outRefundNo: string;
+  refundFee: number;
+  reason: string;
+  operator: string;
+  now: Date;
+}
+
+/**
+ * A refund stored as PENDING before WeChat is asked. Invariant: under the paylog row lock, the sum
+ * of refund_fee over the attempt's refunds that are not REFUNDCLOSE never exceeds total_fee; only
+ * a paid attempt is refunded. Idempotent per out_refund_no: the same number with the same trade
+ * and amount returns the stored row (`created: false`); with another, Conflict.
+ */
+export async function requestRefund(knex: Knex, input: RequestRefundInput): Promise<{ refund: Refund; created: boolean }> {
+  if (!OUT_REFUND_NO.test(input.outRefundNo)) throw new Invalid('bad out_refund_no', 'refund.error.badToken');
+  if (!Number.isSafeInteger(input.refundFee) || input.refundFee <= 0) throw new Invalid('refund_fee must be positive fen', 'refund.error.badAmount');
+  const reason = input.reason.trim();
+  if ([...reason].length > MAX_REASON_LENGTH) throw new Invalid('reason too long', 'refund.error.reasonTooLong', { max: MAX_REASON_LENGTH });
+  return knex.transaction(async (trx) => {
+    const attempt = await repo.lockAttempt(trx, input.outTradeNo);
+    const existing = attempt ? await repo.lockRefund(trx, input.outRefundNo) : undefined;
+    const decision = decideRefundRequest(attempt, existing, attempt ? await repo.liveRefundFen(trx, input.outTradeNo) : 0, input);
+    switch (decision.kind) {
+      case 'not_found':
+        throw new NotFound(`no paylog ${input.outTradeNo}`, 'admin.error.noPaylog');
+      case 'token_used':
+        throw new Conflict(`out_refund_no ${input.outRefundNo} is used by another refund`, 'refund.error.tokenUsed');
+      case 'existing':
+        return { refund: existing as Refund, created: false };
+      case 'not_paid':
+        throw new Conflict(`${input.outTradeNo} is ${decision.state}, not paid`, 'refund.error.notPaid');
+      case 'exceeds':
+        throw new Conflict(`refund of ${input.refundFee} exceeds the ${decision.leftFen} fen left`, 'refund.error.exceeds', { left: fenToYuanString(decision.leftFen) });
+      case 'create': {
+        const refund = await repo.insertRefund(trx, { outRefundNo: input.outRefundNo, outTradeNo: input.outTradeNo, refundFee: input.refundFee, reason: reason === '' ? null : reason, operator: input.operator, now: input.now });
+        await repo.noteOnOrdersOf(trx, input.outTradeNo, { operator: input.operator, remark: `refund ${input.outRefundNo} of ${fenToYuanString(input.refundFee)} yuan requested${reason ? `: ${reason}` : ''}`, at: input.now });
+        return { refund, created: true };
+      }
+    }
+  });
+}
+
+/** An attempt's total, what its refunds hold, and what is left to refund. */
+export async function refundableFen(knex: Knex, outTradeNo: string): Promise<{ totalFee: number; committedFen: number; leftFen: number }> {
+  const attempt = await repo.readAttempt(knex, outTradeNo);
+  if (!attempt) throw new NotFound(`no paylog ${outTradeNo}`, 'admin.error.noPaylog');
+  const committedFen = await repo.liveRefundFen(knex, outTradeNo);
+  return { totalFee: attempt.total_fee, committedFen, leftFen: Math.max(0, attempt.total_fee - committedFen) };
+}
+
+/** The refund, with its attempt locked first and then itself: one lock order for every refund change. */
+async function lockRefundOfAttempt(trx: Knex.Transaction, outRefundNo: string, outTradeNo: string) {
+  const attempt = await repo.lockAttempt(trx, outTradeNo);
+  const refund = await repo.lockRefund(trx, outRefundNo);
+  return { attempt, refund };
+}
+
+async function attemptOfRefund(knex: Knex, outRefundNo: string): Promise<string> {
+  const found = await repo.readRefund(knex, outRefundNo);
+  if (!found) throw new NotFound(`no refund ${outRefundNo}`, 'refund.error.notFound');
+  return found.out_trade_no;
+}
+
+/**
+ * WeChat accepted the refund (SUCCESS of /secapi/pay/refund, or PROCESSING in a refund query):
+ * PENDING -> PROCESSING with its refund_id. Idempotent; never moves a refund backwards (the
+ * notify may have settled it already), and only fills a missing refund_id.
+ */
+export async function refundAccepted(knex: Knex, input: { outRefundNo: string; refundId: string; refundFee: number; now: Date }): Promise<RefundStatus> {
+  const outTradeNo = await attemptOfRefund(knex, input.outRefundNo);
+  return knex.transaction(async (trx) => {
+    const { refund } = await lockRefundOfAttempt(trx, input.outRefundNo, outTradeNo);
+    if (!refund) throw new NotFound(`no refund ${input.outRefundNo}`, 'refund.error.notFound');
+    switch (decideRefundAccepted(refund, input)) {
+      case 'amount_differs':
+        await repo.changeRefund(trx, input.outRefundNo, { last_error: `WeChat answered refund_fee ${input.refundFee}, we asked for ${refund.refund_fee}` }, input.now);
+        return refund.status;
+      case 'processing':
+        await repo.changeRefund(trx, input.outRefundNo, { status: 'PROCESSING', refund_id: input.refundId, last_error: null }, input.now);
+        return 'PROCESSING';
+      case 'fill_refund_id':
+        await repo.changeRefund(trx, input.outRefundNo, { refund_id: input.refundId }, input.now);
+        return refund.status;
+      case 'keep':
+        return refund.status;
+    }
+  });
+}
+
+/**
+ * WeChat refused or could not be reached. The error is kept on the row; a refusal that settles
+ * the matter (`final`) closes the refund (REFUNDCLOSE: its amount no longer counts against the
+ * total); anything else leaves it PENDING for a retry with the same out_refund_no. Only a PENDING
+ * refund is touched.
+ */
+export async function refundFailed(knex: Knex, input: { outRefundNo: string; error: string; final: boolean; operator: string; now: Date }): Promise<RefundStatus> {
+  const outTradeNo = await attemptOfRefund(knex, input.outRefundNo);
+  return knex.transaction(async (trx) => {
+    const { refund } = await lockRefundOfAttempt(trx, input.outRefundNo, outTradeNo);
+    if (!refund) throw new NotFound(`no refund ${input.outRefundNo}`, 'refund.error.notFound');
+    const status = decideRefundFailed(refund, input.final);
+    if (status === undefined) return refund.status;
+    await repo.changeRefund(trx, input.outRefundNo, { status, last_error: input.error }, input.now);
+    await repo.noteOnOrdersOf(trx, outTradeNo, { operator: input.operator, remark: `refund ${input.outRefundNo} ${input.final ? 'refused' : 'not accepted yet'}: ${input.error}`, at: input.now });
+    return status;
+  });
+}
+
+export interface RefundOutcomeInput extends RefundNews {
+  outRefundNo: string;
+  /** 'yyyy-MM-dd HH:mm:ss' Beijing time, as WeChat writes it */
+  successTime?: Date | undefined;
+  operator: string;
+  now: Date;
+}
+
+/**
+ * The outcome of a refund (refund notify, or refund query), checked against OUR rows
+ * (rules.decideRefundSettle), in one transaction with the paylog locked first: SUCCESS adds the
+ * amount to paylog.refunded_fee exactly once, the attempt becomes REFUND, and the orders it paid
+ * become `refunded` when the whole amount is back. A duplicate is a no-op that says so; a final
+ * refund never changes again.
+ */
+export async function settleRefund(knex: Knex, input: RefundOutcomeInput): Promise<SettleRefundOutcome> {
+  const found = await repo.readRefund(knex, input.outRefundNo);
+  if (!found) return 'unknown_refund';
+  if (found.out_trade_no !== input.outTradeNo) return 'mismatch';
+  return knex.transaction(async (trx) => {
+    const { attempt, refund } = await lockRefundOfAttempt(trx, input.outRefundNo, found.out_trade_no);
+    const decision = decideRefundSettle(attempt, refund, input);
+    if (!attempt || !refund) return decision.outcome;
+    const yuan = fenToYuanString(refund.refund_fee);
+    const line = (remark: string) => ({ operator: input.operator, remark, at: input.now });
+    switch (decision.outcome) {
+      case 'unknown_refund':
+      case 'mismatch':
+      case 'duplicate':
+      case 'conflict':
+        return decision.outcome;
+      case 'closed':
+      case 'changed':
+        await repo.changeRefund(trx, input.outRefundNo, { status: input.status, refund_id: input.refundId }, input.now);
+        await repo.noteOnOrdersOf(
+          trx,
+          attempt.out_trade_no,
+          line(`refund ${input.outRefundNo} of ${yuan} yuan ${decision.outcome === 'closed' ? 'closed by WeChat' : 'failed at the bank (CHANGE): handle it in the merchant platform'}`),
+        );
+        return decision.outcome;
+      case 'refunded':
+      case 'fully_refunded': {
+        await repo.changeRefund(trx, input.outRefundNo, { status: 'SUCCESS', refund_id: input.refundId, success_time: input.successTime ?? input.now, last_error: null }, input.now);
+        await repo.changeAttempt(trx, attempt.out_trade_no, { refunded_fee: decision.refundedFee, trade_state: 'REFUND' }, input.now);
+        if (decision.outcome === 'fully_refunded') {
+          // only the orders this attempt paid (a duplicate payment of the same orders leaves them paid)
+          const paid = await repo.lockCurrentOrders(trx, attempt.out_trade_no, 'paid');
+          await repo.moveOrders(
+            trx,
+            paid.map((id) => ({ id, from: 'paid' as OrderStatus })),
+            { to: 'refunded' },
+            line(`refund ${input.outRefundNo} of ${yuan} yuan succeeded: the whole payment is back`),
+          );
+        } else {
+          await repo.noteOnOrdersOf(trx, attempt.out_trade_no, line(`refund ${input.outRefundNo} of ${yuan} yuan succeeded`));
+        }
+        await repo.wake(trx, [attempt.out_trade_no]);
+        return decision.outcome;
+      }
+    }
+  });
+}
+
+// ---- cash on delivery ----------------------------------------------------------------------
+
+/**
+ * A cash-on-delivery order's one state change, in ONE transaction with its order_log line: the
+ * order row locked first; `accept` stamps accepted_at (it stays unpaid and keeps its stock);
+ * `paid` (delivered, cash taken) makes it paid; `cancel` closes it and gives its stock back.
+ * Idempotent: acting on an order that is no longer open changes nothing and says so.
+ */
+export async function changeCodOrder(knex: Knex, input: { orderId: number; action: CodAction; operator: string; now: Date; remark?: string }): Promise<CodOutcome> {
+  return knex.transaction(async (trx) => {
+    const order = await repo.lockOrder(trx, input.orderId);
+    const decision = decideCod(order, input.action);
+    if (decision.outcome !== 'done' || !order) return decision.outcome;
+    if (decision.to === 'closed') await repo.returnStock(trx, [order.id]);
+    await repo.moveOrders(trx, [{ id: order.id, from: order.status }], { to: decision.to, accepted: input.action === 'accept' }, { operator: input.operator, remark: input.remark ?? decision.remark, at: input.now });
+    return 'done';
+  });
+}

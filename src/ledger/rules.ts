@@ -1,0 +1,477 @@
+import { isFinalRefund, isOrderPaid, isPaid, type OrderStatus, type PayType, type PaylogFlag, type RefundStatus, type TradeState } from './model';
+
+/**
+ * The ledger's decisions, pure: from the rows as they stand (locked, in the transaction that acts
+ * on the answer) and the news, what happens. No database, no clock but the `now` given; the
+ * table test in tests/unit/ledger/rules.test.ts runs every case without a database, and the
+ * one-statement fast paths of the repo are checked against the same table on a real one.
+ */
+
+// ---- payment: markPaid ---------------------------------------------------------------------
+
+/** What markPaid reads under lock: the attempt ... */
+export interface AttemptState {
+  out_trade_no: string;
+  total_fee: number;
+  trade_state: TradeState;
+  transaction_id: string | null;
+  conflict_transaction_id: string | null;
+}
+
+/** ... and the orders it was made for (through paylog_orders), with the attempt each one offers now. */
+export interface AttemptOrder {
+  id: number;
+  status: OrderStatus;
+  out_trade_no: string | null;
+}
+
+/** WeChat's word that a trade was paid, as every source (notify, query, sweeper, admin) gives it. */
+export interface PaymentNews {
+  outTradeNo: string;
+  transactionId: string;
+  /** what WeChat says was paid, integer fen */
+  totalFee: number;
+}
+
+export type MarkPaidOutcome =
+  /** NOTPAY -> SUCCESS: the one state change */
+  | 'paid'
+  /** a payment for a trade we had closed: kept, orders paid, flagged for the admin */
+  | 'late_payment'
+  /** a payment whose orders were all paid already by another attempt: kept and flagged (refund one) */
+  | 'double_payment'
+  /** already SUCCESS with this transaction id: nothing to do */
+  | 'duplicate'
+  /** already SUCCESS with ANOTHER transaction id: kept for the admin, nothing overwritten */
+  | 'conflict'
+  /** WeChat's amount is not ours: refused, nothing changed */
+  | 'amount_mismatch'
+  | 'unknown_trade';
+
+export const MARK_PAID_OUTCOMES: readonly MarkPaidOutcome[] = ['paid', 'late_payment', 'double_payment', 'duplicate', 'conflict', 'amount_mismatch', 'unknown_trade'];
+
+/** Outcomes that took money into the ledger: the attempt is SUCCESS now. */
+export function settledPayment(outcome: MarkPaidOutcome): boolean {
+  return outcome === 'paid' || outcome === 'late_payment' || outcome === 'double_payment';
+}
+
+/** Outcomes an admin must look at. */
+export function paymentNeedsAdmin(outcome: MarkPaidOutcome): boolean {
+  return outcome === 'late_payment' || outcome === 'double_payment' || outcome === 'conflict';
+}
+
+export type PaymentDecision =
+  | { outcome: 'unknown_trade' | 'amount_mismatch' | 'duplicate' }
+  /** `recordConflict`: the transaction id to keep beside the first (undefined when one is kept already) */
+  | { outcome: 'conflict'; recordConflict: string | undefined }
+  | {
+      outcome: 'paid' | 'late_payment' | 'double_payment';
+      flag: PaylogFlag | undefined;
+      /** the orders that become paid, each from its own state (unpaid, or closed for a late payment) */
+      payOrders: { id: number; from: OrderStatus }[];
+      /** orders closed before: their stock was given back and is taken again where there is some */
+      retakeStockOf: number[];
+      /** the attempts whose pollers wake: this one, and any newer one of the same orders */
+      wake: string[];
+      late: boolean;
+    };
+
+/**
+ * markPaid's rule. Never two transaction ids for one attempt (the second is kept for the admin),
+ * never a wrong amount, never an order paid twice: a payment for orders paid already is kept and
+ * flagged. A payment for a closed attempt (it came after time_expire or our close) still pays its
+ * orders, flagged late.
+ */
+export function decidePayment(attempt: AttemptState | undefined, orders: readonly AttemptOrder[], news: PaymentNews): PaymentDecision {
+  if (!attempt) return { outcome: 'unknown_trade' };
+  if (attempt.total_fee !== news.totalFee) return { outcome: 'amount_mismatch' };
+  if (isPaid(attempt.trade_state)) {
+    if (attempt.transaction_id === news.transactionId) return { outcome: 'duplicate' };
+    return { outcome: 'conflict', recordConflict: attempt.conflict_transaction_id === null ? news.transactionId : undefined };
+  }
+  const payable = orders.filter((o) => o.status === 'unpaid' || o.status === 'closed');
+  const late = attempt.trade_state === 'CLOSED';
+  // paid, but every order was paid already through another attempt: the shopper paid twice
+  const double = orders.length > 0 && payable.length === 0;
+  const wake = [...new Set([news.outTradeNo, ...payable.map((o) => o.out_trade_no).filter((no): no is string => no !== null)])];
+  return {
+    outcome: double ? 'double_payment' : late ? 'late_payment' : 'paid',
+    flag: double ? 'double_payment' : late ? 'late_payment' : undefined,
+    payOrders: payable.map((o) => ({ id: o.id, from: o.status })),
+    retakeStockOf: late ? payable.filter((o) => o.status === 'closed').map((o) => o.id) : [],
+    wake,
+    late,
+  };
+}
+
+/**
+ * The two cases the repo settles in ONE statement, without the locked transaction: a NOTPAY
+ * attempt for the right amount whose orders all wait for it (-> paid), or an attempt paid with
+ * this very transaction id (-> duplicate). Whatever else returns undefined and goes to
+ * decidePayment under lock. The fast path must agree with decidePayment wherever it applies.
+ */
+export function fastPathOutcome(attempt: AttemptState | undefined, orders: readonly AttemptOrder[], news: PaymentNews): 'paid' | 'duplicate' | undefined {
+  if (!attempt || attempt.total_fee !== news.totalFee) return undefined;
+  if (isPaid(attempt.trade_state)) return attempt.transaction_id === news.transactionId ? 'duplicate' : undefined;
+  if (attempt.trade_state !== 'NOTPAY' || orders.length === 0) return undefined;
+  return orders.every((o) => o.status === 'unpaid' && o.out_trade_no === news.outTradeNo) ? 'paid' : undefined;
+}
+
+/** The remark written on each order a payment pays. */
+export function paymentRemark(transactionId: string, source: string, late: boolean): string {
+  return `WeChat Pay transaction ${transactionId} via ${source}${late ? ' (paid after the trade was closed)' : ''}`;
+}
+
+// ---- closing an attempt --------------------------------------------------------------------
+
+export type CloseDecision = 'close' | 'already_closed' | 'paid' | 'unknown_trade' | 'code_url_appeared';
+
+/**
+ * NOTPAY -> CLOSED, only once WeChat can no longer take the money (the caller asked it). A paid
+ * attempt stays paid; `onlyWithoutCodeUrl` (WeChat had never heard of the trade) refuses when a QR
+ * code was drawn since it was asked.
+ */
+export function decideClose(attempt: { trade_state: TradeState; code_url: string | null } | undefined, options: { onlyWithoutCodeUrl?: boolean } = {}): CloseDecision {
+  if (!attempt) return 'unknown_trade';
+  if (attempt.trade_state === 'CLOSED') return 'already_closed';
+  if (attempt.trade_state !== 'NOTPAY') return 'paid';
+  if (options.onlyWithoutCodeUrl && attempt.code_url !== null) return 'code_url_appeared';
+  return 'close';
+}
+
+// ---- offering an attempt -------------------------------------------------------------------
+
+/** WeChat will not take a time_expire closer than this; a QR code that would live less is not offered. */
+export const MIN_QR_LIFETIME_MS = 5 * 60 * 1000;
+/** WeChat refuses closeorder sooner than this after the order was made. */
+export const CLOSE_NOT_BEFORE_MS = 5 * 60 * 1000;
+
+/** When the QR code of this attempt stops being offered: fixed at its creation, so a re-sent unifiedorder is identical. */
+export function qrExpiryOf(attempt: { create_time: Date }, qrTtlSeconds: number): Date {
+  return new Date(attempt.create_time.getTime() + qrTtlSeconds * 1000);
+}
+
+interface OfferedAttempt {
+  trade_state: TradeState;
+  code_url: string | null;
+  code_url_expires_at: Date | null;
+  create_time: Date;
+  paid_by: string | null;
+}
+
+export type OfferDecision =
+  | { kind: 'paid' | 'closed' | 'expired' }
+  /** its orders were paid through another attempt: no QR code any more */
+  | { kind: 'paid_elsewhere'; paidBy: string }
+  /** a live code_url: offer it again (no second unifiedorder, so no "201 商户订单号重复") */
+  | { kind: 'qr'; codeUrl: string; expiresAt: Date }
+  /** no code yet: ask WeChat for one that expires at `expiresAt` */
+  | { kind: 'order'; expiresAt: Date };
+
+/** What the pay page may offer for this attempt now, before anyone talks to WeChat. */
+export function decideOffer(attempt: OfferedAttempt, now: Date, qrTtlSeconds: number): OfferDecision {
+  if (isPaid(attempt.trade_state)) return { kind: 'paid' };
+  if (attempt.paid_by) return { kind: 'paid_elsewhere', paidBy: attempt.paid_by };
+  if (attempt.trade_state === 'CLOSED') return { kind: 'closed' };
+  if (attempt.code_url && attempt.code_url_expires_at) {
+    return attempt.code_url_expires_at.getTime() > now.getTime() ? { kind: 'qr', codeUrl: attempt.code_url, expiresAt: attempt.code_url_expires_at } : { kind: 'expired' };
+  }
+  const expiresAt = qrExpiryOf(attempt, qrTtlSeconds);
+  if (expiresAt.getTime() - now.getTime() < MIN_QR_LIFETIME_MS) return { kind: 'expired' };
+  return { kind: 'order', expiresAt };
+}
+
+export type PayStatus = 'NOTPAY' | 'SUCCESS' | 'CLOSED' | 'EXPIRED';
+
+/** What the pay page's poll says of an attempt at `now`. */
+export function statusOf(attempt: Pick<OfferedAttempt, 'trade_state' | 'code_url_expires_at' | 'paid_by'>, now: Date): PayStatus {
+  if (isPaid(attempt.trade_state)) return 'SUCCESS';
+  // its orders were paid through another attempt: the shopper has paid
+  if (attempt.paid_by) return 'SUCCESS';
+  if (attempt.trade_state === 'CLOSED') return 'CLOSED';
+  if (attempt.code_url_expires_at && attempt.code_url_expires_at.getTime() <= now.getTime()) return 'EXPIRED';
+  return 'NOTPAY';
+}
+
+/** The code is still offered (NOTPAY, before its expiry). */
+export function stillOffered(attempt: Pick<OfferedAttempt, 'trade_state' | 'code_url_expires_at'>, now: Date): boolean {
+  return attempt.trade_state === 'NOTPAY' && attempt.code_url_expires_at !== null && attempt.code_url_expires_at.getTime() > now.getTime();
+}
+
+/**
+ * The poll's fallback for a lost webhook: a NOTPAY attempt whose code was issued at least
+ * `queryAfterSeconds` ago is worth asking WeChat about.
+ */
+export function queryIsDue(attempt: Pick<OfferedAttempt, 'trade_state' | 'code_url' | 'code_url_expires_at'>, now: Date, rules: { qrTtlSeconds: number; queryAfterSeconds: number }): boolean {
+  if (attempt.trade_state !== 'NOTPAY' || !attempt.code_url || !attempt.code_url_expires_at) return false;
+  const issuedAt = attempt.code_url_expires_at.getTime() - rules.qrTtlSeconds * 1000;
+  return now.getTime() - issuedAt >= rules.queryAfterSeconds * 1000;
+}
+
+// ---- "pay again": a new attempt for the same orders ---------------------------------------
+
+export type RenewDecision =
+  | { kind: 'paid'; outTradeNo: string }
+  | { kind: 'current' }
+  /** a second click: the orders moved on to a newer attempt already */
+  | { kind: 'renewed'; outTradeNo: string }
+  /** closed meanwhile (the sweeper gave their stock back), or never had orders */
+  | { kind: 'orders_closed' }
+  | { kind: 'replace'; closeOld: boolean; totalFee: number; orderIds: number[] };
+
+/**
+ * The database half of "pay again", from the locked old attempt and its orders. An attempt still
+ * payable stays (idempotent); one paid (here, or through another attempt of its orders) answers
+ * paid with the attempt that was paid; otherwise a new attempt for the same unpaid orders.
+ */
+export function decideRenew(
+  old: Pick<OfferedAttempt, 'trade_state' | 'code_url' | 'code_url_expires_at' | 'create_time'> & { out_trade_no: string },
+  orders: readonly (AttemptOrder & { total_fen: number })[],
+  now: Date,
+  qrTtlSeconds: number,
+): RenewDecision {
+  if (isPaid(old.trade_state)) return { kind: 'paid', outTradeNo: old.out_trade_no };
+  const expiry = old.code_url_expires_at ?? qrExpiryOf(old, qrTtlSeconds);
+  const stillPayable = old.trade_state === 'NOTPAY' && (old.code_url ? expiry.getTime() > now.getTime() : expiry.getTime() - now.getTime() >= MIN_QR_LIFETIME_MS);
+  if (stillPayable) return { kind: 'current' };
+  const paidBy = orders.find((o) => isOrderPaid(o.status))?.out_trade_no;
+  if (paidBy) return { kind: 'paid', outTradeNo: paidBy };
+  const newer = orders.find((o) => o.out_trade_no !== old.out_trade_no)?.out_trade_no;
+  if (newer) return { kind: 'renewed', outTradeNo: newer };
+  if (orders.length === 0 || orders.some((o) => o.status !== 'unpaid')) return { kind: 'orders_closed' };
+  return { kind: 'replace', closeOld: old.trade_state === 'NOTPAY', totalFee: orders.reduce((sum, o) => sum + o.total_fen, 0), orderIds: orders.map((o) => o.id) };
+}
+
+// ---- refunds -------------------------------------------------------------------------------
+
+export type RefundRequestDecision =
+  | { kind: 'not_found' }
+  /** the out_refund_no names another refund (another trade or amount) */
+  | { kind: 'token_used' }
+  /** the very same refund was stored already (a double submit) */
+  | { kind: 'existing' }
+  | { kind: 'not_paid'; state: TradeState }
+  | { kind: 'exceeds'; leftFen: number }
+  | { kind: 'create' };
+
+/**
+ * Whether a refund may be stored: only of a paid attempt, and never more in all (refunds not
+ * REFUNDCLOSE, `liveFen`) than was paid. Idempotent per out_refund_no.
+ */
+export function decideRefundRequest(
+  attempt: { trade_state: TradeState; total_fee: number } | undefined,
+  existing: { out_trade_no: string; refund_fee: number } | undefined,
+  liveFen: number,
+  request: { outTradeNo: string; refundFee: number },
+): RefundRequestDecision {
+  if (!attempt) return { kind: 'not_found' };
+  if (existing) return existing.out_trade_no !== request.outTradeNo || existing.refund_fee !== request.refundFee ? { kind: 'token_used' } : { kind: 'existing' };
+  if (!isPaid(attempt.trade_state)) return { kind: 'not_paid', state: attempt.trade_state };
+  const leftFen = attempt.total_fee - liveFen;
+  if (request.refundFee > leftFen) return { kind: 'exceeds', leftFen: Math.max(0, leftFen) };
+  return { kind: 'create' };
+}
+
+export type RefundAcceptedDecision =
+  /** WeChat names another amount than we asked for: kept as an error on the row, nothing else */
+  | 'amount_differs'
+  /** PENDING -> PROCESSING with its refund_id */
+  | 'processing'
+  /** further along already (the notify may have settled it): only a missing refund_id is filled */
+  | 'fill_refund_id'
+  | 'keep';
+
+export function decideRefundAccepted(refund: { refund_fee: number; status: RefundStatus; refund_id: string | null }, answer: { refundFee: number }): RefundAcceptedDecision {
+  if (refund.refund_fee !== answer.refundFee) return 'amount_differs';
+  if (refund.status === 'PENDING') return 'processing';
+  return refund.refund_id === null ? 'fill_refund_id' : 'keep';
+}
+
+/** WeChat refused or could not be reached: only a PENDING refund changes (closed for good when `final`). */
+export function decideRefundFailed(refund: { status: RefundStatus }, final: boolean): RefundStatus | undefined {
+  if (refund.status !== 'PENDING') return undefined;
+  return final ? 'REFUNDCLOSE' : 'PENDING';
+}
+
+export type SettleRefundOutcome =
+  /** the refund is SUCCESS now and its amount added to the paylog */
+  | 'refunded'
+  /** the same, and it was the last of the money: orders refunded */
+  | 'fully_refunded'
+  | 'closed'
+  | 'changed'
+  /** already in that state: nothing to do */
+  | 'duplicate'
+  /** already SUCCESS or REFUNDCLOSE and told otherwise: kept as it was, for an admin */
+  | 'conflict'
+  /** out_refund_no we never made */
+  | 'unknown_refund'
+  /** trade, amount, total or ids differ from our records: refused, nothing changed */
+  | 'mismatch';
+
+export interface RefundNews {
+  outTradeNo: string;
+  transactionId?: string | undefined;
+  refundId: string;
+  refundFee: number;
+  /** the trade's total as WeChat knows it */
+  totalFee: number;
+  status: 'SUCCESS' | 'REFUNDCLOSE' | 'CHANGE';
+}
+
+export type RefundSettleDecision = { outcome: Exclude<SettleRefundOutcome, 'refunded' | 'fully_refunded'> } | { outcome: 'refunded' | 'fully_refunded'; refundedFee: number };
+
+/**
+ * A refund's outcome, checked against OUR rows: the same trade, amount, total, transaction and
+ * refund ids where we know them. SUCCESS adds its amount to refunded_fee exactly once; a final
+ * refund (SUCCESS, REFUNDCLOSE) never changes again.
+ */
+export function decideRefundSettle(
+  attempt: { out_trade_no: string; total_fee: number; refunded_fee: number; transaction_id: string | null } | undefined,
+  refund: { out_trade_no: string; refund_fee: number; status: RefundStatus; refund_id: string | null } | undefined,
+  news: RefundNews,
+): RefundSettleDecision {
+  if (!attempt || !refund) return { outcome: 'unknown_refund' };
+  if (
+    refund.out_trade_no !== news.outTradeNo ||
+    refund.refund_fee !== news.refundFee ||
+    attempt.total_fee !== news.totalFee ||
+    (news.transactionId !== undefined && attempt.transaction_id !== null && news.transactionId !== attempt.transaction_id) ||
+    (refund.refund_id !== null && refund.refund_id !== news.refundId)
+  ) {
+    return { outcome: 'mismatch' };
+  }
+  if (refund.status === news.status) return { outcome: 'duplicate' };
+  if (isFinalRefund(refund.status)) return { outcome: 'conflict' };
+  if (news.status === 'REFUNDCLOSE') return { outcome: 'closed' };
+  if (news.status === 'CHANGE') return { outcome: 'changed' };
+  const refundedFee = attempt.refunded_fee + refund.refund_fee;
+  if (refundedFee > attempt.total_fee) return { outcome: 'conflict' };
+  return { outcome: refundedFee === attempt.total_fee ? 'fully_refunded' : 'refunded', refundedFee };
+}
+
+/** Refund refusals after which the very same out_refund_no may be sent again later. */
+export const REFUND_TRY_AGAIN_LATER: ReadonlySet<string> = new Set(['SYSTEMERROR', 'BIZERR_NEED_RETRY', 'NOTENOUGH', 'FREQUENCY_LIMITED', 'INVALID_REQ_TOO_MUCH']);
+
+// ---- what an admin may do ------------------------------------------------------------------
+
+export interface AttemptActions {
+  /** unpaid: close it (at WeChat, then here) */
+  canClose: boolean;
+  /** paid with money left to refund */
+  canRefund: boolean;
+  /** why the refund form refuses, when it does */
+  refundBlocked: 'not_paid' | 'nothing_left' | undefined;
+}
+
+export function attemptActions(attempt: { trade_state: TradeState }, leftFen: number): AttemptActions {
+  const paid = isPaid(attempt.trade_state);
+  return {
+    canClose: attempt.trade_state === 'NOTPAY',
+    canRefund: paid && leftFen > 0,
+    refundBlocked: !paid ? 'not_paid' : leftFen <= 0 ? 'nothing_left' : undefined,
+  };
+}
+
+export interface RefundActions {
+  /** never accepted by WeChat: send it again with the same out_refund_no */
+  canRetry: boolean;
+  /** not final: ask WeChat how it stands */
+  canSync: boolean;
+}
+
+export function refundActions(refund: { status: RefundStatus }): RefundActions {
+  return { canRetry: refund.status === 'PENDING', canSync: !isFinalRefund(refund.status) };
+}
+
+// ---- cash on delivery ----------------------------------------------------------------------
+
+export type CodAction = 'accept' | 'paid' | 'cancel';
+export const COD_ACTIONS: readonly CodAction[] = ['accept', 'paid', 'cancel'];
+
+export type CodOutcome =
+  /** the change was made */
+  | 'done'
+  /** accepted already (accept twice): nothing to do */
+  | 'already'
+  /** no such order */
+  | 'unknown_order'
+  /** a WeChat Pay order: its money moves only through WeChat (paylog), never by hand */
+  | 'not_cod'
+  /** paid, closed or refunded already: it cannot change this way any more */
+  | 'not_open';
+
+export type CodDecision = { outcome: Exclude<CodOutcome, 'done'> } | { outcome: 'done'; to: OrderStatus; remark: string };
+
+/** The cash-on-delivery actions an order offers the merchant now (none for a WeChat Pay order or a settled one). */
+export function codActionsOf(order: { pay_type: PayType; status: OrderStatus; accepted_at: Date | null }): CodAction[] {
+  if (order.pay_type !== 'cod' || order.status !== 'unpaid') return [];
+  return order.accepted_at ? ['paid', 'cancel'] : ['accept', 'paid', 'cancel'];
+}
+
+/** A cash-on-delivery order the merchant has still to deliver (unpaid is its normal state until then). */
+export function awaitsDelivery(order: { pay_type: PayType; status: OrderStatus }): boolean {
+  return order.pay_type === 'cod' && order.status === 'unpaid';
+}
+
+// ---- what a shopper may do with an order ---------------------------------------------------
+
+export type ShopperOrderAction =
+  /** an unpaid WeChat Pay order: its payment page */
+  | { kind: 'pay'; outTradeNo: string }
+  /** closed (never paid): its items back in the cart */
+  | { kind: 'buy_again' }
+  /** paid (maybe refunded since): the payment's success page */
+  | { kind: 'view_payment'; outTradeNo: string }
+  | { kind: 'none' };
+
+export function shopperOrderAction(order: { pay_type: PayType; status: OrderStatus; out_trade_no: string | null }): ShopperOrderAction {
+  if (order.status === 'unpaid' && order.pay_type === 'wxpay' && order.out_trade_no) return { kind: 'pay', outTradeNo: order.out_trade_no };
+  if (order.status === 'closed') return { kind: 'buy_again' };
+  if (isOrderPaid(order.status) && order.out_trade_no) return { kind: 'view_payment', outTradeNo: order.out_trade_no };
+  return { kind: 'none' };
+}
+
+export function decideCod(order: { pay_type: PayType; status: OrderStatus; accepted_at: Date | null } | undefined, action: CodAction): CodDecision {
+  if (!order) return { outcome: 'unknown_order' };
+  if (order.pay_type !== 'cod') return { outcome: 'not_cod' };
+  if (order.status !== 'unpaid') return { outcome: 'not_open' };
+  if (action === 'accept') return order.accepted_at ? { outcome: 'already' } : { outcome: 'done', to: 'unpaid', remark: 'cash on delivery: accepted for delivery' };
+  if (action === 'paid') return { outcome: 'done', to: 'paid', remark: 'cash on delivery: delivered and paid' };
+  return { outcome: 'done', to: 'closed', remark: 'cash on delivery: cancelled, stock returned' };
+}
+
+// ---- checkout limits -----------------------------------------------------------------------
+
+/**
+ * What one session (shopper) and one network address may hold at once in open checkouts: orders
+ * still unpaid (a cash-on-delivery order the merchant accepted no longer counts). Unpaid WeChat Pay
+ * orders give their stock back when their QR code expires (PAY_QR_TTL_SECONDS), so the bound is
+ * both on how much and for how long an anonymous visitor holds goods.
+ */
+export interface CheckoutLimits {
+  openPerSession: number;
+  unitsPerSession: number;
+  openPerAddress: number;
+  unitsPerAddress: number;
+}
+
+export interface OpenHoldings {
+  openByShopper: number;
+  unitsByShopper: number;
+  openByAddress: number;
+  unitsByAddress: number;
+}
+
+export type LimitBreach =
+  | { kind: 'open'; by: 'shopper' | 'address'; count: number; max: number }
+  | { kind: 'units'; by: 'shopper' | 'address'; max: number };
+
+/** The first bound a checkout of `units` more units would break, if any. */
+export function checkoutLimitBreach(held: OpenHoldings, units: number, limits: CheckoutLimits): LimitBreach | undefined {
+  if (held.openByShopper >= limits.openPerSession) return { kind: 'open', by: 'shopper', count: held.openByShopper, max: limits.openPerSession };
+  if (held.openByAddress >= limits.openPerAddress) return { kind: 'open', by: 'address', count: held.openByAddress, max: limits.openPerAddress };
+  if (held.unitsByShopper + units > limits.unitsPerSession) return { kind: 'units', by: 'shopper', max: limits.unitsPerSession };
+  if (held.unitsByAddress + units > limits.unitsPerAddress) return { kind: 'units', by: 'address', max: limits.unitsPerAddress };
+  return undefined;
+}
