@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import session from 'express-session';
+import { prepared } from '../db';
 
 const TOUCH_INTERVAL_MS = 10 * 60 * 1000;
 const RECENT_WRITES_MAX = 100_000;
@@ -39,11 +40,8 @@ export class KnexSessionStore extends session.Store {
   }
 
   override get(sid: string, callback: (err: unknown, session?: session.SessionData | null) => void): void {
-    this.knex('sessions')
-      .where({ sid })
-      .andWhere('expires_at', '>', this.now())
-      .first('sess')
-      .then((row: { sess: session.SessionData } | undefined) => callback(null, row ? row.sess : null), callback);
+    // every page and poll reads its session: a statement planned once per connection
+    prepared(this.knex, 'session_get', this.knex('sessions').where({ sid }).andWhere('expires_at', '>', this.now()).first('sess')).then((row: { sess: session.SessionData } | undefined) => callback(null, row ? row.sess : null), callback);
   }
 
   override set(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {

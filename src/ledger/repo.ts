@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { prepared } from '../db';
 import {
   ORDER_COLUMNS,
   PAYLOG_COLUMNS,
@@ -76,7 +77,7 @@ export async function attemptOfShopper(db: Db, outTradeNo: string, shopperId: st
  */
 export async function attemptOfSession(db: Db, outTradeNo: string, sessionId: string, now: Date): Promise<Paylog | undefined> {
   // the session's own payments, and those of orders it found by number and mobile (src/orders)
-  const row = (await db('paylog')
+  const query = db('paylog')
     .where({ out_trade_no: outTradeNo })
     .whereRaw(
       `EXISTS (SELECT 1 FROM sessions s WHERE s.sid = ? AND s.expires_at > ? AND (
@@ -85,36 +86,46 @@ export async function attemptOfSession(db: Db, outTradeNo: string, sessionId: st
                     AND po.order_id::text IN (SELECT jsonb_array_elements_text(COALESCE(s.sess->'foundOrders', '[]'::jsonb))))))`,
       [sessionId, now],
     )
-    .first([...QUALIFIED_PAYLOG_COLUMNS, db.raw(PAID_BY_SQL)])) as Row | undefined;
+    .first([...QUALIFIED_PAYLOG_COLUMNS, db.raw(PAID_BY_SQL)]);
+  const row = (await prepared(db, 'attempt_of_session', query)) as Row | undefined;
   return row ? paylogOf(row) : undefined;
 }
 
 /**
  * The pay page's one statement: the attempt (for its shopper, or a session that found one of its
- * orders) with its orders and their items, built as JSON by the database.
+ * orders) with its orders and their items, built as JSON by the database, and the session's
+ * unpaid WeChat Pay orders for the header's badge (unpaidCountOf's count).
  */
-export async function payPageOf(db: Db, outTradeNo: string, shopperId: string | undefined, foundOrderIds: readonly number[]): Promise<{ paylog: Paylog; orders: OrderWithItems[] } | undefined> {
+export async function payPageOf(
+  db: Db,
+  outTradeNo: string,
+  shopperId: string | undefined,
+  foundOrderIds: readonly number[],
+): Promise<{ paylog: Paylog; orders: OrderWithItems[]; unpaidCount: number } | undefined> {
   if (!shopperId && foundOrderIds.length === 0) return undefined;
-  const { rows } = await db.raw<{ rows: (Row & { orders: Row[] })[] }>(
+  const query = db.raw<{ rows: (Row & { orders: Row[] })[] }>(
     `SELECT ${QUALIFIED_PAYLOG_COLUMNS.join(', ')}, ${PAID_BY_SQL},
             (SELECT coalesce(json_agg(json_build_object(${ORDER_COLUMNS.map((c) => `'${c}', o.${c}`).join(', ')},
                       'items', (SELECT coalesce(json_agg(json_build_object('product_id', i.product_id, 'title', i.title, 'unit_price_fen', i.unit_price_fen, 'quantity', i.quantity) ORDER BY i.id), '[]'::json)
                                   FROM order_items i WHERE i.order_id = o.id)) ORDER BY o.id), '[]'::json)
                FROM paylog_orders po JOIN orders o ON o.id = po.order_id
-              WHERE po.out_trade_no = paylog.out_trade_no) AS orders
+              WHERE po.out_trade_no = paylog.out_trade_no) AS orders,
+            (SELECT count(*) FROM orders u
+              WHERE u.status = 'unpaid' AND u.pay_type = 'wxpay' AND (u.shopper_id = :shopperId OR u.id = ANY(CAST(:found AS bigint[])))) AS unpaid_count
        FROM paylog
       WHERE paylog.out_trade_no = :outTradeNo
         AND (paylog.shopper_id = :shopperId
              OR EXISTS (SELECT 1 FROM paylog_orders f WHERE f.out_trade_no = paylog.out_trade_no AND f.order_id = ANY(CAST(:found AS bigint[]))))`,
     { outTradeNo, shopperId: shopperId ?? null, found: `{${foundOrderIds.map((id) => Math.trunc(id)).join(',')}}` },
   );
+  const { rows } = await prepared(db, 'pay_page', query);
   const row = rows[0];
   if (!row) return undefined;
   const orders = (typeof row.orders === 'string' ? (JSON.parse(row.orders) as Row[]) : row.orders).map((o) => ({
     ...orderOf(o),
     items: ((o.items ?? []) as Row[]).map(orderItemOf),
   }));
-  return { paylog: paylogOf(row), orders };
+  return { paylog: paylogOf(row), orders, unpaidCount: Number(row.unpaid_count ?? 0) };
 }
 
 export async function insertAttempt(trx: Knex.Transaction, attempt: { outTradeNo: string; shopperId: string; totalFee: number; now: Date }): Promise<void> {
@@ -566,7 +577,7 @@ export async function markPaidInOneStatement(db: Db, input: FastPathInput, recor
          RETURNING id
        )`
     : '';
-  const { rows } = await db.raw<{ rows: Row[] }>(
+  const query = db.raw<{ rows: Row[] }>(
     `WITH target AS (
        SELECT out_trade_no FROM paylog
         WHERE out_trade_no = :outTradeNo AND trade_state = 'NOTPAY' AND total_fee = :totalFee
@@ -612,6 +623,7 @@ export async function markPaidInOneStatement(db: Db, input: FastPathInput, recor
       ...(record ? { rawBody: record.rawBody, receivedAt: record.receivedAt, source: record.source?.slice(0, 64) ?? null } : {}),
     },
   );
+  const { rows } = await prepared(db, record ? 'mark_paid_recorded' : 'mark_paid', query);
   const row = rows[0];
   const recorded = Number(row?.recorded ?? 0) > 0;
   const paidIds = row?.paid_ids as (number | string)[] | null | undefined;

@@ -26,8 +26,9 @@ export const ORDER_LOOKUP_LIMIT: LoginLimit = {
 /** a session keeps at most this many found orders */
 const MAX_FOUND = 20;
 
+/** Shop pages with the header's badge; the pay pages count it in their own statement (src/pay/routes.ts). */
 function wantsPage(req: Request): boolean {
-  return req.method === 'GET' && !req.path.startsWith('/wxsim') && !req.path.startsWith('/admin');
+  return req.method === 'GET' && !req.path.startsWith('/wxsim') && !req.path.startsWith('/admin') && !req.path.startsWith('/pay/');
 }
 
 /**

@@ -37,9 +37,12 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
   // every /pay/:outTradeNo route: the attempt with its orders and items, in one statement, for
   // this session's shopper (or a session that found one of its orders) only: anyone else, and a
   // malformed number, get the same 404
-  router.param('outTradeNo', async (req, _res, next, value: string) => {
+  router.param('outTradeNo', async (req, res, next, value: string) => {
     if (!isOutTradeNo(value)) throw new NotFound('malformed out_trade_no', 'pay.notFound');
-    loaded.set(req, await payPage(knex, value, existingShopperId(req), foundOrdersOf(req)));
+    const page = await payPage(knex, value, existingShopperId(req), foundOrdersOf(req));
+    loaded.set(req, page);
+    // the header's badge, from the same statement (src/orders leaves /pay pages to us)
+    res.locals.unpaidCount = page.unpaidCount;
     next();
   });
 

@@ -43,8 +43,8 @@ export async function paylogOfSession(knex: Knex, outTradeNo: string, sessionId:
   return paylog;
 }
 
-/** The attempt with its orders and items, for its shopper: the pay page's one statement. */
-export async function payPage(knex: Knex, outTradeNo: string, shopperId: string | undefined, foundOrderIds: readonly number[] = []): Promise<{ paylog: Paylog; orders: OrderWithItems[] }> {
+/** The attempt with its orders and items (and the header's unpaid count), for its shopper: the pay page's one statement. */
+export async function payPage(knex: Knex, outTradeNo: string, shopperId: string | undefined, foundOrderIds: readonly number[] = []): Promise<{ paylog: Paylog; orders: OrderWithItems[]; unpaidCount: number }> {
   const page = await payPageOf(knex, outTradeNo, shopperId, foundOrderIds);
   if (!page) throw new NotFound(`no paylog ${outTradeNo} for this shopper`, 'pay.notFound');
   return page;
