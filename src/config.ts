@@ -3,6 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
 import { z } from 'zod';
+import { WX_BASE_URL } from './wechatpay/client';
 import type { SignType } from './wechatpay/sign';
 
 /**
@@ -16,8 +17,6 @@ export const SIMULATOR_MERCHANT = {
   mchId: '1900000109',
   apiKey: 'simulatorkey0000000000000000000a',
 } as const;
-
-export const WECHAT_API_BASE_URL = 'https://api.mch.weixin.qq.com';
 
 /**
  * How long a QR code is offered, and so how long an unpaid checkout holds its stock: 15 minutes,
@@ -199,7 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (baseUrlRaw !== undefined && !isHttpUrl(baseUrlRaw, live ? ['https:'] : ['http:', 'https:'])) {
     throw new ConfigError('WXPAY_BASE_URL', live ? 'must be an https:// URL in live mode' : 'must be an http(s):// URL');
   }
-  const baseUrl = (baseUrlRaw ?? (live ? WECHAT_API_BASE_URL : undefined))?.replace(/\/+$/, '');
+  const baseUrl = (baseUrlRaw ?? (live ? WX_BASE_URL : undefined))?.replace(/\/+$/, '');
 
   const notifyUrlRaw = get('WXPAY_NOTIFY_URL');
   if (notifyUrlRaw === undefined && live) throw new ConfigError('WXPAY_NOTIFY_URL', 'is required when WXPAY_MODE=live (the public https URL of /wxpay/notify)');

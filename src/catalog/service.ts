@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import { NotFound } from '../errors';
 import { SEED_PRODUCTS, imagePathFor } from './seed-data';
 
 export interface Product {
@@ -16,12 +15,6 @@ const PRODUCT_COLUMNS = ['id', 'sku', 'title', 'seller', 'price_fen', 'stock', '
 
 export async function listProducts(knex: Knex): Promise<Product[]> {
   return knex('products').select(PRODUCT_COLUMNS).orderBy([{ column: 'seller' }, { column: 'id' }]);
-}
-
-export async function getProduct(knex: Knex, id: number): Promise<Product> {
-  const product = (await knex('products').where({ id }).first(PRODUCT_COLUMNS)) as Product | undefined;
-  if (!product) throw new NotFound(`product ${id} does not exist`, 'error.productNotFound');
-  return product;
 }
 
 /**

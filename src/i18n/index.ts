@@ -10,7 +10,6 @@ export type Translate = (key: MessageKey | string, params?: Record<string, strin
 
 const dictionaries: Record<Locale, Record<string, string>> = { zh: { ...zh, ...adminZh }, en: { ...en, ...adminEn } };
 
-export const LOCALES: readonly Locale[] = ['zh', 'en'];
 
 export function isLocale(value: unknown): value is Locale {
   return value === 'zh' || value === 'en';

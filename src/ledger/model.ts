@@ -48,11 +48,6 @@ export function isFinalRefund(status: RefundStatus): boolean {
   return status === 'SUCCESS' || status === 'REFUNDCLOSE';
 }
 
-/** A refund whose amount still counts against what may be refunded (all but REFUNDCLOSE). */
-export function refundHoldsMoney(status: RefundStatus): boolean {
-  return status !== 'REFUNDCLOSE';
-}
-
 // ---- numbers -------------------------------------------------------------------------------
 
 /** A fresh out_trade_no: Beijing time to the second + 10 random digits (24 digits, unique by key). */

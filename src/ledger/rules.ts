@@ -48,13 +48,6 @@ export type MarkPaidOutcome =
   | 'amount_mismatch'
   | 'unknown_trade';
 
-export const MARK_PAID_OUTCOMES: readonly MarkPaidOutcome[] = ['paid', 'late_payment', 'double_payment', 'duplicate', 'conflict', 'amount_mismatch', 'unknown_trade'];
-
-/** Outcomes that took money into the ledger: the attempt is SUCCESS now. */
-export function settledPayment(outcome: MarkPaidOutcome): boolean {
-  return outcome === 'paid' || outcome === 'late_payment' || outcome === 'double_payment';
-}
-
 /** Outcomes an admin must look at. */
 export function paymentNeedsAdmin(outcome: MarkPaidOutcome): boolean {
   return outcome === 'late_payment' || outcome === 'double_payment' || outcome === 'conflict';

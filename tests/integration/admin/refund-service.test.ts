@@ -1,4 +1,4 @@
-import { refundAccepted as recordRefundAccepted, refundFailed as recordRefundFailed, requestRefund, settleRefund } from '../../../src/ledger';
+import { refundAccepted, refundFailed, requestRefund, settleRefund } from '../../../src/ledger';
 import { createTestDatabase, type TestDatabase } from '../../helpers/testdb';
 import { insertPaylog } from './helpers';
 
@@ -45,9 +45,9 @@ describe('refund service invariants', () => {
     const outTradeNo = await paid(300);
     await requestRefund(knex(), { outTradeNo, outRefundNo: `RCLOSE_${outTradeNo}`, refundFee: 300, reason: '', operator: 'admin:a', now });
     await expect(requestRefund(knex(), { outTradeNo, outRefundNo: `RMORE_${outTradeNo}`, refundFee: 1, reason: '', operator: 'admin:a', now })).rejects.toMatchObject({ messageKey: 'refund.error.exceeds' });
-    expect(await recordRefundFailed(knex(), { outRefundNo: `RCLOSE_${outTradeNo}`, error: 'SYSTEMERROR', final: false, operator: 'admin:a', now })).toBe('PENDING');
+    expect(await refundFailed(knex(), { outRefundNo: `RCLOSE_${outTradeNo}`, error: 'SYSTEMERROR', final: false, operator: 'admin:a', now })).toBe('PENDING');
     await expect(requestRefund(knex(), { outTradeNo, outRefundNo: `RMORE_${outTradeNo}`, refundFee: 1, reason: '', operator: 'admin:a', now })).rejects.toMatchObject({ messageKey: 'refund.error.exceeds' });
-    expect(await recordRefundFailed(knex(), { outRefundNo: `RCLOSE_${outTradeNo}`, error: 'PARAM_ERROR', final: true, operator: 'admin:a', now })).toBe('REFUNDCLOSE');
+    expect(await refundFailed(knex(), { outRefundNo: `RCLOSE_${outTradeNo}`, error: 'PARAM_ERROR', final: true, operator: 'admin:a', now })).toBe('REFUNDCLOSE');
     const again = await requestRefund(knex(), { outTradeNo, outRefundNo: `RMORE_${outTradeNo}`, refundFee: 300, reason: '', operator: 'admin:a', now });
     expect(again.created).toBe(true);
   });
@@ -63,7 +63,7 @@ describe('refund service invariants', () => {
     expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(9);
     expect(await knex()('paylog').where({ out_trade_no: outTradeNo }).first('refunded_fee', 'trade_state')).toEqual({ refunded_fee: 700, trade_state: 'REFUND' });
     // the accept answer arriving after the notify does not move the refund back
-    expect(await recordRefundAccepted(knex(), { outRefundNo, refundId: '5030000000000000000000000007', refundFee: 700, now })).toBe('SUCCESS');
+    expect(await refundAccepted(knex(), { outRefundNo, refundId: '5030000000000000000000000007', refundFee: 700, now })).toBe('SUCCESS');
     expect((await knex()('refunds').where({ out_refund_no: outRefundNo }).first('status')).status).toBe('SUCCESS');
   });
 });
