@@ -4,7 +4,7 @@ import { clientIp } from '../http/client-ip';
 import { SESSION_COOKIE_NAME } from '../http/session-cookie';
 import { adminCredentials, checkCredentials, destroySession, regenerateSession, safeNext, saveSession } from './auth';
 import { formText, onlyParams } from './http';
-import { beginLoginAttempt, failLoginAttempt, succeedLoginAttempt, sweepLoginAttempts } from './login-limit';
+import { beginLoginAttempt, failLoginAttempt, succeedLoginAttempt, sweepLoginAttempts } from '../http/attempt-limit';
 
 const ADMIN_SESSION_MS = 12 * 3600 * 1000;
 

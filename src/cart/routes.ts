@@ -2,9 +2,9 @@ import { Router, type Request, type Response } from 'express';
 import type { AppDeps } from '../deps';
 import { listProducts } from '../catalog/service';
 import { Invalid } from '../errors';
-import { cartOf, flash, startShopping } from '../http/shopper';
+import { cartOf, flash, startShopping, type Cart } from '../http/shopper';
 import type { Translate } from '../i18n';
-import { addToCart, parseProductId, parseQuantity, removeFromCart, setQuantity, viewCart, type Cart } from './service';
+import { addToCart, parseProductId, parseQuantity, removeFromCart, setQuantity, viewCart } from './service';
 
 /** The pay-page-free script (public/js/site.js) asks for JSON; a plain form post gets a page. */
 function wantsJson(req: Request): boolean {

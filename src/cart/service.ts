@@ -1,9 +1,7 @@
 import type { Knex } from 'knex';
-import { Invalid, NotFound } from '../errors';
 import type { Product } from '../catalog/service';
-
-/** The cart as kept in the session: product id -> quantity, in the order lines were added. */
-export type Cart = Record<string, number>;
+import { Invalid, NotFound } from '../errors';
+import type { Cart } from '../http/shopper';
 
 export const MAX_QUANTITY = 99;
 

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Cart } from '../cart/service';
+import type { Cart } from '../http/shopper';
 import { Invalid } from '../errors';
 import { placeOrders, type CheckoutLimits, type CheckoutResult, type PayType } from '../ledger';
 

@@ -1,7 +1,9 @@
 import crypto from 'node:crypto';
 import type { Request } from 'express';
-import type { Cart } from '../cart/service';
 import { currentCsrfToken, keepPreviousCsrfToken } from './csrf';
+
+/** The cart as kept in the session: product id -> quantity, in the order lines were added. */
+export type Cart = Record<string, number>;
 
 declare module 'express-session' {
   interface SessionData {

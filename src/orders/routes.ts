@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import type { ResolvedDeps } from '../deps';
-import { beginLoginAttempt, failLoginAttempt, forgetLoginAttempt, type LoginLimit } from '../admin/login-limit';
+import { beginLoginAttempt, failLoginAttempt, forgetLoginAttempt, type LoginLimit } from '../http/attempt-limit';
 import { NotFound } from '../errors';
 import { awaitsDelivery, shopperOrderAction } from '../ledger';
 import { cartOf, existingShopperId, flash, foundOrdersOf, startShopping } from '../http/shopper';

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { MAX_QUANTITY, type Cart } from '../cart/service';
+import { MAX_QUANTITY } from '../cart/service';
+import type { Cart } from '../http/shopper';
 import { normalizeMobile } from '../checkout/service';
 import { orderIdByMobile, ordersOfSession as ordersOfSessionInLedger, unpaidCountOf, type OrderItem, type OrderWithItems } from '../ledger';
 

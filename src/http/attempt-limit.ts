@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 
 /**
- * Failed admin logins, in the database so that every instance behind the load balancer counts the
+ * Failed attempts at a guarded door (the admin's login, and the order lookup by number and
+ * mobile in src/orders with its own bounds), in the database so that every instance behind the load balancer counts the
  * same failures. Three bounds, so that a stranger cannot lock the admin out:
  * - per (user name, address): 5 failures in 15 minutes, then that pair waits out the window;
  * - per address: 20 failures in an hour, whatever the user names (slower, for guessing many names);
