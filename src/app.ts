@@ -124,7 +124,7 @@ export function createApp(deps: AppDeps): App {
   // static files only under their own paths, so other requests do not look on the disk first
   for (const dir of ['css', 'js', 'img']) app.use(`/${dir}`, express.static(path.join(ROOT, 'public', dir), { maxAge: '1h', index: false }));
   app.get('/favicon.svg', (_req, res) => res.sendFile(path.join(ROOT, 'public', 'favicon.svg'), { maxAge: '1d' }));
-  const sessionStore = new KnexSessionStore(db.knex, { defaultTtlMs: SESSION_TTL_MS, now: full.clock });
+  const sessionStore = new KnexSessionStore(db.knex, { defaultTtlMs: SESSION_TTL_MS, clock: full.clock });
   sessionStore.on('error', (err: unknown) => logger.warn({ err }, 'session sweep failed'));
   const sessions = session({
     name: SESSION_COOKIE_NAME,

@@ -16,7 +16,7 @@ export class KnexSessionStore extends session.Store {
 
   constructor(
     private readonly knex: Knex,
-    private readonly options: { defaultTtlMs: number; anonymousTtlMs?: number; touchIntervalMs?: number; sweepIntervalMs?: number; now?: () => Date } = { defaultTtlMs: 7 * 24 * 3600 * 1000 },
+    private readonly options: { defaultTtlMs: number; anonymousTtlMs?: number; touchIntervalMs?: number; sweepIntervalMs?: number; clock?: () => Date } = { defaultTtlMs: 7 * 24 * 3600 * 1000 },
   ) {
     super();
     this.sweeper = setInterval(() => {
@@ -26,7 +26,7 @@ export class KnexSessionStore extends session.Store {
   }
 
   private now(): Date {
-    return this.options.now ? this.options.now() : new Date();
+    return this.options.clock ? this.options.clock() : new Date();
   }
 
   private expiryOf(sess: session.SessionData): Date {
