@@ -20,6 +20,28 @@ export interface NotifyAnswer {
   verdict: string;
 }
 
+/**
+ * The HTTP status of a refused webhook call, by why src/wechatpay refused it (the body is always
+ * WeChat's FAIL XML): 400 without a signature, 401 with a wrong one or a req_info that does not
+ * decrypt with our key (forged, or WXPAY_API_KEY is wrong), 403 for another merchant.
+ */
+const STATUS_BY_REFUSAL: Readonly<Record<string, number>> = {
+  bad_xml: 400,
+  missing_signature: 400,
+  bad_signature: 401,
+  bad_req_info: 401,
+  wrong_merchant: 403,
+  not_success: 400,
+  missing_field: 400,
+  bad_amount: 400,
+  bad_fee_type: 400,
+  bad_field: 400,
+};
+
+export function refusalStatus(code: string): number {
+  return STATUS_BY_REFUSAL[code] ?? 400;
+}
+
 /** How much of a body that failed its checks is kept: anyone can post to a webhook. */
 export const REFUSED_BODY_KEPT_CHARS = 4096;
 

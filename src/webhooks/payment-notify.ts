@@ -1,19 +1,7 @@
 import { markPaid, paymentNeedsAdmin, type MarkPaidOutcome } from '../ledger';
 import { failReply, NOTIFY_XML_OPTIONS, parsePaymentNotify, parseXmlSync, successReply, WxPayError, WxSignatureError, WxXmlError } from '../wechatpay';
 import { parseBeijingTime } from '../wechatpay/time';
-import { recordNotify, type NotifyAnswer, type WebhookDeps } from './notify-log';
-
-const STATUS_BY_ERROR_CODE: Record<string, number> = {
-  bad_xml: 400,
-  missing_signature: 400,
-  bad_signature: 401,
-  wrong_merchant: 403,
-  not_success: 400,
-  missing_field: 400,
-  bad_amount: 400,
-  bad_fee_type: 400,
-  bad_field: 400,
-};
+import { recordNotify, refusalStatus, type NotifyAnswer, type WebhookDeps } from './notify-log';
 
 const ANSWER_BY_OUTCOME: Record<MarkPaidOutcome, { status: number; reply: string | undefined }> = {
   paid: { status: 200, reply: undefined },
@@ -46,7 +34,7 @@ export async function handlePaymentNotify(deps: WebhookDeps, raw: Buffer, source
     notice = await parsePaymentNotify(fields, deps.merchant);
   } catch (err) {
     if (!(err instanceof WxPayError)) throw err;
-    const answer = { status: STATUS_BY_ERROR_CODE[err.code] ?? 400, body: failReply(err.message.slice(0, 120)), verdict: err.code };
+    const answer = { status: refusalStatus(err.code), body: failReply(err.message.slice(0, 120)), verdict: err.code };
     const verified = !(err instanceof WxXmlError || err instanceof WxSignatureError);
     await recordNotify(deps.knex, {
       kind: 'pay',

@@ -1,17 +1,6 @@
 import { settleRefund, type SettleRefundOutcome } from '../ledger';
 import { failReply, parseBeijingForPeople, parseRefundNotify, successReply, WxNotifyRejected, WxPayError, type RefundNotice } from '../wechatpay';
-import { recordNotify, type NotifyAnswer, type WebhookDeps } from './notify-log';
-
-const STATUS_BY_ERROR_CODE: Record<string, number> = {
-  bad_xml: 400,
-  not_success: 400,
-  wrong_merchant: 403,
-  missing_field: 400,
-  bad_amount: 400,
-  bad_field: 400,
-  // req_info that does not decrypt with our key: forged, or WXPAY_API_KEY is wrong
-  bad_req_info: 401,
-};
+import { recordNotify, refusalStatus, type NotifyAnswer, type WebhookDeps } from './notify-log';
 
 const ANSWER_BY_OUTCOME: Record<SettleRefundOutcome, { status: number; reply: string | undefined }> = {
   refunded: { status: 200, reply: undefined },
@@ -59,7 +48,7 @@ export async function handleRefundNotify(deps: WebhookDeps, raw: Buffer, source?
     await recordNotify(deps.knex, { kind: 'refund', refused: true, verified, source, verdict: err.code, detail: err.message, rawBody: text, receivedAt }).catch((logErr: unknown) =>
       deps.logger.error({ err: logErr }, 'could not record a refused refund notify'),
     );
-    return { status: STATUS_BY_ERROR_CODE[err.code] ?? 400, body: failReply(err.message.slice(0, 120)), verdict: err.code };
+    return { status: refusalStatus(err.code), body: failReply(err.message.slice(0, 120)), verdict: err.code };
   }
 
   let outcome: SettleRefundOutcome;
