@@ -76,13 +76,27 @@ export interface UnifiedOrderArgs {
   timeStart?: Date;
   timeExpire?: Date;
   tradeType?: TradeType;
+  /** JSAPI: the payer's openid for our AppID (from the Official Account's web authorization) */
   openid?: string;
+  /** MWEB: the site the payer is on, JSON as WeChat wants it (h5SceneInfo builds it) */
+  sceneInfo?: string;
+}
+
+/**
+ * MWEB's scene_info: `{"h5_info":{"type":"Wap","wap_url":...,"wap_name":...}}`, the shop's site
+ * (its domain must be the H5 payment domain registered at WeChat) and name. Compact JSON, keys in
+ * this order, so a re-sent unifiedorder carries the very same text.
+ */
+export function h5SceneInfo(site: { url: string; name: string }): string {
+  return JSON.stringify({ h5_info: { type: 'Wap', wap_url: site.url, wap_name: site.name } });
 }
 
 export interface UnifiedOrderResult {
   prepayId: string;
   /** weixin://wxpay/bizpayurl?pr=... for NATIVE ('' for other trade types). */
   codeUrl: string;
+  /** MWEB: WeChat's H5 cashier, valid 5 minutes; send the payer there with `&redirect_url=` ('' for other trade types) */
+  mwebUrl: string;
   tradeType: string;
   fields: Readonly<Record<string, string>>;
 }
@@ -92,6 +106,8 @@ export type OrderRef = { outTradeNo: string } | { transactionId: string };
 export interface OrderQueryResult {
   tradeState: TradeState;
   outTradeNo: string;
+  /** NATIVE, JSAPI, MWEB... (absent while WeChat has not been asked to pay it) */
+  tradeType?: string;
   transactionId?: string;
   totalFee?: number;
   cashFee?: number;
@@ -438,6 +454,7 @@ export function createWxPayClient(options: WxPayClientOptions): WxPayClient {
         product_id: text(args.productId, 'productId', 32, { optional: tradeType !== 'NATIVE' }),
         attach: args.attach === '' ? undefined : bytesText(args.attach, 'attach', ATTACH_MAX_BYTES, { optional: true }),
         openid: text(args.openid, 'openid', 128, { optional: tradeType !== 'JSAPI' }),
+        scene_info: text(args.sceneInfo, 'sceneInfo', 256, { optional: tradeType !== 'MWEB' }),
         time_start: timeStart === undefined ? undefined : formatBeijingTime(timeStart),
         time_expire: timeExpire === undefined ? undefined : formatBeijingTime(timeExpire),
       };
@@ -446,6 +463,7 @@ export function createWxPayClient(options: WxPayClientOptions): WxPayClient {
       return {
         prepayId: required(fields, 'prepay_id', where),
         codeUrl: tradeType === 'NATIVE' ? required(fields, 'code_url', where) : (optional(fields, 'code_url') ?? ''),
+        mwebUrl: tradeType === 'MWEB' ? required(fields, 'mweb_url', where) : '',
         tradeType: optional(fields, 'trade_type') ?? tradeType,
         fields,
       };
@@ -469,6 +487,7 @@ export function createWxPayClient(options: WxPayClientOptions): WxPayClient {
       return {
         tradeState: tradeState as TradeState,
         outTradeNo,
+        tradeType: optional(fields, 'trade_type'),
         transactionId,
         totalFee: optionalFen(fields, 'total_fee', where),
         cashFee: optionalFen(fields, 'cash_fee', where),

@@ -13,3 +13,5 @@ export * from './client';
 export * from './server';
 export * from './text';
 export * from './ids';
+export * from './jsapi';
+export * from './oauth';

@@ -3,7 +3,6 @@ import { sameText } from '../timing-safe';
 
 export type SignType = 'MD5' | 'HMAC-SHA256';
 
-
 export type FieldValue = string | number | undefined | null;
 export type Fields = Record<string, FieldValue>;
 
