@@ -1,5 +1,5 @@
-import { isSignType, nonceStr, signatureOf, type SignType } from './sign';
 import { sameText } from '../timing-safe';
+import { isSignType, nonceStr, signatureOf, type SignType } from './sign';
 
 /**
  * JSAPI payment inside WeChat's browser (公众号支付): after unifiedorder (trade_type=JSAPI, the
@@ -46,7 +46,8 @@ export type JsapiCheck =
  * signature of exactly the five other fields with the merchant's key in the named algorithm.
  * Any other field the page passes is not part of the signature (WeChat ignores it).
  */
-export function checkJsapiPayParams(params: Readonly<Record<string, unknown>>, apiKey: string): JsapiCheck {
+export function checkJsapiPayParams(given: object, apiKey: string): JsapiCheck {
+  const params = given as Readonly<Record<string, unknown>>;
   const names = ['appId', 'timeStamp', 'nonceStr', 'package', 'signType', 'paySign'] as const;
   for (const name of names) {
     if (typeof params[name] !== 'string' || params[name] === '') return { ok: false, reason: 'missing_field', message: `${name} is missing (field names are case-sensitive: appId, timeStamp, nonceStr, package, signType, paySign)` };
