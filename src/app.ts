@@ -96,6 +96,10 @@ export function createApp(deps: AppDeps): App {
   });
   app.use(
     helmet({
+      // WeChat's H5 cashier accepts the payer only from the shop's registered domain, which it reads
+      // from the Referer: helmet's default (no-referrer) would make every H5 payment fail with
+      // "商家参数格式有误". Other sites get our origin only, never a page's path.
+      referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
       contentSecurityPolicy: {
         useDefaults: true,
         directives: {

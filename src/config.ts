@@ -16,7 +16,13 @@ export const SIMULATOR_MERCHANT = {
   appId: 'wx0000000000sim001',
   mchId: '1900000109',
   apiKey: 'simulatorkey0000000000000000000a',
+  /** the simulated Official Account's AppSecret (web authorization for JSAPI) */
+  oaSecret: 'simulatoroasecret000000000000000',
 } as const;
+
+/** The ways to pay the shop offers, each where it fits: a QR code, H5 in a phone's browser, JSAPI in WeChat's. */
+export const SHOP_TRADE_TYPES = ['NATIVE', 'MWEB', 'JSAPI'] as const;
+export type ShopTradeType = (typeof SHOP_TRADE_TYPES)[number];
 
 /**
  * How long a QR code is offered, and so how long an unpaid checkout holds its stock: 15 minutes,
@@ -50,7 +56,20 @@ export interface Config {
      * machine that calls the API, not the shopper's (H5 is the trade type that needs the shopper's).
      */
     spbillCreateIp: string;
+    /**
+     * the trade types offered (WXPAY_TRADE_TYPES); NATIVE always. MWEB and JSAPI need their own
+     * permissions on the merchant platform, so in live mode only what is listed.
+     */
+    tradeTypes: readonly ShopTradeType[];
+    /** the Official Account's AppSecret for its web authorization (JSAPI's openid); the AppID is WXPAY_APPID */
+    oaSecret: string | undefined;
   };
+  /**
+   * the shop's public address (SHOP_URL): H5's scene_info and the pages WeChat sends the payer back
+   * to. Unset: in live mode the origin of WXPAY_NOTIFY_URL; in simulator mode the address each
+   * request came to.
+   */
+  shopUrl: string | undefined;
   payQrTtlSeconds: number;
   /** a cash-on-delivery order the merchant has not accepted within this many hours is cancelled */
   codAcceptHours: number;
@@ -228,6 +247,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
 
+  const tradeTypesRaw = get('WXPAY_TRADE_TYPES');
+  const tradeTypes = tradeTypesRaw === undefined ? (live ? ['NATIVE'] : [...SHOP_TRADE_TYPES]) : tradeTypesRaw.split(',').map((t) => t.trim().toUpperCase());
+  const unknownType = tradeTypes.find((t) => !(SHOP_TRADE_TYPES as readonly string[]).includes(t));
+  if (unknownType !== undefined) throw new ConfigError('WXPAY_TRADE_TYPES', `lists ${JSON.stringify(unknownType)}: use a comma-separated list of NATIVE, MWEB, JSAPI`);
+  if (!tradeTypes.includes('NATIVE')) throw new ConfigError('WXPAY_TRADE_TYPES', 'must include NATIVE (desktop browsers pay with a QR code)');
+  const oaSecretRaw = get('WXPAY_OA_SECRET');
+  if (oaSecretRaw !== undefined && !/^[0-9A-Za-z]{32}$/.test(oaSecretRaw)) {
+    throw new ConfigError('WXPAY_OA_SECRET', "must be the Official Account's 32-character AppSecret (letters and digits)");
+  }
+  if (live && tradeTypes.includes('JSAPI') && oaSecretRaw === undefined) {
+    throw new ConfigError('WXPAY_OA_SECRET', "is required when WXPAY_TRADE_TYPES lists JSAPI (the Official Account's AppSecret, for the payer's openid)");
+  }
+  const oaSecret = oaSecretRaw ?? (live ? undefined : SIMULATOR_MERCHANT.oaSecret);
+
+  const shopUrlRaw = get('SHOP_URL');
+  let shopUrl: string | undefined;
+  if (shopUrlRaw !== undefined) {
+    const url = isHttpUrl(shopUrlRaw, live ? ['https:'] : ['http:', 'https:']);
+    if (!url || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+      throw new ConfigError('SHOP_URL', `must be the shop's public ${live ? 'https://' : 'http(s)://'} address, scheme and host only (got ${JSON.stringify(shopUrlRaw)})`);
+    }
+    shopUrl = url.origin;
+  } else if (live && notifyUrlRaw !== undefined) {
+    shopUrl = new URL(notifyUrlRaw).origin;
+  }
+
   const spbillCreateIp = get('WXPAY_SPBILL_CREATE_IP') ?? defaultSpbillCreateIp();
   if (net.isIP(spbillCreateIp) === 0) {
     throw new ConfigError('WXPAY_SPBILL_CREATE_IP', `must be an IPv4 or IPv6 address (got ${JSON.stringify(spbillCreateIp)})`);
@@ -295,7 +340,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionSecret,
     trustProxy: parseTrustProxy(get('TRUST_PROXY')),
     shopName,
-    wxpay: { mode, appId, mchId, apiKey, signType, baseUrl, notifyUrl: notifyUrlRaw, pfx, spbillCreateIp },
+    wxpay: { mode, appId, mchId, apiKey, signType, baseUrl, notifyUrl: notifyUrlRaw, pfx, spbillCreateIp, tradeTypes: tradeTypes as ShopTradeType[], oaSecret },
+    shopUrl,
     payQrTtlSeconds,
     checkoutLimits,
     codAcceptHours,

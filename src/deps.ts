@@ -19,8 +19,13 @@ export interface AppDeps {
   config: Config & { sessionSecret: string };
   db: Database;
   clock: Clock;
-  /** WeChat Pay (or the simulator, over HTTP all the same) and the notify_url we give it */
-  wxpay: { client: WxPayClient; notifyUrl: string };
+  /**
+   * WeChat Pay (or the simulator, over HTTP all the same), the notify_url we give it, and the
+   * Official Account's web authorization: where the payer's browser is sent to authorize
+   * (undefined: this app's own /wxsim, at the address the browser used) and where the code is
+   * exchanged server to server
+   */
+  wxpay: { client: WxPayClient; notifyUrl: string; oauth: { authorizeBase: string | undefined; apiBase: string } };
   /** the status polls held open on this instance, woken through LISTEN/NOTIFY (started by main.ts) */
   waiters: PaylogWaiters;
   /** mounted at /wxsim in simulator mode */

@@ -11,7 +11,7 @@ import { PaylogWaiters } from './pay/waiters';
 import { refundNotifyUrl } from './webhooks/routes';
 import { getOrCreateSetting, randomSecret } from './settings';
 import { createSimulator, type Simulator } from './simulator';
-import { createWxPayClient } from './wechatpay';
+import { OAUTH_API_BASE, OAUTH_AUTHORIZE_BASE, createWxPayClient } from './wechatpay';
 
 /** A failure at start-up that deserves one clear line and a non-zero exit. */
 export class StartupError extends Error {
@@ -133,7 +133,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
         // faults are the admin's (app.ts puts the session in front of the fault paths)
         faultsGuard: requireAdminForSimulatorFaults,
       });
-      await simulator.ensureMerchant({ ...merchant, name: config.shopName });
+      await simulator.ensureMerchant({ ...merchant, name: config.shopName, oaSecret: config.wxpay.oaSecret });
     }
     const client = createWxPayClient({
       ...merchant,
@@ -142,7 +142,9 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
       pfx: config.wxpay.pfx,
     });
 
-    const app = createApp({ config: { ...config, sessionSecret }, db, clock, logger, wxpay: { client, notifyUrl }, waiters, simulator });
+    // the Official Account's web authorization (JSAPI): WeChat's hosts, or this app's /wxsim
+    const oauth = config.wxpay.mode === 'simulator' ? { authorizeBase: undefined, apiBase: `${url}/wxsim` } : { authorizeBase: OAUTH_AUTHORIZE_BASE, apiBase: OAUTH_API_BASE };
+    const app = createApp({ config: { ...config, sessionSecret }, db, clock, logger, wxpay: { client, notifyUrl, oauth }, waiters, simulator });
     // the status long-poll first, without Express (see src/pay/status-routes.ts), then the app
     handler = (req, res) => {
       if (!app.locals.statusPoll.handle(req, res)) app(req, res);

@@ -1,6 +1,8 @@
 // The pay page's one script: long-polls /pay/:no/status and moves on when WeChat's news lands,
 // counts the QR code's time down, and takes the code away when it has expired. The page works
-// without it ("I have paid" and "Get a new QR code" are plain forms).
+// without it ("I have paid" and "Get a new QR code" are plain forms). Inside WeChat's browser
+// (JSAPI) it also hands WeChat's bridge the shop's signed parameters when Pay is pressed; what
+// the bridge answers only changes the message: the poll (the webhook, orderquery) decides.
 // No inline script anywhere (CSP); texts come from data attributes rendered from the dictionaries.
 (function () {
   'use strict';
@@ -93,6 +95,65 @@
         var delay = err && err.retryAfter ? err.retryAfter * 1000 : Math.min(30000, 1000 * Math.pow(2, failures - 1));
         setTimeout(poll, delay);
       });
+  }
+
+  // ---- JSAPI: WeixinJSBridge.invoke('getBrandWCPayRequest', params, callback) ----
+  var jsapiButton = document.getElementById('pay-jsapi');
+  var jsapiMessage = document.getElementById('pay-jsapi-message');
+
+  function say(text) {
+    if (!jsapiMessage) return;
+    jsapiMessage.textContent = text;
+    jsapiMessage.hidden = !text;
+  }
+
+  function bridge() {
+    return typeof window.WeixinJSBridge !== 'undefined' && window.WeixinJSBridge && typeof window.WeixinJSBridge.invoke === 'function' ? window.WeixinJSBridge : undefined;
+  }
+
+  function payInWechat() {
+    var b = bridge();
+    if (!b) return say(jsapiButton.getAttribute('data-text-no-bridge'));
+    jsapiButton.disabled = true;
+    say('');
+    var csrf = jsapiButton.getAttribute('data-csrf') || '';
+    fetch(jsapiButton.getAttribute('data-url'), {
+      method: 'POST',
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded', 'X-CSRF-Token': csrf },
+      body: '_csrf=' + encodeURIComponent(csrf),
+    })
+      .then(function (res) {
+        return res.json().then(function (answer) {
+          return { ok: res.ok, answer: answer };
+        });
+      })
+      .then(function (r) {
+        if (r.answer && r.answer.redirect && !r.answer.params) {
+          window.location.assign(r.answer.redirect);
+          return;
+        }
+        if (!r.ok || !r.answer.params) throw new Error((r.answer && r.answer.error && r.answer.error.message) || 'HTTP error');
+        say(jsapiButton.getAttribute('data-text-paying'));
+        b.invoke('getBrandWCPayRequest', r.answer.params, function (res) {
+          jsapiButton.disabled = false;
+          var msg = (res && res.err_msg) || '';
+          // "ok" only says the payer confirmed: the page waits for WeChat's word as always
+          if (msg === 'get_brand_wcpay_request:ok') return say(jsapiButton.getAttribute('data-text-paying'));
+          if (msg === 'get_brand_wcpay_request:cancel') return say(jsapiButton.getAttribute('data-text-cancelled'));
+          say((jsapiButton.getAttribute('data-text-failed') || '{reason}').replace('{reason}', (res && (res.err_desc || res.errMsg)) || msg || '?'));
+        });
+      })
+      .catch(function (err) {
+        jsapiButton.disabled = false;
+        say((jsapiButton.getAttribute('data-text-failed') || '{reason}').replace('{reason}', err && err.message ? err.message : String(err)));
+      });
+  }
+
+  if (jsapiButton) {
+    jsapiButton.hidden = false;
+    jsapiButton.addEventListener('click', payInWechat);
   }
 
   if (statusEl) statusEl.setAttribute('data-waiting', statusEl.getAttribute('data-waiting-text') || statusEl.textContent);

@@ -12,6 +12,7 @@ import { closeNotice, queryNotice, takeNotice } from './notices';
 import {
   FLAG_FILTERS,
   TRADE_STATES,
+  TRADE_TYPES,
   beijingDateOf,
   dashboard,
   encodeCursor,
@@ -27,7 +28,7 @@ import { parseReconcileDate, reconcileDay } from './reconcile';
 import { translateOperator, translateRemark } from './remarks';
 
 const CSV_BATCH_SIZE = 1000;
-const CSV_COLUMNS = ['outTradeNo', 'created', 'paid', 'amount', 'refunded', 'state', 'transactionId', 'payType', 'orders', 'shopper', 'flag', 'body'] as const;
+const CSV_COLUMNS = ['outTradeNo', 'created', 'paid', 'amount', 'refunded', 'state', 'transactionId', 'tradeType', 'orders', 'shopper', 'flag', 'body'] as const;
 
 function csvRow(row: PaylogRow, formatDateTime: (d: Date, withSeconds?: boolean) => string): string {
   return csvLine([
@@ -38,7 +39,7 @@ function csvRow(row: PaylogRow, formatDateTime: (d: Date, withSeconds?: boolean)
     fenToYuanString(row.refunded_fee),
     row.trade_state,
     row.transaction_id ?? '',
-    row.pay_type,
+    row.trade_type,
     row.order_count,
     row.shopper_id,
     row.flag ?? '',
@@ -76,6 +77,7 @@ export function adminPaylogRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'wxp
       page,
       totals,
       states: TRADE_STATES,
+      tradeTypes: TRADE_TYPES,
       flags: FLAG_FILTERS,
       links: {
         first: query.after || query.before ? link({}) : undefined,

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { Invalid, NotFound } from '../errors';
-import { OUT_TRADE_NO, PAYLOG_FLAGS, TRADE_STATES, ordersOfAttempt, refundsOfAttempt, type OrderWithItems, type PaylogFlag, type Refund, type TradeState } from '../ledger';
+import { OUT_TRADE_NO, PAYLOG_FLAGS, TRADE_STATES, TRADE_TYPES, ordersOfAttempt, refundsOfAttempt, type OrderWithItems, type PaylogFlag, type Refund, type TradeState, type TradeType } from '../ledger';
 
 /**
  * The paylog table as admins read it: validated filters, keyset pages on (create_time,
@@ -8,12 +8,14 @@ import { OUT_TRADE_NO, PAYLOG_FLAGS, TRADE_STATES, ordersOfAttempt, refundsOfAtt
  * totals of the filtered set, and batches for the CSV export. Read-only: no state changes here.
  */
 
-export { TRADE_STATES };
+export { TRADE_STATES, TRADE_TYPES };
 export const FLAG_FILTERS = ['any', ...PAYLOG_FLAGS] as const;
 export type FlagFilter = 'any' | PaylogFlag;
 
 export interface PaylogFilter {
   state?: TradeState;
+  /** how it is paid: a QR code, H5 in a phone's browser, JSAPI in WeChat's */
+  tradeType?: TradeType;
   flag?: FlagFilter;
   /** Beijing dates, yyyy-MM-dd, inclusive, on create_time */
   from?: string;
@@ -39,7 +41,7 @@ export interface PaylogQuery {
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
-const QUERY_PARAMS = new Set(['state', 'flag', 'from', 'to', 'q', 'after', 'before', 'size', 'lang']);
+const QUERY_PARAMS = new Set(['state', 'trade_type', 'flag', 'from', 'to', 'q', 'after', 'before', 'size', 'lang']);
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const DAY_MS = 24 * 3600 * 1000;
 const BEIJING_OFFSET_MS = 8 * 3600 * 1000;
@@ -95,6 +97,11 @@ export function parsePaylogQuery(query: Record<string, unknown>): PaylogQuery {
   if (state !== undefined) {
     if (!(TRADE_STATES as readonly string[]).includes(state)) throw bad('state');
     filter.state = state as TradeState;
+  }
+  const tradeType = one('trade_type');
+  if (tradeType !== undefined) {
+    if (!(TRADE_TYPES as readonly string[]).includes(tradeType)) throw bad('trade_type');
+    filter.tradeType = tradeType as TradeType;
   }
   const flag = one('flag');
   if (flag !== undefined) {
@@ -178,6 +185,7 @@ export function searchTerms(q: string | undefined): SearchTerm[] {
 
 function applyFilter(knex: Knex, query: Knex.QueryBuilder, filter: PaylogFilter): Knex.QueryBuilder {
   if (filter.state) query.where('paylog.trade_state', filter.state);
+  if (filter.tradeType) query.where('paylog.trade_type', filter.tradeType);
   if (filter.flag === 'any') query.whereNotNull('paylog.flag');
   else if (filter.flag) query.where('paylog.flag', filter.flag);
   if (filter.from) query.where('paylog.create_time', '>=', beijingDayStart(filter.from) as Date);
@@ -208,7 +216,7 @@ export interface PaylogRow {
   shopper_id: string;
   total_fee: number;
   refunded_fee: number;
-  pay_type: string;
+  trade_type: TradeType;
   trade_state: TradeState;
   transaction_id: string | null;
   body: string | null;
@@ -229,7 +237,7 @@ function selectRows(knex: Knex): Knex.QueryBuilder {
     'paylog.shopper_id',
     'paylog.total_fee',
     'paylog.refunded_fee',
-    'paylog.pay_type',
+    'paylog.trade_type',
     'paylog.trade_state',
     'paylog.transaction_id',
     'paylog.body',

@@ -7,6 +7,7 @@ import { cartOf, existingShopperId, shopperIdOf } from '../http/shopper';
 import { CHECKOUT_TOKEN_PATTERN, checkout, validateCheckoutForm, type ReceiverErrors } from './service';
 import { ordersOfCheckout } from '../ledger';
 import { clientIp } from '../http/client-ip';
+import { deviceOf, tradeTypeFor } from '../http/device';
 
 export function checkoutRoutes(deps: Pick<AppDeps, 'db' | 'clock' | 'config'>): Router {
   const router = Router();
@@ -38,6 +39,8 @@ export function checkoutRoutes(deps: Pick<AppDeps, 'db' | 'clock' | 'config'>): 
         cart: cartOf(req),
         receiver: form.receiver,
         payType: form.payType,
+        // a phone's browser pays by H5, WeChat's browser by JSAPI, a desktop by QR code
+        tradeType: tradeTypeFor(deviceOf(req.get('user-agent')), deps.config.wxpay.tradeTypes),
         checkoutToken: String(req.body.checkout_token ?? ''),
         clientIp: clientIp(req),
         now: deps.clock(),

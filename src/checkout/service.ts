@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Cart } from '../http/shopper';
 import { Invalid } from '../errors';
-import { placeOrders, type CheckoutLimits, type CheckoutResult, type PayType } from '../ledger';
+import { placeOrders, type CheckoutLimits, type CheckoutResult, type PayType, type TradeType } from '../ledger';
 
 export type { CheckoutLimits, CheckoutResult, PayType };
 
@@ -16,6 +16,8 @@ export interface CheckoutInput {
   cart: Cart;
   receiver: Receiver;
   payType: PayType;
+  /** WeChat Pay: how its attempt is paid, by the shopper's device (src/pay/device.ts) */
+  tradeType: TradeType;
   /** one per rendered checkout form: a double submit finds the first result */
   checkoutToken: string;
   /** the shopper's network address, for the per-address limits */

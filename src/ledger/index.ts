@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import client from 'prom-client';
 import { Conflict, Invalid, NotFound } from '../errors';
 import { fenToYuanString } from '../money';
-import { OUT_REFUND_NO, isPaid, newOutTradeNo, type OrderStatus, type PaySource, type PayType, type Refund, type RefundStatus, type TradeState } from './model';
+import { OUT_REFUND_NO, isPaid, newOutTradeNo, type OrderStatus, type PaySource, type PayType, type Refund, type RefundStatus, type TradeState, type TradeType } from './model';
 import * as repo from './repo';
 import {
   checkoutLimitBreach,
@@ -51,7 +51,7 @@ export {
   readAttempt,
   readRefund,
   refundsOfAttempt,
-  storeCodeUrl,
+  storeOrdered,
   unacceptedCodOrders,
   unpaidCountOf,
   withItems,
@@ -65,6 +65,8 @@ export interface PlaceOrdersInput {
   lines: readonly { productId: number; quantity: number }[];
   receiver: { name: string; mobile: string; address: string };
   payType: PayType;
+  /** WeChat Pay: how the attempt is paid (chosen by the shopper's device) */
+  tradeType: TradeType;
   /** one per rendered checkout form: a double submit finds the first result */
   checkoutToken: string;
   /** the shopper's network address, for the per-address limits */
@@ -131,7 +133,7 @@ export async function placeOrders(knex: Knex, input: PlaceOrdersInput): Promise<
       const totalFen = totals.reduce((a, b) => a + b, 0);
 
       const outTradeNo = input.payType === 'wxpay' ? newOutTradeNo(input.now) : undefined;
-      if (outTradeNo) await repo.insertAttempt(trx, { outTradeNo, shopperId: input.shopperId, totalFee: totalFen, now: input.now });
+      if (outTradeNo) await repo.insertAttempt(trx, { outTradeNo, shopperId: input.shopperId, totalFee: totalFen, tradeType: input.tradeType, now: input.now });
       const line = { operator: `shopper:${input.shopperId}`, remark: outTradeNo ? `checkout, WeChat Pay ${outTradeNo}` : 'checkout, cash on delivery', at: input.now };
       const orderIds: number[] = [];
       for (const [index, seller] of sellers.entries()) {
@@ -247,7 +249,7 @@ function markPaidInTransaction(knex: Knex, input: MarkPaidInput, operator: strin
   });
 }
 
-export type CloseAttemptOutcome = 'closed' | 'already_closed' | 'paid' | 'unknown_trade' | 'code_url_appeared';
+export type CloseAttemptOutcome = 'closed' | 'already_closed' | 'paid' | 'unknown_trade' | 'ordered_meanwhile';
 
 /**
  * NOTPAY -> CLOSED in one transaction: the paylog row locked first, its orders that still wait
@@ -257,7 +259,7 @@ export type CloseAttemptOutcome = 'closed' | 'already_closed' | 'paid' | 'unknow
  */
 export async function closeAttempt(
   knex: Knex,
-  input: { outTradeNo: string; now: Date; operator: string; reason: string; /** WeChat had no such trade: refuse if a QR code was drawn since */ onlyWithoutCodeUrl?: boolean },
+  input: { outTradeNo: string; now: Date; operator: string; reason: string; /** WeChat had no such trade: refuse if it was ordered there since */ onlyIfNeverOrdered?: boolean },
 ): Promise<CloseAttemptOutcome> {
   return knex.transaction(async (trx) => {
     const decision = decideClose(await repo.lockAttempt(trx, input.outTradeNo), input);
@@ -280,18 +282,23 @@ export async function closeAttempt(
 export type RenewOutcome = { kind: 'renewed' | 'current' | 'paid'; outTradeNo: string };
 
 /**
- * The database half of "pay again" (pay/service.ts asks WeChat first and closes the old attempt
- * there): a new attempt for the same unpaid orders when this one can no longer be paid. One
- * transaction: the old attempt CLOSED, a new NOTPAY paylog for the same orders, which now point at
- * it. Idempotent: a second click finds the attempt the first one made. A payment that landed
- * meanwhile is reported as `paid` with the attempt that was paid.
+ * The database half of "pay again" and of switching how to pay (pay/service.ts asks WeChat first
+ * and closes the old attempt there when it can): a new attempt for the same unpaid orders, paid
+ * `tradeType` (default: the old one's). One transaction: the old attempt CLOSED when WeChat can no
+ * longer take money for it (`closedAtWechat`, default true; else it stays NOTPAY, superseded, for
+ * the sweeper to close once WeChat allows), a new NOTPAY paylog for the same orders, which now
+ * point at it. Idempotent: a second click finds the attempt the first one made. A payment that
+ * landed meanwhile is reported as `paid` with the attempt that was paid.
  */
-export async function replaceAttempt(knex: Knex, input: { outTradeNo: string; shopperId: string; now: Date; qrTtlSeconds: number }): Promise<RenewOutcome> {
+export async function replaceAttempt(
+  knex: Knex,
+  input: { outTradeNo: string; shopperId: string; now: Date; qrTtlSeconds: number; tradeType?: TradeType; closedAtWechat?: boolean },
+): Promise<RenewOutcome> {
   return knex.transaction(async (trx): Promise<RenewOutcome> => {
     const old = await repo.lockAttempt(trx, input.outTradeNo);
     if (!old || old.shopper_id !== input.shopperId) throw new NotFound(`no paylog ${input.outTradeNo} for this shopper`, 'pay.notFound');
     const orders = await repo.lockOrdersOfAttempt(trx, input.outTradeNo);
-    const decision = decideRenew(old, orders, input.now, input.qrTtlSeconds);
+    const decision = decideRenew(old, orders, input.now, input.qrTtlSeconds, { tradeType: input.tradeType ?? old.trade_type, closedAtWechat: input.closedAtWechat ?? true });
     switch (decision.kind) {
       case 'paid':
       case 'renewed':
@@ -303,13 +310,20 @@ export async function replaceAttempt(knex: Knex, input: { outTradeNo: string; sh
       case 'replace': {
         if (decision.closeOld) await repo.changeAttempt(trx, input.outTradeNo, { trade_state: 'CLOSED', closed_at: input.now }, input.now);
         const fresh = newOutTradeNo(input.now);
-        await repo.insertAttempt(trx, { outTradeNo: fresh, shopperId: input.shopperId, totalFee: decision.totalFee, now: input.now });
+        await repo.insertAttempt(trx, { outTradeNo: fresh, shopperId: input.shopperId, totalFee: decision.totalFee, tradeType: decision.tradeType, now: input.now });
         await repo.linkOrders(trx, fresh, decision.orderIds);
         await repo.moveOrders(
           trx,
           decision.orderIds.map((id) => ({ id, from: 'unpaid' as const })),
           { to: 'unpaid', outTradeNo: fresh },
-          { operator: `shopper:${input.shopperId}`, remark: `new payment attempt ${fresh} replaces ${input.outTradeNo}`, at: input.now },
+          {
+            operator: `shopper:${input.shopperId}`,
+            remark:
+              decision.tradeType === old.trade_type
+                ? `new payment attempt ${fresh} replaces ${input.outTradeNo}`
+                : `new payment attempt ${fresh} (${decision.tradeType}) replaces ${input.outTradeNo} (${old.trade_type})${decision.closeOld ? '' : ', which is closed once WeChat allows'}`,
+            at: input.now,
+          },
         );
         await repo.wake(trx, [input.outTradeNo]);
         return { kind: 'renewed', outTradeNo: fresh };

@@ -22,6 +22,14 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export const PAY_TYPES = ['wxpay', 'cod'] as const;
 export type PayType = (typeof PAY_TYPES)[number];
 
+/**
+ * How an attempt is paid (paylog.trade_type): NATIVE, a QR code the payer scans; MWEB, H5 payment
+ * from a phone's browser (WeChat's cashier opens, then returns to the shop); JSAPI, inside WeChat's
+ * own browser (the page calls WeixinJSBridge with a second signature).
+ */
+export const TRADE_TYPES = ['NATIVE', 'MWEB', 'JSAPI'] as const;
+export type TradeType = (typeof TRADE_TYPES)[number];
+
 /** refunds.status: PENDING (stored, not yet accepted) -> PROCESSING -> SUCCESS | CHANGE | REFUNDCLOSE. */
 export const REFUND_STATUSES = ['PENDING', 'PROCESSING', 'SUCCESS', 'CHANGE', 'REFUNDCLOSE'] as const;
 export type RefundStatus = (typeof REFUND_STATUSES)[number];
@@ -70,9 +78,16 @@ export interface Paylog {
   total_fee: number;
   refunded_fee: number;
   trade_state: TradeState;
+  trade_type: TradeType;
   body: string | null;
+  /** NATIVE's weixin:// code, once WeChat gave one */
   code_url: string | null;
+  /** until when the attempt is offered (fixed at creation: time_expire), once WeChat has it */
   code_url_expires_at: Date | null;
+  /** WeChat's prepay_id, once it has the trade (any trade type; rows from before trade types have only a code_url) */
+  prepay_id: string | null;
+  /** JSAPI: the payer's openid the trade was made for */
+  openid: string | null;
   transaction_id: string | null;
   conflict_transaction_id: string | null;
   flag: PaylogFlag | null;
@@ -85,6 +100,16 @@ export interface Paylog {
    * must no longer be offered, and its pay page shows the paid state. Null when none did.
    */
   paid_by: string | null;
+  /**
+   * a newer attempt its unpaid orders moved on to (the shopper switched how to pay before WeChat
+   * allowed this one to be closed): not offered any more; the sweeper closes it. Null when none.
+   */
+  superseded_by: string | null;
+}
+
+/** WeChat has been asked to take the money for it (a code_url or a prepay_id came back). */
+export function orderedAtWechat(attempt: { code_url: string | null; prepay_id: string | null }): boolean {
+  return attempt.code_url !== null || attempt.prepay_id !== null;
 }
 
 export interface OrderItem {
@@ -151,9 +176,12 @@ export const PAYLOG_COLUMNS = [
   'total_fee',
   'refunded_fee',
   'trade_state',
+  'trade_type',
   'body',
   'code_url',
   'code_url_expires_at',
+  'prepay_id',
+  'openid',
   'transaction_id',
   'conflict_transaction_id',
   'flag',
@@ -170,9 +198,12 @@ export function paylogOf(row: Row): Paylog {
     total_fee: fen(row.total_fee),
     refunded_fee: fen(row.refunded_fee ?? 0),
     trade_state: oneOf(TRADE_STATES, row.trade_state, 'trade_state'),
+    trade_type: oneOf(TRADE_TYPES, row.trade_type ?? 'NATIVE', 'trade_type'),
     body: textOrNull(row.body),
     code_url: textOrNull(row.code_url),
     code_url_expires_at: instantOrNull(row.code_url_expires_at),
+    prepay_id: textOrNull(row.prepay_id),
+    openid: textOrNull(row.openid),
     transaction_id: textOrNull(row.transaction_id),
     conflict_transaction_id: textOrNull(row.conflict_transaction_id),
     flag: row.flag === null || row.flag === undefined ? null : oneOf(PAYLOG_FLAGS, row.flag, 'flag'),
@@ -181,6 +212,7 @@ export function paylogOf(row: Row): Paylog {
     closed_at: instantOrNull(row.closed_at),
     updated_at: instant(row.updated_at),
     paid_by: textOrNull(row.paid_by),
+    superseded_by: textOrNull(row.superseded_by),
   };
 }
 

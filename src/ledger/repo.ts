@@ -17,6 +17,7 @@ import {
   type Refund,
   type RefundStatus,
   type TradeState,
+  type TradeType,
 } from './model';
 import type { AttemptOrder, OpenHoldings } from './rules';
 
@@ -37,10 +38,16 @@ type Row = Record<string, unknown>;
 /** The channel on which every instance hears that a paylog changed state (payload: out_trade_no). */
 export const PAYLOG_CHANNEL = 'paylog_settled';
 
-/** The attempt that paid this paylog's orders, when it is another one (a subquery on `paylog`). */
+/**
+ * The attempt that paid this paylog's orders, when it is another one; and the newer attempt its
+ * unpaid orders moved on to (subqueries on `paylog`).
+ */
 const PAID_BY_SQL = `(SELECT o.out_trade_no FROM paylog_orders po JOIN orders o ON o.id = po.order_id
    WHERE po.out_trade_no = paylog.out_trade_no AND o.status IN ('paid', 'refunded') AND o.out_trade_no <> paylog.out_trade_no
-   LIMIT 1) AS paid_by`;
+   LIMIT 1) AS paid_by,
+  (SELECT o.out_trade_no FROM paylog_orders po JOIN orders o ON o.id = po.order_id
+   WHERE po.out_trade_no = paylog.out_trade_no AND o.status = 'unpaid' AND o.out_trade_no <> paylog.out_trade_no
+   LIMIT 1) AS superseded_by`;
 
 const QUALIFIED_PAYLOG_COLUMNS = PAYLOG_COLUMNS.map((c) => `paylog.${c}`);
 const QUALIFIED_ORDER_COLUMNS = ORDER_COLUMNS.map((c) => `orders.${c}`);
@@ -128,8 +135,16 @@ export async function payPageOf(
   return { paylog: paylogOf(row), orders, unpaidCount: Number(row.unpaid_count ?? 0) };
 }
 
-export async function insertAttempt(trx: Knex.Transaction, attempt: { outTradeNo: string; shopperId: string; totalFee: number; now: Date }): Promise<void> {
-  await trx('paylog').insert({ out_trade_no: attempt.outTradeNo, shopper_id: attempt.shopperId, total_fee: attempt.totalFee, trade_state: 'NOTPAY', create_time: attempt.now, updated_at: attempt.now });
+export async function insertAttempt(trx: Knex.Transaction, attempt: { outTradeNo: string; shopperId: string; totalFee: number; tradeType: TradeType; now: Date }): Promise<void> {
+  await trx('paylog').insert({
+    out_trade_no: attempt.outTradeNo,
+    shopper_id: attempt.shopperId,
+    total_fee: attempt.totalFee,
+    trade_state: 'NOTPAY',
+    trade_type: attempt.tradeType,
+    create_time: attempt.now,
+    updated_at: attempt.now,
+  });
 }
 
 export interface AttemptChange {
@@ -154,12 +169,17 @@ export async function recordConflict(trx: Knex.Transaction, outTradeNo: string, 
     .update({ flag: trx.raw('coalesce(flag, ?)', ['conflict']), conflict_transaction_id: transactionId, updated_at: now });
 }
 
-/** WeChat's code_url, stored once: a concurrent page load may have stored the same one already. */
-export async function storeCodeUrl(db: Db, outTradeNo: string, code: { codeUrl: string; expiresAt: Date; body: string; now: Date }): Promise<void> {
+/**
+ * What WeChat's first unifiedorder answered, stored once (a concurrent page load may have stored
+ * the same already): its prepay_id, NATIVE's code_url, until when it is offered, the body it was
+ * made with, and a JSAPI attempt's payer. Later answers for the same trade change nothing.
+ */
+export async function storeOrdered(db: Db, outTradeNo: string, order: { prepayId: string; codeUrl: string | null; expiresAt: Date; body: string; openid: string | null; now: Date }): Promise<void> {
   await db('paylog')
     .where({ out_trade_no: outTradeNo, trade_state: 'NOTPAY' })
+    .whereNull('prepay_id')
     .whereNull('code_url')
-    .update({ code_url: code.codeUrl, code_url_expires_at: code.expiresAt, body: code.body, updated_at: code.now });
+    .update({ prepay_id: order.prepayId, code_url: order.codeUrl, code_url_expires_at: order.expiresAt, body: order.body, openid: order.openid, updated_at: order.now });
 }
 
 /**
@@ -175,7 +195,7 @@ export async function claimQuery(db: Db, outTradeNo: string, now: Date, interval
 }
 
 export type SweepKind =
-  /** the QR code's time is up (or was never drawn and would be by now); or its orders were paid through another attempt */
+  /** its time is up (or it never went to WeChat and would be over by now); or its orders were paid through another attempt, or moved on to a newer one */
   | 'expired'
   /** a live QR code with no news for a while */
   | 'forgotten';
@@ -190,18 +210,18 @@ export async function claimForSweep(db: Db, kind: SweepKind, now: Date, options:
   const which = (q: Knex.QueryBuilder) => {
     if (kind === 'expired') {
       q.where('code_url_expires_at', '<=', now)
-        .orWhere((q2) => q2.whereNull('code_url').andWhere('create_time', '<=', new Date(now.getTime() - options.qrTtlSeconds * 1000)))
+        .orWhere((q2) => q2.whereNull('code_url').whereNull('prepay_id').andWhere('create_time', '<=', new Date(now.getTime() - options.qrTtlSeconds * 1000)))
+        // superseded: its orders were paid through another attempt, or moved on to a newer one
         .orWhereExists((q3) =>
           q3
             .select(db.raw('1'))
             .from('paylog_orders as po')
             .join('orders as o', 'o.id', 'po.order_id')
             .whereRaw('po.out_trade_no = paylog.out_trade_no')
-            .whereIn('o.status', ['paid', 'refunded'])
             .whereRaw('o.out_trade_no <> paylog.out_trade_no'),
         );
     } else {
-      q.whereNotNull('code_url')
+      q.where((q2) => q2.whereNotNull('code_url').orWhereNotNull('prepay_id'))
         .andWhere('code_url_expires_at', '>', now)
         .andWhere('code_url_expires_at', '<=', new Date(now.getTime() + (options.qrTtlSeconds - options.queryAfterSeconds) * 1000));
     }

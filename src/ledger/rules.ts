@@ -1,4 +1,4 @@
-import { isFinalRefund, isOrderPaid, isPaid, type OrderStatus, type PayType, type PaylogFlag, type RefundStatus, type TradeState } from './model';
+import { isFinalRefund, isOrderPaid, isPaid, orderedAtWechat, type OrderStatus, type PayType, type PaylogFlag, type RefundStatus, type TradeState, type TradeType } from './model';
 
 /**
  * The ledger's decisions, pure: from the rows as they stand (locked, in the transaction that acts
@@ -117,18 +117,18 @@ export function paymentRemark(transactionId: string, source: string, late: boole
 
 // ---- closing an attempt --------------------------------------------------------------------
 
-export type CloseDecision = 'close' | 'already_closed' | 'paid' | 'unknown_trade' | 'code_url_appeared';
+export type CloseDecision = 'close' | 'already_closed' | 'paid' | 'unknown_trade' | 'ordered_meanwhile';
 
 /**
  * NOTPAY -> CLOSED, only once WeChat can no longer take the money (the caller asked it). A paid
- * attempt stays paid; `onlyWithoutCodeUrl` (WeChat had never heard of the trade) refuses when a QR
- * code was drawn since it was asked.
+ * attempt stays paid; `onlyIfNeverOrdered` (WeChat had never heard of the trade) refuses when it
+ * was ordered at WeChat since it was asked.
  */
-export function decideClose(attempt: { trade_state: TradeState; code_url: string | null } | undefined, options: { onlyWithoutCodeUrl?: boolean } = {}): CloseDecision {
+export function decideClose(attempt: { trade_state: TradeState; code_url: string | null; prepay_id: string | null } | undefined, options: { onlyIfNeverOrdered?: boolean } = {}): CloseDecision {
   if (!attempt) return 'unknown_trade';
   if (attempt.trade_state === 'CLOSED') return 'already_closed';
   if (attempt.trade_state !== 'NOTPAY') return 'paid';
-  if (options.onlyWithoutCodeUrl && attempt.code_url !== null) return 'code_url_appeared';
+  if (options.onlyIfNeverOrdered && orderedAtWechat(attempt)) return 'ordered_meanwhile';
   return 'close';
 }
 
@@ -139,69 +139,85 @@ export const MIN_QR_LIFETIME_MS = 5 * 60 * 1000;
 /** WeChat refuses closeorder sooner than this after the order was made. */
 export const CLOSE_NOT_BEFORE_MS = 5 * 60 * 1000;
 
-/** When the QR code of this attempt stops being offered: fixed at its creation, so a re-sent unifiedorder is identical. */
+/** When the attempt stops being offered: fixed at its creation, so a re-sent unifiedorder is identical. */
 export function qrExpiryOf(attempt: { create_time: Date }, qrTtlSeconds: number): Date {
   return new Date(attempt.create_time.getTime() + qrTtlSeconds * 1000);
 }
 
 interface OfferedAttempt {
   trade_state: TradeState;
+  trade_type: TradeType;
   code_url: string | null;
   code_url_expires_at: Date | null;
+  prepay_id: string | null;
   create_time: Date;
   paid_by: string | null;
+  superseded_by: string | null;
 }
 
 export type OfferDecision =
   | { kind: 'paid' | 'closed' | 'expired' }
-  /** its orders were paid through another attempt: no QR code any more */
+  /** its orders were paid through another attempt: nothing to pay any more */
   | { kind: 'paid_elsewhere'; paidBy: string }
-  /** a live code_url: offer it again (no second unifiedorder, so no "201 商户订单号重复") */
+  /** its orders moved on to a newer attempt (the shopper switched how to pay): that one's page */
+  | { kind: 'moved'; to: string }
+  /** NATIVE with a live code_url: offer it again (no second unifiedorder, so no "201 商户订单号重复") */
   | { kind: 'qr'; codeUrl: string; expiresAt: Date }
-  /** no code yet: ask WeChat for one that expires at `expiresAt` */
-  | { kind: 'order'; expiresAt: Date };
+  /** NATIVE without a code yet: ask WeChat for one that expires at `expiresAt` */
+  | { kind: 'order'; expiresAt: Date }
+  /** MWEB or JSAPI: a Pay button; WeChat is asked when the shopper presses it */
+  | { kind: 'button'; expiresAt: Date };
 
 /** What the pay page may offer for this attempt now, before anyone talks to WeChat. */
 export function decideOffer(attempt: OfferedAttempt, now: Date, qrTtlSeconds: number): OfferDecision {
   if (isPaid(attempt.trade_state)) return { kind: 'paid' };
   if (attempt.paid_by) return { kind: 'paid_elsewhere', paidBy: attempt.paid_by };
+  if (attempt.superseded_by) return { kind: 'moved', to: attempt.superseded_by };
   if (attempt.trade_state === 'CLOSED') return { kind: 'closed' };
-  if (attempt.code_url && attempt.code_url_expires_at) {
-    return attempt.code_url_expires_at.getTime() > now.getTime() ? { kind: 'qr', codeUrl: attempt.code_url, expiresAt: attempt.code_url_expires_at } : { kind: 'expired' };
+  const expiresAt = attempt.code_url_expires_at ?? qrExpiryOf(attempt, qrTtlSeconds);
+  if (orderedAtWechat(attempt) && attempt.code_url_expires_at) {
+    if (expiresAt.getTime() <= now.getTime()) return { kind: 'expired' };
+    if (attempt.trade_type !== 'NATIVE') return { kind: 'button', expiresAt };
+    if (attempt.code_url) return { kind: 'qr', codeUrl: attempt.code_url, expiresAt };
+  } else if (expiresAt.getTime() - now.getTime() < MIN_QR_LIFETIME_MS) {
+    return { kind: 'expired' };
   }
-  const expiresAt = qrExpiryOf(attempt, qrTtlSeconds);
-  if (expiresAt.getTime() - now.getTime() < MIN_QR_LIFETIME_MS) return { kind: 'expired' };
-  return { kind: 'order', expiresAt };
+  return attempt.trade_type === 'NATIVE' ? { kind: 'order', expiresAt } : { kind: 'button', expiresAt };
 }
 
-export type PayStatus = 'NOTPAY' | 'SUCCESS' | 'CLOSED' | 'EXPIRED';
+export type PayStatus = 'NOTPAY' | 'SUCCESS' | 'CLOSED' | 'EXPIRED' | 'MOVED';
 
 /** What the pay page's poll says of an attempt at `now`. */
-export function statusOf(attempt: Pick<OfferedAttempt, 'trade_state' | 'code_url_expires_at' | 'paid_by'>, now: Date): PayStatus {
+export function statusOf(attempt: Pick<OfferedAttempt, 'trade_state' | 'code_url_expires_at' | 'paid_by' | 'superseded_by'>, now: Date): PayStatus {
   if (isPaid(attempt.trade_state)) return 'SUCCESS';
   // its orders were paid through another attempt: the shopper has paid
   if (attempt.paid_by) return 'SUCCESS';
+  if (attempt.superseded_by) return 'MOVED';
   if (attempt.trade_state === 'CLOSED') return 'CLOSED';
   if (attempt.code_url_expires_at && attempt.code_url_expires_at.getTime() <= now.getTime()) return 'EXPIRED';
   return 'NOTPAY';
 }
 
-/** The code is still offered (NOTPAY, before its expiry). */
+/** It is still offered (NOTPAY, ordered at WeChat, before its expiry). */
 export function stillOffered(attempt: Pick<OfferedAttempt, 'trade_state' | 'code_url_expires_at'>, now: Date): boolean {
   return attempt.trade_state === 'NOTPAY' && attempt.code_url_expires_at !== null && attempt.code_url_expires_at.getTime() > now.getTime();
 }
 
 /**
- * The poll's fallback for a lost webhook: a NOTPAY attempt whose code was issued at least
+ * The poll's fallback for a lost webhook: a NOTPAY attempt ordered at WeChat at least
  * `queryAfterSeconds` ago is worth asking WeChat about.
  */
-export function queryIsDue(attempt: Pick<OfferedAttempt, 'trade_state' | 'code_url' | 'code_url_expires_at'>, now: Date, rules: { qrTtlSeconds: number; queryAfterSeconds: number }): boolean {
-  if (attempt.trade_state !== 'NOTPAY' || !attempt.code_url || !attempt.code_url_expires_at) return false;
+export function queryIsDue(
+  attempt: Pick<OfferedAttempt, 'trade_state' | 'code_url' | 'prepay_id' | 'code_url_expires_at'>,
+  now: Date,
+  rules: { qrTtlSeconds: number; queryAfterSeconds: number },
+): boolean {
+  if (attempt.trade_state !== 'NOTPAY' || !orderedAtWechat(attempt) || !attempt.code_url_expires_at) return false;
   const issuedAt = attempt.code_url_expires_at.getTime() - rules.qrTtlSeconds * 1000;
   return now.getTime() - issuedAt >= rules.queryAfterSeconds * 1000;
 }
 
-// ---- "pay again": a new attempt for the same orders ---------------------------------------
+// ---- "pay again" and "pay another way": a new attempt for the same orders -----------------
 
 export type RenewDecision =
   | { kind: 'paid'; outTradeNo: string }
@@ -210,29 +226,40 @@ export type RenewDecision =
   | { kind: 'renewed'; outTradeNo: string }
   /** closed meanwhile (the sweeper gave their stock back), or never had orders */
   | { kind: 'orders_closed' }
-  | { kind: 'replace'; closeOld: boolean; totalFee: number; orderIds: number[] };
+  | { kind: 'replace'; closeOld: boolean; tradeType: TradeType; totalFee: number; orderIds: number[] };
 
 /**
- * The database half of "pay again", from the locked old attempt and its orders. An attempt still
- * payable stays (idempotent); one paid (here, or through another attempt of its orders) answers
- * paid with the attempt that was paid; otherwise a new attempt for the same unpaid orders.
+ * The database half of "pay again" (same trade type) and of switching how to pay (another one),
+ * from the locked old attempt and its orders. An attempt still payable the same way stays
+ * (idempotent); one paid (here, or through another attempt of its orders) answers paid with the
+ * attempt that was paid; otherwise a new attempt for the same unpaid orders. The old attempt is
+ * closed here only when WeChat can no longer take money for it (`closedAtWechat`, or WeChat never
+ * had it); else it stays NOTPAY, superseded, and the sweeper closes it once WeChat allows.
  */
 export function decideRenew(
-  old: Pick<OfferedAttempt, 'trade_state' | 'code_url' | 'code_url_expires_at' | 'create_time'> & { out_trade_no: string },
+  old: Pick<OfferedAttempt, 'trade_state' | 'trade_type' | 'code_url' | 'prepay_id' | 'code_url_expires_at' | 'create_time'> & { out_trade_no: string },
   orders: readonly (AttemptOrder & { total_fen: number })[],
   now: Date,
   qrTtlSeconds: number,
+  want: { tradeType: TradeType; closedAtWechat: boolean } = { tradeType: old.trade_type, closedAtWechat: true },
 ): RenewDecision {
   if (isPaid(old.trade_state)) return { kind: 'paid', outTradeNo: old.out_trade_no };
   const expiry = old.code_url_expires_at ?? qrExpiryOf(old, qrTtlSeconds);
-  const stillPayable = old.trade_state === 'NOTPAY' && (old.code_url ? expiry.getTime() > now.getTime() : expiry.getTime() - now.getTime() >= MIN_QR_LIFETIME_MS);
-  if (stillPayable) return { kind: 'current' };
+  const ordered = orderedAtWechat(old);
+  const stillPayable = old.trade_state === 'NOTPAY' && (ordered ? expiry.getTime() > now.getTime() : expiry.getTime() - now.getTime() >= MIN_QR_LIFETIME_MS);
   const paidBy = orders.find((o) => isOrderPaid(o.status))?.out_trade_no;
   if (paidBy) return { kind: 'paid', outTradeNo: paidBy };
   const newer = orders.find((o) => o.out_trade_no !== old.out_trade_no)?.out_trade_no;
   if (newer) return { kind: 'renewed', outTradeNo: newer };
+  if (stillPayable && want.tradeType === old.trade_type) return { kind: 'current' };
   if (orders.length === 0 || orders.some((o) => o.status !== 'unpaid')) return { kind: 'orders_closed' };
-  return { kind: 'replace', closeOld: old.trade_state === 'NOTPAY', totalFee: orders.reduce((sum, o) => sum + o.total_fen, 0), orderIds: orders.map((o) => o.id) };
+  return {
+    kind: 'replace',
+    closeOld: old.trade_state === 'NOTPAY' && (!ordered || want.closedAtWechat),
+    tradeType: want.tradeType,
+    totalFee: orders.reduce((sum, o) => sum + o.total_fen, 0),
+    orderIds: orders.map((o) => o.id),
+  };
 }
 
 // ---- refunds -------------------------------------------------------------------------------

@@ -8,17 +8,19 @@ import {
   closeAttempt,
   decideOffer,
   isPaid,
+  orderedAtWechat,
   payPageOf,
   queryIsDue,
   readAttempt,
   replaceAttempt,
   statusOf,
   stillOffered,
-  storeCodeUrl,
+  storeOrdered,
   ordersOfAttempt,
   type OrderWithItems,
   type Paylog,
   type RenewOutcome,
+  type TradeType,
 } from '../ledger';
 import { ATTACH_MAX_BYTES, BODY_MAX_BYTES, WxPayError, truncateUtf8, type WxPayClient } from '../wechatpay';
 import { closeAtWechat, orderAtWechat, settleFromQuery } from './wechat-trade';
@@ -90,8 +92,12 @@ export function orderBody(shopName: string, orders: readonly Pick<OrderWithItems
 
 export type PayOffer =
   | { kind: 'qr'; paylog: Paylog; codeUrl: string; expiresAt: Date }
-  /** its orders were paid through another attempt (`paidBy`): no QR code any more */
+  /** MWEB or JSAPI: the page with a Pay button (WeChat is asked when it is pressed) */
+  | { kind: 'button'; paylog: Paylog; expiresAt: Date }
+  /** its orders were paid through another attempt (`paidBy`): nothing to pay any more */
   | { kind: 'paid_elsewhere'; paylog: Paylog; paidBy: string }
+  /** its orders moved on to a newer attempt (`to`): that one's page */
+  | { kind: 'moved'; paylog: Paylog; to: string }
   | { kind: 'paid'; paylog: Paylog }
   | { kind: 'closed'; paylog: Paylog }
   | { kind: 'expired'; paylog: Paylog };
@@ -102,33 +108,42 @@ async function reloadPaylog(knex: Knex, outTradeNo: string): Promise<Paylog> {
   return paylog;
 }
 
-/**
- * What the pay page offers for this attempt (rules.decideOffer). A live code_url is reused (no
- * second unifiedorder, so no "201 商户订单号重复"); otherwise unifiedorder is called with fields
- * that are the same on every re-send (time_expire fixed at creation), outside any transaction,
- * and the answer stored. A WeChat failure leaves paylog and orders as they were (UpstreamFailed:
- * the page offers a retry). `orders` are the attempt's, when the caller has them already.
- */
-export async function offerPayment(knex: Knex, wx: WxpayContext, paylog: Paylog, now: Date, orders?: OrderWithItems[]): Promise<PayOffer> {
-  const decision = decideOffer(paylog, now, wx.qrTtlSeconds);
-  if (decision.kind === 'qr') return { kind: 'qr', paylog, codeUrl: decision.codeUrl, expiresAt: decision.expiresAt };
-  if (decision.kind === 'paid_elsewhere') return { kind: 'paid_elsewhere', paylog, paidBy: decision.paidBy };
-  if (decision.kind !== 'order') return { kind: decision.kind, paylog };
+/** How the payer pays at WeChat, beyond what every unifiedorder of the attempt repeats. */
+export type PayWay =
+  | { tradeType: 'NATIVE' }
+  /** H5: the payer's own address (WeChat's cashier checks it) and the shop's site */
+  | { tradeType: 'MWEB'; clientIp: string; sceneInfo: string }
+  /** in WeChat's browser: the payer's openid for our AppID */
+  | { tradeType: 'JSAPI'; openid: string };
 
-  const forOrders = orders ?? (await ordersOfAttempt(knex, paylog.out_trade_no));
-  const body = orderBody(wx.shopName, forOrders);
+/** What WeChat answered for an attempt, once stored: the attempt now, and where the payer goes. */
+export type Ordered =
+  | { kind: 'ordered'; paylog: Paylog; prepayId: string; codeUrl: string; mwebUrl: string }
+  | { kind: 'paid' | 'expired'; paylog: Paylog };
+
+/**
+ * unifiedorder for this attempt, outside any transaction, with fields that are the same on every
+ * re-send (body from its orders, time_start and time_expire fixed at creation), and the first
+ * answer stored. ORDERPAID: the payment is asked about and settled now; ORDERCLOSED: expired.
+ * A WeChat failure leaves paylog and orders as they were (UpstreamFailed: the page offers a retry).
+ */
+async function orderAtWechatFor(knex: Knex, wx: WxpayContext, paylog: Paylog, orders: readonly OrderWithItems[], expiresAt: Date, way: PayWay, now: Date): Promise<Ordered> {
+  const body = orderBody(wx.shopName, orders);
   let facts;
   try {
     facts = await orderAtWechat(wx.client, {
       body,
       outTradeNo: paylog.out_trade_no,
       totalFee: paylog.total_fee,
-      spbillCreateIp: wx.spbillCreateIp,
+      spbillCreateIp: way.tradeType === 'MWEB' ? way.clientIp : wx.spbillCreateIp,
       notifyUrl: wx.notifyUrl,
-      productId: paylog.out_trade_no,
-      attach: truncateUtf8(`orders:${forOrders.map((o) => o.id).join(',')}`, ATTACH_MAX_BYTES),
+      tradeType: way.tradeType,
+      productId: way.tradeType === 'NATIVE' ? paylog.out_trade_no : undefined,
+      openid: way.tradeType === 'JSAPI' ? way.openid : undefined,
+      sceneInfo: way.tradeType === 'MWEB' ? way.sceneInfo : undefined,
+      attach: truncateUtf8(`orders:${orders.map((o) => o.id).join(',')}`, ATTACH_MAX_BYTES),
       timeStart: paylog.create_time,
-      timeExpire: decision.expiresAt,
+      timeExpire: expiresAt,
     });
   } catch (err) {
     if (err instanceof WxPayError) throw new UpstreamFailed(`unifiedorder ${paylog.out_trade_no}: ${err.message}`, 'pay.error.upstream');
@@ -148,10 +163,73 @@ export async function offerPayment(knex: Knex, wx: WxpayContext, paylog: Paylog,
     // WeChat says paid but its answer did not settle here (amount differs, query lagging): never loop
     throw new UpstreamFailed(`unifiedorder ${paylog.out_trade_no}: ORDERPAID, but orderquery did not settle it`, 'pay.error.upstream');
   }
-  await storeCodeUrl(knex, paylog.out_trade_no, { codeUrl: facts.codeUrl, expiresAt: decision.expiresAt, body, now });
-  const stored = await reloadPaylog(knex, paylog.out_trade_no);
-  if (stored.trade_state !== 'NOTPAY' || !stored.code_url || !stored.code_url_expires_at) return offerPayment(knex, wx, stored, now, forOrders);
-  return { kind: 'qr', paylog: stored, codeUrl: stored.code_url, expiresAt: stored.code_url_expires_at };
+  await storeOrdered(knex, paylog.out_trade_no, {
+    prepayId: facts.prepayId,
+    codeUrl: way.tradeType === 'NATIVE' ? facts.codeUrl : null,
+    expiresAt,
+    body,
+    openid: way.tradeType === 'JSAPI' ? way.openid : null,
+    now,
+  });
+  return { kind: 'ordered', paylog: await reloadPaylog(knex, paylog.out_trade_no), prepayId: facts.prepayId, codeUrl: facts.codeUrl, mwebUrl: facts.mwebUrl };
+}
+
+/**
+ * What the pay page offers for this attempt (rules.decideOffer). NATIVE: a live code_url is reused
+ * (no second unifiedorder, so no "201 商户订单号重复"), else WeChat is asked for one now. MWEB and
+ * JSAPI: a Pay button; WeChat is asked when it is pressed (startPayment). `orders` are the
+ * attempt's, when the caller has them already.
+ */
+export async function offerPayment(knex: Knex, wx: WxpayContext, paylog: Paylog, now: Date, orders?: OrderWithItems[]): Promise<PayOffer> {
+  const decision = decideOffer(paylog, now, wx.qrTtlSeconds);
+  switch (decision.kind) {
+    case 'qr':
+      return { kind: 'qr', paylog, codeUrl: decision.codeUrl, expiresAt: decision.expiresAt };
+    case 'button':
+      return { kind: 'button', paylog, expiresAt: decision.expiresAt };
+    case 'paid_elsewhere':
+      return { kind: 'paid_elsewhere', paylog, paidBy: decision.paidBy };
+    case 'moved':
+      return { kind: 'moved', paylog, to: decision.to };
+    case 'paid':
+    case 'closed':
+    case 'expired':
+      return { kind: decision.kind, paylog };
+    case 'order': {
+      const ordered = await orderAtWechatFor(knex, wx, paylog, orders ?? (await ordersOfAttempt(knex, paylog.out_trade_no)), decision.expiresAt, { tradeType: 'NATIVE' }, now);
+      if (ordered.kind !== 'ordered') return ordered;
+      const stored = ordered.paylog;
+      if (stored.trade_state !== 'NOTPAY' || !stored.code_url || !stored.code_url_expires_at) return offerPayment(knex, wx, stored, now, orders);
+      return { kind: 'qr', paylog: stored, codeUrl: stored.code_url, expiresAt: stored.code_url_expires_at };
+    }
+  }
+}
+
+export type StartOutcome =
+  /** MWEB: send the payer to WeChat's cashier (with our redirect_url appended) */
+  | { kind: 'mweb'; mwebUrl: string }
+  /** JSAPI: hand the page the prepay_id's bridge parameters */
+  | { kind: 'jsapi'; prepayId: string }
+  /** it cannot be paid this way now: the pay page says why (paid, expired, moved, ...) */
+  | { kind: 'not_offered'; offer: PayOffer };
+
+/**
+ * The shopper pressed Pay on an MWEB or JSAPI attempt: unifiedorder now (MWEB's cashier URL lives
+ * 5 minutes, so each press asks again with the very same fields; JSAPI's prepay_id lives 2 hours
+ * and is reused), and where the payer goes next. A JSAPI attempt belongs to the WeChat user it was
+ * first ordered for: another one is refused (Conflict), and should switch to a new attempt.
+ */
+export async function startPayment(knex: Knex, wx: WxpayContext, paylog: Paylog, orders: OrderWithItems[], way: Exclude<PayWay, { tradeType: 'NATIVE' }>, now: Date): Promise<StartOutcome> {
+  if (paylog.trade_type !== way.tradeType) throw new Conflict(`${paylog.out_trade_no} is paid by ${paylog.trade_type}, not ${way.tradeType}`, 'pay.error.otherWay');
+  const offer = await offerPayment(knex, wx, paylog, now, orders);
+  if (offer.kind !== 'button') return { kind: 'not_offered', offer };
+  if (way.tradeType === 'JSAPI') {
+    if (paylog.openid !== null && paylog.openid !== way.openid) throw new Conflict(`${paylog.out_trade_no} was ordered for another WeChat user`, 'pay.error.otherPayer');
+    if (paylog.prepay_id !== null && paylog.openid === way.openid) return { kind: 'jsapi', prepayId: paylog.prepay_id };
+  }
+  const ordered = await orderAtWechatFor(knex, wx, paylog, orders, offer.expiresAt, way, now);
+  if (ordered.kind !== 'ordered') return { kind: 'not_offered', offer: { kind: ordered.kind, paylog: ordered.paylog } };
+  return way.tradeType === 'MWEB' ? { kind: 'mweb', mwebUrl: ordered.mwebUrl } : { kind: 'jsapi', prepayId: ordered.prepayId };
 }
 
 function upstream(err: unknown, what: string): never {
@@ -160,29 +238,44 @@ function upstream(err: unknown, what: string): never {
 }
 
 /**
- * "Pay again", safely: before a new attempt is made, WeChat is asked about the old one (it may
- * have been paid in its last seconds, its notify still on the way) and the old one is closed
- * there, so it can never be paid as well as the new one. WeChat calls happen here, outside any
+ * "Pay again" (the same way) and "pay another way" (`tradeType`), safely: before a new attempt is
+ * made, WeChat is asked about the old one (it may have been paid in its last seconds, its notify
+ * still on the way) and the old one is closed there, so it can never be paid as well as the new
+ * one. WeChat refuses closeorder in an order's first 5 minutes: switching sooner leaves the old
+ * attempt NOTPAY but superseded (its orders point at the new one, its page sends the shopper
+ * there), and the sweeper closes it once WeChat allows; should it be paid meanwhile, markPaid pays
+ * its orders and the new attempt's page shows the success. WeChat calls happen here, outside any
  * transaction; the ledger's replaceAttempt then makes the new attempt in one. A paid old attempt
- * is settled and reported as `paid` (the shopper goes to the success page), a payment in
- * progress is refused.
+ * is settled and reported as `paid` (the shopper goes to the success page), a payment in progress
+ * is refused.
  */
-export async function renewAttempt(knex: Knex, client: WxPayClient, input: { outTradeNo: string; shopperId: string; now: Date; qrTtlSeconds: number }): Promise<RenewOutcome> {
+export async function renewAttempt(
+  knex: Knex,
+  client: WxPayClient,
+  input: { outTradeNo: string; shopperId: string; now: Date; qrTtlSeconds: number; tradeType?: TradeType },
+): Promise<RenewOutcome> {
   const old = await paylogOfShopper(knex, input.outTradeNo, input.shopperId);
   if (isPaid(old.trade_state)) return { kind: 'paid', outTradeNo: old.out_trade_no };
-  if (old.code_url) {
+  const tradeType = input.tradeType ?? old.trade_type;
+  let closedAtWechat = true;
+  if (orderedAtWechat(old) && old.trade_state === 'NOTPAY' && !old.superseded_by) {
     const news = { now: input.now, source: 'query' as const };
     const { facts, result } = await settleFromQuery(knex, client, old.out_trade_no, news).catch((err: unknown) => upstream(err, `orderquery ${old.out_trade_no} before renewing`));
     // paid here now (by this answer, or by a notify that landed meanwhile)
     if (result?.tradeState && isPaid(result.tradeState)) return { kind: 'paid', outTradeNo: old.out_trade_no };
     if (facts.kind === 'paid' || facts.kind === 'paying') throw new Conflict(`${old.out_trade_no} is ${facts.answer.tradeState} at WeChat`, 'pay.error.inProgress');
-    if (stillOffered(old, input.now)) return { kind: 'current', outTradeNo: old.out_trade_no };
+    if (tradeType === old.trade_type && stillOffered(old, input.now)) return { kind: 'current', outTradeNo: old.out_trade_no };
     if (facts.kind === 'unpaid') {
-      const closed = await closeAtWechat(knex, client, old.out_trade_no, news).catch((err: unknown) => upstream(err, `closeorder ${old.out_trade_no} before renewing`));
-      if (closed === 'paid') return { kind: 'paid', outTradeNo: old.out_trade_no };
+      if (input.now.getTime() - old.create_time.getTime() < CLOSE_NOT_BEFORE_MS) {
+        // WeChat would refuse closeorder yet: the sweeper closes it once it allows
+        closedAtWechat = false;
+      } else {
+        const closed = await closeAtWechat(knex, client, old.out_trade_no, news).catch((err: unknown) => upstream(err, `closeorder ${old.out_trade_no} before renewing`));
+        if (closed === 'paid') return { kind: 'paid', outTradeNo: old.out_trade_no };
+      }
     }
   }
-  return replaceAttempt(knex, input);
+  return replaceAttempt(knex, { ...input, tradeType, closedAtWechat });
 }
 
 export type CloseTradeOutcome = 'closed' | 'already_closed' | 'paid' | 'too_early' | 'paying' | 'unknown_trade';
@@ -208,9 +301,9 @@ export async function closeTrade(knex: Knex, client: WxPayClient, input: { outTr
     if (input.now.getTime() - paylog.create_time.getTime() < CLOSE_NOT_BEFORE_MS) return 'too_early';
     if ((await closeAtWechat(knex, client, input.outTradeNo, news)) === 'paid') return 'paid';
   }
-  // WeChat never had it (no code_url when we asked): close only if no QR code was drawn meanwhile
-  const outcome = await closeAttempt(knex, { outTradeNo: input.outTradeNo, now: input.now, operator: input.operator, reason: input.reason, onlyWithoutCodeUrl: facts.kind === 'unknown' });
-  return outcome === 'code_url_appeared' ? 'too_early' : outcome;
+  // WeChat never had it (when we asked): close only if it was not ordered there meanwhile
+  const outcome = await closeAttempt(knex, { outTradeNo: input.outTradeNo, now: input.now, operator: input.operator, reason: input.reason, onlyIfNeverOrdered: facts.kind === 'unknown' });
+  return outcome === 'ordered_meanwhile' ? 'too_early' : outcome;
 }
 
 /**
@@ -222,7 +315,7 @@ export async function closeTrade(knex: Knex, client: WxPayClient, input: { outTr
 export async function queryIfOverdue(
   knex: Knex,
   client: WxPayClient,
-  paylog: Pick<Paylog, 'out_trade_no' | 'trade_state' | 'code_url' | 'code_url_expires_at'>,
+  paylog: Pick<Paylog, 'out_trade_no' | 'trade_state' | 'code_url' | 'prepay_id' | 'code_url_expires_at'>,
   now: Date,
   rules: { qrTtlSeconds: number; queryAfterSeconds: number; queryIntervalSeconds: number },
 ): Promise<boolean> {
@@ -243,7 +336,7 @@ export type CheckNowOutcome = 'paid' | 'not_paid' | 'asked_recently' | 'closed' 
 export async function checkPaymentNow(knex: Knex, client: WxPayClient, paylog: Paylog, now: Date, rules: { qrTtlSeconds: number; queryIntervalSeconds: number }): Promise<CheckNowOutcome> {
   const before = statusOf(paylog, now);
   if (before === 'SUCCESS') return 'paid';
-  if (before === 'CLOSED') return 'closed';
+  if (before === 'CLOSED' || before === 'MOVED') return 'closed';
   if (before === 'EXPIRED') return 'expired';
   let asked: boolean;
   try {

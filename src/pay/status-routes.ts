@@ -14,6 +14,7 @@ const ROUTE_LABEL = '/pay/:outTradeNo/status';
 
 function statusAnswer(paylog: Paylog, status: PayStatus): { state: PayStatus; redirect?: string } {
   if (status === 'SUCCESS') return { state: status, redirect: `/pay/${paylog.paid_by ?? paylog.out_trade_no}/success` };
+  if (status === 'MOVED') return { state: status, redirect: `/pay/${paylog.superseded_by ?? paylog.out_trade_no}` };
   if (status === 'CLOSED' || status === 'EXPIRED') return { state: status, redirect: `/pay/${paylog.out_trade_no}` };
   return { state: status };
 }

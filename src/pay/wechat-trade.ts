@@ -86,7 +86,8 @@ export async function closeAtWechat(knex: Knex, client: WxPayClient, outTradeNo:
 }
 
 export type OrderFacts =
-  | { kind: 'code'; codeUrl: string }
+  /** WeChat has the trade: its prepay_id; NATIVE's code_url, MWEB's cashier URL ('' where not that type) */
+  | { kind: 'code'; prepayId: string; codeUrl: string; mwebUrl: string }
   /** ORDERPAID: paid already (its notify still on the way) */
   | { kind: 'paid' }
   /** ORDERCLOSED: this out_trade_no can never be paid; a new attempt is needed */
@@ -96,7 +97,7 @@ export type OrderFacts =
 export async function orderAtWechat(client: WxPayClient, args: UnifiedOrderArgs): Promise<OrderFacts> {
   try {
     const answer = await client.unifiedOrder(args);
-    return { kind: 'code', codeUrl: answer.codeUrl };
+    return { kind: 'code', prepayId: answer.prepayId, codeUrl: answer.codeUrl, mwebUrl: answer.mwebUrl };
   } catch (err) {
     if (err instanceof WxBusinessError && err.errCode === 'ORDERPAID') return { kind: 'paid' };
     if (err instanceof WxBusinessError && err.errCode === 'ORDERCLOSED') return { kind: 'closed' };

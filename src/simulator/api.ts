@@ -14,7 +14,7 @@ import { downloadBill } from './bill';
 import { returnFail, type ApiName, type ApiOutcome, type SignedRequest, type SimContext, type SimMerchant } from './context';
 import { takeFault } from './faults';
 import { lackParams, readCloseOrder, readDownloadBill, readOrderQuery, readRefund, readRefundQuery, readUnifiedOrder, type Parsed } from './requests';
-import { appIdKnown, closeOrder, findMerchant, orderQuery, refund, refundQuery, unifiedOrder } from './service';
+import { appIdKnown, closeOrder, findMerchant, orderQuery, refund, refundQuery, unifiedOrder, type ApiLinks } from './service';
 
 /**
  * The WeChat side of the wire: reads a merchant's XML request as WeChat does and writes the answer.
@@ -87,20 +87,20 @@ export async function readEnvelope(ctx: SimContext, raw: unknown): Promise<{ ok:
   return { ok: true, request: { merchant, signType: declared, fields } };
 }
 
-type CallRule = (ctx: SimContext, request: SignedRequest) => Promise<ApiOutcome>;
+type CallRule = (ctx: SimContext, request: SignedRequest, links: ApiLinks) => Promise<ApiOutcome>;
 
 /** A call: its fields are read (LACK_PARAMS, invalid ...), then a SYSTEMERROR fault may strike, then its rules apply. */
 function rule<T>(
   api: ApiName,
   read: (fields: Record<string, string>) => Parsed<T>,
-  apply: (ctx: SimContext, request: SignedRequest, params: T) => Promise<ApiOutcome>,
+  apply: (ctx: SimContext, request: SignedRequest, params: T, links: ApiLinks) => Promise<ApiOutcome>,
 ): CallRule {
-  return async (ctx, request) => {
+  return async (ctx, request, links) => {
     const parsed = read(request.fields);
     if (!parsed.ok) return returnFail(parsed.returnMsg);
     const fault = await systemErrorFault(ctx, request, api);
     if (fault) return fault;
-    return apply(ctx, request, parsed.value);
+    return apply(ctx, request, parsed.value, links);
   };
 }
 
@@ -115,7 +115,7 @@ async function systemErrorFault(ctx: SimContext, request: SignedRequest, api: Ap
 }
 
 const RULES: Readonly<Record<ApiName, CallRule>> = {
-  unifiedorder: rule('unifiedorder', readUnifiedOrder, (ctx, r, p) => unifiedOrder(ctx, r.merchant, r.signType, p)),
+  unifiedorder: rule('unifiedorder', readUnifiedOrder, (ctx, r, p, links) => unifiedOrder(ctx, r.merchant, r.signType, p, links)),
   orderquery: rule('orderquery', readOrderQuery, (ctx, r, p) => orderQuery(ctx, r.merchant, p)),
   closeorder: rule('closeorder', readCloseOrder, (ctx, r, p) => closeOrder(ctx, r.merchant, p.outTradeNo)),
   refund: rule('refund', readRefund, (ctx, r, p) => refund(ctx, r.merchant, p)),
@@ -140,9 +140,9 @@ function write(outcome: ApiOutcome, request: SignedRequest): WireAnswer {
 }
 
 /** One API call from raw body to answer. */
-export async function handleApiCall(ctx: SimContext, api: ApiName, raw: unknown): Promise<WireAnswer> {
+export async function handleApiCall(ctx: SimContext, api: ApiName, raw: unknown, links: ApiLinks): Promise<WireAnswer> {
   const envelope = await readEnvelope(ctx, raw);
   if (!envelope.ok) return returnFailAnswer(envelope.returnMsg);
-  const outcome = await RULES[api](ctx, envelope.request);
+  const outcome = await RULES[api](ctx, envelope.request, links);
   return write(outcome, envelope.request);
 }

@@ -20,6 +20,8 @@ export interface SimContext {
    * configured (possibly real) key never lands in the simulator's tables.
    */
   keys: Map<string, string>;
+  /** The Official Accounts' AppSecrets, by AppID, in memory only (the web authorization's code exchange). */
+  oaSecrets: Map<string, string>;
   /** Where notifies may go (this shop's own notify URLs); undefined = anywhere (the simulator alone, tests). */
   notifyUrlAllowed?: ((url: string) => boolean) | undefined;
 }

@@ -51,7 +51,7 @@ export interface Simulator {
   /** mount at /wxsim; has its own body parsers */
   router: express.Router;
   /** upsert by mch_id: the simulator accepts whatever is configured */
-  ensureMerchant(m: { appId: string; mchId: string; apiKey: string; name?: string; refundNotifyUrl?: string }): Promise<void>;
+  ensureMerchant(m: { appId: string; mchId: string; apiKey: string; name?: string; refundNotifyUrl?: string; oaSecret?: string | undefined }): Promise<void>;
   /** starts the background delivery loop (notifies, refund completion) */
   start(): void;
   /** stops it and waits for an in-flight round */
@@ -84,6 +84,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
     logger,
     notifyTimeoutMs: opts.notifyTimeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS,
     keys: new Map(),
+    oaSecrets: new Map(),
     notifyUrlAllowed: opts.allowedNotifyUrls
       ? ((allowed: Set<string>) => (url: string) => {
           const normal = normalizedUrl(url);

@@ -31,7 +31,7 @@ export async function startSimulator(env: NodeJS.ProcessEnv = process.env): Prom
       // with WXPAY_NOTIFY_URL set, notifies go only there (and to its refund-notify sibling)
       allowedNotifyUrls: config.wxpay.notifyUrl ? [config.wxpay.notifyUrl, refundNotifyUrl(config.wxpay.notifyUrl)] : undefined,
     });
-    await simulator.ensureMerchant({ appId: config.wxpay.appId, mchId: config.wxpay.mchId, apiKey: config.wxpay.apiKey, name: config.shopName });
+    await simulator.ensureMerchant({ appId: config.wxpay.appId, mchId: config.wxpay.mchId, apiKey: config.wxpay.apiKey, name: config.shopName, oaSecret: config.wxpay.oaSecret });
 
     const app = express();
     app.disable('x-powered-by');

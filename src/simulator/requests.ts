@@ -103,6 +103,10 @@ export interface UnifiedOrderParams {
   notifyUrl: string;
   tradeType: string;
   productId: string | undefined;
+  /** JSAPI: the payer */
+  openid: string | undefined;
+  /** MWEB: the site from scene_info's h5_info (its host is the H5 domain the cashier checks) */
+  wapUrl: string | undefined;
   attach: string | undefined;
   deviceInfo: string | undefined;
   timeStart: Date | undefined;
@@ -122,6 +126,10 @@ export function readUnifiedOrder(fields: Record<string, string>): Parsed<Unified
     const productId = present(fields, 'product_id');
     if (tradeType === 'NATIVE' && productId === undefined) throw new FieldProblem(lackParams('product_id'));
     if (tradeType === 'JSAPI' && present(fields, 'openid') === undefined) throw new FieldProblem(lackParams('openid'));
+    // H5 payment names the site it is paid from; WeChat refuses it without scene_info
+    const sceneInfo = present(fields, 'scene_info');
+    if (tradeType === 'MWEB' && sceneInfo === undefined) throw new FieldProblem(lackParams('scene_info'));
+    const wapUrl = sceneInfo === undefined ? undefined : h5WapUrl(sceneInfo);
 
     maxBytes(body, 'body', BODY_MAX_BYTES);
     check(OUT_TRADE_NO.test(outTradeNo), 'out_trade_no');
@@ -154,6 +162,8 @@ export function readUnifiedOrder(fields: Record<string, string>): Parsed<Unified
       notifyUrl: url,
       tradeType,
       productId,
+      openid: present(fields, 'openid'),
+      wapUrl,
       attach,
       deviceInfo,
       timeStart,
@@ -161,6 +171,33 @@ export function readUnifiedOrder(fields: Record<string, string>): Parsed<Unified
       orderParams,
     };
   });
+}
+
+/**
+ * scene_info of an H5 payment: `{"h5_info":{"type":"Wap","wap_url":"https://...","wap_name":"..."}}`
+ * (or type IOS / Android with app fields). A Wap scene's wap_url must be an http(s) URL: its host
+ * is the domain WeChat's cashier accepts the payer from. Anything else is "invalid scene_info".
+ */
+function h5WapUrl(sceneInfo: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(sceneInfo);
+  } catch {
+    throw new FieldProblem(invalidParam('scene_info'));
+  }
+  const h5 = typeof parsed === 'object' && parsed !== null ? (parsed as { h5_info?: unknown }).h5_info : undefined;
+  if (typeof h5 !== 'object' || h5 === null) throw new FieldProblem(invalidParam('scene_info'));
+  const info = h5 as Record<string, unknown>;
+  if (info.type === 'IOS' || info.type === 'Android') return undefined;
+  if (info.type !== 'Wap' || typeof info.wap_url !== 'string' || typeof info.wap_name !== 'string') throw new FieldProblem(invalidParam('scene_info'));
+  try {
+    const url = new URL(info.wap_url);
+    check(url.protocol === 'http:' || url.protocol === 'https:', 'scene_info');
+  } catch (err) {
+    if (err instanceof FieldProblem) throw err;
+    throw new FieldProblem(invalidParam('scene_info'));
+  }
+  return info.wap_url;
 }
 
 /** True when two requests' order parameters are the same set with the same values. */

@@ -6,7 +6,29 @@ import { MAX_XML_BYTES, WX_PATHS, fenToYuan, formatBeijingForPeople } from '../w
 import { ENVELOPE_MSG, handleApiCall, returnFailAnswer, type WireAnswer } from './api';
 import { API_NAMES, type ApiName, type SimContext } from './context';
 import { FAULT_KINDS, FaultInputError, addFault, deleteFault, listFaults, parseFaultInput, type FaultKind } from './faults';
+import { jsBridgeScript } from './jsbridge';
+import { authorize, exchangeCode, isUserKey, newUserKey, openCashier, payAtCashier, payByBridge } from './mobile';
 import { cancelByCode, payByCode, scanCode, type PhoneView } from './service';
+
+/** The simulated WeChat user of this browser (see mobile.ts). */
+const USER_COOKIE = 'wxsim_user';
+
+function userKeyOf(req: Request): string | undefined {
+  for (const part of (req.get('cookie') ?? '').split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === USER_COOKIE) {
+      const key = value.join('=');
+      return isUserKey(key) ? key : undefined;
+    }
+  }
+  return undefined;
+}
+
+/** The payer's address as the simulator sees it (WeChat's cashier compares it with spbill_create_ip). */
+function payerIp(req: Request): string {
+  const ip = req.ip ?? req.socket.remoteAddress ?? '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip === '::1' ? '127.0.0.1' : ip;
+}
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const VIEWS = path.join(ROOT, 'views', 'simulator');
@@ -24,6 +46,11 @@ const API_PATH_SET = new Set(Object.values(API_PATHS));
 
 /** The phone's pages allow nothing but their own stylesheet and their own forms. */
 const PHONE_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** The simulator's own address as this request reached it (http://host:port/wxsim). */
+export function selfBase(req: Request): string {
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
+}
 
 function sendAnswer(res: Response, answer: WireAnswer): void {
   res.status(answer.status).type(answer.contentType).send(answer.body);
@@ -48,9 +75,9 @@ export function isCrossSite(req: Request): boolean {
   }
 }
 
-async function render(res: Response, status: number, view: string, data: Record<string, unknown>): Promise<void> {
+async function render(res: Response, status: number, view: string, data: Record<string, unknown>, csp = PHONE_CSP): Promise<void> {
   const html = await ejs.renderFile(path.join(VIEWS, `${view}.ejs`), { base: res.req.baseUrl, ...data });
-  res.status(status).set('Content-Security-Policy', PHONE_CSP).set('Cache-Control', 'no-store').type('html').send(html);
+  res.status(status).set('Content-Security-Policy', csp).set('Cache-Control', 'no-store').type('html').send(html);
 }
 
 function phoneData(view: PhoneView): Record<string, unknown> {
@@ -103,6 +130,8 @@ export const loopbackOnly: RequestHandler = (req, res, next) => {
 export interface SimulatorRouteOptions {
   /** stands before the fault panel and the fault API (GET/POST/DELETE /faults): who may inject faults */
   faultsGuard?: RequestHandler;
+  /** hosts the web authorization may send back to besides the one it is asked on (the shop's own) */
+  oauthHosts?: readonly string[];
 }
 
 /**
@@ -119,7 +148,7 @@ export function simulatorRoutes(ctx: SimContext, options: SimulatorRouteOptions 
   const json = express.json({ limit: '8kb' });
 
   for (const [api, apiPath] of Object.entries(API_PATHS) as [ApiName, string][]) {
-    router.post(apiPath, rawBody, async (req, res) => sendAnswer(res, await handleApiCall(ctx, api, req.body)));
+    router.post(apiPath, rawBody, async (req, res) => sendAnswer(res, await handleApiCall(ctx, api, req.body, { base: selfBase(req) })));
     router.all(apiPath, (_req, res) => sendAnswer(res, returnFailAnswer(ENVELOPE_MSG.requirePost)));
   }
 
@@ -155,6 +184,70 @@ export function simulatorRoutes(ctx: SimContext, options: SimulatorRouteOptions 
   };
   router.post('/scan/pay', form, phoneAction('pay'));
   router.post('/scan/cancel', form, phoneAction('cancel'));
+
+  // ---- the Official Account's web authorization (WeChat: open.weixin.qq.com and api.weixin.qq.com)
+  router.get('/connect/oauth2/authorize', async (req, res) => {
+    const q = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : '');
+    let userKey = userKeyOf(req);
+    if (!userKey) {
+      userKey = newUserKey();
+      res.cookie(USER_COOKIE, userKey, { httpOnly: true, sameSite: 'lax', path: req.baseUrl || '/', maxAge: 365 * 24 * 3600 * 1000 });
+    }
+    const outcome = await authorize(ctx, {
+      appid: q('appid'),
+      redirectUri: q('redirect_uri'),
+      responseType: q('response_type'),
+      scope: q('scope'),
+      state: q('state'),
+      userKey,
+      requestHost: req.get('host') ?? '',
+      allowedHosts: options.oauthHosts ?? [],
+    });
+    if (outcome.kind === 'refused') return render(res, 400, 'message', { title: '授权失败 Authorization refused', message: outcome.message, tone: 'error' });
+    res.set('Cache-Control', 'no-store').redirect(302, outcome.url);
+  });
+
+  router.get('/sns/oauth2/access_token', async (req, res) => {
+    const q = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : '');
+    res.set('Cache-Control', 'no-store').json(await exchangeCode(ctx, { appid: q('appid'), secret: q('secret'), code: q('code'), grantType: q('grant_type') }));
+  });
+
+  // ---- the H5 cashier behind mweb_url (WeChat: wx.tenpay.com)
+  const cashierPage = async (res: Response, view: PhoneView, data: { prepayId: string; pkg: string; redirectUrl: string | undefined }) => {
+    // its forms post here; after them the browser goes back to the shop (form-action must allow it)
+    const back = data.redirectUrl ? new URL(data.redirectUrl).origin : undefined;
+    await render(res, 200, 'h5pay', { ...phoneData(view), ...data }, back ? PHONE_CSP.replace("form-action 'self'", `form-action 'self' ${back}`) : PHONE_CSP);
+  };
+  router.get('/h5pay/checkmweb', async (req, res) => {
+    const q = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : '');
+    const data = { prepayId: q('prepay_id'), pkg: q('package'), redirectUrl: q('redirect_url') || undefined };
+    const outcome = await openCashier(ctx, { ...data, referer: req.get('referer'), clientIp: payerIp(req), redirectUrl: data.redirectUrl });
+    if (outcome.kind === 'refused') return render(res, outcome.status, 'message', { title: '无法支付 Cannot pay', message: outcome.message, tone: 'error' });
+    return cashierPage(res, outcome.view, data);
+  });
+  const backTo = (res: Response, redirectUrl: string, fallback: () => Promise<void>) => (redirectUrl ? res.redirect(302, redirectUrl) : fallback());
+  router.post('/h5pay/pay', form, async (req, res) => {
+    if (isCrossSite(req)) return render(res, 403, 'message', { title: '请求被拒绝 Refused', message: '跨站请求被拒绝。 A request from another site was refused.', tone: 'error' });
+    const redirectUrl = formString(req.body, 'redirect_url');
+    const outcome = await payAtCashier(ctx, { prepayId: formString(req.body, 'prepay_id'), pkg: formString(req.body, 'package'), token: formString(req.body, 'token'), clientIp: payerIp(req) });
+    if (outcome.kind === 'paid') return backTo(res, redirectUrl, () => render(res, 200, 'paid', phoneData(outcome.view)));
+    if (outcome.kind === 'refused') return render(res, 409, 'message', { title: '无法支付 Cannot pay', message: '订单已支付、关闭或过期。 This order is paid, closed or expired.', tone: 'error' });
+    return render(res, outcome.kind === 'forbidden' ? 403 : 404, 'message', { title: '无法支付 Cannot pay', message: outcome.kind === 'forbidden' ? '网络环境未能通过安全验证，请稍后再试' : '订单不存在或已失效', tone: 'error' });
+  });
+  router.post('/h5pay/cancel', form, async (req, res) => {
+    const redirectUrl = formString(req.body, 'redirect_url');
+    return backTo(res, redirectUrl, () => render(res, 200, 'message', { title: '已取消支付 Payment cancelled', message: '您已取消支付，订单仍未支付。 You backed out; the order is still unpaid.', tone: 'neutral' }));
+  });
+
+  // ---- WeixinJSBridge (WeChat's browser), for tests and demos
+  router.get('/jsbridge.js', (req, res) => {
+    res.set('Cache-Control', 'no-store').type('application/javascript').send(jsBridgeScript(selfBase(req)));
+  });
+  router.post('/jsapi/pay', json, async (req, res) => {
+    if (isCrossSite(req)) return void res.status(403).json({ err_msg: 'get_brand_wcpay_request:fail', err_desc: 'cross-site request refused' });
+    const params = typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {};
+    res.set('Cache-Control', 'no-store').json(await payByBridge(ctx, params, userKeyOf(req)));
+  });
 
   // ---- fault panel (HTML) and control API (JSON or form), behind the guard
   router.use(['/faults', '/panel'], faultsGuard);

@@ -116,6 +116,9 @@ const TRADE_STATE_DESC: Readonly<Record<TradeState, string>> = {
 
 const isPaid = (state: TradeState): boolean => state === 'SUCCESS' || state === 'REFUND';
 
+/** What this simulator's merchant may order: a QR code, H5 in a phone's browser, JSAPI in WeChat's (APP is NOAUTH). */
+const SUPPORTED_TRADE_TYPES: readonly string[] = ['NATIVE', 'MWEB', 'JSAPI'];
+
 function toMerchant(row: MerchantRow, keys: Map<string, string>): SimMerchant {
   // the key lives in this process's memory only (ensureMerchant); the row holds a fingerprint
   return { mchId: row.mch_id, appId: row.appid, apiKey: keys.get(row.mch_id) ?? '', name: row.name };
@@ -137,7 +140,7 @@ export function keyFingerprint(apiKey: string): string {
  */
 export async function ensureMerchant(
   ctx: SimContext,
-  m: { appId: string; mchId: string; apiKey: string; name?: string; refundNotifyUrl?: string },
+  m: { appId: string; mchId: string; apiKey: string; name?: string; refundNotifyUrl?: string; oaSecret?: string | undefined },
 ): Promise<void> {
   const knex = ctx.knex;
   const now = ctx.clock();
@@ -148,6 +151,8 @@ export async function ensureMerchant(
   const refundNotifyUrl = m.refundNotifyUrl ?? null;
   const fingerprint = keyFingerprint(m.apiKey);
   ctx.keys.set(m.mchId, m.apiKey);
+  // the Official Account of this AppID, for its web authorization (JSAPI): in memory only, like the key
+  if (m.oaSecret !== undefined) ctx.oaSecrets.set(m.appId, m.oaSecret);
   await knex('sim_merchants')
     .insert({ mch_id: m.mchId, appid: m.appId, api_key: fingerprint, name, refund_notify_url: refundNotifyUrl, created_at: now, updated_at: now })
     .onConflict('mch_id')
@@ -173,12 +178,24 @@ function codeExpiry(now: Date, timeExpire: Date | null | undefined): Date {
   return new Date(timeExpire ? Math.min(twoHours, timeExpire.getTime()) : twoHours);
 }
 
-function unifiedOrderAnswer(trade: TradeRow): ApiOutcome {
+/** Where the simulator is, as the caller reached it (http://host:port/wxsim): for the H5 cashier's URL. */
+export interface ApiLinks {
+  base: string;
+}
+
+/** The H5 cashier of a trade (WeChat's is https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=...&package=...). */
+export function mwebUrlOf(trade: Pick<TradeRow, 'prepay_id' | 'code_token'>, links: ApiLinks): string {
+  return `${links.base}/h5pay/checkmweb?prepay_id=${trade.prepay_id}&package=${trade.code_token}`;
+}
+
+function unifiedOrderAnswer(trade: TradeRow, links: ApiLinks): ApiOutcome {
   return ok({
     device_info: trade.device_info ?? undefined,
     trade_type: trade.trade_type,
     prepay_id: trade.prepay_id,
-    code_url: codeUrlOf(trade.code_token),
+    // a QR code for NATIVE, the H5 cashier for MWEB; JSAPI gets the prepay_id alone
+    code_url: trade.trade_type === 'NATIVE' ? codeUrlOf(trade.code_token) : undefined,
+    mweb_url: trade.trade_type === 'MWEB' ? mwebUrlOf(trade, links) : undefined,
   });
 }
 
@@ -198,6 +215,8 @@ async function insertTrade(trx: Knex.Transaction, merchant: SimMerchant, signTyp
       notify_url: p.notifyUrl,
       product_id: p.productId ?? null,
       device_info: p.deviceInfo ?? null,
+      // JSAPI: the payer the order is for (other trade types learn theirs when paid)
+      openid: p.tradeType === 'JSAPI' ? (p.openid ?? null) : null,
       order_params: JSON.stringify(p.orderParams),
       time_start: p.timeStart ?? null,
       time_expire: p.timeExpire ?? null,
@@ -235,8 +254,12 @@ async function lockTrade(trx: Knex.Transaction, mchId: string, ref: TradeRef): P
  * 2 hours (while time_expire has not passed); other parameters are "201 商户订单号重复". Paid:
  * ORDERPAID; closed or past time_expire: ORDERCLOSED. Idempotent per (mch_id, out_trade_no).
  */
-export async function unifiedOrder(ctx: SimContext, merchant: SimMerchant, signType: SignType, p: UnifiedOrderParams): Promise<ApiOutcome> {
-  if (p.tradeType !== 'NATIVE') return business('NOAUTH', '商户无此接口权限');
+export async function unifiedOrder(ctx: SimContext, merchant: SimMerchant, signType: SignType, p: UnifiedOrderParams, links: ApiLinks): Promise<ApiOutcome> {
+  if (!SUPPORTED_TRADE_TYPES.includes(p.tradeType)) return business('NOAUTH', '商户无此接口权限');
+  // JSAPI pays for the WeChat user the Official Account's web authorization named for this AppID
+  if (p.tradeType === 'JSAPI' && !(await ctx.knex('sim_openids').where({ appid: merchant.appId, openid: p.openid ?? '' }).first('openid'))) {
+    return business('PARAM_ERROR', 'appid和openid不匹配');
+  }
   const now = ctx.clock();
   return ctx.knex.transaction(async (trx) => {
     let trade = await lockTrade(trx, merchant.mchId, { outTradeNo: p.outTradeNo });
@@ -246,7 +269,7 @@ export async function unifiedOrder(ctx: SimContext, merchant: SimMerchant, signT
       }
       for (let tries = 0; tries < 5 && !trade; tries++) {
         const created = await insertTrade(trx, merchant, signType, p, now);
-        if (created) return unifiedOrderAnswer(created);
+        if (created) return unifiedOrderAnswer(created, links);
         trade = await lockTrade(trx, merchant.mchId, { outTradeNo: p.outTradeNo });
       }
       if (!trade) throw new Error('could not create a trade: random tokens kept colliding');
@@ -255,13 +278,18 @@ export async function unifiedOrder(ctx: SimContext, merchant: SimMerchant, signT
     if (trade.trade_state === 'CLOSED') return business('ORDERCLOSED', '订单已关闭');
     if (!sameOrderParams(trade.order_params, p.orderParams)) return business('INVALID_REQUEST', '201 商户订单号重复');
     if (trade.time_expire && now.getTime() >= trade.time_expire.getTime()) return business('ORDERCLOSED', '订单已关闭');
-    if (now.getTime() < trade.code_expires_at.getTime()) return unifiedOrderAnswer(trade);
+    // H5: the cashier compares the payer's address with the latest unifiedorder's
+    if (trade.trade_type === 'MWEB' && trade.spbill_create_ip !== p.spbillCreateIp) {
+      [trade] = (await trx('sim_trades').where({ id: trade.id }).update({ spbill_create_ip: p.spbillCreateIp, updated_at: now }).returning('*')) as TradeRow[];
+      if (!trade) throw new Error('trade vanished while locked');
+    }
+    if (now.getTime() < trade.code_expires_at.getTime()) return unifiedOrderAnswer(trade, links);
     // the prepay_id lived its 2 hours: WeChat issues a new one for the same order
     const [renewed] = (await trx('sim_trades')
       .where({ id: trade.id })
       .update({ prepay_id: newPrepayId(now), code_token: await freeCodeToken(trx), code_expires_at: codeExpiry(now, trade.time_expire), updated_at: now })
       .returning('*')) as TradeRow[];
-    if (renewed) return unifiedOrderAnswer(renewed);
+    if (renewed) return unifiedOrderAnswer(renewed, links);
     throw new Error(`trade ${trade.id} vanished while locked`);
   });
 }
@@ -613,11 +641,16 @@ async function merchantName(knex: Knex, mchId: string): Promise<string> {
   return row?.name ?? mchId;
 }
 
+/** A trade as the payer's screen shows it (the phone, the H5 cashier). */
+export async function phoneViewOf(ctx: SimContext, trade: TradeRow): Promise<PhoneView> {
+  return phoneView(trade, await merchantName(ctx.knex, trade.mch_id), ctx.clock());
+}
+
 /** The trade behind a code_url, as the phone shows it; undefined for a code_url nobody issued (or one replaced by a newer one). */
 export async function scanCode(ctx: SimContext, codeUrl: string): Promise<PhoneView | undefined> {
   const token = codeTokenOf(codeUrl);
   if (token === undefined) return undefined;
-  const trade = (await ctx.knex('sim_trades').where({ code_token: token }).first()) as TradeRow | undefined;
+  const trade = (await ctx.knex('sim_trades').where({ code_token: token, trade_type: 'NATIVE' }).first()) as TradeRow | undefined;
   if (!trade) return undefined;
   const view = phoneView(trade, await merchantName(ctx.knex, trade.mch_id), ctx.clock());
   // a pay_after_expire fault waits for this trade: the phone offers Pay on an expired or closed code
@@ -642,11 +675,22 @@ export type PayOutcome =
 export async function payByCode(ctx: SimContext, codeUrl: string, phoneToken: string): Promise<PayOutcome> {
   const token = codeTokenOf(codeUrl);
   if (token === undefined) return { kind: 'not_found' };
+  return payTrade(ctx, (trx) => trx('sim_trades').where({ code_token: token, trade_type: 'NATIVE' }).forUpdate().first() as Promise<TradeRow | undefined>, (trade) => sameText(trade.phone_token, phoneToken));
+}
+
+/**
+ * The payer pays a trade (the phone's Pay, the H5 cashier's, the JS bridge's): in one transaction
+ * with the trade row locked, a payable trade becomes SUCCESS with a fresh transaction_id, time_end
+ * now, the payer's openid (a JSAPI trade's own, else a new one) and bank type, and its signed
+ * payment notify is queued. A trade paid, closed or past its code's life is refused and left as it
+ * is; `allowed` says whether this payer may pay it at all.
+ */
+export async function payTrade(ctx: SimContext, lock: (trx: Knex.Transaction) => Promise<TradeRow | undefined>, allowed: (trade: TradeRow) => boolean): Promise<PayOutcome> {
   const now = ctx.clock();
   const outcome = await ctx.knex.transaction(async (trx): Promise<PayOutcome> => {
-    const trade = (await trx('sim_trades').where({ code_token: token }).forUpdate().first()) as TradeRow | undefined;
+    const trade = await lock(trx);
     if (!trade) return { kind: 'not_found' };
-    if (!sameText(trade.phone_token, phoneToken)) return { kind: 'forbidden' };
+    if (!allowed(trade)) return { kind: 'forbidden' };
     const merchant = toMerchant((await trx('sim_merchants').where({ mch_id: trade.mch_id }).first()) as MerchantRow, ctx.keys);
     const state = phoneStateOf(trade, now);
     const late = state === 'expired' || state === 'closed';
@@ -661,7 +705,7 @@ export async function payByCode(ctx: SimContext, codeUrl: string, phoneToken: st
         trade_state: 'SUCCESS',
         transaction_id: newTransactionId(now),
         time_end: now,
-        openid: newOpenid(),
+        openid: trade.openid ?? newOpenid(),
         bank_type: 'OTHERS',
         is_subscribe: 'N',
         cash_fee: trade.total_fee,

@@ -70,16 +70,16 @@ export interface UnifiedOrderArgs {
   /** No query string: WeChat drops it. */
   notifyUrl: string;
   /** Required for NATIVE; at most 32 characters. */
-  productId: string;
+  productId?: string | undefined;
   attach?: string;
   /** Sent once and never changed: a re-sent unifiedorder must carry the very same times. */
   timeStart?: Date;
   timeExpire?: Date;
   tradeType?: TradeType;
   /** JSAPI: the payer's openid for our AppID (from the Official Account's web authorization) */
-  openid?: string;
+  openid?: string | undefined;
   /** MWEB: the site the payer is on, JSON as WeChat wants it (h5SceneInfo builds it) */
-  sceneInfo?: string;
+  sceneInfo?: string | undefined;
 }
 
 /**

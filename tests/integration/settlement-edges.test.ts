@@ -119,11 +119,11 @@ describe('more edges', () => {
     expect((await knex('paylog').where({ out_trade_no: outTradeNo }).first()).trade_state).toBe('NOTPAY');
   });
 
-  test('closing a trade WeChat never saw refuses when a QR code was drawn meanwhile', async () => {
+  test('closing a trade WeChat never saw refuses when it was ordered there (a QR code drawn) meanwhile', async () => {
     const knex = shop.db.knex;
     const { outTradeNo } = await tradeWithQr(shop, [['FARM-PIN-01', 1]]);
-    const outcome = await closeAttempt(knex, { outTradeNo, now: new Date(), operator: 'admin:test', reason: 'test', onlyWithoutCodeUrl: true });
-    expect(outcome).toBe('code_url_appeared');
+    const outcome = await closeAttempt(knex, { outTradeNo, now: new Date(), operator: 'admin:test', reason: 'test', onlyIfNeverOrdered: true });
+    expect(outcome).toBe('ordered_meanwhile');
     expect((await knex('paylog').where({ out_trade_no: outTradeNo }).first()).trade_state).toBe('NOTPAY');
   });
 

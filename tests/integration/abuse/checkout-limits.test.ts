@@ -90,6 +90,7 @@ describe('no anonymous hoarding: open checkouts and units are bounded per sessio
         cart: { [productId]: 1 },
         receiver: { name: '王五', mobile: '13700137000', address: '广州市天河区体育西路1号' },
         payType: 'cod',
+        tradeType: 'NATIVE',
         checkoutToken: `concurrent-token-${String(i).padStart(8, '0')}`,
         clientIp: '192.0.2.200',
         now: new Date(),

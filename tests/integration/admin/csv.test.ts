@@ -169,7 +169,7 @@ describe('the CSV export of 100,000 rows', () => {
       expect(result.first.startsWith('\uFEFF支付单号,')).toBe(true);
       expect(result.lines).toBe(ROWS + 1);
       // newest first: the last line is the oldest row, B00000001 (1 fen over 100, NOTPAY)
-      expect(result.last.trimEnd().split('\r\n').pop()).toBe('B00000001,2026-11-01 00:00:01,,1.01,0.00,NOTPAY,,wxpay_native,0,s_bulk,,示例小店-茉莉花茶');
+      expect(result.last.trimEnd().split('\r\n').pop()).toBe('B00000001,2026-11-01 00:00:01,,1.01,0.00,NOTPAY,,NATIVE,0,s_bulk,,示例小店-茉莉花茶');
       // read in batches of 1000, each a keyset query (never OFFSET), never all at once
       expect(batches.length).toBeGreaterThanOrEqual(ROWS / 1000);
       expect(batches.filter((b) => !/ limit \$\d+$/i.test(b.sql) || /offset/i.test(b.sql) || b.limit !== 1000)).toEqual([]);

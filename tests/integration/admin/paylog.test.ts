@@ -101,7 +101,7 @@ describe('the paylog table', () => {
     expect(row).toContain('¥2.17');
     expect(row).toContain('4200000000202611200000000117');
     // a readable pay type, and the receiver (these rows have no orders) rather than a session id
-    expect(row).toContain('<td>微信扫码</td>');
+    expect(row).toContain('<td class="trade-type" data-trade-type="NATIVE">扫码支付</td>');
     expect(row).not.toContain('s_test');
     expect(row).toMatch(/class="num">0</);
   });

@@ -63,7 +63,7 @@ describe('admin search and the paylog row', () => {
     const page = await admin.agent.get('/admin/paylog').expect(200);
     const row = page.text.slice(page.text.indexOf(`<tr data-out-trade-no="${zhang}">`), page.text.indexOf('</tr>', page.text.indexOf(`<tr data-out-trade-no="${zhang}">`)));
     expect(row).toContain('<td class="receiver">张三丰 <span class="muted">138****8000</span></td>');
-    expect(row).toContain('<td>微信扫码</td>');
+    expect(row).toContain('<td class="trade-type" data-trade-type="NATIVE">扫码支付</td>');
     const shopperId = (await shop.db.knex('paylog').where({ out_trade_no: zhang }).first('shopper_id')).shopper_id as string;
     expect(row).not.toContain(shopperId);
     expect(row).not.toContain('13800138000');

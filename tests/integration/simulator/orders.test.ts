@@ -228,10 +228,13 @@ describe.each(MERCHANTS)('unifiedorder, orderquery and closeorder through the re
     expect(await tradeRow(outTradeNo)).toBeUndefined();
   });
 
-  test('a JSAPI order is NOAUTH: the simulated merchant has only Native pay', async () => {
+  test('a JSAPI order for an openid this AppID never issued is PARAM_ERROR, and an APP order NOAUTH: nothing is made', async () => {
     const outTradeNo = newOutTradeNo();
     const err = await businessError(client().unifiedOrder({ ...orderArgs(outTradeNo, receiver.url), tradeType: 'JSAPI', openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o' }));
-    expect(err.errCode).toBe('NOAUTH');
+    expect([err.errCode, err.errCodeDes]).toEqual(['PARAM_ERROR', 'appid和openid不匹配']);
+    expect(await tradeRow(outTradeNo)).toBeUndefined();
+    const app = await businessError(client().unifiedOrder({ ...orderArgs(outTradeNo, receiver.url), tradeType: 'APP' }));
+    expect(app.errCode).toBe('NOAUTH');
     expect(await tradeRow(outTradeNo)).toBeUndefined();
   });
 

@@ -54,8 +54,8 @@ describe('admin dictionaries', () => {
         const expr = (m[1] as string).trim();
         expect([rel, expr.startsWith('include(') || (generated[rel] ?? []).includes(expr)]).toEqual([rel, true]);
       }
-      // scripts only from our own files (CSP: script-src 'self'), never inline, no on* handlers
-      for (const tag of text.match(/<script\b[^>]*>/gi) ?? []) expect([rel, tag]).toEqual([rel, expect.stringMatching(/^<script src="\/js\/[\w.-]+\.js"( defer)?>$/)]);
+      // scripts only from our own files (CSP: script-src 'self'; the simulator's bridge in simulator mode), never inline, no on* handlers
+      for (const tag of text.match(/<script\b[^>]*>/gi) ?? []) expect([rel, tag]).toEqual([rel, expect.stringMatching(/^<script src="\/(js|wxsim)\/[\w.-]+\.js"( defer)?>$/)]);
       expect([rel, /\son\w+=/i.test(text)]).toEqual([rel, false]);
     }
   });

@@ -63,14 +63,16 @@ describe('markPaid, decided without a database (the table of tests/helpers/payme
 });
 
 describe('closing an attempt', () => {
+  const waiting = { trade_state: 'NOTPAY' as const, code_url: null, prepay_id: null };
   test.each([
     ['no such attempt', undefined, {}, 'unknown_trade'],
-    ['closed already', { trade_state: 'CLOSED', code_url: 'weixin://x' }, {}, 'already_closed'],
-    ['paid: stays paid', { trade_state: 'SUCCESS', code_url: 'weixin://x' }, {}, 'paid'],
-    ['refunded: stays paid', { trade_state: 'REFUND', code_url: 'weixin://x' }, {}, 'paid'],
-    ['waiting: closed', { trade_state: 'NOTPAY', code_url: 'weixin://x' }, {}, 'close'],
-    ['unknown at WeChat, a code drawn since: refused', { trade_state: 'NOTPAY', code_url: 'weixin://x' }, { onlyWithoutCodeUrl: true }, 'code_url_appeared'],
-    ['unknown at WeChat, no code ever: closed', { trade_state: 'NOTPAY', code_url: null }, { onlyWithoutCodeUrl: true }, 'close'],
+    ['closed already', { ...waiting, trade_state: 'CLOSED' as const }, {}, 'already_closed'],
+    ['paid: stays paid', { ...waiting, trade_state: 'SUCCESS' as const }, {}, 'paid'],
+    ['refunded: stays paid', { ...waiting, trade_state: 'REFUND' as const }, {}, 'paid'],
+    ['waiting: closed', { ...waiting, code_url: 'weixin://x', prepay_id: 'wx1' }, {}, 'close'],
+    ['unknown at WeChat, a QR code drawn since: refused', { ...waiting, code_url: 'weixin://x' }, { onlyIfNeverOrdered: true }, 'ordered_meanwhile'],
+    ['unknown at WeChat, an H5 or JSAPI order made since: refused', { ...waiting, prepay_id: 'wx1' }, { onlyIfNeverOrdered: true }, 'ordered_meanwhile'],
+    ['unknown at WeChat, never ordered: closed', waiting, { onlyIfNeverOrdered: true }, 'close'],
   ] as const)('%s', (_name, attempt, options, expected) => {
     expect(decideClose(attempt, options)).toBe(expected);
   });
@@ -80,17 +82,25 @@ describe('what the pay page offers', () => {
   const created = new Date('2026-12-02T02:00:00Z');
   const ttl = 900;
   const at = (minutes: number) => new Date(created.getTime() + minutes * 60_000);
-  const attempt = { trade_state: 'NOTPAY' as const, code_url: null, code_url_expires_at: null, create_time: created, paid_by: null };
-  const live = { ...attempt, code_url: 'weixin://wxpay/bizpayurl?pr=abcdefg', code_url_expires_at: at(15) };
+  const attempt = { trade_state: 'NOTPAY' as const, trade_type: 'NATIVE' as const, code_url: null, code_url_expires_at: null, prepay_id: null, create_time: created, paid_by: null, superseded_by: null };
+  const live = { ...attempt, code_url: 'weixin://wxpay/bizpayurl?pr=abcdefg', prepay_id: 'wx02100000', code_url_expires_at: at(15) };
+  const h5 = { ...attempt, trade_type: 'MWEB' as const };
+  const jsapiOrdered = { ...attempt, trade_type: 'JSAPI' as const, prepay_id: 'wx02100001', code_url_expires_at: at(15) };
 
   test.each([
     ['paid', { ...live, trade_state: 'SUCCESS' as const }, at(1), { kind: 'paid' }],
     ['paid through another attempt', { ...live, paid_by: 'OTHER000001' }, at(1), { kind: 'paid_elsewhere', paidBy: 'OTHER000001' }],
+    ['its orders moved on to a newer attempt (another way to pay)', { ...live, superseded_by: 'NEWER00001' }, at(1), { kind: 'moved', to: 'NEWER00001' }],
     ['closed', { ...live, trade_state: 'CLOSED' as const }, at(1), { kind: 'closed' }],
     ['a live code: offered again', live, at(14), { kind: 'qr', codeUrl: live.code_url, expiresAt: at(15) }],
     ['a code at its very second of expiry: expired', live, at(15), { kind: 'expired' }],
+    ['a QR code from before trade types (no prepay_id kept): offered again', { ...live, prepay_id: null }, at(14), { kind: 'qr', codeUrl: live.code_url, expiresAt: at(15) }],
     ['no code yet, 10 minutes left: ask WeChat for one that ends at creation + TTL', attempt, at(5), { kind: 'order', expiresAt: at(15) }],
     ['no code yet, under 5 minutes left: expired (WeChat refuses so short a time_expire)', attempt, at(10.5), { kind: 'expired' }],
+    ['H5, not ordered yet: the Pay button, WeChat asked when it is pressed', h5, at(5), { kind: 'button', expiresAt: at(15) }],
+    ['H5, under 5 minutes left before ordering: expired', h5, at(11), { kind: 'expired' }],
+    ['JSAPI ordered: the button again until its time is up', jsapiOrdered, at(14), { kind: 'button', expiresAt: at(15) }],
+    ['JSAPI ordered, time up: expired', jsapiOrdered, at(15), { kind: 'expired' }],
   ] as const)('%s', (_name, a, now, expected) => {
     expect(decideOffer(a, now, ttl)).toEqual(expected);
   });
@@ -100,39 +110,67 @@ describe('what the pay page offers', () => {
     ['expired', live, at(15), 'EXPIRED'],
     ['paid', { ...live, trade_state: 'REFUND' as const }, at(30), 'SUCCESS'],
     ['paid elsewhere', { ...live, paid_by: 'OTHER000001' }, at(30), 'SUCCESS'],
+    ['moved on to another attempt', { ...live, superseded_by: 'NEWER00001' }, at(1), 'MOVED'],
     ['closed', { ...live, trade_state: 'CLOSED' as const }, at(1), 'CLOSED'],
   ] as const)('the poll says %s', (_name, a, now, expected) => {
     expect(statusOf(a, now)).toBe(expected);
   });
 
-  test('WeChat is asked once the code has been out for queryAfterSeconds, never for a settled attempt', () => {
+  test('WeChat is asked once the attempt has been ordered there for queryAfterSeconds, never for a settled or unordered one', () => {
     const rules = { qrTtlSeconds: ttl, queryAfterSeconds: 60 };
     const issued = { ...live, code_url_expires_at: at(15) }; // issued at(0)
     expect(queryIsDue(issued, at(0.9), rules)).toBe(false);
     expect(queryIsDue(issued, at(1), rules)).toBe(true);
+    expect(queryIsDue(jsapiOrdered, at(1), rules)).toBe(true);
     expect(queryIsDue({ ...issued, trade_state: 'SUCCESS' }, at(5), rules)).toBe(false);
     expect(queryIsDue(attempt, at(5), rules)).toBe(false);
+    expect(queryIsDue(h5, at(5), rules)).toBe(false);
   });
 });
 
-describe('"pay again"', () => {
+describe('"pay again" and "pay another way"', () => {
   const created = new Date('2026-12-02T02:00:00Z');
   const at = (minutes: number) => new Date(created.getTime() + minutes * 60_000);
-  const old = { out_trade_no: 'OLD0000001', trade_state: 'NOTPAY' as const, code_url: 'weixin://x', code_url_expires_at: at(15), create_time: created };
+  const old = { out_trade_no: 'OLD0000001', trade_state: 'NOTPAY' as const, trade_type: 'NATIVE' as const, code_url: 'weixin://x', prepay_id: 'wx1', code_url_expires_at: at(15), create_time: created };
   const unpaid = (id: number, current = 'OLD0000001') => ({ id, status: 'unpaid' as const, out_trade_no: current, total_fen: 600 });
+  const same = { tradeType: 'NATIVE' as const, closedAtWechat: true };
 
   test.each([
-    ['paid: nothing new', { ...old, trade_state: 'SUCCESS' as const }, [unpaid(1)], at(20), { kind: 'paid', outTradeNo: 'OLD0000001' }],
-    ['its code still live: keep it', old, [unpaid(1)], at(14), { kind: 'current' }],
-    ['no code yet and room for one: keep it', { ...old, code_url: null, code_url_expires_at: null }, [unpaid(1)], at(9), { kind: 'current' }],
-    ['paid through a newer attempt: that one', old, [{ ...unpaid(1, 'NEW0000002'), status: 'paid' as const }], at(20), { kind: 'paid', outTradeNo: 'NEW0000002' }],
-    ['a second click: the attempt the first made', old, [unpaid(1, 'NEW0000002')], at(20), { kind: 'renewed', outTradeNo: 'NEW0000002' }],
-    ['orders closed by the sweeper', { ...old, trade_state: 'CLOSED' as const }, [{ ...unpaid(1), status: 'closed' as const }], at(20), { kind: 'orders_closed' }],
-    ['no orders at all', old, [], at(20), { kind: 'orders_closed' }],
-    ['expired: a new attempt for both orders, the old one closed', old, [unpaid(1), unpaid(2)], at(20), { kind: 'replace', closeOld: true, totalFee: 1200, orderIds: [1, 2] }],
-    ['closed already: a new attempt, nothing to close', { ...old, trade_state: 'CLOSED' as const }, [unpaid(1)], at(20), { kind: 'replace', closeOld: false, totalFee: 600, orderIds: [1] }],
-  ] as const)('%s', (_name, attempt, orders, now, expected) => {
-    expect(decideRenew(attempt, orders, now, 900)).toEqual(expected);
+    ['paid: nothing new', { ...old, trade_state: 'SUCCESS' as const }, [unpaid(1)], at(20), same, { kind: 'paid', outTradeNo: 'OLD0000001' }],
+    ['its code still live: keep it', old, [unpaid(1)], at(14), same, { kind: 'current' }],
+    ['no code yet and room for one: keep it', { ...old, code_url: null, prepay_id: null, code_url_expires_at: null }, [unpaid(1)], at(9), same, { kind: 'current' }],
+    ['paid through a newer attempt: that one', old, [{ ...unpaid(1, 'NEW0000002'), status: 'paid' as const }], at(20), same, { kind: 'paid', outTradeNo: 'NEW0000002' }],
+    ['a second click: the attempt the first made', old, [unpaid(1, 'NEW0000002')], at(20), same, { kind: 'renewed', outTradeNo: 'NEW0000002' }],
+    ['orders closed by the sweeper', { ...old, trade_state: 'CLOSED' as const }, [{ ...unpaid(1), status: 'closed' as const }], at(20), same, { kind: 'orders_closed' }],
+    ['no orders at all', old, [], at(20), same, { kind: 'orders_closed' }],
+    ['expired: a new attempt for both orders, the old one closed', old, [unpaid(1), unpaid(2)], at(20), same, { kind: 'replace', closeOld: true, tradeType: 'NATIVE', totalFee: 1200, orderIds: [1, 2] }],
+    ['closed already: a new attempt, nothing to close', { ...old, trade_state: 'CLOSED' as const }, [unpaid(1)], at(20), same, { kind: 'replace', closeOld: false, tradeType: 'NATIVE', totalFee: 600, orderIds: [1] }],
+    [
+      'a live QR code switched to H5, closed at WeChat: a new H5 attempt, the old one closed',
+      old,
+      [unpaid(1)],
+      at(6),
+      { tradeType: 'MWEB' as const, closedAtWechat: true },
+      { kind: 'replace', closeOld: true, tradeType: 'MWEB', totalFee: 600, orderIds: [1] },
+    ],
+    [
+      'switched in its first 5 minutes (WeChat would refuse closeorder): the old one stays open for the sweeper',
+      old,
+      [unpaid(1)],
+      at(2),
+      { tradeType: 'MWEB' as const, closedAtWechat: false },
+      { kind: 'replace', closeOld: false, tradeType: 'MWEB', totalFee: 600, orderIds: [1] },
+    ],
+    [
+      'switched before WeChat ever had it: closed here at once',
+      { ...old, trade_type: 'MWEB' as const, code_url: null, prepay_id: null, code_url_expires_at: null },
+      [unpaid(1)],
+      at(1),
+      { tradeType: 'NATIVE' as const, closedAtWechat: false },
+      { kind: 'replace', closeOld: true, tradeType: 'NATIVE', totalFee: 600, orderIds: [1] },
+    ],
+  ] as const)('%s', (_name, attempt, orders, now, want, expected) => {
+    expect(decideRenew(attempt, orders, now, 900, want)).toEqual(expected);
   });
 });
 
