@@ -105,7 +105,8 @@ export function createApp(deps: AppDeps): App {
         directives: {
           'script-src': ["'self'"],
           'img-src': ["'self'", 'data:'],
-          'form-action': ["'self'"],
+          // a form may lead on to WeChat: its H5 cashier, its web authorization (see main.ts)
+          'form-action': ["'self'", ...deps.wxpay.browserOrigins],
           // plain-http deployments on a LAN or 127.0.0.1 must still load their own CSS
           'upgrade-insecure-requests': null,
         },

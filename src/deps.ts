@@ -25,7 +25,13 @@ export interface AppDeps {
    * (undefined: this app's own /wxsim, at the address the browser used) and where the code is
    * exchanged server to server
    */
-  wxpay: { client: WxPayClient; notifyUrl: string; oauth: { authorizeBase: string | undefined; apiBase: string } };
+  wxpay: {
+    client: WxPayClient;
+    notifyUrl: string;
+    oauth: { authorizeBase: string | undefined; apiBase: string };
+    /** where the shop sends the payer's browser after a form (WeChat's H5 cashier, its web authorization): the pages' CSP form-action allows them */
+    browserOrigins: readonly string[];
+  };
   /** the status polls held open on this instance, woken through LISTEN/NOTIFY (started by main.ts) */
   waiters: PaylogWaiters;
   /** mounted at /wxsim in simulator mode */

@@ -11,7 +11,7 @@ import { PaylogWaiters } from './pay/waiters';
 import { refundNotifyUrl } from './webhooks/routes';
 import { getOrCreateSetting, randomSecret } from './settings';
 import { createSimulator, type Simulator } from './simulator';
-import { OAUTH_API_BASE, OAUTH_AUTHORIZE_BASE, createWxPayClient } from './wechatpay';
+import { OAUTH_API_BASE, OAUTH_AUTHORIZE_BASE, WX_H5_CASHIER_ORIGIN, createWxPayClient } from './wechatpay';
 
 /** A failure at start-up that deserves one clear line and a non-zero exit. */
 export class StartupError extends Error {
@@ -135,16 +135,20 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
       });
       await simulator.ensureMerchant({ ...merchant, name: config.shopName, oaSecret: config.wxpay.oaSecret });
     }
+    const wxBaseUrl = config.wxpay.baseUrl ?? `${url}/wxsim`;
     const client = createWxPayClient({
       ...merchant,
       signType: config.wxpay.signType,
-      baseUrl: config.wxpay.baseUrl ?? `${url}/wxsim`,
+      baseUrl: wxBaseUrl,
       pfx: config.wxpay.pfx,
     });
 
     // the Official Account's web authorization (JSAPI): WeChat's hosts, or this app's /wxsim
     const oauth = config.wxpay.mode === 'simulator' ? { authorizeBase: undefined, apiBase: `${url}/wxsim` } : { authorizeBase: OAUTH_AUTHORIZE_BASE, apiBase: OAUTH_API_BASE };
-    const app = createApp({ config: { ...config, sessionSecret }, db, clock, logger, wxpay: { client, notifyUrl, oauth }, waiters, simulator });
+    // a form's redirect to another origin must be allowed by the page's CSP (form-action): WeChat's
+    // H5 cashier and web authorization; in simulator mode the simulator as the shop calls it
+    const browserOrigins = config.wxpay.mode === 'simulator' ? [new URL(wxBaseUrl).origin] : [WX_H5_CASHIER_ORIGIN, new URL(OAUTH_AUTHORIZE_BASE).origin];
+    const app = createApp({ config: { ...config, sessionSecret }, db, clock, logger, wxpay: { client, notifyUrl, oauth, browserOrigins }, waiters, simulator });
     // the status long-poll first, without Express (see src/pay/status-routes.ts), then the app
     handler = (req, res) => {
       if (!app.locals.statusPoll.handle(req, res)) app(req, res);

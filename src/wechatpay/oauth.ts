@@ -13,6 +13,8 @@ import { WxPayError, WxTransportError } from './errors';
 /** WeChat's hosts; simulator mode points both at the app's /wxsim. */
 export const OAUTH_AUTHORIZE_BASE = 'https://open.weixin.qq.com';
 export const OAUTH_API_BASE = 'https://api.weixin.qq.com';
+/** Where MWEB's mweb_url sends the payer: WeChat's H5 cashier (https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?...). */
+export const WX_H5_CASHIER_ORIGIN = 'https://wx.tenpay.com';
 
 /**
  * The authorize URL: parameters in WeChat's order (appid, redirect_uri, response_type, scope,

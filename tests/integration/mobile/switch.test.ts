@@ -1,0 +1,135 @@
+import request from 'supertest';
+import { waitFor } from '../admin/helpers';
+import { expectCleanLedger } from '../../helpers/ledger';
+import { DeviceShopper, USER_AGENTS } from '../../helpers/mobile';
+import { shopOnClock } from '../../helpers/settlement';
+import { payOnPhone } from '../../helpers/shopper';
+import type { ManualClock, TestShop } from '../../helpers/app';
+
+/**
+ * The visible switch between a device's own way to pay and a QR code: a new attempt each time
+ * (WeChat refuses one out_trade_no with other parameters), the old one closed at WeChat and here,
+ * or, inside WeChat's 5 minutes, left superseded for the sweeper; never paid twice unnoticed.
+ */
+
+const MINUTE = 60 * 1000;
+const ordersOf = (shop: TestShop, outTradeNo: string) =>
+  shop.db.knex('orders').join('paylog_orders', 'paylog_orders.order_id', 'orders.id').where('paylog_orders.out_trade_no', outTradeNo).orderBy('orders.id').select('orders.id', 'orders.status', 'orders.out_trade_no');
+
+describe('switching how to pay', () => {
+  let shop: TestShop;
+  let clock: ManualClock;
+  beforeEach(async () => {
+    ({ shop, clock } = await shopOnClock());
+  });
+  afterEach(async () => {
+    await shop.close();
+  });
+
+  test('before WeChat ever heard of it: "pay with a QR code instead" makes a NATIVE attempt for the same orders and closes the old one here', async () => {
+    const knex = shop.db.knex;
+    const shopper = new DeviceShopper(shop.url, knex, USER_AGENTS.iphone);
+    const old = await shopper.buy([['TEA-MLH-100', 1], ['GEEK-CBL-01', 1]]);
+    const switched = await shopper.postFrom(`/pay/${old}`, `/pay/${old}/switch`, { trade_type: 'NATIVE' });
+    expect(switched.status).toBe(303);
+    const fresh = /^\/pay\/(\w+)$/.exec(String(switched.headers.location))?.[1] as string;
+    expect(fresh).not.toBe(old);
+    expect(await knex('paylog').where({ out_trade_no: old }).first('trade_state', 'trade_type')).toEqual({ trade_state: 'CLOSED', trade_type: 'MWEB' });
+    expect(await knex('paylog').where({ out_trade_no: fresh }).first('trade_state', 'trade_type', 'total_fee')).toMatchObject({ trade_state: 'NOTPAY', trade_type: 'NATIVE' });
+    expect((await ordersOf(shop, fresh)).map((o) => [o.status, o.out_trade_no])).toEqual([
+      ['unpaid', fresh],
+      ['unpaid', fresh],
+    ]);
+    // the QR code, and the switch back ("open WeChat to pay")
+    const page = await shopper.agent.get(`/pay/${fresh}`).expect(200);
+    expect(page.text).toContain('<svg');
+    expect(page.text).toContain('name="trade_type" value="MWEB"');
+    // the old page goes to the new one
+    expect((await shopper.agent.get(`/pay/${old}`)).headers.location).toBe(`/pay/${fresh}`);
+    // nothing was ever sent to WeChat for the old attempt
+    expect(await knex('sim_trades').where({ out_trade_no: old }).first()).toBeUndefined();
+  });
+
+  test("inside WeChat's first 5 minutes the old attempt stays open, superseded; its page and poll lead to the new one; the sweeper closes it once WeChat allows", async () => {
+    const knex = shop.db.knex;
+    const shopper = new DeviceShopper(shop.url, knex, USER_AGENTS.iphone);
+    const old = await shopper.buy([['TEA-MLH-100', 1]]);
+    expect((await shopper.postFrom(`/pay/${old}`, `/pay/${old}/h5`)).status).toBe(303);
+    clock.advance(MINUTE);
+    const switched = await shopper.postFrom(`/pay/${old}`, `/pay/${old}/switch`, { trade_type: 'NATIVE' });
+    const fresh = /^\/pay\/(\w+)$/.exec(String(switched.headers.location))?.[1] as string;
+    expect(await knex('paylog').where({ out_trade_no: old }).first('trade_state')).toEqual({ trade_state: 'NOTPAY' });
+    expect((await knex('sim_trades').where({ out_trade_no: old }).first('trade_state')).trade_state).toBe('NOTPAY');
+    expect((await ordersOf(shop, old)).map((o) => o.out_trade_no)).toEqual([fresh]);
+    expect((await shopper.agent.get(`/pay/${old}`)).headers.location).toBe(`/pay/${fresh}`);
+    const poll = await shopper.agent.get(`/pay/${old}/status`).expect(200);
+    expect(poll.body).toEqual({ state: 'MOVED', redirect: `/pay/${fresh}` });
+    expect(String((await knex('order_log').whereIn('order_id', (await ordersOf(shop, old)).map((o) => o.id)).orderBy('id', 'desc').first('remark')).remark)).toContain('closed once WeChat allows');
+
+    // too early for WeChat: the sweeper leaves it; past the 5 minutes it closes it there and here
+    expect(await shop.sweeper.sweepOnce()).toBeGreaterThanOrEqual(0);
+    expect((await knex('paylog').where({ out_trade_no: old }).first('trade_state')).trade_state).toBe('NOTPAY');
+    clock.advance(5 * MINUTE);
+    await shop.sweeper.sweepOnce();
+    expect((await knex('paylog').where({ out_trade_no: old }).first('trade_state')).trade_state).toBe('CLOSED');
+    expect((await knex('sim_trades').where({ out_trade_no: old }).first('trade_state')).trade_state).toBe('CLOSED');
+    // its orders stay with the new attempt, unpaid
+    expect((await ordersOf(shop, fresh)).map((o) => [o.status, o.out_trade_no])).toEqual([['unpaid', fresh]]);
+    await expectCleanLedger(shop, clock());
+  });
+
+  test('paid at WeChat by the superseded attempt after all: the orders are paid, the new attempt shows the success, the ledger is clean', async () => {
+    const knex = shop.db.knex;
+    const shopper = new DeviceShopper(shop.url, knex, USER_AGENTS.iphone);
+    const old = await shopper.buy([['TEA-MLH-100', 1]]);
+    const pressed = await shopper.postFrom(`/pay/${old}`, `/pay/${old}/h5`);
+    const cashier = new URL(String(pressed.headers.location));
+    const switched = await shopper.postFrom(`/pay/${old}`, `/pay/${old}/switch`, { trade_type: 'NATIVE' });
+    const fresh = /^\/pay\/(\w+)$/.exec(String(switched.headers.location))?.[1] as string;
+    await shopper.agent.get(`/pay/${fresh}`).expect(200);
+
+    // the shopper had WeChat's cashier open still, and pays there
+    const opened = await request(shop.url).get(cashier.pathname + cashier.search).set('Referer', `${shop.url}/`).expect(200);
+    const token = /name="token" value="([^"]+)"/.exec(opened.text)?.[1] as string;
+    await request(shop.url).post('/wxsim/h5pay/pay').set('Origin', shop.url).type('form').send({ prepay_id: cashier.searchParams.get('prepay_id'), package: cashier.searchParams.get('package'), token }).expect(200);
+    await waitFor('the notify', async () => (await knex('paylog').where({ out_trade_no: old }).first('trade_state')).trade_state === 'SUCCESS');
+    expect(await knex('paylog').where({ out_trade_no: old }).first('flag')).toEqual({ flag: null });
+    expect((await ordersOf(shop, fresh)).map((o) => [o.status, o.out_trade_no])).toEqual([['paid', old]]);
+    // the new attempt's page and poll say paid, and lead to the payment that paid
+    expect((await shopper.agent.get(`/pay/${fresh}/status`).expect(200)).body).toEqual({ state: 'SUCCESS', redirect: `/pay/${old}/success` });
+    const page = await shopper.agent.get(`/pay/${fresh}`);
+    expect(page.headers.location).toBe(`/pay/${old}/success`);
+    await expectCleanLedger(shop, clock());
+  });
+
+  test('both attempts paid (the QR code and the old cashier): the second is kept and flagged double_payment for a refund', async () => {
+    const knex = shop.db.knex;
+    const shopper = new DeviceShopper(shop.url, knex, USER_AGENTS.iphone);
+    const old = await shopper.buy([['TEA-MLH-100', 1]]);
+    const cashier = new URL(String((await shopper.postFrom(`/pay/${old}`, `/pay/${old}/h5`)).headers.location));
+    const fresh = /^\/pay\/(\w+)$/.exec(String((await shopper.postFrom(`/pay/${old}`, `/pay/${old}/switch`, { trade_type: 'NATIVE' })).headers.location))?.[1] as string;
+    await shopper.agent.get(`/pay/${fresh}`).expect(200);
+    const { code_url: codeUrl } = (await knex('paylog').where({ out_trade_no: fresh }).first('code_url')) as { code_url: string };
+    expect((await payOnPhone(shop.url, codeUrl)).status).toBe(200);
+    await waitFor('the QR payment', async () => (await knex('paylog').where({ out_trade_no: fresh }).first('trade_state')).trade_state === 'SUCCESS');
+    const opened = await request(shop.url).get(cashier.pathname + cashier.search).set('Referer', `${shop.url}/`).expect(200);
+    const token = /name="token" value="([^"]+)"/.exec(opened.text)?.[1] as string;
+    await request(shop.url).post('/wxsim/h5pay/pay').set('Origin', shop.url).type('form').send({ prepay_id: cashier.searchParams.get('prepay_id'), package: cashier.searchParams.get('package'), token }).expect(200);
+    await waitFor('the H5 payment', async () => (await knex('paylog').where({ out_trade_no: old }).first('trade_state')).trade_state === 'SUCCESS');
+    expect(await knex('paylog').where({ out_trade_no: old }).first('flag')).toEqual({ flag: 'double_payment' });
+    expect((await ordersOf(shop, fresh)).map((o) => [o.status, o.out_trade_no])).toEqual([['paid', fresh]]);
+    await expectCleanLedger(shop, clock());
+  });
+
+  test('a switch to a way the shop does not offer, or to nothing, is a 400 that changes nothing', async () => {
+    const knex = shop.db.knex;
+    const shopper = new DeviceShopper(shop.url, knex, USER_AGENTS.desktop);
+    const outTradeNo = await shopper.buy([['TEA-MLH-100', 1]]);
+    for (const tradeType of ['APP', '', 'native']) {
+      const res = await shopper.postFrom(`/pay/${outTradeNo}`, `/pay/${outTradeNo}/switch`, { trade_type: tradeType });
+      expect([tradeType, res.status]).toEqual([tradeType, 400]);
+    }
+    expect(await knex('paylog').where({ out_trade_no: outTradeNo }).first('trade_state', 'trade_type')).toEqual({ trade_state: 'NOTPAY', trade_type: 'NATIVE' });
+    expect(Number((await knex('paylog').count({ n: '*' }).first())?.n)).toBe(1);
+  });
+});
