@@ -281,9 +281,12 @@ async function main(): Promise<void> {
     POLL_QUERY_AFTER_SECONDS: '7200',
     POLL_MAX_WAITERS: String(Math.max(11_000, WAITERS + 1000)),
     POLL_MAX_WAIT_SECONDS: String(POLL_WAIT_SECONDS),
-    // every bench shopper comes from 127.0.0.1: the per-address checkout limits would stop the journeys
+    // every bench shopper comes from 127.0.0.1, and each keeps its session from journey to journey:
+    // the per-address and per-session checkout limits would stop the journeys after a few
     CHECKOUT_MAX_OPEN_PER_ADDRESS: '100000',
     CHECKOUT_MAX_UNITS_PER_ADDRESS: '1000000',
+    CHECKOUT_MAX_OPEN_PER_SESSION: '1000',
+    CHECKOUT_MAX_UNITS_PER_SESSION: '100000',
     SESSION_SECRET: sessionSecret,
     WXPAY_MODE: 'simulator',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { PGLITE_DIR: appDir }),
