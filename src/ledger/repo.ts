@@ -3,6 +3,7 @@ import { prepared } from '../db';
 import {
   ORDER_COLUMNS,
   PAYLOG_COLUMNS,
+  isPaid,
   orderItemOf,
   orderOf,
   orderStatusOf,
@@ -650,7 +651,7 @@ export async function markPaidInOneStatement(db: Db, input: FastPathInput, recor
   if (paidIds && paidIds.length > 0) return { outcome: 'paid', orderIds: paidIds.map(Number), recorded };
   // (`before` is the statement's snapshot: a duplicate seen there is one for sure; anything else is decided under lock)
   const state = row?.state as TradeState | null | undefined;
-  if (row && (state === 'SUCCESS' || state === 'REFUND') && row.transaction_id === input.transactionId && Number(row.total_fee) === input.totalFee) {
+  if (row && state && isPaid(state) && row.transaction_id === input.transactionId && Number(row.total_fee) === input.totalFee) {
     return { outcome: 'duplicate', state, recorded };
   }
   return undefined;
