@@ -14,6 +14,7 @@ import {
   decideRefundRequest,
   decideRefundSettle,
   decideRenew,
+  MAX_ATTEMPTS_PER_ORDERS,
   paymentRemark,
   type CheckoutLimits,
   type CodAction,
@@ -298,7 +299,11 @@ export async function replaceAttempt(
     const old = await repo.lockAttempt(trx, input.outTradeNo);
     if (!old || old.shopper_id !== input.shopperId) throw new NotFound(`no paylog ${input.outTradeNo} for this shopper`, 'pay.notFound');
     const orders = await repo.lockOrdersOfAttempt(trx, input.outTradeNo);
-    const decision = decideRenew(old, orders, input.now, input.qrTtlSeconds, { tradeType: input.tradeType ?? old.trade_type, closedAtWechat: input.closedAtWechat ?? true });
+    const attempts = await repo.attemptsOfOrders(
+      trx,
+      orders.map((o) => o.id),
+    );
+    const decision = decideRenew(old, orders, input.now, input.qrTtlSeconds, { tradeType: input.tradeType ?? old.trade_type, closedAtWechat: input.closedAtWechat ?? true, attempts });
     switch (decision.kind) {
       case 'paid':
       case 'renewed':
@@ -307,10 +312,12 @@ export async function replaceAttempt(
         return { kind: 'current', outTradeNo: input.outTradeNo };
       case 'orders_closed':
         throw new Conflict(`orders of ${input.outTradeNo} are no longer unpaid`, 'pay.error.ordersClosed');
+      case 'too_many_attempts':
+        throw new Conflict(`orders of ${input.outTradeNo} have had ${attempts} payment attempts`, 'pay.error.tooManyAttempts', { max: MAX_ATTEMPTS_PER_ORDERS });
       case 'replace': {
         if (decision.closeOld) await repo.changeAttempt(trx, input.outTradeNo, { trade_state: 'CLOSED', closed_at: input.now }, input.now);
         const fresh = newOutTradeNo(input.now);
-        await repo.insertAttempt(trx, { outTradeNo: fresh, shopperId: input.shopperId, totalFee: decision.totalFee, tradeType: decision.tradeType, now: input.now });
+        await repo.insertAttempt(trx, { outTradeNo: fresh, shopperId: input.shopperId, totalFee: decision.totalFee, tradeType: decision.tradeType, now: input.now, offeredUntil: decision.offeredUntil });
         await repo.linkOrders(trx, fresh, decision.orderIds);
         await repo.moveOrders(
           trx,

@@ -136,16 +136,27 @@ export async function payPageOf(
   return { paylog: paylogOf(row), orders, unpaidCount: Number(row.unpaid_count ?? 0) };
 }
 
-export async function insertAttempt(trx: Knex.Transaction, attempt: { outTradeNo: string; shopperId: string; totalFee: number; tradeType: TradeType; now: Date }): Promise<void> {
+export async function insertAttempt(
+  trx: Knex.Transaction,
+  attempt: { outTradeNo: string; shopperId: string; totalFee: number; tradeType: TradeType; now: Date; /** a switch keeps the old attempt's time */ offeredUntil?: Date | undefined },
+): Promise<void> {
   await trx('paylog').insert({
     out_trade_no: attempt.outTradeNo,
     shopper_id: attempt.shopperId,
     total_fee: attempt.totalFee,
     trade_state: 'NOTPAY',
     trade_type: attempt.tradeType,
+    code_url_expires_at: attempt.offeredUntil ?? null,
     create_time: attempt.now,
     updated_at: attempt.now,
   });
+}
+
+/** How many payment attempts these orders have had ("pay again", switches), the first included. */
+export async function attemptsOfOrders(trx: Knex.Transaction, orderIds: readonly number[]): Promise<number> {
+  if (orderIds.length === 0) return 0;
+  const [row] = (await trx('paylog_orders').whereIn('order_id', [...orderIds]).countDistinct({ n: 'out_trade_no' })) as Row[];
+  return Number(row?.n ?? 0);
 }
 
 export interface AttemptChange {

@@ -226,7 +226,23 @@ export type RenewDecision =
   | { kind: 'renewed'; outTradeNo: string }
   /** closed meanwhile (the sweeper gave their stock back), or never had orders */
   | { kind: 'orders_closed' }
-  | { kind: 'replace'; closeOld: boolean; tradeType: TradeType; totalFee: number; orderIds: number[] };
+  /** these orders have had MAX_ATTEMPTS_PER_ORDERS attempts already: no more (each holds a row, and switching must not go on forever) */
+  | { kind: 'too_many_attempts' }
+  | {
+      kind: 'replace';
+      closeOld: boolean;
+      tradeType: TradeType;
+      totalFee: number;
+      orderIds: number[];
+      /**
+       * switching how to pay keeps the old attempt's time (a switch never extends how long the
+       * orders hold their stock); "pay again" after it ran out starts a new one (undefined)
+       */
+      offeredUntil: Date | undefined;
+    };
+
+/** Payment attempts one set of orders may have in all ("pay again" and switches). */
+export const MAX_ATTEMPTS_PER_ORDERS = 20;
 
 /**
  * The database half of "pay again" (same trade type) and of switching how to pay (another one),
@@ -241,7 +257,7 @@ export function decideRenew(
   orders: readonly (AttemptOrder & { total_fen: number })[],
   now: Date,
   qrTtlSeconds: number,
-  want: { tradeType: TradeType; closedAtWechat: boolean } = { tradeType: old.trade_type, closedAtWechat: true },
+  want: { tradeType: TradeType; closedAtWechat: boolean; attempts?: number } = { tradeType: old.trade_type, closedAtWechat: true },
 ): RenewDecision {
   if (isPaid(old.trade_state)) return { kind: 'paid', outTradeNo: old.out_trade_no };
   const expiry = old.code_url_expires_at ?? qrExpiryOf(old, qrTtlSeconds);
@@ -253,12 +269,14 @@ export function decideRenew(
   if (newer) return { kind: 'renewed', outTradeNo: newer };
   if (stillPayable && want.tradeType === old.trade_type) return { kind: 'current' };
   if (orders.length === 0 || orders.some((o) => o.status !== 'unpaid')) return { kind: 'orders_closed' };
+  if ((want.attempts ?? 1) >= MAX_ATTEMPTS_PER_ORDERS) return { kind: 'too_many_attempts' };
   return {
     kind: 'replace',
     closeOld: old.trade_state === 'NOTPAY' && (!ordered || want.closedAtWechat),
     tradeType: want.tradeType,
     totalFee: orders.reduce((sum, o) => sum + o.total_fen, 0),
     orderIds: orders.map((o) => o.id),
+    offeredUntil: want.tradeType !== old.trade_type && expiry.getTime() > now.getTime() ? expiry : undefined,
   };
 }
 

@@ -121,6 +121,28 @@ describe('switching how to pay', () => {
     await expectCleanLedger(shop, clock());
   });
 
+  test('a switch never extends the time the orders hold their stock, and switching back and forth ends at 20 attempts with a 409', async () => {
+    const knex = shop.db.knex;
+    const shopper = new DeviceShopper(shop.url, knex, USER_AGENTS.iphone);
+    let current = await shopper.buy([['TEA-MLH-100', 1]]);
+    const first = (await knex('paylog').where({ out_trade_no: current }).first('create_time')) as { create_time: Date };
+    const offeredUntil = new Date(first.create_time.getTime() + 900 * 1000);
+    clock.advance(2 * MINUTE);
+    for (let i = 1; i < 20; i++) {
+      const res = await shopper.postFrom(`/pay/${current}`, `/pay/${current}/switch`, { trade_type: i % 2 === 1 ? 'NATIVE' : 'MWEB' });
+      expect([i, res.status]).toEqual([i, 303]);
+      current = /^\/pay\/(\w+)$/.exec(String(res.headers.location))?.[1] as string;
+      // the new attempt is offered until the first one's time, not a fresh 15 minutes
+      const row = (await knex('paylog').where({ out_trade_no: current }).first('code_url_expires_at')) as { code_url_expires_at: Date };
+      expect([i, row.code_url_expires_at.getTime()]).toEqual([i, offeredUntil.getTime()]);
+    }
+    const refused = await shopper.postFrom(`/pay/${current}`, `/pay/${current}/switch`, { trade_type: 'MWEB' });
+    expect(refused.status).toBe(409);
+    expect(refused.text).toContain('这些订单已经尝试支付太多次');
+    expect(Number((await knex('paylog').count({ n: '*' }).first())?.n)).toBe(20);
+    await expectCleanLedger(shop, clock());
+  });
+
   test('a switch to a way the shop does not offer, or to nothing, is a 400 that changes nothing', async () => {
     const knex = shop.db.knex;
     const shopper = new DeviceShopper(shop.url, knex, USER_AGENTS.desktop);

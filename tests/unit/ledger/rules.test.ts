@@ -143,15 +143,15 @@ describe('"pay again" and "pay another way"', () => {
     ['a second click: the attempt the first made', old, [unpaid(1, 'NEW0000002')], at(20), same, { kind: 'renewed', outTradeNo: 'NEW0000002' }],
     ['orders closed by the sweeper', { ...old, trade_state: 'CLOSED' as const }, [{ ...unpaid(1), status: 'closed' as const }], at(20), same, { kind: 'orders_closed' }],
     ['no orders at all', old, [], at(20), same, { kind: 'orders_closed' }],
-    ['expired: a new attempt for both orders, the old one closed', old, [unpaid(1), unpaid(2)], at(20), same, { kind: 'replace', closeOld: true, tradeType: 'NATIVE', totalFee: 1200, orderIds: [1, 2] }],
-    ['closed already: a new attempt, nothing to close', { ...old, trade_state: 'CLOSED' as const }, [unpaid(1)], at(20), same, { kind: 'replace', closeOld: false, tradeType: 'NATIVE', totalFee: 600, orderIds: [1] }],
+    ['expired: a new attempt for both orders, the old one closed', old, [unpaid(1), unpaid(2)], at(20), same, { kind: 'replace', closeOld: true, tradeType: 'NATIVE', totalFee: 1200, orderIds: [1, 2], offeredUntil: undefined }],
+    ['closed already: a new attempt, nothing to close', { ...old, trade_state: 'CLOSED' as const }, [unpaid(1)], at(20), same, { kind: 'replace', closeOld: false, tradeType: 'NATIVE', totalFee: 600, orderIds: [1], offeredUntil: undefined }],
     [
       'a live QR code switched to H5, closed at WeChat: a new H5 attempt, the old one closed',
       old,
       [unpaid(1)],
       at(6),
       { tradeType: 'MWEB' as const, closedAtWechat: true },
-      { kind: 'replace', closeOld: true, tradeType: 'MWEB', totalFee: 600, orderIds: [1] },
+      { kind: 'replace', closeOld: true, tradeType: 'MWEB', totalFee: 600, orderIds: [1], offeredUntil: at(15) },
     ],
     [
       'switched in its first 5 minutes (WeChat would refuse closeorder): the old one stays open for the sweeper',
@@ -159,7 +159,7 @@ describe('"pay again" and "pay another way"', () => {
       [unpaid(1)],
       at(2),
       { tradeType: 'MWEB' as const, closedAtWechat: false },
-      { kind: 'replace', closeOld: false, tradeType: 'MWEB', totalFee: 600, orderIds: [1] },
+      { kind: 'replace', closeOld: false, tradeType: 'MWEB', totalFee: 600, orderIds: [1], offeredUntil: at(15) },
     ],
     [
       'switched before WeChat ever had it: closed here at once',
@@ -167,7 +167,23 @@ describe('"pay again" and "pay another way"', () => {
       [unpaid(1)],
       at(1),
       { tradeType: 'NATIVE' as const, closedAtWechat: false },
-      { kind: 'replace', closeOld: true, tradeType: 'NATIVE', totalFee: 600, orderIds: [1] },
+      { kind: 'replace', closeOld: true, tradeType: 'NATIVE', totalFee: 600, orderIds: [1], offeredUntil: at(15) },
+    ],
+    [
+      'the 20th attempt for the same orders: no more (switching back and forth must end)',
+      old,
+      [unpaid(1)],
+      at(20),
+      { tradeType: 'NATIVE' as const, closedAtWechat: true, attempts: 20 },
+      { kind: 'too_many_attempts' },
+    ],
+    [
+      'the 19th: still made',
+      old,
+      [unpaid(1)],
+      at(20),
+      { tradeType: 'NATIVE' as const, closedAtWechat: true, attempts: 19 },
+      { kind: 'replace', closeOld: true, tradeType: 'NATIVE', totalFee: 600, orderIds: [1], offeredUntil: undefined },
     ],
   ] as const)('%s', (_name, attempt, orders, now, want, expected) => {
     expect(decideRenew(attempt, orders, now, 900, want)).toEqual(expected);
