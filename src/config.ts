@@ -66,7 +66,7 @@ export interface Config {
   };
   /**
    * the shop's public address (SHOP_URL): H5's scene_info and the pages WeChat sends the payer back
-   * to. Unset: in live mode the origin of WXPAY_NOTIFY_URL; in simulator mode the address each
+   * to. Required in live mode with MWEB or JSAPI; unset in simulator mode: the address each
    * request came to.
    */
   shopUrl: string | undefined;
@@ -269,8 +269,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError('SHOP_URL', `must be the shop's public ${live ? 'https://' : 'http(s)://'} address, scheme and host only (got ${JSON.stringify(shopUrlRaw)})`);
     }
     shopUrl = url.origin;
-  } else if (live && notifyUrlRaw !== undefined) {
-    shopUrl = new URL(notifyUrlRaw).origin;
+  } else if (live && (tradeTypes.includes('MWEB') || tradeTypes.includes('JSAPI'))) {
+    // H5's registered domain and the web authorization's redirect_uri are where shoppers browse,
+    // which need not be where WeChat's notifies arrive: no guessing
+    throw new ConfigError('SHOP_URL', "is required when WXPAY_TRADE_TYPES lists MWEB or JSAPI in live mode (the shop's public https:// address, as shoppers open it)");
   }
 
   const spbillCreateIp = get('WXPAY_SPBILL_CREATE_IP') ?? defaultSpbillCreateIp();

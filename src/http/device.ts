@@ -29,6 +29,8 @@ export function tradeTypeFor(device: Device, enabled: readonly TradeType[]): Tra
  * in WeChat's browser). None on a desktop, and none where the device's way is not enabled.
  */
 export function switchFor(device: Device, current: TradeType, enabled: readonly TradeType[]): TradeType | undefined {
+  // an attempt of a way the merchant no longer offers can always go to the QR code
+  if (!enabled.includes(current)) return 'NATIVE';
   const own = tradeTypeFor(device, enabled);
   if (own === 'NATIVE') return undefined;
   return current === own ? 'NATIVE' : own;

@@ -242,15 +242,15 @@ export type RenewDecision =
     };
 
 /** Payment attempts one set of orders may have in all ("pay again" and switches). */
-export const MAX_ATTEMPTS_PER_ORDERS = 20;
+export const MAX_ATTEMPTS_PER_ORDERS = 10;
 
 /**
  * The database half of "pay again" (same trade type) and of switching how to pay (another one),
  * from the locked old attempt and its orders. An attempt still payable the same way stays
  * (idempotent); one paid (here, or through another attempt of its orders) answers paid with the
  * attempt that was paid; otherwise a new attempt for the same unpaid orders. The old attempt is
- * closed here only when WeChat can no longer take money for it (`closedAtWechat`, or WeChat never
- * had it); else it stays NOTPAY, superseded, and the sweeper closes it once WeChat allows.
+ * closed here only when WeChat had it and closed it (`closedAtWechat`); else it stays NOTPAY,
+ * superseded (its page leads to the new one), and the sweeper closes it after asking WeChat.
  */
 export function decideRenew(
   old: Pick<OfferedAttempt, 'trade_state' | 'trade_type' | 'code_url' | 'prepay_id' | 'code_url_expires_at' | 'create_time'> & { out_trade_no: string },
@@ -272,7 +272,10 @@ export function decideRenew(
   if ((want.attempts ?? 1) >= MAX_ATTEMPTS_PER_ORDERS) return { kind: 'too_many_attempts' };
   return {
     kind: 'replace',
-    closeOld: old.trade_state === 'NOTPAY' && (!ordered || want.closedAtWechat),
+    // only what WeChat was asked about and closed: an attempt WeChat never had may be being ordered
+    // right now (a Pay pressed a moment before the switch), so it stays NOTPAY, superseded, and the
+    // sweeper closes it after asking WeChat (closeTrade)
+    closeOld: old.trade_state === 'NOTPAY' && ordered && want.closedAtWechat,
     tradeType: want.tradeType,
     totalFee: orders.reduce((sum, o) => sum + o.total_fen, 0),
     orderIds: orders.map((o) => o.id),

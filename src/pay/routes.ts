@@ -176,6 +176,7 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
   // MWEB: the Pay button of a phone's browser: WeChat's H5 cashier, which comes back to this page
   router.post('/pay/:outTradeNo/h5', async (req, res) => {
     const { paylog, orders } = attemptOf(req);
+    if (!enabled.includes('MWEB')) throw new Invalid('H5 payment is not offered', 'pay.error.wayOff');
     const ip = clientIp(req);
     // WeChat's cashier compares the address it sees with spbill_create_ip: it must be the shopper's
     if (!simulatorMode && !isPublicAddress(ip)) throw new Invalid(`H5 payment needs the shopper's public address; this request comes from ${ip} (check TRUST_PROXY)`, 'pay.h5.noAddress');
@@ -188,6 +189,7 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
   // JSAPI: the Pay button in WeChat's browser asks for the bridge's signed parameters (JSON)
   router.post('/pay/:outTradeNo/jsapi', async (req, res) => {
     const { paylog, orders } = attemptOf(req);
+    if (!enabled.includes('JSAPI')) return res.status(400).json({ error: { code: 'pay.error.wayOff', message: (res.locals.t as Translate)('pay.error.wayOff') } });
     const openid = req.session.wxOpenid;
     if (!openid) return res.status(409).json({ error: { code: 'pay.jsapi.noOpenid', message: (res.locals.t as Translate)('pay.jsapi.noOpenid') }, redirect: `/pay/${paylog.out_trade_no}` });
     const started = await startPayment(knex, wx, paylog, orders, { tradeType: 'JSAPI', openid }, deps.clock());

@@ -119,7 +119,9 @@ export type PayWay =
 /** What WeChat answered for an attempt, once stored: the attempt now, and where the payer goes. */
 export type Ordered =
   | { kind: 'ordered'; paylog: Paylog; prepayId: string; codeUrl: string; mwebUrl: string }
-  | { kind: 'paid' | 'expired'; paylog: Paylog };
+  | { kind: 'paid' | 'expired'; paylog: Paylog }
+  /** the attempt changed while WeChat was asked (closed, paid, superseded): what it offers now is decided again */
+  | { kind: 'stale'; paylog: Paylog };
 
 /**
  * unifiedorder for this attempt, outside any transaction, with fields that are the same on every
@@ -171,7 +173,14 @@ async function orderAtWechatFor(knex: Knex, wx: WxpayContext, paylog: Paylog, or
     openid: way.tradeType === 'JSAPI' ? way.openid : null,
     now,
   });
-  return { kind: 'ordered', paylog: await reloadPaylog(knex, paylog.out_trade_no), prepayId: facts.prepayId, codeUrl: facts.codeUrl, mwebUrl: facts.mwebUrl };
+  const stored = await reloadPaylog(knex, paylog.out_trade_no);
+  // the payer goes to WeChat only for an attempt that is still the one on offer: closed, paid or
+  // superseded while WeChat was being asked (a switch in another tab), it is not offered; WeChat's
+  // trade then stays unpaid there until the sweeper closes it
+  if (stored.trade_state !== 'NOTPAY' || stored.superseded_by !== null || stored.paid_by !== null || (stored.prepay_id !== null && stored.prepay_id !== facts.prepayId)) {
+    return { kind: 'stale', paylog: stored };
+  }
+  return { kind: 'ordered', paylog: stored, prepayId: facts.prepayId, codeUrl: facts.codeUrl, mwebUrl: facts.mwebUrl };
 }
 
 /**
@@ -197,6 +206,7 @@ export async function offerPayment(knex: Knex, wx: WxpayContext, paylog: Paylog,
       return { kind: decision.kind, paylog };
     case 'order': {
       const ordered = await orderAtWechatFor(knex, wx, paylog, orders ?? (await ordersOfAttempt(knex, paylog.out_trade_no)), decision.expiresAt, { tradeType: 'NATIVE' }, now);
+      if (ordered.kind === 'stale') return offerPayment(knex, wx, ordered.paylog, now, orders);
       if (ordered.kind !== 'ordered') return ordered;
       const stored = ordered.paylog;
       if (stored.trade_state !== 'NOTPAY' || !stored.code_url || !stored.code_url_expires_at) return offerPayment(knex, wx, stored, now, orders);
@@ -228,6 +238,7 @@ export async function startPayment(knex: Knex, wx: WxpayContext, paylog: Paylog,
     if (paylog.prepay_id !== null && paylog.openid === way.openid) return { kind: 'jsapi', prepayId: paylog.prepay_id };
   }
   const ordered = await orderAtWechatFor(knex, wx, paylog, orders, offer.expiresAt, way, now);
+  if (ordered.kind === 'stale') return { kind: 'not_offered', offer: await offerPayment(knex, wx, ordered.paylog, now, orders) };
   if (ordered.kind !== 'ordered') return { kind: 'not_offered', offer: { kind: ordered.kind, paylog: ordered.paylog } };
   return way.tradeType === 'MWEB' ? { kind: 'mweb', mwebUrl: ordered.mwebUrl } : { kind: 'jsapi', prepayId: ordered.prepayId };
 }

@@ -148,6 +148,22 @@ export async function openCashier(ctx: SimContext, q: { prepayId: string; pkg: s
   return { kind: 'cashier', view: await phoneViewOf(ctx, trade), redirectUrl: q.redirectUrl };
 }
 
+/**
+ * Where the cashier may send the payer back after Pay or Cancel: the redirect_url its form carries,
+ * only if it leads to the trade's registered domain (over http or https); else nowhere.
+ */
+export async function cashierReturnUrl(ctx: SimContext, q: { prepayId: string; pkg: string; redirectUrl: string }): Promise<string | undefined> {
+  if (q.redirectUrl === '') return undefined;
+  const trade = await h5Trade(ctx.knex, q.prepayId, q.pkg);
+  if (!trade) return undefined;
+  try {
+    const url = new URL(q.redirectUrl);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.host === h5Host(trade) ? url.toString() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The cashier's Pay: the same checks (the address, the page's token), then paid. */
 export async function payAtCashier(ctx: SimContext, q: { prepayId: string; pkg: string; token: string; clientIp: string }): Promise<PayOutcome> {
   return payTrade(

@@ -7,7 +7,7 @@ import { ENVELOPE_MSG, handleApiCall, returnFailAnswer, type WireAnswer } from '
 import { API_NAMES, type ApiName, type SimContext } from './context';
 import { FAULT_KINDS, FaultInputError, addFault, deleteFault, listFaults, parseFaultInput, type FaultKind } from './faults';
 import { jsBridgeScript } from './jsbridge';
-import { authorize, exchangeCode, isUserKey, newUserKey, openCashier, payAtCashier, payByBridge } from './mobile';
+import { authorize, cashierReturnUrl, exchangeCode, isUserKey, newUserKey, openCashier, payAtCashier, payByBridge } from './mobile';
 import { cancelByCode, payByCode, scanCode, type PhoneView } from './service';
 
 /** The simulated WeChat user of this browser (see mobile.ts). */
@@ -225,18 +225,22 @@ export function simulatorRoutes(ctx: SimContext, options: SimulatorRouteOptions 
     if (outcome.kind === 'refused') return render(res, outcome.status, 'message', { title: '无法支付 Cannot pay', message: outcome.message, tone: 'error' });
     return cashierPage(res, outcome.view, data);
   });
-  const backTo = (res: Response, redirectUrl: string, fallback: () => Promise<void>) => (redirectUrl ? res.redirect(302, redirectUrl) : fallback());
+  /** back to the shop, to the trade's own domain only (never wherever a form says) */
+  const backTo = async (req: Request, res: Response, fallback: () => Promise<void>) => {
+    const url = await cashierReturnUrl(ctx, { prepayId: formString(req.body, 'prepay_id'), pkg: formString(req.body, 'package'), redirectUrl: formString(req.body, 'redirect_url') });
+    return url ? res.redirect(302, url) : fallback();
+  };
+  const refusedCrossSite = (res: Response) => render(res, 403, 'message', { title: '请求被拒绝 Refused', message: '跨站请求被拒绝。 A request from another site was refused.', tone: 'error' });
   router.post('/h5pay/pay', form, async (req, res) => {
-    if (isCrossSite(req)) return render(res, 403, 'message', { title: '请求被拒绝 Refused', message: '跨站请求被拒绝。 A request from another site was refused.', tone: 'error' });
-    const redirectUrl = formString(req.body, 'redirect_url');
+    if (isCrossSite(req)) return refusedCrossSite(res);
     const outcome = await payAtCashier(ctx, { prepayId: formString(req.body, 'prepay_id'), pkg: formString(req.body, 'package'), token: formString(req.body, 'token'), clientIp: payerIp(req) });
-    if (outcome.kind === 'paid') return backTo(res, redirectUrl, () => render(res, 200, 'paid', phoneData(outcome.view)));
+    if (outcome.kind === 'paid') return backTo(req, res, () => render(res, 200, 'paid', phoneData(outcome.view)));
     if (outcome.kind === 'refused') return render(res, 409, 'message', { title: '无法支付 Cannot pay', message: '订单已支付、关闭或过期。 This order is paid, closed or expired.', tone: 'error' });
     return render(res, outcome.kind === 'forbidden' ? 403 : 404, 'message', { title: '无法支付 Cannot pay', message: outcome.kind === 'forbidden' ? '网络环境未能通过安全验证，请稍后再试' : '订单不存在或已失效', tone: 'error' });
   });
   router.post('/h5pay/cancel', form, async (req, res) => {
-    const redirectUrl = formString(req.body, 'redirect_url');
-    return backTo(res, redirectUrl, () => render(res, 200, 'message', { title: '已取消支付 Payment cancelled', message: '您已取消支付，订单仍未支付。 You backed out; the order is still unpaid.', tone: 'neutral' }));
+    if (isCrossSite(req)) return refusedCrossSite(res);
+    return backTo(req, res, () => render(res, 200, 'message', { title: '已取消支付 Payment cancelled', message: '您已取消支付，订单仍未支付。 You backed out; the order is still unpaid.', tone: 'neutral' }));
   });
 
   // ---- WeixinJSBridge (WeChat's browser), for tests and demos

@@ -120,6 +120,33 @@ describe('loadConfig', () => {
     expect(err.message).not.toContain('short-secret');
   });
 
+  test('the ways to pay: all three in simulator mode, the QR code alone in live mode unless listed', () => {
+    expect(loadConfig({}).wxpay.tradeTypes).toEqual(['NATIVE', 'MWEB', 'JSAPI']);
+    expect(loadConfig({}).wxpay.oaSecret).toBe(SIMULATOR_MERCHANT.oaSecret);
+    expect(loadConfig(LIVE).wxpay.tradeTypes).toEqual(['NATIVE']);
+    expect(loadConfig(LIVE).shopUrl).toBeUndefined();
+    const mobile = loadConfig({ ...LIVE, WXPAY_TRADE_TYPES: 'native, mweb,JSAPI', WXPAY_OA_SECRET: 'a'.repeat(32), SHOP_URL: 'https://shop.example.com/' });
+    expect(mobile.wxpay.tradeTypes).toEqual(['NATIVE', 'MWEB', 'JSAPI']);
+    expect(mobile.wxpay.oaSecret).toBe('a'.repeat(32));
+    expect(mobile.shopUrl).toBe('https://shop.example.com');
+  });
+
+  test.each([
+    ['a way WeChat has not', { WXPAY_TRADE_TYPES: 'NATIVE,APP' }, 'WXPAY_TRADE_TYPES', /lists "APP"/],
+    ['no QR code for desktops', { WXPAY_TRADE_TYPES: 'MWEB' }, 'WXPAY_TRADE_TYPES', /must include NATIVE/],
+    ['JSAPI live without the AppSecret', { ...LIVE, WXPAY_TRADE_TYPES: 'NATIVE,JSAPI', SHOP_URL: 'https://shop.example.com' }, 'WXPAY_OA_SECRET', /is required/],
+    ['an AppSecret that is not one', { WXPAY_OA_SECRET: 'short' }, 'WXPAY_OA_SECRET', /32-character/],
+    ['H5 live without the address shoppers open', { ...LIVE, WXPAY_TRADE_TYPES: 'NATIVE,MWEB' }, 'SHOP_URL', /is required when WXPAY_TRADE_TYPES lists MWEB or JSAPI/],
+    ['a shop address over plain http in live mode', { ...LIVE, WXPAY_TRADE_TYPES: 'NATIVE,MWEB', SHOP_URL: 'http://shop.example.com' }, 'SHOP_URL', /https/],
+    ['a shop address with a path', { SHOP_URL: 'https://shop.example.com/shop' }, 'SHOP_URL', /scheme and host only/],
+  ] as const)('%s stops start-up naming the variable', (_name, env, variable, message) => {
+    const err = errorOf(env);
+    expect(err.variable).toBe(variable);
+    expect(err.message).toMatch(message);
+    // the secret is never echoed
+    expect(err.message).not.toContain('short');
+  });
+
   test('blank values count as unset', () => {
     expect(loadConfig({ PORT: '  ', DATABASE_URL: '' }).port).toBe(3000);
   });

@@ -37,4 +37,9 @@ describe('the way to pay follows the device', () => {
     expect(switchFor('phone', 'NATIVE', ['NATIVE'])).toBeUndefined();
     expect(switchFor('wechat', 'NATIVE', ['NATIVE', 'MWEB'])).toBeUndefined();
   });
+
+  test('an attempt of a way the merchant stopped offering can always go to the QR code', () => {
+    expect(switchFor('phone', 'MWEB', ['NATIVE'])).toBe('NATIVE');
+    expect(switchFor('wechat', 'JSAPI', ['NATIVE', 'MWEB'])).toBe('NATIVE');
+  });
 });

@@ -112,6 +112,19 @@ describe('H5 payment in a phone browser (MWEB)', () => {
     expect((await shop.db.knex('sim_trades').where({ out_trade_no: outTradeNo }).first('trade_state')).trade_state).toBe('NOTPAY');
   });
 
+  test("the cashier's forms send the payer back to the trade's own domain only, and refuse another site's posts", async () => {
+    const { pressed } = await h5Trade(shop);
+    const cashier = new URL(String(pressed.headers.location));
+    const form = { prepay_id: cashier.searchParams.get('prepay_id'), package: cashier.searchParams.get('package') };
+    const cancel = (fields: Record<string, string>, origin = shop.url) => request(shop.url).post('/wxsim/h5pay/cancel').set('Origin', origin).type('form').send({ ...form, ...fields });
+    expect((await cancel({ redirect_url: `${shop.url}/pay/x?returned=1` })).headers.location).toBe(`${shop.url}/pay/x?returned=1`);
+    for (const elsewhere of ['https://evil.example.com/phish', 'javascript:alert(1)', '//evil.example.com/']) {
+      const res = await cancel({ redirect_url: elsewhere });
+      expect([elsewhere, res.status, res.headers.location]).toEqual([elsewhere, 200, undefined]);
+    }
+    expect((await cancel({ redirect_url: `${shop.url}/` }, 'https://evil.example.com')).status).toBe(403);
+  });
+
   test("the cashier refuses a payer whose address is not the order's (spbill_create_ip), to the page and to Pay alike", async () => {
     // the shop saw the shopper at 203.0.113.7 (through its proxy); the cashier is opened from elsewhere
     const { outTradeNo, pressed } = await h5Trade(shop, { 'X-Forwarded-For': '203.0.113.7' });
@@ -166,6 +179,7 @@ describe("H5 payment in live mode needs the shopper's public address", () => {
         WXPAY_NOTIFY_URL: 'https://shop.example.com/wxpay/notify',
         WXPAY_PFX_PATH: path.resolve(__dirname, '../../fixtures/apiclient_cert.p12'),
         WXPAY_TRADE_TYPES: 'NATIVE,MWEB',
+        SHOP_URL: 'https://shop.example.com',
         SWEEP_INTERVAL_SECONDS: '0',
       },
     });

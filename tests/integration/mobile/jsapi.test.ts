@@ -91,7 +91,8 @@ describe("JSAPI payment in WeChat's browser", () => {
     const { shopper, outTradeNo } = await wechatShopper(shop);
     const params = (await bridgeParams(shopper, outTradeNo)).body.params as JsapiPayParams;
     const wrong: [string, object, RegExp][] = [
-      ['paySign of other fields', { ...params, nonceStr: `x${params.nonceStr.slice(1)}` }, /支付验证签名失败/],
+      // (a nonce surely other than the signed one: the signed one is 32 random letters and digits)
+      ['paySign of other fields', { ...params, nonceStr: `${params.nonceStr}-changed` }, /支付验证签名失败/],
       ['signed with another key', { ...params, paySign: '0'.repeat(32) }, /支付验证签名失败/],
       ['signType that is not the algorithm used', { ...params, signType: params.signType === 'MD5' ? 'HMAC-SHA256' : 'MD5' }, /支付验证签名失败/],
       ['timeStamp in milliseconds', { ...params, timeStamp: `${params.timeStamp}000` }, /timeStamp/],

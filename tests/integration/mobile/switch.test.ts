@@ -34,7 +34,9 @@ describe('switching how to pay', () => {
     expect(switched.status).toBe(303);
     const fresh = /^\/pay\/(\w+)$/.exec(String(switched.headers.location))?.[1] as string;
     expect(fresh).not.toBe(old);
-    expect(await knex('paylog').where({ out_trade_no: old }).first('trade_state', 'trade_type')).toEqual({ trade_state: 'CLOSED', trade_type: 'MWEB' });
+    // WeChat never had it, but a Pay pressed a moment before may be asking it right now: the old
+    // attempt stays open, superseded, until the sweeper has asked WeChat
+    expect(await knex('paylog').where({ out_trade_no: old }).first('trade_state', 'trade_type')).toEqual({ trade_state: 'NOTPAY', trade_type: 'MWEB' });
     expect(await knex('paylog').where({ out_trade_no: fresh }).first('trade_state', 'trade_type', 'total_fee')).toMatchObject({ trade_state: 'NOTPAY', trade_type: 'NATIVE' });
     expect((await ordersOf(shop, fresh)).map((o) => [o.status, o.out_trade_no])).toEqual([
       ['unpaid', fresh],
@@ -46,8 +48,12 @@ describe('switching how to pay', () => {
     expect(page.text).toContain('name="trade_type" value="MWEB"');
     // the old page goes to the new one
     expect((await shopper.agent.get(`/pay/${old}`)).headers.location).toBe(`/pay/${fresh}`);
-    // nothing was ever sent to WeChat for the old attempt
+    // nothing was ever sent to WeChat for the old attempt; the sweeper asks and closes it at once
     expect(await knex('sim_trades').where({ out_trade_no: old }).first()).toBeUndefined();
+    await shop.sweeper.sweepOnce();
+    expect((await knex('paylog').where({ out_trade_no: old }).first('trade_state')).trade_state).toBe('CLOSED');
+    expect((await ordersOf(shop, fresh)).map((o) => o.status)).toEqual(['unpaid', 'unpaid']);
+    await expectCleanLedger(shop, clock());
   });
 
   test("inside WeChat's first 5 minutes the old attempt stays open, superseded; its page and poll lead to the new one; the sweeper closes it once WeChat allows", async () => {
@@ -121,14 +127,14 @@ describe('switching how to pay', () => {
     await expectCleanLedger(shop, clock());
   });
 
-  test('a switch never extends the time the orders hold their stock, and switching back and forth ends at 20 attempts with a 409', async () => {
+  test('a switch never extends the time the orders hold their stock, and switching back and forth ends at 10 attempts with a 409', async () => {
     const knex = shop.db.knex;
     const shopper = new DeviceShopper(shop.url, knex, USER_AGENTS.iphone);
     let current = await shopper.buy([['TEA-MLH-100', 1]]);
     const first = (await knex('paylog').where({ out_trade_no: current }).first('create_time')) as { create_time: Date };
     const offeredUntil = new Date(first.create_time.getTime() + 900 * 1000);
     clock.advance(2 * MINUTE);
-    for (let i = 1; i < 20; i++) {
+    for (let i = 1; i < 10; i++) {
       const res = await shopper.postFrom(`/pay/${current}`, `/pay/${current}/switch`, { trade_type: i % 2 === 1 ? 'NATIVE' : 'MWEB' });
       expect([i, res.status]).toEqual([i, 303]);
       current = /^\/pay\/(\w+)$/.exec(String(res.headers.location))?.[1] as string;
@@ -139,7 +145,52 @@ describe('switching how to pay', () => {
     const refused = await shopper.postFrom(`/pay/${current}`, `/pay/${current}/switch`, { trade_type: 'MWEB' });
     expect(refused.status).toBe(409);
     expect(refused.text).toContain('这些订单已经尝试支付太多次');
-    expect(Number((await knex('paylog').count({ n: '*' }).first())?.n)).toBe(20);
+    expect(Number((await knex('paylog').count({ n: '*' }).first())?.n)).toBe(10);
+    await expectCleanLedger(shop, clock());
+  });
+
+  test('Pay pressed a moment before the switch (its unifiedorder still on the way): the payer is not sent to WeChat, the old trade is closed there by the sweeper', async () => {
+    const knex = shop.db.knex;
+    const shopper = new DeviceShopper(shop.url, knex, USER_AGENTS.iphone);
+    const old = await shopper.buy([['TEA-MLH-100', 1]]);
+    // WeChat answers this unifiedorder slowly: it returns only once the switch is done (time, not a mock of WeChat)
+    const client = shop.app.locals.deps.wxpay.client;
+    const unifiedOrder = client.unifiedOrder.bind(client);
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let asked: () => void = () => undefined;
+    const askedWechat = new Promise<void>((resolve) => (asked = resolve));
+    client.unifiedOrder = async (args) => {
+      const answer = await unifiedOrder(args);
+      asked();
+      await released;
+      return answer;
+    };
+    try {
+      const page = await shopper.agent.get(`/pay/${old}`).expect(200);
+      const token = /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1] as string;
+      const pressing = shopper.agent.post(`/pay/${old}/h5`).type('form').send({ _csrf: token });
+      const pressed = pressing.then((r) => r);
+      await askedWechat;
+      const switched = await shopper.agent.post(`/pay/${old}/switch`).type('form').send({ _csrf: token, trade_type: 'NATIVE' });
+      expect(switched.status).toBe(303);
+      const fresh = /^\/pay\/(\w+)$/.exec(String(switched.headers.location))?.[1] as string;
+      release();
+      const answer = await pressed;
+      // not to the cashier: to the attempt that is on offer now
+      expect(answer.status).toBe(303);
+      expect(answer.headers.location).toBe(`/pay/${old}`);
+      expect((await shopper.agent.get(`/pay/${old}`)).headers.location).toBe(`/pay/${fresh}`);
+    } finally {
+      client.unifiedOrder = unifiedOrder;
+    }
+    // WeChat has the old trade (ordered just as the switch happened), unpaid: never left payable once WeChat allows closing
+    expect((await knex('sim_trades').where({ out_trade_no: old }).first('trade_state')).trade_state).toBe('NOTPAY');
+    expect((await knex('paylog').where({ out_trade_no: old }).first('trade_state')).trade_state).toBe('NOTPAY');
+    clock.advance(6 * MINUTE);
+    await shop.sweeper.sweepOnce();
+    expect((await knex('sim_trades').where({ out_trade_no: old }).first('trade_state')).trade_state).toBe('CLOSED');
+    expect((await knex('paylog').where({ out_trade_no: old }).first('trade_state')).trade_state).toBe('CLOSED');
     await expectCleanLedger(shop, clock());
   });
 
