@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Cart } from '../http/shopper';
 import { Invalid } from '../errors';
-import { placeOrders, type CheckoutLimits, type CheckoutResult, type PayType, type TradeType } from '../ledger';
+import { placeOrders, type CheckoutLimits, type CheckoutResult, type PayType, type PlaceOrdersInput } from '../ledger';
 
 export type { CheckoutLimits, CheckoutResult, PayType };
 
@@ -11,19 +11,10 @@ export interface Receiver {
   address: string;
 }
 
-export interface CheckoutInput {
-  shopperId: string;
+/** what placeOrders takes, with the cart as the shopper's session holds it (checked here first) */
+export interface CheckoutInput extends Omit<PlaceOrdersInput, 'lines' | 'receiver'> {
   cart: Cart;
   receiver: Receiver;
-  payType: PayType;
-  /** WeChat Pay: how its attempt is paid, by the shopper's device (src/pay/device.ts) */
-  tradeType: TradeType;
-  /** one per rendered checkout form: a double submit finds the first result */
-  checkoutToken: string;
-  /** the shopper's network address, for the per-address limits */
-  clientIp: string;
-  now: Date;
-  limits: CheckoutLimits;
 }
 
 export const CHECKOUT_TOKEN_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
