@@ -350,6 +350,11 @@ export type SettleRefundOutcome =
   /** trade, amount, total or ids differ from our records: refused, nothing changed */
   | 'mismatch';
 
+/** Refund outcomes an admin must look at (the money did not come back as asked, or we were told otherwise). */
+export function refundNeedsAdmin(outcome: SettleRefundOutcome): boolean {
+  return outcome === 'conflict' || outcome === 'changed' || outcome === 'mismatch';
+}
+
 export interface RefundNews {
   outTradeNo: string;
   transactionId?: string | undefined;

@@ -1,4 +1,4 @@
-import { settleRefund, type SettleRefundOutcome } from '../ledger';
+import { refundNeedsAdmin, settleRefund, type SettleRefundOutcome } from '../ledger';
 import { failReply, parseBeijingForPeople, parseRefundNotify, successReply, WxNotifyRejected, WxPayError, type RefundNotice } from '../wechatpay';
 import { recordNotify, refusalStatus, type NotifyAnswer, type WebhookDeps } from './notify-log';
 
@@ -91,7 +91,7 @@ export async function handleRefundNotify(deps: WebhookDeps, raw: Buffer, source?
     rawBody: text,
     receivedAt,
   }).catch((err: unknown) => deps.logger.error({ err, outRefundNo: notice.outRefundNo }, 'could not record a refund notify'));
-  if (outcome === 'conflict' || outcome === 'changed' || outcome === 'mismatch') deps.logger.warn({ outRefundNo: notice.outRefundNo, outcome }, 'refund needs an admin');
+  if (refundNeedsAdmin(outcome)) deps.logger.warn({ outRefundNo: notice.outRefundNo, outcome }, 'refund needs an admin');
   return { status, body: reply === undefined ? successReply() : failReply(reply), verdict: outcome };
 }
 

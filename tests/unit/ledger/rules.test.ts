@@ -12,8 +12,10 @@ import {
   decideRefundSettle,
   decideRenew,
   fastPathOutcome,
+  paymentNeedsAdmin,
   queryIsDue,
   refundActions,
+  refundNeedsAdmin,
   shopperOrderAction,
   statusOf,
   type AttemptOrder,
@@ -263,6 +265,13 @@ describe('what may be done, decided once (the views read these)', () => {
     expect(shopperOrderAction({ pay_type: 'cod', status: 'unpaid', out_trade_no: null })).toEqual({ kind: 'none' });
     expect(shopperOrderAction({ pay_type: 'wxpay', status: 'closed', out_trade_no: 'T1' })).toEqual({ kind: 'buy_again' });
     expect(shopperOrderAction({ pay_type: 'wxpay', status: 'refunded', out_trade_no: 'T1' })).toEqual({ kind: 'view_payment', outTradeNo: 'T1' });
+  });
+
+  test('a notify an admin must look at: money kept that no order needed, told otherwise, or not as we asked', () => {
+    const payments = ['paid', 'late_payment', 'double_payment', 'duplicate', 'conflict', 'amount_mismatch', 'unknown_trade'] as const;
+    expect(payments.filter(paymentNeedsAdmin)).toEqual(['late_payment', 'double_payment', 'conflict']);
+    const refunds = ['refunded', 'fully_refunded', 'closed', 'changed', 'duplicate', 'conflict', 'unknown_refund', 'mismatch'] as const;
+    expect(refunds.filter(refundNeedsAdmin)).toEqual(['changed', 'conflict', 'mismatch']);
   });
 });
 
