@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import request from 'supertest';
 import { SEED_PRODUCTS } from '../../src/catalog/seed-data';
 import { checkLedger, formatLedgerReport, type LedgerReport } from '../../src/ledger/check';
@@ -22,6 +23,10 @@ export async function expectCleanLedger(shop: Pick<RunningShop, 'db' | 'app'>, n
   if (report.discrepancies.length > 0) throw new Error(`ledger not clean:\n${formatLedgerReport(report).join('\n')}`);
   return report;
 }
+
+/** The orders a payment attempt was made for (paylog_orders), in id order: a query to select or pluck from. */
+export const ordersOfTrade = (knex: Knex, outTradeNo: string) =>
+  knex('orders').join('paylog_orders', 'paylog_orders.order_id', 'orders.id').where('paylog_orders.out_trade_no', outTradeNo).orderBy('orders.id');
 
 /** Pays a trade on the simulator's phone (the code_url must have been drawn). */
 export async function payAtWechat(shop: Pick<RunningShop, 'db' | 'url'>, outTradeNo: string): Promise<void> {

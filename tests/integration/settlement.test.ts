@@ -5,13 +5,14 @@ import { buildPaymentNotify, successReply } from '../../src/wechatpay';
 import { startSecondInstance, type ManualClock, type TestShop } from '../helpers/app';
 import { addFault, merchantOf, postNotify, shopOnClock, signedNotify, tradeWithQr } from '../helpers/settlement';
 import { payOnPhone } from '../helpers/shopper';
+import { ordersOfTrade } from '../helpers/ledger';
 
 const SUCCESS = successReply();
 
 async function rowsOf(shop: TestShop, outTradeNo: string) {
   const knex = shop.db.knex;
   const paylog = await knex('paylog').where({ out_trade_no: outTradeNo }).first();
-  const orders = await knex('orders').join('paylog_orders', 'paylog_orders.order_id', 'orders.id').where('paylog_orders.out_trade_no', outTradeNo).orderBy('orders.id').select('orders.*');
+  const orders = await ordersOfTrade(knex, outTradeNo).select('orders.*');
   const logs = await knex('order_log').whereIn('order_id', orders.map((o: { id: number }) => o.id)).orderBy('id');
   return { paylog, orders, logs };
 }

@@ -2,6 +2,7 @@ import { DEFAULT_QR_TTL_SECONDS } from '../../../src/config';
 import { replaceAttempt } from '../../../src/ledger';
 import { postNotify, shopOnClock, signedNotify, tradeWithQr } from '../../helpers/settlement';
 import type { Shopper } from '../../helpers/shopper';
+import { ordersOfTrade } from '../../helpers/ledger';
 
 // real processes, a real database and the simulator over HTTP: on a busy shared machine this takes
 // its time, and a test must not fail for being slow
@@ -48,7 +49,7 @@ describe('edges a real shopper hits around "pay again"', () => {
       expect((await knex('paylog').where({ out_trade_no: newer }).first('trade_state')).trade_state).toBe('CLOSED');
       expect((await knex('sim_trades').where({ out_trade_no: newer }).first('trade_state')).trade_state).toBe('CLOSED');
       // the orders stay paid, by the older attempt
-      expect(await knex('orders').join('paylog_orders', 'paylog_orders.order_id', 'orders.id').where('paylog_orders.out_trade_no', newer).select('orders.status', 'orders.out_trade_no')).toEqual([
+      expect(await ordersOfTrade(knex, newer).select('orders.status', 'orders.out_trade_no')).toEqual([
         { status: 'paid', out_trade_no: older },
       ]);
     } finally {

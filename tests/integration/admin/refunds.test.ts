@@ -3,6 +3,7 @@ import { buildRefundNotify, successReply } from '../../../src/wechatpay';
 import { manualClock, type ManualClock, type TestShop } from '../../helpers/app';
 import { payOnPhone } from '../../helpers/shopper';
 import { type Admin, adminShop, csrfOf, insertPaylog, loggedIn, markRowPaid, paidTrade, waitFor } from './helpers';
+import { ordersOfTrade } from '../../helpers/ledger';
 
 const SUCCESS = successReply();
 
@@ -19,7 +20,7 @@ async function rowsOf(shop: TestShop, outTradeNo: string) {
     last_error: string | null;
     success_time: Date | null;
   }[];
-  const orders = (await knex('orders').join('paylog_orders', 'paylog_orders.order_id', 'orders.id').where('paylog_orders.out_trade_no', outTradeNo).orderBy('orders.id').select('orders.id', 'orders.status')) as {
+  const orders = (await ordersOfTrade(knex, outTradeNo).select('orders.id', 'orders.status')) as {
     id: number;
     status: string;
   }[];

@@ -2,7 +2,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { buildXml, signFields } from '../../../src/wechatpay';
 import { waitFor } from '../admin/helpers';
-import { expectCleanLedger } from '../../helpers/ledger';
+import { expectCleanLedger, ordersOfTrade } from '../../helpers/ledger';
 import { DeviceShopper, USER_AGENTS } from '../../helpers/mobile';
 import { merchantOf, shopOnClock } from '../../helpers/settlement';
 import { createTestShop, type TestShop } from '../../helpers/app';
@@ -75,7 +75,7 @@ describe('H5 payment in a phone browser (MWEB)', () => {
     const back = await shopper.agent.get(`/pay/${outTradeNo}?returned=1`);
     expect(back.status).toBe(303);
     expect(back.headers.location).toBe(`/pay/${outTradeNo}/success`);
-    expect(await knex('orders').join('paylog_orders', 'paylog_orders.order_id', 'orders.id').where('paylog_orders.out_trade_no', outTradeNo).pluck('orders.status')).toEqual(['paid', 'paid']);
+    expect(await ordersOfTrade(knex, outTradeNo).pluck('orders.status')).toEqual(['paid', 'paid']);
     const notify = await knex('notify_log').where({ out_trade_no: outTradeNo, kind: 'pay' }).first('verdict', 'raw_body');
     expect(notify.verdict).toBe('paid');
     expect(notify.raw_body).toContain('<trade_type><![CDATA[MWEB]]></trade_type>');

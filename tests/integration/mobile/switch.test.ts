@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { waitFor } from '../admin/helpers';
-import { expectCleanLedger } from '../../helpers/ledger';
+import { expectCleanLedger, ordersOfTrade } from '../../helpers/ledger';
 import { DeviceShopper, USER_AGENTS } from '../../helpers/mobile';
 import { shopOnClock } from '../../helpers/settlement';
 import { payOnPhone } from '../../helpers/shopper';
@@ -14,7 +14,7 @@ import type { ManualClock, TestShop } from '../../helpers/app';
 
 const MINUTE = 60 * 1000;
 const ordersOf = (shop: TestShop, outTradeNo: string) =>
-  shop.db.knex('orders').join('paylog_orders', 'paylog_orders.order_id', 'orders.id').where('paylog_orders.out_trade_no', outTradeNo).orderBy('orders.id').select('orders.id', 'orders.status', 'orders.out_trade_no');
+  ordersOfTrade(shop.db.knex, outTradeNo).select('orders.id', 'orders.status', 'orders.out_trade_no');
 
 describe('switching how to pay', () => {
   let shop: TestShop;
