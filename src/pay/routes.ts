@@ -189,7 +189,8 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
   // JSAPI: the Pay button in WeChat's browser asks for the bridge's signed parameters (JSON)
   router.post('/pay/:outTradeNo/jsapi', async (req, res) => {
     const { paylog, orders } = attemptOf(req);
-    if (!enabled.includes('JSAPI')) return res.status(400).json({ error: { code: 'pay.error.wayOff', message: (res.locals.t as Translate)('pay.error.wayOff') } });
+    // the error handler answers a JSON client in JSON, in the shopper's language
+    if (!enabled.includes('JSAPI')) throw new Invalid('JSAPI payment is not offered', 'pay.error.wayOff');
     const openid = req.session.wxOpenid;
     if (!openid) return res.status(409).json({ error: { code: 'pay.jsapi.noOpenid', message: (res.locals.t as Translate)('pay.jsapi.noOpenid') }, redirect: `/pay/${paylog.out_trade_no}` });
     const started = await startPayment(knex, wx, paylog, orders, { tradeType: 'JSAPI', openid }, deps.clock());

@@ -197,3 +197,37 @@ describe("H5 payment in live mode needs the shopper's public address", () => {
     }
   });
 });
+
+describe('a way to pay the shop does not offer', () => {
+  test('with only the QR code on (WXPAY_TRADE_TYPES=NATIVE), the H5 and JSAPI doors and the switch to them answer 400 in the shopper\'s language and WeChat is not asked', async () => {
+    const shop = await createTestShop({ env: { WXPAY_TRADE_TYPES: 'NATIVE', SWEEP_INTERVAL_SECONDS: '0' } });
+    try {
+      const knex = shop.db.knex;
+      const shopper = new DeviceShopper(shop.url, knex, USER_AGENTS.iphone);
+      const outTradeNo = await shopper.buy([['TEA-MLH-100', 1]]);
+      // the phone is offered the QR code, the only way on (the page orders it at WeChat)
+      expect((await shopper.agent.get(`/pay/${outTradeNo}`).expect(200)).text).not.toContain('name="trade_type"');
+      const before = await knex('paylog').where({ out_trade_no: outTradeNo }).first('trade_type', 'prepay_id', 'code_url', 'trade_state');
+      expect(before).toMatchObject({ trade_type: 'NATIVE', trade_state: 'NOTPAY' });
+
+      const h5 = await shopper.postFrom(`/pay/${outTradeNo}`, `/pay/${outTradeNo}/h5`);
+      expect(h5.status).toBe(400);
+      expect(h5.text).toContain('这种支付方式已停用，请改用二维码支付。');
+
+      const jsapi = await shopper.postFrom(`/pay/${outTradeNo}`, `/pay/${outTradeNo}/jsapi`, {}, { Accept: 'application/json' });
+      expect(jsapi.status).toBe(400);
+      expect((jsapi.body as { error: { message: string } }).error.message).toBe('这种支付方式已停用，请改用二维码支付。');
+
+      const switched = await shopper.postFrom(`/pay/${outTradeNo}`, `/pay/${outTradeNo}/switch`, { trade_type: 'MWEB' });
+      expect(switched.status).toBe(400);
+      expect(switched.text).toContain('没有这种支付方式。');
+
+      // nothing changed: the same NATIVE attempt, no other attempt, nothing else ordered at WeChat
+      expect(await knex('paylog').where({ out_trade_no: outTradeNo }).first('trade_type', 'prepay_id', 'code_url', 'trade_state')).toEqual(before);
+      expect(Number((await knex('paylog').count({ n: '*' }).first())?.n)).toBe(1);
+      expect(await knex('sim_trades').pluck('trade_type')).toEqual(['NATIVE']);
+    } finally {
+      await shop.close();
+    }
+  });
+});
