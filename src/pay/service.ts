@@ -123,6 +123,12 @@ export type Ordered =
   /** the attempt changed while WeChat was asked (closed, paid, superseded): what it offers now is decided again */
   | { kind: 'stale'; paylog: Paylog };
 
+/** A WeChat failure as the shopper's "WeChat Pay is unavailable, try again" (UpstreamFailed); anything else as it was. */
+function upstream(err: unknown, what: string): never {
+  if (err instanceof WxPayError) throw new UpstreamFailed(`${what}: ${err.message}`, 'pay.error.upstream');
+  throw err;
+}
+
 /**
  * unifiedorder for this attempt, outside any transaction, with fields that are the same on every
  * re-send (body from its orders, time_start and time_expire fixed at creation), and the first
@@ -131,35 +137,24 @@ export type Ordered =
  */
 async function orderAtWechatFor(knex: Knex, wx: WxpayContext, paylog: Paylog, orders: readonly OrderWithItems[], expiresAt: Date, way: PayWay, now: Date): Promise<Ordered> {
   const body = orderBody(wx.shopName, orders);
-  let facts;
-  try {
-    facts = await orderAtWechat(wx.client, {
-      body,
-      outTradeNo: paylog.out_trade_no,
-      totalFee: paylog.total_fee,
-      spbillCreateIp: way.tradeType === 'MWEB' ? way.clientIp : wx.spbillCreateIp,
-      notifyUrl: wx.notifyUrl,
-      tradeType: way.tradeType,
-      productId: way.tradeType === 'NATIVE' ? paylog.out_trade_no : undefined,
-      openid: way.tradeType === 'JSAPI' ? way.openid : undefined,
-      sceneInfo: way.tradeType === 'MWEB' ? way.sceneInfo : undefined,
-      attach: truncateUtf8(`orders:${orders.map((o) => o.id).join(',')}`, ATTACH_MAX_BYTES),
-      timeStart: paylog.create_time,
-      timeExpire: expiresAt,
-    });
-  } catch (err) {
-    if (err instanceof WxPayError) throw new UpstreamFailed(`unifiedorder ${paylog.out_trade_no}: ${err.message}`, 'pay.error.upstream');
-    throw err;
-  }
+  const facts = await orderAtWechat(wx.client, {
+    body,
+    outTradeNo: paylog.out_trade_no,
+    totalFee: paylog.total_fee,
+    spbillCreateIp: way.tradeType === 'MWEB' ? way.clientIp : wx.spbillCreateIp,
+    notifyUrl: wx.notifyUrl,
+    tradeType: way.tradeType,
+    productId: way.tradeType === 'NATIVE' ? paylog.out_trade_no : undefined,
+    openid: way.tradeType === 'JSAPI' ? way.openid : undefined,
+    sceneInfo: way.tradeType === 'MWEB' ? way.sceneInfo : undefined,
+    attach: truncateUtf8(`orders:${orders.map((o) => o.id).join(',')}`, ATTACH_MAX_BYTES),
+    timeStart: paylog.create_time,
+    timeExpire: expiresAt,
+  }).catch((err: unknown) => upstream(err, `unifiedorder ${paylog.out_trade_no}`));
   if (facts.kind === 'closed') return { kind: 'expired', paylog };
   if (facts.kind === 'paid') {
     // paid already (a notify still on its way): ask WeChat for the facts and settle now
-    try {
-      await settleFromQuery(knex, wx.client, paylog.out_trade_no, { now, source: 'unifiedorder' });
-    } catch (err) {
-      if (err instanceof WxPayError) throw new UpstreamFailed(`orderquery ${paylog.out_trade_no} after ORDERPAID: ${err.message}`, 'pay.error.upstream');
-      throw err;
-    }
+    await settleFromQuery(knex, wx.client, paylog.out_trade_no, { now, source: 'unifiedorder' }).catch((err: unknown) => upstream(err, `orderquery ${paylog.out_trade_no} after ORDERPAID`));
     const settled = await reloadPaylog(knex, paylog.out_trade_no);
     if (isPaid(settled.trade_state)) return { kind: 'paid', paylog: settled };
     // WeChat says paid but its answer did not settle here (amount differs, query lagging): never loop
@@ -241,11 +236,6 @@ export async function startPayment(knex: Knex, wx: WxpayContext, paylog: Paylog,
   if (ordered.kind === 'stale') return { kind: 'not_offered', offer: await offerPayment(knex, wx, ordered.paylog, now, orders) };
   if (ordered.kind !== 'ordered') return { kind: 'not_offered', offer: { kind: ordered.kind, paylog: ordered.paylog } };
   return way.tradeType === 'MWEB' ? { kind: 'mweb', mwebUrl: ordered.mwebUrl } : { kind: 'jsapi', prepayId: ordered.prepayId };
-}
-
-function upstream(err: unknown, what: string): never {
-  if (err instanceof WxPayError) throw new UpstreamFailed(`${what}: ${err.message}`, 'pay.error.upstream');
-  throw err;
 }
 
 /**
