@@ -27,7 +27,7 @@ import type { AttemptOrder, OpenHoldings } from './rules';
  * refunds (and the stock those orders hold, and the pg_notify that wakes the pay pages). Nothing
  * else in the app writes them. Each function is one statement or a small fixed set of them, run
  * on whatever it is given: the app's knex, or the transaction of the state change that calls it
- * (src/ledger/index.ts). Rows come back typed through the mappers of model.ts.
+ * (src/ledger/index.ts, refunds.ts). Rows come back typed through the mappers of model.ts.
  *
  * The admin's read-only reports (src/admin/paylog.ts, orders.ts, chart.ts, reconcile.ts) and the
  * ledger check (check.ts, deliberately independent of this code) read these tables themselves.
