@@ -125,25 +125,27 @@ function h5Host(trade: TradeRow): string | undefined {
   }
 }
 
-function sameHost(url: string | undefined, host: string | undefined): boolean {
-  if (!url || !host) return false;
+/** `url` if it is an http(s) address on `host`, else undefined. */
+function onHost(url: string | undefined, host: string | undefined): URL | undefined {
+  if (!url || !host) return undefined;
   try {
-    return new URL(url).host === host;
+    const parsed = new URL(url);
+    return (parsed.protocol === 'https:' || parsed.protocol === 'http:') && parsed.host === host ? parsed : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
 /**
  * Opening mweb_url: the trade must be an H5 one, opened from a page of the registered domain (the
  * Referer's host is the host of scene_info's wap_url), from the address the order named, and a
- * redirect_url, if any, must lead back to that domain.
+ * redirect_url, if any, must lead back to that domain (over http or https).
  */
 export async function openCashier(ctx: SimContext, q: { prepayId: string; pkg: string; referer: string | undefined; clientIp: string; redirectUrl: string | undefined }): Promise<CashierOutcome> {
   const trade = await h5Trade(ctx.knex, q.prepayId, q.pkg);
   if (!trade) return { kind: 'refused', message: H5_MESSAGES.notFound, status: 404 };
   const host = h5Host(trade);
-  if (!sameHost(q.referer, host) || (q.redirectUrl !== undefined && !sameHost(q.redirectUrl, host))) return { kind: 'refused', message: H5_MESSAGES.badParams, status: 403 };
+  if (!onHost(q.referer, host) || (q.redirectUrl !== undefined && !onHost(q.redirectUrl, host))) return { kind: 'refused', message: H5_MESSAGES.badParams, status: 403 };
   if (q.clientIp !== trade.spbill_create_ip) return { kind: 'refused', message: H5_MESSAGES.badNetwork, status: 403 };
   return { kind: 'cashier', view: await phoneViewOf(ctx, trade), redirectUrl: q.redirectUrl };
 }
@@ -155,13 +157,7 @@ export async function openCashier(ctx: SimContext, q: { prepayId: string; pkg: s
 export async function cashierReturnUrl(ctx: SimContext, q: { prepayId: string; pkg: string; redirectUrl: string }): Promise<string | undefined> {
   if (q.redirectUrl === '') return undefined;
   const trade = await h5Trade(ctx.knex, q.prepayId, q.pkg);
-  if (!trade) return undefined;
-  try {
-    const url = new URL(q.redirectUrl);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.host === h5Host(trade) ? url.toString() : undefined;
-  } catch {
-    return undefined;
-  }
+  return trade ? onHost(q.redirectUrl, h5Host(trade))?.toString() : undefined;
 }
 
 /** The cashier's Pay: the same checks (the address, the page's token), then paid. */

@@ -109,6 +109,9 @@ describe('H5 payment in a phone browser (MWEB)', () => {
     const elsewhere = new URL(cashier);
     elsewhere.searchParams.set('redirect_url', 'https://evil.example.com/');
     expect((await request(shop.url).get(elsewhere.pathname + elsewhere.search).set('Referer', `${shop.url}/`)).status).toBe(403);
+    // nor to the shop's own host by another scheme
+    elsewhere.searchParams.set('redirect_url', `javascript://${new URL(shop.url).host}/%0Aalert(1)`);
+    expect((await request(shop.url).get(elsewhere.pathname + elsewhere.search).set('Referer', `${shop.url}/`)).status).toBe(403);
     expect((await shop.db.knex('sim_trades').where({ out_trade_no: outTradeNo }).first('trade_state')).trade_state).toBe('NOTPAY');
   });
 
@@ -118,7 +121,7 @@ describe('H5 payment in a phone browser (MWEB)', () => {
     const form = { prepay_id: cashier.searchParams.get('prepay_id'), package: cashier.searchParams.get('package') };
     const cancel = (fields: Record<string, string>, origin = shop.url) => request(shop.url).post('/wxsim/h5pay/cancel').set('Origin', origin).type('form').send({ ...form, ...fields });
     expect((await cancel({ redirect_url: `${shop.url}/pay/x?returned=1` })).headers.location).toBe(`${shop.url}/pay/x?returned=1`);
-    for (const elsewhere of ['https://evil.example.com/phish', 'javascript:alert(1)', '//evil.example.com/']) {
+    for (const elsewhere of ['https://evil.example.com/phish', 'javascript:alert(1)', `javascript://${new URL(shop.url).host}/%0Aalert(1)`, '//evil.example.com/']) {
       const res = await cancel({ redirect_url: elsewhere });
       expect([elsewhere, res.status, res.headers.location]).toEqual([elsewhere, 200, undefined]);
     }
