@@ -1,6 +1,7 @@
 import type { Request, Response, Router } from 'express';
 import type { Knex } from 'knex';
 import { Invalid, NotFound } from '../errors';
+import { loadPathParam } from '../http/path-param';
 import { isOutTradeNo, readAttempt, type Paylog } from '../ledger';
 
 /** What every admin route file parses the same way. */
@@ -46,24 +47,14 @@ export function confirmPage(res: Response, data: ConfirmPage): void {
   res.render('admin/confirm', { nav: 'paylog', textParams: {}, fields: {}, danger: false, ...data });
 }
 
-const attempts = new WeakMap<Request, Paylog>();
-
 /**
- * Every /paylog/:outTradeNo route of `router`: the number checked and its attempt loaded once
- * (Express's router.param), a malformed or unknown one a 404 before any handler runs.
+ * Every /paylog/:outTradeNo route of `router`: the number checked and its attempt loaded once, a
+ * malformed or unknown one a 404 before any handler runs. Returns the handlers' accessor.
  */
-export function loadAttemptParam(router: Router, knex: Knex): void {
-  router.param('outTradeNo', async (req, _res, next, value: string) => {
+export function loadAttemptParam(router: Router, knex: Knex): (req: Request) => Paylog {
+  return loadPathParam(router, 'outTradeNo', async (value) => {
     const attempt = isOutTradeNo(value) ? await readAttempt(knex, value) : undefined;
     if (!attempt) throw new NotFound(`no paylog ${value}`, 'admin.error.noPaylog');
-    attempts.set(req, attempt);
-    next();
+    return attempt;
   });
-}
-
-/** The attempt loadAttemptParam loaded for this request. */
-export function attemptOf(req: Request): Paylog {
-  const attempt = attempts.get(req);
-  if (!attempt) throw new Error('admin route without its :outTradeNo parameter');
-  return attempt;
 }

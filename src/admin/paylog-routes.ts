@@ -7,7 +7,7 @@ import { maskMobile } from '../orders/service';
 import { closeAsAdmin, queryAtWechat } from './actions';
 import { dailyStats } from './chart';
 import { UTF8_BOM, csvLine, writeChunk } from './csv';
-import { attemptOf, confirmPage, confirmed, detailUrl, loadAttemptParam, onlyParams, operatorOf } from './http';
+import { confirmPage, confirmed, detailUrl, loadAttemptParam, onlyParams, operatorOf } from './http';
 import { closeNotice, queryNotice, takeNotice } from './notices';
 import {
   FLAG_FILTERS,
@@ -55,7 +55,7 @@ export function adminPaylogRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'wxp
   const router = Router();
   const knex = deps.db.knex;
   const client = deps.wxpay.client;
-  loadAttemptParam(router, knex);
+  const attemptOf = loadAttemptParam(router, knex);
 
   router.get('/', async (req, res) => {
     onlyParams(req, []);

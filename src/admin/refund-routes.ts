@@ -4,8 +4,9 @@ import { Conflict, Invalid, NotFound } from '../errors';
 import { MAX_REASON_LENGTH, OUT_REFUND_NO, attemptActions, newOutRefundNo, readRefund, refundableFen, requestRefund } from '../ledger';
 import { fenToYuanString, yuanStringToFen } from '../money';
 import { sendRefund, syncRefund } from '../refunds/service';
+import { loadPathParam } from '../http/path-param';
 import { refundNotifyUrl } from '../webhooks/routes';
-import { attemptOf, confirmPage, confirmed, detailUrl, formText, loadAttemptParam, onlyParams, operatorOf } from './http';
+import { confirmPage, confirmed, detailUrl, formText, loadAttemptParam, onlyParams, operatorOf } from './http';
 import { refundNotice, syncNotice } from './notices';
 
 /**
@@ -18,21 +19,14 @@ export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'wxp
   const knex = deps.db.knex;
   const client = deps.wxpay.client;
   const refundNotify = refundNotifyUrl(deps.wxpay.notifyUrl);
-  loadAttemptParam(router, knex);
+  const attemptOf = loadAttemptParam(router, knex);
 
   // the refund named in the path, of the attempt named in the path (or a 404)
-  router.param('outRefundNo', async (req, _res, next, value: string) => {
+  const refundOf = loadPathParam(router, 'outRefundNo', async (value, req) => {
     const refund = OUT_REFUND_NO.test(value) ? await readRefund(knex, value) : undefined;
     if (!refund || refund.out_trade_no !== req.params.outTradeNo) throw new NotFound(`no refund ${value} of ${req.params.outTradeNo}`, 'refund.error.notFound');
-    refunds.set(req, refund);
-    next();
-  });
-  const refunds = new WeakMap<Request, { out_refund_no: string; refund_fee: number }>();
-  const refundOf = (req: Request) => {
-    const refund = refunds.get(req);
-    if (!refund) throw new Error('refund route without its :outRefundNo parameter');
     return refund;
-  };
+  });
 
   const renderRefundForm = async (
     req: Request,

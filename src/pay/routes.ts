@@ -4,6 +4,7 @@ import type { ResolvedDeps } from '../deps';
 import { Conflict, Invalid, NotFound, UpstreamFailed } from '../errors';
 import { buyAgain } from '../orders/service';
 import { clientIp, isPublicAddress } from '../http/client-ip';
+import { loadPathParam } from '../http/path-param';
 import { cartOf, existingShopperId, flash, foundOrdersOf, startShopping } from '../http/shopper';
 import type { Translate } from '../i18n';
 import { TRADE_TYPES, isOutTradeNo, isPaid, type OrderWithItems, type Paylog, type TradeType } from '../ledger';
@@ -36,15 +37,6 @@ export const URGENT_SECONDS = 300;
 /** A web authorization must come back within this (WeChat's code itself lives 5 minutes). */
 const OAUTH_MAX_AGE_MS = 10 * 60 * 1000;
 
-/** The attempt a /pay/:outTradeNo request is about, loaded once by router.param (see below). */
-const loaded = new WeakMap<Request, { paylog: Paylog; orders: OrderWithItems[] }>();
-
-function attemptOf(req: Request): { paylog: Paylog; orders: OrderWithItems[] } {
-  const attempt = loaded.get(req);
-  if (!attempt) throw new Error('pay route without its :outTradeNo parameter');
-  return attempt;
-}
-
 /**
  * The shopper's pay pages: the QR code (NATIVE), the Pay button of a phone's browser (MWEB: to
  * WeChat's H5 cashier and back) and of WeChat's browser (JSAPI: the Official Account's web
@@ -67,13 +59,12 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
   // every /pay/:outTradeNo route: the attempt with its orders and items, in one statement, for
   // this session's shopper (or a session that found one of its orders) only: anyone else, and a
   // malformed number, get the same 404
-  router.param('outTradeNo', async (req, res, next, value: string) => {
+  const attemptOf = loadPathParam(router, 'outTradeNo', async (value, req, res) => {
     if (!isOutTradeNo(value)) throw new NotFound('malformed out_trade_no', 'pay.notFound');
     const page = await payPage(knex, value, existingShopperId(req), foundOrdersOf(req));
-    loaded.set(req, page);
     // the header's badge, from the same statement (src/orders leaves /pay pages to us)
     res.locals.unpaidCount = page.unpaidCount;
-    next();
+    return page;
   });
 
   /** Where an offer that is not a payment sends the shopper (or renders), shared by every way to pay. */
