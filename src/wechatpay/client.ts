@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { isPositiveFen, parseFen } from './amount';
@@ -10,13 +10,13 @@ import {
   WxResponseError,
   WxReturnError,
   WxSignatureError,
-  WxTransportError,
   WxXmlError,
 } from './errors';
 import type { Fields, SignType } from './sign';
 import { isSignType, nonceStr, signFields, verifySignature } from './sign';
 import { OUT_REFUND_NO, OUT_TRADE_NO } from './ids';
 import { ATTACH_MAX_BYTES, BODY_MAX_BYTES, utf8Bytes } from './text';
+import { fetchBody } from './http';
 import { formatBeijingTime, isBeijingDate } from './time';
 import { MAX_XML_BYTES, buildXml, parseXml } from './xml';
 
@@ -250,87 +250,6 @@ function oneOf<K extends string>(args: object, names: readonly K[], what: string
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP
-
-interface PostOptions {
-  timeoutMs: number;
-  maxBytes: number;
-  agent?: http.Agent;
-  tooLarge: () => Error;
-}
-
-function post(url: URL, body: string, options: PostOptions): Promise<Buffer> {
-  return new Promise<Buffer>((resolve, reject) => {
-    let settled = false;
-    let request: http.ClientRequest | undefined;
-    const finish = (err: Error | undefined, value?: Buffer): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (err === undefined) {
-        resolve(value ?? Buffer.alloc(0));
-      } else {
-        request?.destroy();
-        reject(err);
-      }
-    };
-    const where = `${url.origin}${url.pathname}`;
-    const timer = setTimeout(
-      () => finish(new WxTransportError(`no answer from ${where} within ${options.timeoutMs} ms (timed out)`, { cause: new Error('timeout') })),
-      options.timeoutMs,
-    );
-    const payload = Buffer.from(body, 'utf8');
-    const transport = url.protocol === 'https:' ? https : http;
-    try {
-      request = transport.request(
-        url,
-        {
-          method: 'POST',
-          agent: options.agent,
-          headers: { 'Content-Type': 'text/xml; charset=utf-8', 'Content-Length': payload.length, Accept: 'text/xml, text/plain' },
-        },
-        (res) => {
-          const status = res.statusCode ?? 0;
-          if (status < 200 || status > 299) {
-            res.resume();
-            finish(new WxTransportError(`${where} answered HTTP ${status} (check WXPAY_BASE_URL)`, { status }));
-            return;
-          }
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > options.maxBytes) {
-              finish(options.tooLarge());
-              return;
-            }
-            chunks.push(chunk);
-          });
-          res.on('end', () => finish(undefined, Buffer.concat(chunks)));
-          res.on('error', (cause) => finish(new WxTransportError(`the answer from ${where} broke off: ${cause.message}`, { cause })));
-          res.on('close', () => {
-            if (!res.complete) finish(new WxTransportError(`the answer from ${where} broke off`));
-          });
-        },
-      );
-    } catch (cause) {
-      finish(new WxTransportError(`cannot call ${where}: ${(cause as Error).message}`, { cause }));
-      return;
-    }
-    request.on('error', (cause) =>
-      finish(
-        new WxTransportError(
-          `could not reach WeChat Pay at ${where}: ${cause.message} (check WXPAY_BASE_URL, the network, ` +
-            'and for refunds the merchant certificate)',
-          { cause },
-        ),
-      ),
-    );
-    request.end(payload);
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
 // Answers
 
 function optional(fields: Record<string, string>, name: string): string | undefined {
@@ -403,7 +322,18 @@ export function createWxPayClient(options: WxPayClientOptions): WxPayClient {
       }
       agent = certAgent;
     }
-    return post(url, signedRequest(params), { timeoutMs, maxBytes, agent, tooLarge });
+    return fetchBody(url, {
+      method: 'POST',
+      body: signedRequest(params),
+      headers: { 'Content-Type': 'text/xml; charset=utf-8', Accept: 'text/xml, text/plain' },
+      timeoutMs,
+      maxBytes,
+      agent,
+      tooLarge,
+      service: 'WeChat Pay',
+      statusHint: ' (check WXPAY_BASE_URL)',
+      reachHint: ' (check WXPAY_BASE_URL, the network, and for refunds the merchant certificate)',
+    });
   }
 
   /** return_code, then the signature, and only then result_code: nothing unsigned is believed. */

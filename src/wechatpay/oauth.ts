@@ -1,6 +1,5 @@
-import http from 'node:http';
-import https from 'node:https';
 import { WxPayError, WxTransportError } from './errors';
+import { fetchBody } from './http';
 
 /**
  * The Official Account's web authorization (网页授权), as JSAPI payment needs it: the payer's
@@ -57,26 +56,15 @@ export async function exchangeOauthCode(input: { base?: string; appId: string; s
   const url = new URL(`${(input.base ?? OAUTH_API_BASE).replace(/\/+$/, '')}/sns/oauth2/access_token`);
   url.search = new URLSearchParams({ appid: input.appId, secret: input.secret, code: input.code, grant_type: 'authorization_code' }).toString();
   const where = `${url.origin}${url.pathname}`;
-  const raw = await new Promise<Buffer>((resolve, reject) => {
-    const transport = url.protocol === 'https:' ? https : http;
-    const request = transport.get(url, { timeout: input.timeoutMs ?? 10_000, headers: { Accept: 'application/json' } }, (res) => {
-      if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) > 299) {
-        res.resume();
-        reject(new WxTransportError(`${where} answered HTTP ${res.statusCode ?? '?'}`, { status: res.statusCode }));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_ANSWER_BYTES) request.destroy(new Error(`answer larger than ${MAX_ANSWER_BYTES} bytes`));
-        else chunks.push(chunk);
-      });
-      res.on('end', () => resolve(Buffer.concat(chunks)));
-      res.on('error', (cause) => reject(new WxTransportError(`the answer from ${where} broke off: ${cause.message}`, { cause })));
-    });
-    request.on('timeout', () => request.destroy(new Error('timed out')));
-    request.on('error', (cause) => reject(new WxTransportError(`could not reach ${where}: ${cause.message}`, { cause })));
+  const raw = await fetchBody(url, {
+    method: 'GET',
+    headers: { Accept: 'application/json' },
+    timeoutMs: input.timeoutMs ?? 10_000,
+    maxBytes: MAX_ANSWER_BYTES,
+    tooLarge: () => new WxTransportError(`the answer from ${where} is larger than ${MAX_ANSWER_BYTES} bytes`),
+    service: "WeChat's web authorization",
+    statusHint: '',
+    reachHint: '',
   });
   let answer: Record<string, unknown>;
   try {
