@@ -4,7 +4,7 @@ import type { Database } from './db';
 import type { Metrics } from './metrics';
 import type { PaylogWaiters } from './pay/waiters';
 import type { Simulator } from './simulator';
-import type { WxPayClient } from './wechatpay';
+import type { PaymentProvider } from './payments';
 
 /**
  * What the app is built from (createApp(deps)), as types only: features take the part they
@@ -19,14 +19,14 @@ export interface AppDeps {
   config: Config & { sessionSecret: string };
   db: Database;
   clock: Clock;
+  /** WeChat Pay (or the simulator, over HTTP all the same), through the provider port */
+  payments: PaymentProvider;
   /**
-   * WeChat Pay (or the simulator, over HTTP all the same), the notify_url we give it, and the
-   * Official Account's web authorization: where the payer's browser is sent to authorize
-   * (undefined: this app's own /wxsim, at the address the browser used) and where the code is
-   * exchanged server to server
+   * the notify_url WeChat is given, and the Official Account's web authorization: where the
+   * payer's browser is sent to authorize (undefined: this app's own /wxsim, at the address the
+   * browser used) and where the code is exchanged server to server
    */
   wxpay: {
-    client: WxPayClient;
     notifyUrl: string;
     oauth: { authorizeBase: string | undefined; apiBase: string };
     /** where the shop sends the payer's browser after a form (WeChat's H5 cashier, its web authorization): the pages' CSP form-action allows them */

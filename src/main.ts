@@ -6,12 +6,13 @@ import { requireAdminForSimulatorFaults } from './admin/auth';
 import { seedCatalogIfEmpty } from './catalog/service';
 import { ConfigError, loadConfig } from './config';
 import { migrateToLatest, openDatabase, type Database } from './db';
-import { createSweeper, type Sweeper } from './pay/sweeper';
 import { PaylogWaiters } from './pay/waiters';
+import { createPaymentProvider } from './payments/provider';
+import { createSweeper, type Sweeper } from './sweeper';
 import { refundNotifyUrl } from './webhooks/routes';
 import { getOrCreateSetting, randomSecret } from './settings';
 import { createSimulator, type Simulator } from './simulator';
-import { OAUTH_API_BASE, OAUTH_AUTHORIZE_BASE, WX_H5_CASHIER_ORIGIN, createWxPayClient } from './wechatpay';
+import { OAUTH_API_BASE, OAUTH_AUTHORIZE_BASE, WX_H5_CASHIER_ORIGIN } from './wechatpay/oauth';
 
 /** A failure at start-up that deserves one clear line and a non-zero exit. */
 export class StartupError extends Error {
@@ -136,19 +137,14 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
       await simulator.ensureMerchant({ ...merchant, name: config.shopName, oaSecret: config.wxpay.oaSecret });
     }
     const wxBaseUrl = config.wxpay.baseUrl ?? `${url}/wxsim`;
-    const client = createWxPayClient({
-      ...merchant,
-      signType: config.wxpay.signType,
-      baseUrl: wxBaseUrl,
-      pfx: config.wxpay.pfx,
-    });
+    const payments = createPaymentProvider(config.wxpay, { baseUrl: wxBaseUrl, notifyUrl, refundNotifyUrl: refundNotifyUrl(notifyUrl) });
 
     // the Official Account's web authorization (JSAPI): WeChat's hosts, or this app's /wxsim
     const oauth = config.wxpay.mode === 'simulator' ? { authorizeBase: undefined, apiBase: `${url}/wxsim` } : { authorizeBase: OAUTH_AUTHORIZE_BASE, apiBase: OAUTH_API_BASE };
     // a form's redirect to another origin must be allowed by the page's CSP (form-action): WeChat's
     // H5 cashier and web authorization; in simulator mode the simulator as the shop calls it
     const browserOrigins = config.wxpay.mode === 'simulator' ? [new URL(wxBaseUrl).origin] : [WX_H5_CASHIER_ORIGIN, new URL(OAUTH_AUTHORIZE_BASE).origin];
-    const app = createApp({ config: { ...config, sessionSecret }, db, clock, logger, wxpay: { client, notifyUrl, oauth, browserOrigins }, waiters, simulator });
+    const app = createApp({ config: { ...config, sessionSecret }, db, clock, logger, payments, wxpay: { notifyUrl, oauth, browserOrigins }, waiters, simulator });
     // the status long-poll first, without Express (see src/pay/status-routes.ts), then the app
     handler = (req, res) => {
       if (!app.locals.statusPoll.handle(req, res)) app(req, res);
@@ -156,7 +152,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
     simulator?.start();
     const sweeper = createSweeper({
       knex: db.knex,
-      client,
+      provider: payments,
       clock,
       logger: logger.child({ component: 'sweeper' }),
       registry: app.locals.deps.metrics.registry,

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { beijingDateOf, beijingDayStart } from './paylog';
+import { beijingDateOf, beijingDayStart } from '../beijing-time';
 
 const DAY_MS = 24 * 3600 * 1000;
 

@@ -1,8 +1,9 @@
 import type { Request } from 'express';
-import type { CodOutcome, MarkPaidOutcome, SettleRefundOutcome } from '../ledger';
+import type { CodOutcome, MarkPaidOutcome, ResolveFlagDecision, SettleRefundOutcome } from '../ledger';
 import { fenToYuanString, formatFen } from '../money';
-import type { Translate } from '../i18n';
-import type { CloseTradeOutcome } from '../pay/service';
+import { formatDateTime, type Translate } from '../i18n';
+import type { RefundHold } from '../payments';
+import type { CloseTradeOutcome } from '../pay/attempts';
 import type { SendRefundOutcome, SyncRefundOutcome } from '../refunds/service';
 import type { CloseOutcome, QueryOutcome } from './actions';
 import type { AdminNotice } from './auth';
@@ -37,12 +38,14 @@ const CLOSE_NOTICES: Record<CloseTradeOutcome, AdminNotice['tone']> = {
   paid: 'warn',
   too_early: 'warn',
   paying: 'warn',
+  amount_mismatch: 'warn',
   unknown_trade: 'error',
 };
 
 const SYNC_NOTICES: Record<SettleRefundOutcome, AdminNotice['tone']> = {
   refunded: 'ok',
   fully_refunded: 'ok',
+  succeeded_after_close: 'warn',
   closed: 'ok',
   duplicate: 'ok',
   changed: 'warn',
@@ -59,32 +62,25 @@ const COD_NOTICES: Record<CodOutcome, AdminNotice['tone']> = {
   not_open: 'warn',
 };
 
-const TRADE_STATE_WORDS = new Set(['SUCCESS', 'REFUND', 'NOTPAY', 'CLOSED', 'REVOKED', 'USERPAYING', 'PAYERROR']);
-
-/** WeChat's trade_state in the admin's words, its code beside them; a state we do not know as it came. */
-function tradeStateText(state: string, t: Translate): string {
-  return TRADE_STATE_WORDS.has(state) ? t('admin.wxstate', { text: t(`admin.remark.tradeState.${state}`), code: state }) : state;
+/** The fact the shop acts on in the admin's words, the provider's own word for the state beside them. */
+function stateText(fact: QueryFact, state: string, t: Translate): string {
+  return t('admin.wxstate', { text: t(`admin.fact.${fact}`), code: state });
 }
 
-/** time_end is Beijing time written yyyyMMddHHmmss */
-function wxTimeText(timeEnd: string): string {
-  const m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)$/.exec(timeEnd);
-  return m ? `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}:${m[6]}` : timeEnd;
-}
+type QueryFact = Extract<QueryOutcome, { kind: 'answered' }>['fact'];
 
-/** What WeChat answered, in the admin's language (the field names stay beside their labels). */
+/** What WeChat answered, in the admin's language. */
 export function queryNotice(outcome: QueryOutcome, t: Translate): AdminNotice {
   if (outcome.kind === 'not_at_wechat') return { tone: 'warn', key: 'admin.notice.query.notAtWechat' };
   if (outcome.kind === 'failed') return { tone: 'error', key: 'admin.notice.wechatFailed', params: { message: outcome.message } };
-  const a = outcome.answer;
-  const field = (name: string) => `${t(`admin.wxfield.${name}`)} (${name})`;
-  const details: [string, string][] = [[field('trade_state'), tradeStateText(a.tradeState, t)]];
-  if (a.tradeStateDesc) details.push([field('trade_state_desc'), a.tradeStateDesc]);
-  if (a.transactionId) details.push([field('transaction_id'), a.transactionId]);
-  if (a.totalFee !== undefined) details.push([field('total_fee'), formatFen(a.totalFee)]);
-  if (a.timeEnd) details.push([field('time_end'), wxTimeText(a.timeEnd)]);
+  const said = outcome.said;
+  const details: [string, string][] = [[t('admin.said.state'), stateText(outcome.fact, said.state, t)]];
+  if (said.description) details.push([t('admin.said.description'), said.description]);
+  if (said.transactionId) details.push([t('admin.said.transactionId'), said.transactionId]);
+  if (said.amountFen !== undefined) details.push([t('admin.said.amount'), formatFen(said.amountFen)]);
+  if (said.paidAt) details.push([t('admin.said.paidAt'), formatDateTime(said.paidAt, true)]);
   const settled = outcome.settled ?? 'none';
-  return { tone: QUERY_NOTICES[settled], key: `admin.notice.query.${settled}`, params: { state: settled === 'none' ? tradeStateText(a.tradeState, t) : a.tradeState }, details };
+  return { tone: QUERY_NOTICES[settled], key: `admin.notice.query.${settled}`, params: { state: settled === 'none' ? stateText(outcome.fact, said.state, t) : said.state }, details };
 }
 
 export function closeNotice(outcome: CloseOutcome): AdminNotice {
@@ -92,15 +88,16 @@ export function closeNotice(outcome: CloseOutcome): AdminNotice {
   return { tone: CLOSE_NOTICES[outcome.outcome], key: `admin.notice.close.${outcome.outcome}` };
 }
 
-const REFUSAL_KEYS: Record<string, string> = {
-  FREQUENCY_LIMITED: 'refund.notice.frequencyLimited',
-  INVALID_REQ_TOO_MUCH: 'refund.notice.frequencyLimited',
-  NOTENOUGH: 'refund.notice.notEnough',
-  SYSTEMERROR: 'refund.notice.systemError',
-  BIZERR_NEED_RETRY: 'refund.notice.systemError',
+/** Why a refund waits, as the admin is told what to do about it. */
+const HOLD_KEYS: Record<RefundHold, string> = {
+  balance: 'refund.notice.notEnough',
+  frequency: 'refund.notice.frequencyLimited',
+  provider_error: 'refund.notice.systemError',
+  no_answer: 'refund.notice.unknown',
+  unrecognised: 'refund.notice.unknown',
 };
 
-export function refundNotice(outcome: SendRefundOutcome, refundFee: number): AdminNotice {
+export function refundNotice(outcome: SendRefundOutcome, refundFee: number, t: Translate): AdminNotice {
   const amount = fenToYuanString(refundFee);
   switch (outcome.kind) {
     case 'accepted':
@@ -108,9 +105,14 @@ export function refundNotice(outcome: SendRefundOutcome, refundFee: number): Adm
     case 'not_pending':
       return { tone: 'ok', key: 'refund.notice.notPending', params: { status: outcome.status } };
     case 'unknown':
-      return { tone: 'error', key: 'refund.notice.unknown', params: { message: outcome.message } };
+      return { tone: 'error', key: HOLD_KEYS[outcome.hold], params: { message: outcome.message } };
+    case 'asked': {
+      // an answer nobody could place: the refund waits, and what WeChat said when asked right after
+      const sync = syncNotice(outcome.sync);
+      return { tone: sync.tone === 'ok' ? 'warn' : sync.tone, key: 'refund.notice.asked', params: { message: outcome.message }, details: [[t('refund.notice.askedNow'), t(sync.key, sync.params)]] };
+    }
     case 'refused':
-      return { tone: 'error', key: REFUSAL_KEYS[outcome.errCode] ?? 'refund.notice.refused', params: { code: outcome.errCode, message: outcome.message } };
+      return { tone: 'error', key: 'refund.notice.refused', params: { message: outcome.message } };
   }
 }
 
@@ -129,4 +131,15 @@ export function syncNotice(outcome: SyncRefundOutcome): AdminNotice {
 
 export function codNotice(outcome: CodOutcome, orderId: number): AdminNotice {
   return { tone: COD_NOTICES[outcome], key: `admin.orders.notice.${outcome}`, params: { id: orderId } };
+}
+
+const FLAG_NOTICES: Record<ResolveFlagDecision, AdminNotice['tone']> = {
+  resolve: 'ok',
+  already_resolved: 'ok',
+  no_flag: 'warn',
+  unknown: 'error',
+};
+
+export function flagNotice(decision: ResolveFlagDecision): AdminNotice {
+  return { tone: FLAG_NOTICES[decision], key: `admin.flag.notice.${decision}` };
 }

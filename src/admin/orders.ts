@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { Invalid } from '../errors';
-import { ORDER_STATUSES, PAY_TYPES, type OrderStatus, type PayType } from '../ledger';
+import { ORDER_STATUSES, PAY_TYPES, type DeliveryStatus, type OrderStatus, type PayType } from '../ledger';
 
 /**
  * The admin's view of every order, whatever its pay type (the orders view beside the paylog). What
@@ -26,7 +26,7 @@ export interface OrderListRow {
   units: number;
   receiver_name: string;
   out_trade_no: string | null;
-  accepted_at: Date | null;
+  delivery_status: DeliveryStatus;
   paid_at: Date | null;
   closed_at: Date | null;
 }
@@ -61,7 +61,7 @@ export async function listOrders(knex: Knex, filter: OrderFilter): Promise<{ row
       'orders.total_fen',
       'orders.receiver_name',
       'orders.out_trade_no',
-      'orders.accepted_at',
+      'orders.delivery_status',
       'orders.paid_at',
       'orders.closed_at',
       knex.raw('(SELECT coalesce(sum(quantity), 0) FROM order_items WHERE order_items.order_id = orders.id)::int AS units'),

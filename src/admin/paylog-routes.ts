@@ -1,31 +1,21 @@
 import { Router } from 'express';
+import { beijingDateOf } from '../beijing-time';
 import type { ResolvedDeps } from '../deps';
-import { ORDER_STATUSES, attemptActions, refundActions, refundableFen } from '../ledger';
+import { ORDER_STATUSES, attemptActions, flagIsOpen, refundActions, refundableFen, resolveAttemptFlag, resolveRefundFlag } from '../ledger';
 import { fenToYuanString } from '../money';
 import type { Translate } from '../i18n';
 import { maskMobile } from '../orders/service';
 import { closeAsAdmin, queryAtWechat } from './actions';
 import { dailyStats } from './chart';
 import { UTF8_BOM, csvLine, writeChunk } from './csv';
-import { confirmPage, confirmed, detailUrl, loadAttemptParam, onlyParams, operatorOf } from './http';
-import { closeNotice, queryNotice, takeNotice } from './notices';
-import {
-  FLAG_FILTERS,
-  TRADE_STATES,
-  TRADE_TYPES,
-  beijingDateOf,
-  dashboard,
-  encodeCursor,
-  filterQueryString,
-  paylogBatches,
-  paylogDetail,
-  paylogPage,
-  paylogTotals,
-  parsePaylogQuery,
-  type PaylogRow,
-} from './paylog';
+import { dashboard } from './dashboard';
+import { paylogDetail } from './detail';
+import { confirmPage, confirmed, detailUrl, formText, loadAttemptParam, onlyParams, operatorOf } from './http';
+import { closeNotice, flagNotice, queryNotice, takeNotice } from './notices';
+import { describeLogged, translateOperator } from './order-log';
+import { paylogBatches, paylogPage, paylogTotals, type PaylogRow } from './paylog';
+import { FLAG_FILTERS, TRADE_STATES, TRADE_TYPES, encodeCursor, filterQueryString, parsePaylogQuery } from './paylog-query';
 import { parseReconcileDate, reconcileDay } from './reconcile';
-import { translateOperator, translateRemark } from './remarks';
 
 const CSV_BATCH_SIZE = 1000;
 const CSV_COLUMNS = ['outTradeNo', 'created', 'paid', 'amount', 'refunded', 'state', 'transactionId', 'tradeType', 'orders', 'shopper', 'flag', 'body'] as const;
@@ -49,12 +39,13 @@ function csvRow(row: PaylogRow, formatDateTime: (d: Date, withSeconds?: boolean)
 
 /**
  * The admin's reading of the payments: the dashboard, the paylog table and its CSV, one payment's
- * detail with Query WeChat and Close (a GET confirmation, then a POST), and a day's reconciliation.
+ * detail with Query WeChat, Close and "flag handled" (a GET confirmation, then a POST), and a
+ * day's reconciliation.
  */
-export function adminPaylogRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'wxpay'>): Router {
+export function adminPaylogRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'payments'>): Router {
   const router = Router();
   const knex = deps.db.knex;
-  const client = deps.wxpay.client;
+  const provider = deps.payments;
   const attemptOf = loadAttemptParam(router, knex);
 
   router.get('/', async (req, res) => {
@@ -120,10 +111,29 @@ export function adminPaylogRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'wxp
       actions: attemptActions(detail.paylog, refundable.leftFen),
       refundActions,
       notice: takeNotice(req),
-      translateRemark,
+      describeLogged,
       translateOperator,
+      flagIsOpen,
       orderStatuses: ORDER_STATUSES,
     });
+  });
+
+  // "flag handled": the admin says what they did (refunded, restocked, checked); the flag stays for the record
+  router.post('/paylog/:outTradeNo/flag', async (req, res) => {
+    const { out_trade_no: outTradeNo } = attemptOf(req);
+    const note = formText(req, 'note', 2000).trim();
+    const decision = note === '' ? undefined : await resolveAttemptFlag(knex, { outTradeNo, operator: operatorOf(req), note, now: deps.clock() });
+    req.session.adminNotice = decision === undefined ? { tone: 'error', key: 'admin.flag.notice.noNote' } : flagNotice(decision);
+    res.redirect(303, detailUrl(outTradeNo));
+  });
+
+  router.post('/paylog/:outTradeNo/refunds/:outRefundNo/flag', async (req, res) => {
+    const { out_trade_no: outTradeNo } = attemptOf(req);
+    const note = formText(req, 'note', 2000).trim();
+    const outRefundNo = String(req.params.outRefundNo);
+    const decision = note === '' ? undefined : await resolveRefundFlag(knex, { outRefundNo, outTradeNo, operator: operatorOf(req), note, now: deps.clock() });
+    req.session.adminNotice = decision === undefined ? { tone: 'error', key: 'admin.flag.notice.noNote' } : flagNotice(decision);
+    res.redirect(303, detailUrl(outTradeNo));
   });
 
   router.get('/paylog/:outTradeNo/query', (req, res) => {
@@ -135,7 +145,7 @@ export function adminPaylogRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'wxp
   router.post('/paylog/:outTradeNo/query', async (req, res) => {
     const { out_trade_no: outTradeNo } = attemptOf(req);
     if (!confirmed(req)) return res.redirect(303, `${detailUrl(outTradeNo)}/query`);
-    const outcome = await queryAtWechat(knex, client, { outTradeNo, operator: operatorOf(req), now: deps.clock() });
+    const outcome = await queryAtWechat(knex, provider, { outTradeNo, operator: operatorOf(req), now: deps.clock() });
     req.session.adminNotice = queryNotice(outcome, res.locals.t as Translate);
     res.redirect(303, detailUrl(outTradeNo));
   });
@@ -149,7 +159,7 @@ export function adminPaylogRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'wxp
   router.post('/paylog/:outTradeNo/close', async (req, res) => {
     const { out_trade_no: outTradeNo } = attemptOf(req);
     if (!confirmed(req)) return res.redirect(303, `${detailUrl(outTradeNo)}/close`);
-    const outcome = await closeAsAdmin(knex, client, { outTradeNo, operator: operatorOf(req), now: deps.clock() });
+    const outcome = await closeAsAdmin(knex, provider, { outTradeNo, operator: operatorOf(req), now: deps.clock() });
     req.session.adminNotice = closeNotice(outcome);
     res.redirect(303, detailUrl(outTradeNo));
   });
@@ -162,8 +172,8 @@ export function adminPaylogRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'wxp
     // yesterday: the latest day whose bill can exist (WeChat serves it from 10:00 today)
     const yesterday = beijingDateOf(new Date(now.getTime() - 24 * 3600 * 1000));
     if (req.query.date === undefined) return res.render('admin/reconcile', { nav: 'reconcile', date: yesterday, today, result: undefined });
-    const date = parseReconcileDate(req.query.date, now);
-    const result = await reconcileDay(knex, client, date, now);
+    const date = parseReconcileDate(provider, req.query.date, now);
+    const result = await reconcileDay(knex, provider, date, now);
     res.status(result.kind === 'failed' ? 502 : 200).render('admin/reconcile', { nav: 'reconcile', date, today, result });
   });
 

@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
+import { beijingDateOf, beijingDayStart } from '../beijing-time';
 import { Invalid } from '../errors';
 import { fenToYuanString } from '../money';
-import { BILL_COLUMNS as C, BILL_REFUND_PROCESSING, WxPayError, WxReturnError, billTimes, oldestBillDate, yuanToFen, type Bill, type WxPayClient } from '../wechatpay';
-import { beijingDateOf, beijingDayStart } from './paylog';
+import { ProviderError, type DayBill, type PaymentProvider } from '../payments';
 
 /**
- * A day's reconciliation: WeChat's bill (downloadbill ALL, Beijing day) against our paylog rows
+ * A day's reconciliation: the provider's bill of a Beijing day (WeChat's) against our paylog rows
  * paid that day and our refunds made that day. Every difference is listed, nothing is changed.
  * WeChat makes day D's bill at 09:00 Beijing on D+1 and serves it from about 10:00 ("Bill
  * Creating" before), keeps three months of bills, and writes each refund's status as it was when
@@ -38,7 +38,7 @@ export type ReconcileResult =
     }
   /** WeChat has no bill for the day: every payment or refund we have that day is a difference */
   | { kind: 'no_bill'; date: string; ourPayments: number; ourRefunds: number; differences: Difference[] }
-  /** the day is not over, or WeChat is still making its bill ("Bill Creating"): ask again after readyAt */
+  /** the day is not over, or WeChat is still making its bill: ask again after readyAt */
   | { kind: 'not_ready'; date: string; readyAt: Date }
   | { kind: 'failed'; date: string; message: string };
 
@@ -60,31 +60,18 @@ interface OurRefund {
 
 const yuan = fenToYuanString;
 
-function fenOf(text: string | undefined): number | undefined {
-  try {
-    return text === undefined ? undefined : yuanToFen(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Checks a reconciliation date: a real 'yyyy-MM-dd' Beijing date, not after today, within WeChat's three months. */
-export function parseReconcileDate(text: unknown, now: Date): string {
+/** Checks a reconciliation date: a real 'yyyy-MM-dd' Beijing date, not after today, within the provider's three months. */
+export function parseReconcileDate(provider: PaymentProvider, text: unknown, now: Date): string {
   if (typeof text !== 'string' || beijingDayStart(text) === undefined) throw new Invalid('bad date', 'admin.error.badParam', { name: 'date' });
   const today = beijingDateOf(now);
   if (text > today) throw new Invalid('date in the future', 'admin.reconcile.future');
-  if (text.replace(/-/g, '') < oldestBillDate(today.replace(/-/g, ''))) throw new Invalid('bill older than three months', 'admin.reconcile.tooOld');
+  if (text < provider.oldestBillDate(today)) throw new Invalid('bill older than three months', 'admin.reconcile.tooOld');
   return text;
 }
 
-/** When WeChat serves the bill of `date` ('yyyy-MM-dd'): 10:00 Beijing the next day. */
-export function billReadyAt(date: string): Date {
-  return billTimes(date.replace(/-/g, '')).servedFrom;
-}
-
-/** The bill's refund status against ours: PROCESSING in the bill was frozen before any outcome, so it matches every status of ours. */
+/** The bill's refund status against ours: a status frozen before any outcome matches every status of ours. */
 export function refundStatusDiffers(billStatus: string, ours: string): boolean {
-  if (billStatus === '' || billStatus === BILL_REFUND_PROCESSING) return false;
+  if (billStatus === 'frozen') return false;
   return billStatus !== ours;
 }
 
@@ -94,15 +81,10 @@ async function inChunks<T>(keys: string[], load: (chunk: string[]) => Promise<T[
   return out;
 }
 
-function isRefundRow(row: Record<string, string>): boolean {
-  const no = row[C.outRefundNo];
-  return row[C.tradeState] === 'REFUND' || (no !== undefined && no !== '' && no !== '0');
-}
-
-export async function reconcileDay(knex: Knex, client: WxPayClient, date: string, now: Date): Promise<ReconcileResult> {
+export async function reconcileDay(knex: Knex, provider: PaymentProvider, date: string, now: Date): Promise<ReconcileResult> {
   const start = beijingDayStart(date) as Date;
   const end = new Date(start.getTime() + DAY_MS);
-  const readyAt = billReadyAt(date);
+  const readyAt = provider.billReadyAt(date);
   // the day is not over: there is no bill to ask for
   if (now.getTime() < end.getTime()) return { kind: 'not_ready', date, readyAt };
   const ourPayments = (await knex('paylog')
@@ -119,48 +101,48 @@ export async function reconcileDay(knex: Knex, client: WxPayClient, date: string
     .orderBy('created_at')
     .select('out_refund_no', 'out_trade_no', 'refund_fee', 'status')) as OurRefund[];
 
-  let bill: Bill;
+  let bill: DayBill;
   try {
-    bill = await client.downloadBill({ billDate: date.replace(/-/g, ''), billType: 'ALL' });
+    bill = await provider.bill(date);
   } catch (err) {
-    // WeChat is still making the bill (live WeChat may be late past 10:00 too)
-    if (err instanceof WxReturnError && /Bill Creating/i.test(err.returnMsg)) return { kind: 'not_ready', date, readyAt: now.getTime() < readyAt.getTime() ? readyAt : now };
-    if (err instanceof WxReturnError && /No Bill Exist/i.test(err.returnMsg)) {
-      const differences: Difference[] = [
-        ...ourPayments.map((p): Difference => ({ kind: 'not_in_bill', entity: 'payment', outTradeNo: p.out_trade_no, ours: yuan(p.total_fee) })),
-        ...ourRefunds.map((r): Difference => ({ kind: 'not_in_bill', entity: 'refund', outTradeNo: r.out_trade_no, outRefundNo: r.out_refund_no, ours: yuan(r.refund_fee) })),
-      ];
-      return { kind: 'no_bill', date, ourPayments: ourPayments.length, ourRefunds: ourRefunds.length, differences };
-    }
-    if (err instanceof WxPayError) return { kind: 'failed', date, message: err.message };
+    if (err instanceof ProviderError) return { kind: 'failed', date, message: err.message };
     throw err;
   }
+  // WeChat is still making the bill (live WeChat may be late past 10:00 too)
+  if (bill.kind === 'not_yet') return { kind: 'not_ready', date, readyAt: now.getTime() < readyAt.getTime() ? readyAt : now };
+  if (bill.kind === 'none') {
+    const differences: Difference[] = [
+      ...ourPayments.map((p): Difference => ({ kind: 'not_in_bill', entity: 'payment', outTradeNo: p.out_trade_no, ours: yuan(p.total_fee) })),
+      ...ourRefunds.map((r): Difference => ({ kind: 'not_in_bill', entity: 'refund', outTradeNo: r.out_trade_no, outRefundNo: r.out_refund_no, ours: yuan(r.refund_fee) })),
+    ];
+    return { kind: 'no_bill', date, ourPayments: ourPayments.length, ourRefunds: ourRefunds.length, differences };
+  }
 
-  const billPayments = bill.rows.filter((row) => !isRefundRow(row));
-  const billRefunds = bill.rows.filter(isRefundRow);
+  const billPayments = bill.payments;
+  const billRefunds = bill.refunds;
   const differences: Difference[] = [];
 
   // payments: the bill's rows against ours (of any day: a row paid near midnight is still ours)
   const oursByNo = new Map(ourPayments.map((p) => [p.out_trade_no, p]));
-  const missing = [...new Set(billPayments.map((r) => r[C.outTradeNo] ?? '').filter((no) => no !== '' && !oursByNo.has(no)))];
+  const missing = [...new Set(billPayments.map((r) => r.outTradeNo).filter((no) => no !== '' && !oursByNo.has(no)))];
   const elsewhere = await inChunks(missing, (chunk) => knex('paylog').whereIn('out_trade_no', chunk).select('out_trade_no', 'total_fee', 'trade_state', 'transaction_id') as Promise<OurPayment[]>);
   const anyDay = new Map([...ourPayments, ...elsewhere].map((p) => [p.out_trade_no, p]));
   const matched = new Set<string>();
   for (const row of billPayments) {
-    const outTradeNo = row[C.outTradeNo] ?? '';
-    const billFen = fenOf(row[C.totalFee] ?? row[C.settlementTotalFee]);
-    const billAmount = billFen === undefined ? (row[C.totalFee] ?? '') : yuan(billFen);
+    const outTradeNo = row.outTradeNo;
+    const billFen = row.amountFen;
+    const billAmount = billFen === undefined ? row.amountText : yuan(billFen);
     const ours = anyDay.get(outTradeNo);
     if (!ours) {
       differences.push({ kind: 'not_ours', entity: 'payment', outTradeNo, bill: billAmount });
       continue;
     }
     matched.add(outTradeNo);
-    const billState = row[C.tradeState] ?? '';
+    const billState = row.state;
     if (ours.trade_state !== 'SUCCESS' && ours.trade_state !== 'REFUND') differences.push({ kind: 'state', entity: 'payment', outTradeNo, ours: ours.trade_state, bill: billState });
-    else if (billState !== 'SUCCESS') differences.push({ kind: 'state', entity: 'payment', outTradeNo, ours: ours.trade_state, bill: billState });
+    else if (!row.paid) differences.push({ kind: 'state', entity: 'payment', outTradeNo, ours: ours.trade_state, bill: billState });
     if (billFen !== ours.total_fee) differences.push({ kind: 'amount', entity: 'payment', outTradeNo, ours: yuan(ours.total_fee), bill: billAmount });
-    const billTransaction = row[C.transactionId] ?? '';
+    const billTransaction = row.transactionId;
     if ((ours.transaction_id ?? '') !== billTransaction) differences.push({ kind: 'ids', entity: 'payment', outTradeNo, ours: ours.transaction_id ?? '', bill: billTransaction });
   }
   for (const p of ourPayments) {
@@ -169,15 +151,15 @@ export async function reconcileDay(knex: Knex, client: WxPayClient, date: string
 
   // refunds: by out_refund_no
   const refundsByNo = new Map(ourRefunds.map((r) => [r.out_refund_no, r]));
-  const missingRefunds = [...new Set(billRefunds.map((r) => r[C.outRefundNo] ?? '').filter((no) => no !== '' && !refundsByNo.has(no)))];
+  const missingRefunds = [...new Set(billRefunds.map((r) => r.outRefundNo).filter((no) => no !== '' && !refundsByNo.has(no)))];
   const otherRefunds = await inChunks(missingRefunds, (chunk) => knex('refunds').whereIn('out_refund_no', chunk).select('out_refund_no', 'out_trade_no', 'refund_fee', 'status') as Promise<OurRefund[]>);
   const refundsAnyDay = new Map([...ourRefunds, ...otherRefunds].map((r) => [r.out_refund_no, r]));
   const matchedRefunds = new Set<string>();
   for (const row of billRefunds) {
-    const outRefundNo = row[C.outRefundNo] ?? '';
-    const outTradeNo = row[C.outTradeNo] ?? '';
-    const billFen = fenOf(row[C.refundFee]);
-    const billAmount = billFen === undefined ? (row[C.refundFee] ?? '') : yuan(billFen);
+    const outRefundNo = row.outRefundNo;
+    const outTradeNo = row.outTradeNo;
+    const billFen = row.amountFen;
+    const billAmount = billFen === undefined ? row.amountText : yuan(billFen);
     const ours = refundsAnyDay.get(outRefundNo);
     if (!ours) {
       differences.push({ kind: 'not_ours', entity: 'refund', outTradeNo, outRefundNo, bill: billAmount });
@@ -186,8 +168,7 @@ export async function reconcileDay(knex: Knex, client: WxPayClient, date: string
     matchedRefunds.add(outRefundNo);
     if (ours.out_trade_no !== outTradeNo) differences.push({ kind: 'ids', entity: 'refund', outTradeNo, outRefundNo, ours: ours.out_trade_no, bill: outTradeNo });
     if (billFen !== ours.refund_fee) differences.push({ kind: 'amount', entity: 'refund', outTradeNo, outRefundNo, ours: yuan(ours.refund_fee), bill: billAmount });
-    const billStatus = row[C.refundStatus] ?? '';
-    if (refundStatusDiffers(billStatus, ours.status)) differences.push({ kind: 'state', entity: 'refund', outTradeNo, outRefundNo, ours: ours.status, bill: billStatus });
+    if (refundStatusDiffers(row.status, ours.status)) differences.push({ kind: 'state', entity: 'refund', outTradeNo, outRefundNo, ours: ours.status, bill: row.status });
   }
   for (const r of ourRefunds) {
     if (!matchedRefunds.has(r.out_refund_no)) differences.push({ kind: 'not_in_bill', entity: 'refund', outTradeNo: r.out_trade_no, outRefundNo: r.out_refund_no, ours: yuan(r.refund_fee) });

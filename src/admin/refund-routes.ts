@@ -4,21 +4,37 @@ import { Conflict, Invalid, NotFound } from '../errors';
 import { MAX_REASON_LENGTH, OUT_REFUND_NO, attemptActions, newOutRefundNo, readRefund, refundableFen, requestRefund } from '../ledger';
 import { fenToYuanString, yuanStringToFen } from '../money';
 import { sendRefund, syncRefund } from '../refunds/service';
+import type { Translate } from '../i18n';
 import { loadPathParam } from '../http/path-param';
-import { refundNotifyUrl } from '../webhooks/routes';
 import { confirmPage, confirmed, detailUrl, formText, loadAttemptParam, onlyParams, operatorOf } from './http';
 import { refundNotice, syncNotice } from './notices';
 
+type Refundable = Awaited<ReturnType<typeof refundableFen>>;
+
+/** The order a refund form names: the one chosen, the only one, or (drawing a fresh form) the first with money left. */
+function orderChosen(refundable: Refundable, given: string | undefined, fresh: boolean): number | undefined {
+  if (given !== undefined && /^\d{1,15}$/.test(given)) return Number(given);
+  if (refundable.orders.length === 1) return refundable.orders[0]?.id;
+  return fresh ? refundable.orders.find((o) => o.leftFen > 0)?.id : undefined;
+}
+
+/** What may still be refunded for the chosen order (the attempt's, for an attempt made for no order). */
+function leftFor(refundable: Refundable, orderId: number | undefined): number {
+  if (refundable.orders.length === 0) return refundable.leftFen;
+  return refundable.orders.find((o) => o.id === orderId)?.leftFen ?? 0;
+}
+
 /**
- * Refunds by the admin: the form (amount, reason; its out_refund_no made when the form is drawn,
- * so a double submit is one refund), a confirmation, the refund stored by the ledger and sent to
- * WeChat; and for a stored refund, "retry" (the same out_refund_no again) and "sync" (ask WeChat).
+ * Refunds by the admin: the form (which order, amount, reason; its out_refund_no made when the
+ * form is drawn, so a double submit is one refund), a confirmation, the refund stored by the
+ * ledger and sent to WeChat; and for a stored refund, "retry" (the same out_refund_no again) and
+ * "sync" (ask WeChat). A refund names the order it returns money for: never more than the order
+ * cost, nor in all more than the payment took.
  */
-export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'wxpay'>): Router {
+export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'payments'>): Router {
   const router = Router();
   const knex = deps.db.knex;
-  const client = deps.wxpay.client;
-  const refundNotify = refundNotifyUrl(deps.wxpay.notifyUrl);
+  const provider = deps.payments;
   const attemptOf = loadAttemptParam(router, knex);
 
   // the refund named in the path, of the attempt named in the path (or a 404)
@@ -32,7 +48,7 @@ export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'wxp
     req: Request,
     res: Response,
     status: number,
-    data: { amount: string; reason: string; outRefundNo: string; errors: Record<string, string>; errorParams?: Record<string, string | number> },
+    data: { amount: string; reason: string; outRefundNo: string; orderId: number | undefined; errors: Record<string, string>; errorParams?: Record<string, string | number> },
   ) => {
     const paylog = attemptOf(req);
     const refundable = await refundableFen(knex, paylog.out_trade_no);
@@ -40,9 +56,11 @@ export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'wxp
   };
 
   router.get('/paylog/:outTradeNo/refund', async (req, res) => {
-    onlyParams(req, []);
-    const { leftFen } = await refundableFen(knex, attemptOf(req).out_trade_no);
-    await renderRefundForm(req, res, 200, { amount: leftFen > 0 ? fenToYuanString(leftFen) : '', reason: '', outRefundNo: newOutRefundNo(deps.clock()), errors: {} });
+    onlyParams(req, ['order']);
+    const refundable = await refundableFen(knex, attemptOf(req).out_trade_no);
+    const orderId = orderChosen(refundable, typeof req.query.order === 'string' ? req.query.order : undefined, true);
+    const left = leftFor(refundable, orderId);
+    await renderRefundForm(req, res, 200, { amount: left > 0 ? fenToYuanString(left) : '', reason: '', outRefundNo: newOutRefundNo(deps.clock()), orderId, errors: {} });
   });
 
   router.post('/paylog/:outTradeNo/refund', async (req, res) => {
@@ -51,13 +69,17 @@ export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'wxp
     const reason = formText(req, 'reason', 400).trim();
     const outRefundNo = formText(req, 'out_refund_no', 64);
     if (!OUT_REFUND_NO.test(outRefundNo)) throw new Invalid('bad out_refund_no', 'refund.error.badToken');
+    const refundable = await refundableFen(knex, outTradeNo);
+    const givenOrder = formText(req, 'order_id', 16).trim();
+    const orderId = orderChosen(refundable, givenOrder === '' ? undefined : givenOrder, false);
     const errors: Record<string, string> = {};
+    if (refundable.orders.length > 0 && !refundable.orders.some((o) => o.id === orderId)) errors.order = 'refund.error.chooseOrder';
     const refundFee = yuanStringToFen(amount);
     if (refundFee === undefined || refundFee <= 0) errors.amount = 'refund.error.badAmount';
     if ([...reason].length > MAX_REASON_LENGTH) errors.reason = 'refund.error.reasonTooLong';
-    const { leftFen } = await refundableFen(knex, outTradeNo);
-    if (!errors.amount && (refundFee as number) > leftFen) errors.amount = 'refund.error.exceeds';
-    const form = { amount, reason, outRefundNo };
+    const leftFen = leftFor(refundable, orderId);
+    if (!errors.amount && !errors.order && (refundFee as number) > leftFen) errors.amount = 'refund.error.exceeds';
+    const form = { amount, reason, outRefundNo, orderId };
     if (Object.keys(errors).length > 0) {
       return renderRefundForm(req, res, errors.amount === 'refund.error.exceeds' ? 409 : 400, { ...form, errors, errorParams: { left: fenToYuanString(leftFen), max: MAX_REASON_LENGTH } });
     }
@@ -65,24 +87,24 @@ export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'wxp
     if (!confirmed(req)) {
       return confirmPage(res, {
         title: 'admin.action.refund',
-        text: 'refund.confirm',
-        textParams: { amount: fenToYuanString(fen), outTradeNo, reason: reason || '-' },
+        text: orderId === undefined ? 'refund.confirm' : 'refund.confirmOrder',
+        textParams: { amount: fenToYuanString(fen), outTradeNo, reason: reason || '-', orderId: orderId ?? '' },
         action: `${detailUrl(outTradeNo)}/refund`,
         back: detailUrl(outTradeNo),
-        fields: { amount, reason, out_refund_no: outRefundNo },
+        fields: { amount, reason, out_refund_no: outRefundNo, order_id: orderId === undefined ? '' : String(orderId) },
         danger: true,
       });
     }
     const operator = operatorOf(req);
     try {
-      await requestRefund(knex, { outTradeNo, outRefundNo, refundFee: fen, reason, operator, now: deps.clock() });
+      await requestRefund(knex, { outTradeNo, orderId, outRefundNo, refundFee: fen, reason, operator, now: deps.clock() });
     } catch (err) {
       if (!(err instanceof Conflict)) throw err;
-      const left = (await refundableFen(knex, outTradeNo)).leftFen;
+      const left = leftFor(await refundableFen(knex, outTradeNo), orderId);
       return renderRefundForm(req, res, 409, { ...form, errors: { amount: err.messageKey }, errorParams: { ...err.params, left: fenToYuanString(left), max: MAX_REASON_LENGTH } });
     }
-    const outcome = await sendRefund(knex, client, { outRefundNo, notifyUrl: refundNotify, operator, clock: deps.clock });
-    req.session.adminNotice = refundNotice(outcome, fen);
+    const outcome = await sendRefund(knex, provider, { outRefundNo, operator, clock: deps.clock });
+    req.session.adminNotice = refundNotice(outcome, fen, res.locals.t as Translate);
     res.redirect(303, detailUrl(outTradeNo));
   });
 
@@ -106,8 +128,8 @@ export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'wxp
     const { out_trade_no: outTradeNo } = attemptOf(req);
     const refund = refundOf(req);
     if (!confirmed(req)) return res.redirect(303, `${detailUrl(outTradeNo)}/refunds/${encodeURIComponent(refund.out_refund_no)}/retry`);
-    const outcome = await sendRefund(knex, client, { outRefundNo: refund.out_refund_no, notifyUrl: refundNotify, operator: operatorOf(req), clock: deps.clock });
-    req.session.adminNotice = refundNotice(outcome, refund.refund_fee);
+    const outcome = await sendRefund(knex, provider, { outRefundNo: refund.out_refund_no, operator: operatorOf(req), clock: deps.clock });
+    req.session.adminNotice = refundNotice(outcome, refund.refund_fee, res.locals.t as Translate);
     res.redirect(303, detailUrl(outTradeNo));
   });
 
@@ -115,7 +137,7 @@ export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'wxp
     const { out_trade_no: outTradeNo } = attemptOf(req);
     const refund = refundOf(req);
     if (!confirmed(req)) return res.redirect(303, `${detailUrl(outTradeNo)}/refunds/${encodeURIComponent(refund.out_refund_no)}/sync`);
-    const outcome = await syncRefund(knex, client, { outRefundNo: refund.out_refund_no, operator: operatorOf(req), clock: deps.clock });
+    const outcome = await syncRefund(knex, provider, { outRefundNo: refund.out_refund_no, operator: operatorOf(req), clock: deps.clock });
     req.session.adminNotice = syncNotice(outcome);
     res.redirect(303, detailUrl(outTradeNo));
   });

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { changeCodOrder, unacceptedCodOrders } from '../ledger';
+import { changeCodOrder, orderEvent, unacceptedCodOrders } from '../ledger';
 
 /**
  * Cash on delivery: the merchant accepts an order for delivery, marks it delivered and paid, or
@@ -17,7 +17,7 @@ export async function expireUnacceptedCod(knex: Knex, now: Date, acceptHours: nu
   const ids = await unacceptedCodOrders(knex, new Date(now.getTime() - acceptHours * 3600 * 1000), limit);
   let cancelled = 0;
   for (const id of ids) {
-    const outcome = await changeCodOrder(knex, { orderId: id, action: 'cancel', operator: 'system', now, remark: `cash on delivery not accepted within ${acceptHours} h: cancelled, stock returned` });
+    const outcome = await changeCodOrder(knex, { orderId: id, action: 'cancel', operator: 'system', now, event: orderEvent('cod_expired', { hours: acceptHours }) });
     if (outcome === 'done') cancelled += 1;
   }
   return cancelled;

@@ -188,4 +188,5 @@ export const en: Record<keyof typeof zh, string> = {
   'pay.error.otherPayer': 'This payment was started for another WeChat user. Please pay with a QR code instead, or order again.',
   'pay.error.tooManyAttempts': 'These orders have had too many payment attempts (at most {max}). Please order again.',
   'pay.error.wayOff': 'This way to pay is no longer offered. Please pay with a QR code instead.',
+  'order.refunded': 'refunded {amount}',
 };

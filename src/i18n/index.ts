@@ -43,8 +43,4 @@ export function translator(locale: Locale): Translate {
   };
 }
 
-/** A moment as people in China read it: Beijing time, "2026-11-25 16:05" (seconds optional). */
-export function formatDateTime(d: Date, withSeconds = false): string {
-  const beijing = new Date(d.getTime() + 8 * 3600 * 1000).toISOString();
-  return `${beijing.slice(0, 10)} ${beijing.slice(11, withSeconds ? 19 : 16)}`;
-}
+export { formatDateTime } from '../beijing-time';

@@ -187,4 +187,5 @@ export const zh = {
   'pay.error.otherPayer': '这笔支付是为另一个微信用户发起的。请改用二维码支付，或重新下单。',
   'pay.error.tooManyAttempts': '这些订单已经尝试支付太多次（最多 {max} 次）。请重新下单。',
   'pay.error.wayOff': '这种支付方式已停用，请改用二维码支付。',
+  'order.refunded': '已退款 {amount}',
 } as const;

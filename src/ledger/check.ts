@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { formatFen } from '../money';
 
 /**
  * The ledger's invariants, checked over the whole database in one read-only snapshot. It changes
@@ -12,9 +13,14 @@ import type { Knex } from 'knex';
  *  - acknowledged notifies: a payment notify answered SUCCESS (verdict paid, duplicate, ...) names a
  *    trade stored SUCCESS/REFUND with that transaction id (or kept as its conflict id);
  *  - refunds: per trade, the SUCCESS refunds add up to paylog.refunded_fee, refunds that may still
- *    take money never exceed total_fee, and in total refunded <= paid;
- *  - stock: for each product whose starting stock is known, start = stock now + units in unpaid,
- *    paid or refunded orders (a closed order gave its units back);
+ *    take money never exceed total_fee, and in total refunded <= paid; per order, what came back of
+ *    its own payment is orders.refunded_fen (never over its total), and an order is refunded
+ *    exactly when all of it is back;
+ *  - delivery: the goods follow the money where they have not left (a closed order is never sent,
+ *    an order accepted for delivery is cash on delivery, goods sent are paid for or cash on delivery);
+ *  - stock: for each product whose starting stock is known, start = stock now + units held by open
+ *    orders + units sold (orders paid, or whose goods left the warehouse), less the units a late
+ *    payment could not take again (a closed order gave its units back);
  *  - WeChat's side, where the database holds it (simulator mode: the sim_* tables of the merchant):
  *    each trade paid here is paid there with the same transaction id and amount, no trade paid there
  *    is unpaid (or unknown) here, no trade closed here can still be paid there, every refund there
@@ -30,6 +36,8 @@ export type DiscrepancyKind =
   | 'acknowledged_notify_not_stored'
   | 'refunds_not_summed'
   | 'refunds_exceed_paid'
+  | 'order_refunds_not_summed'
+  | 'delivery_inconsistent'
   | 'stock_not_conserved'
   | 'paid_here_not_at_wechat'
   | 'paid_at_wechat_not_here'
@@ -69,12 +77,8 @@ const PAID_STATES = ['SUCCESS', 'REFUND'];
 /** notify verdicts answered SUCCESS to WeChat: the state must be stored */
 const ACKNOWLEDGED_VERDICTS = ['paid', 'late_payment', 'double_payment', 'duplicate', 'conflict'];
 
-/** yuan for a message line, without importing the app's formatter (this file stands alone) */
-export function yuan(fen: number): string {
-  const sign = fen < 0 ? '-' : '';
-  const abs = Math.abs(fen);
-  return `${sign}¥${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
-}
+/** fen as people read money, in a message line (the shop's one formatter) */
+export const yuan = formatFen;
 
 async function hasTable(trx: Knex.Transaction, table: string): Promise<boolean> {
   const { rows } = await trx.raw<{ rows: { present: boolean }[] }>('SELECT to_regclass(?) IS NOT NULL AS present', [table]);
@@ -180,20 +184,60 @@ export async function checkLedger(knex: Knex, options: LedgerCheckOptions): Prom
     }
     if (n(totals?.refunded) > n(totals?.paid)) add('refunds_exceed_paid', 'all trades', `refunded ${yuan(n(totals?.refunded))} of ${yuan(n(totals?.paid))} paid`);
 
+    // 5b. per order: what came back of its own payment (refunds naming it, of the attempt that paid it)
+    const orderRefunds = (await trx('orders')
+      .where('orders.pay_type', 'wxpay')
+      .andWhere((q) => q.where('orders.refunded_fen', '>', 0).orWhere('orders.status', 'refunded').orWhereExists(trx('refunds').select(trx.raw('1')).whereRaw('refunds.order_id = orders.id')))
+      .select(
+        'orders.id',
+        'orders.status',
+        'orders.total_fen',
+        'orders.refunded_fen',
+        trx.raw(`(SELECT count(*) FROM refunds r WHERE r.order_id = orders.id AND r.out_trade_no = orders.out_trade_no)::int AS naming`),
+        trx.raw(`(SELECT coalesce(sum(r.refund_fee), 0) FROM refunds r WHERE r.order_id = orders.id AND r.out_trade_no = orders.out_trade_no AND r.status = 'SUCCESS')::bigint AS succeeded`),
+      )) as { id: number; status: string; total_fen: number; refunded_fen: number; naming: number; succeeded: number }[];
+    for (const o of orderRefunds) {
+      const total = n(o.total_fen);
+      const back = n(o.refunded_fen);
+      // refunds from before they named orders: the order was refunded with its whole payment
+      const expected = o.naming > 0 ? Math.min(total, n(o.succeeded)) : o.status === 'refunded' ? total : 0;
+      if (back !== expected) add('order_refunds_not_summed', `order ${o.id}`, `has ${yuan(back)} refunded but its own refunds add up to ${yuan(expected)}`);
+      if ((o.status === 'refunded') !== (back === total)) add('order_refunds_not_summed', `order ${o.id}`, `is ${o.status} with ${yuan(back)} of ${yuan(total)} refunded`);
+    }
+
+    // 5c. the goods follow the money where they have not left
+    const deliveries = (await trx('orders')
+      .where((q) =>
+        q
+          .where((c) => c.where('status', 'closed').whereNot('delivery_status', 'cancelled'))
+          .orWhere((c) => c.where('status', 'unpaid').whereNotIn('delivery_status', ['pending', 'accepted', 'shipped']))
+          .orWhere((c) => c.where('delivery_status', 'accepted').whereNot('pay_type', 'cod'))
+          .orWhere((c) => c.where('status', 'unpaid').where('delivery_status', 'shipped').whereNot('pay_type', 'cod'))
+          .orWhere((c) => c.where('status', 'paid').where('delivery_status', 'cancelled')),
+      )
+      .select('id', 'status', 'pay_type', 'delivery_status')) as { id: number; status: string; pay_type: string; delivery_status: string }[];
+    for (const o of deliveries) add('delivery_inconsistent', `order ${o.id}`, `is ${o.status} (${o.pay_type}) but its goods are ${o.delivery_status}`);
+
     // 6. stock: what the shop started with = what is left + what orders hold
     if (options.initialStock) {
+      // units an order took from the shelf (less what a late payment found sold): held while its
+      // money is open, sold once paid for or once its goods left the warehouse
       const stock = (await trx('products')
         .leftJoin(
           trx('order_items')
             .join('orders', 'orders.id', 'order_items.order_id')
             .whereIn('orders.status', ['unpaid', 'paid', 'refunded'])
             .groupBy('order_items.product_id')
-            .select('order_items.product_id', trx.raw('sum(order_items.quantity)::bigint AS held'))
-            .as('held'),
-          'held.product_id',
+            .select(
+              'order_items.product_id',
+              trx.raw(`sum(order_items.quantity - order_items.stock_short) FILTER (WHERE orders.status = 'unpaid' AND orders.delivery_status IN ('pending', 'accepted'))::bigint AS held`),
+              trx.raw(`sum(order_items.quantity - order_items.stock_short) FILTER (WHERE NOT (orders.status = 'unpaid' AND orders.delivery_status IN ('pending', 'accepted')))::bigint AS sold`),
+            )
+            .as('taken'),
+          'taken.product_id',
           'products.id',
         )
-        .select('products.sku', 'products.stock', trx.raw('coalesce(held.held, 0)::bigint AS held'))) as { sku: string; stock: number; held: number }[];
+        .select('products.sku', 'products.stock', trx.raw('coalesce(taken.held, 0)::bigint AS held'), trx.raw('coalesce(taken.sold, 0)::bigint AS sold'))) as { sku: string; stock: number; held: number; sold: number }[];
       const unknown: string[] = [];
       for (const p of stock) {
         const start = options.initialStock[p.sku];
@@ -201,7 +245,10 @@ export async function checkLedger(knex: Knex, options: LedgerCheckOptions): Prom
           unknown.push(p.sku);
           continue;
         }
-        if (p.stock + n(p.held) !== start) add('stock_not_conserved', p.sku, `started with ${start}, has ${p.stock} and ${n(p.held)} in orders (${p.stock + n(p.held) - start > 0 ? '+' : ''}${p.stock + n(p.held) - start})`);
+        const accounted = p.stock + n(p.held) + n(p.sold);
+        if (accounted !== start) {
+          add('stock_not_conserved', p.sku, `started with ${start}, has ${p.stock} on the shelf, ${n(p.held)} held by open orders and ${n(p.sold)} sold (${accounted - start > 0 ? '+' : ''}${accounted - start})`);
+        }
       }
       if (unknown.length > 0) unchecked.push(`stock of ${unknown.length} product(s) whose starting stock is unknown: ${unknown.slice(0, 10).join(', ')}`);
     } else {

@@ -1,25 +1,18 @@
 import type { Knex } from 'knex';
 import client from 'prom-client';
 import { Conflict, Invalid, NotFound } from '../errors';
+import { deliveryAfter } from './delivery-rules';
+import { orderEvent, type OrderEvent } from './events';
+import { markPaidInOneStatement, type NotifyRecord } from './fast-path';
 import { isPaid, newOutTradeNo, type PaySource, type PayType, type TradeState, type TradeType } from './model';
 import * as repo from './repo';
-import {
-  checkoutLimitBreach,
-  decideClose,
-  decideCod,
-  decidePayment,
-  decideRenew,
-  MAX_ATTEMPTS_PER_ORDERS,
-  paymentRemark,
-  type CheckoutLimits,
-  type CodAction,
-  type CodOutcome,
-  type MarkPaidOutcome,
-} from './rules';
+import * as stock from './stock-repo';
+import { checkoutLimitBreach, decideClose, decidePayment, decideRenew, MAX_ATTEMPTS_PER_ORDERS, type CheckoutLimits, type MarkPaidOutcome, type WechatWord } from './rules';
 
 /**
- * THE owner of a payment attempt. Every state change of money or orders is one function here (refunds: ./refunds.ts),
- * in one transaction: the rows it decides on locked first (paylog row, then its orders, then a
+ * THE owner of a payment attempt. Every state change of money or orders is one function here
+ * (refunds: ./refunds.ts; cash on delivery and the goods: ./delivery.ts; flags: ./flags.ts), in
+ * one transaction: the rows it decides on locked first (paylog row, then its orders, then a
  * refund), the decision taken by rules.ts, the statements run by repo.ts, the waiters woken by a
  * pg_notify that arrives after commit. Features (checkout, pay, refunds, admin, the sweeper) talk
  * to WeChat outside any transaction and hand what it said to these functions. Every function is
@@ -29,28 +22,17 @@ import {
  */
 
 export * from './model';
+export * from './events';
 export * from './rules';
+export * from './refund-rules';
+export * from './delivery-rules';
 export * from './refunds';
-export { PAYLOG_CHANNEL, type NotifyRecord, type SweepKind } from './repo';
-export {
-  attemptOfSession,
-  attemptOfShopper,
-  claimForSweep,
-  claimQuery,
-  liveRefundFen,
-  orderIdByMobile,
-  ordersOfAttempt,
-  ordersOfCheckout,
-  ordersOfSession,
-  payPageOf,
-  readAttempt,
-  readRefund,
-  refundsOfAttempt,
-  storeOrdered,
-  unacceptedCodOrders,
-  unpaidCountOf,
-  withItems,
-} from './repo';
+export * from './delivery';
+export * from './flags';
+export * from './reads';
+export { type NotifyRecord } from './fast-path';
+export { PAYLOG_CHANNEL, type SweepKind, claimForSweep, claimQuery, storeOrdered } from './repo';
+export { liveRefundFen } from './refund-repo';
 
 // ---- checkout ------------------------------------------------------------------------------
 
@@ -113,9 +95,9 @@ export async function placeOrders(knex: Knex, input: PlaceOrdersInput): Promise<
 
       const bySeller = new Map<string, { productId: number; title: string; unitPriceFen: number; quantity: number }[]>();
       for (const line of lines) {
-        const reserved = await repo.reserveStock(trx, line.productId, line.quantity);
+        const reserved = await stock.reserveStock(trx, line.productId, line.quantity);
         if (!reserved) {
-          const product = await repo.stockOf(trx, line.productId);
+          const product = await stock.stockOf(trx, line.productId);
           if (!product) throw new Conflict(`product ${line.productId} is gone`, 'checkout.error.productGone');
           throw new Conflict(`${product.title}: ${line.quantity} wanted, ${product.stock} left`, 'cart.notEnoughStock', { title: product.title, stock: product.stock });
         }
@@ -129,7 +111,7 @@ export async function placeOrders(knex: Knex, input: PlaceOrdersInput): Promise<
 
       const outTradeNo = input.payType === 'wxpay' ? newOutTradeNo(input.now) : undefined;
       if (outTradeNo) await repo.insertAttempt(trx, { outTradeNo, shopperId: input.shopperId, totalFee: totalFen, tradeType: input.tradeType, now: input.now });
-      const line = { operator: `shopper:${input.shopperId}`, remark: outTradeNo ? `checkout, WeChat Pay ${outTradeNo}` : 'checkout, cash on delivery', at: input.now };
+      const line = { operator: `shopper:${input.shopperId}`, event: outTradeNo ? orderEvent('checkout_wxpay', { outTradeNo }) : orderEvent('checkout_cod', {}), at: input.now };
       const orderIds: number[] = [];
       for (const [index, seller] of sellers.entries()) {
         orderIds.push(
@@ -205,9 +187,9 @@ export const markPaidOutcomes = new client.Counter({
  * instance). Idempotent per (out_trade_no, transaction_id). `record` is the webhook's own
  * notify_log row, stored with the fast path's statement when that one decides.
  */
-export async function markPaid(knex: Knex, input: MarkPaidInput, record?: repo.NotifyRecord): Promise<MarkPaidResult> {
+export async function markPaid(knex: Knex, input: MarkPaidInput, record?: NotifyRecord): Promise<MarkPaidResult> {
   const operator = input.operator ?? 'system';
-  const fast = await repo.markPaidInOneStatement(knex, { ...input, operator, remark: paymentRemark(input.transactionId, input.source, false) }, record);
+  const fast = await markPaidInOneStatement(knex, { ...input, operator }, record);
   const result: MarkPaidResult = fast
     ? fast.outcome === 'paid'
       ? { outcome: 'paid', tradeState: 'SUCCESS', orderIds: fast.orderIds, recorded: fast.recorded }
@@ -235,8 +217,11 @@ function markPaidInTransaction(knex: Knex, input: MarkPaidInput, operator: strin
         return done('conflict');
       default: {
         await repo.changeAttempt(trx, input.outTradeNo, { trade_state: 'SUCCESS', transaction_id: input.transactionId, pay_time: input.paidAt, ...(decision.flag ? { flag: decision.flag } : {}) }, input.now);
-        await repo.retakeStock(trx, decision.retakeStockOf);
-        await repo.moveOrders(trx, decision.payOrders, { to: 'paid', paidAt: input.paidAt, outTradeNo: input.outTradeNo }, { operator, remark: paymentRemark(input.transactionId, input.source, decision.late), at: input.now });
+        const short = await stock.retakeStock(trx, decision.retakeStockOf);
+        const paid = { transactionId: input.transactionId, source: input.source };
+        await repo.moveOrders(trx, decision.payOrders, { to: 'paid', paidAt: input.paidAt, outTradeNo: input.outTradeNo }, { operator, event: decision.late ? orderEvent('paid_late', paid) : orderEvent('paid', paid), at: input.now });
+        // goods sold meanwhile: each order says which of its lines could not be taken again
+        for (const [orderId, lines] of short) await repo.noteOnOrders(trx, [orderId], { operator, event: orderEvent('stock_short', { lines }), at: input.now });
         await repo.wake(trx, decision.wake);
         return { outcome: decision.outcome, tradeState: 'SUCCESS', orderIds: decision.payOrders.map((o) => o.id), recorded: false };
       }
@@ -244,30 +229,30 @@ function markPaidInTransaction(knex: Knex, input: MarkPaidInput, operator: strin
   });
 }
 
-export type CloseAttemptOutcome = 'closed' | 'already_closed' | 'paid' | 'unknown_trade' | 'ordered_meanwhile';
+export type CloseAttemptOutcome = 'closed' | 'already_closed' | 'paid' | 'unknown_trade' | 'ordered_meanwhile' | 'still_open';
 
 /**
- * NOTPAY -> CLOSED in one transaction: the paylog row locked first, its orders that still wait
- * for this attempt closed with their stock given back, order_log written, waiters woken.
- * Call it only once WeChat can no longer take the money (closeorder answered, or the code
- * expired there). Idempotent: closing a closed attempt is a no-op that says so; a paid one stays paid.
+ * NOTPAY -> CLOSED in one transaction, under the one close rule (rules.closableHere) from what
+ * WeChat said (`wechat`): the paylog row locked first, its orders that still wait for this attempt
+ * closed (their goods never to be sent) with their stock given back, order_log written, waiters
+ * woken. Idempotent: closing a closed attempt is a no-op that says so; a paid one stays paid.
  */
-export async function closeAttempt(
-  knex: Knex,
-  input: { outTradeNo: string; now: Date; operator: string; reason: string; /** WeChat had no such trade: refuse if it was ordered there since */ onlyIfNeverOrdered?: boolean },
-): Promise<CloseAttemptOutcome> {
+export async function closeAttempt(knex: Knex, input: { outTradeNo: string; now: Date; operator: string; event: OrderEvent; wechat: WechatWord }): Promise<CloseAttemptOutcome> {
   return knex.transaction(async (trx) => {
-    const decision = decideClose(await repo.lockAttempt(trx, input.outTradeNo), input);
+    const decision = decideClose(await repo.lockAttempt(trx, input.outTradeNo), input.wechat);
     if (decision !== 'close') return decision;
     await repo.changeAttempt(trx, input.outTradeNo, { trade_state: 'CLOSED', closed_at: input.now }, input.now);
     // only the orders whose current attempt this is: a newer attempt keeps its orders open
-    const orderIds = await repo.lockCurrentOrders(trx, input.outTradeNo, 'unpaid');
-    await repo.returnStock(trx, orderIds);
+    const orders = await repo.lockCurrentOrders(trx, input.outTradeNo, 'unpaid');
+    await stock.returnStock(
+      trx,
+      orders.map((o) => o.id),
+    );
     await repo.moveOrders(
       trx,
-      orderIds.map((id) => ({ id, from: 'unpaid' as const })),
+      orders.map((o) => ({ id: o.id, from: 'unpaid' as const, delivery: deliveryAfter(o.delivery_status, 'closed') })),
       { to: 'closed' },
-      { operator: input.operator, remark: input.reason, at: input.now },
+      { operator: input.operator, event: input.event, at: input.now },
     );
     await repo.wake(trx, [input.outTradeNo]);
     return 'closed';
@@ -279,15 +264,16 @@ export type RenewOutcome = { kind: 'renewed' | 'current' | 'paid'; outTradeNo: s
 /**
  * The database half of "pay again" and of switching how to pay (pay/service.ts asks WeChat first
  * and closes the old attempt there when it can): a new attempt for the same unpaid orders, paid
- * `tradeType` (default: the old one's). One transaction: the old attempt CLOSED when WeChat can no
- * longer take money for it (`closedAtWechat`, default true; else it stays NOTPAY, superseded, for
- * the sweeper to close once WeChat allows), a new NOTPAY paylog for the same orders, which now
- * point at it. Idempotent: a second click finds the attempt the first one made. A payment that
- * landed meanwhile is reported as `paid` with the attempt that was paid.
+ * `tradeType` (default: the old one's). One transaction: the old attempt CLOSED only under the one
+ * close rule from what WeChat said (`wechat`, which the caller must state: nothing asked closes
+ * nothing), else it stays NOTPAY, superseded, for the sweeper to close once WeChat allows; a new
+ * NOTPAY paylog for the same orders, which now point at it. Idempotent: a second click finds the
+ * attempt the first one made. A payment that landed meanwhile is reported as `paid` with the
+ * attempt that was paid.
  */
 export async function replaceAttempt(
   knex: Knex,
-  input: { outTradeNo: string; shopperId: string; now: Date; qrTtlSeconds: number; tradeType?: TradeType; closedAtWechat?: boolean },
+  input: { outTradeNo: string; shopperId: string; now: Date; qrTtlSeconds: number; tradeType?: TradeType; wechat: WechatWord },
 ): Promise<RenewOutcome> {
   return knex.transaction(async (trx): Promise<RenewOutcome> => {
     const old = await repo.lockAttempt(trx, input.outTradeNo);
@@ -297,7 +283,7 @@ export async function replaceAttempt(
       trx,
       orders.map((o) => o.id),
     );
-    const decision = decideRenew(old, orders, input.now, input.qrTtlSeconds, { tradeType: input.tradeType ?? old.trade_type, closedAtWechat: input.closedAtWechat ?? true, attempts });
+    const decision = decideRenew(old, orders, input.now, input.qrTtlSeconds, { tradeType: input.tradeType ?? old.trade_type, wechat: input.wechat, attempts });
     switch (decision.kind) {
       case 'paid':
       case 'renewed':
@@ -319,10 +305,10 @@ export async function replaceAttempt(
           { to: 'unpaid', outTradeNo: fresh },
           {
             operator: `shopper:${input.shopperId}`,
-            remark:
+            event:
               decision.tradeType === old.trade_type
-                ? `new payment attempt ${fresh} replaces ${input.outTradeNo}`
-                : `new payment attempt ${fresh} (${decision.tradeType}) replaces ${input.outTradeNo} (${old.trade_type})${decision.closeOld ? '' : ', which is closed once WeChat allows'}`,
+                ? orderEvent('attempt_replaced', { fresh, old: input.outTradeNo })
+                : orderEvent('attempt_switched', { fresh, old: input.outTradeNo, tradeType: decision.tradeType, oldTradeType: old.trade_type, closeLater: !decision.closeOld }),
             at: input.now,
           },
         );
@@ -334,25 +320,6 @@ export async function replaceAttempt(
 }
 
 /** An audit line on each order of an attempt, keeping its status: who asked what, and what came of it. */
-export async function noteOnAttempt(knex: Knex, outTradeNo: string, operator: string, remark: string, now: Date): Promise<void> {
-  await repo.noteOnOrdersOf(knex, outTradeNo, { operator, remark: remark.slice(0, 500), at: now });
-}
-
-// ---- cash on delivery ----------------------------------------------------------------------
-
-/**
- * A cash-on-delivery order's one state change, in ONE transaction with its order_log line: the
- * order row locked first; `accept` stamps accepted_at (it stays unpaid and keeps its stock);
- * `paid` (delivered, cash taken) makes it paid; `cancel` closes it and gives its stock back.
- * Idempotent: acting on an order that is no longer open changes nothing and says so.
- */
-export async function changeCodOrder(knex: Knex, input: { orderId: number; action: CodAction; operator: string; now: Date; remark?: string }): Promise<CodOutcome> {
-  return knex.transaction(async (trx) => {
-    const order = await repo.lockOrder(trx, input.orderId);
-    const decision = decideCod(order, input.action);
-    if (decision.outcome !== 'done' || !order) return decision.outcome;
-    if (decision.to === 'closed') await repo.returnStock(trx, [order.id]);
-    await repo.moveOrders(trx, [{ id: order.id, from: order.status }], { to: decision.to, accepted: input.action === 'accept' }, { operator: input.operator, remark: input.remark ?? decision.remark, at: input.now });
-    return 'done';
-  });
+export async function noteOnAttempt(knex: Knex, outTradeNo: string, operator: string, event: OrderEvent, now: Date): Promise<void> {
+  await repo.noteOnOrdersOf(knex, outTradeNo, { operator, event, at: now });
 }

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { formatBeijingTime } from '../wechatpay/time';
+import { beijingStamp } from '../beijing-time';
 
 /**
  * The ledger's vocabulary, said once: the states of a payment attempt (paylog), of an order and
@@ -15,9 +15,17 @@ export { OUT_TRADE_NO, OUT_REFUND_NO, isOutTradeNo, isOutRefundNo } from '../wec
 export const TRADE_STATES = ['NOTPAY', 'SUCCESS', 'CLOSED', 'REFUND'] as const;
 export type TradeState = (typeof TRADE_STATES)[number];
 
-/** orders.status: unpaid -> paid | closed; paid -> refunded (when fully refunded). */
+/** orders.status is money only: unpaid -> paid | closed; paid -> refunded (when its own amount is all back). */
 export const ORDER_STATUSES = ['unpaid', 'paid', 'closed', 'refunded'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+/**
+ * orders.delivery_status is the goods only: pending (to be shipped, or waiting for its payment),
+ * accepted (cash on delivery: the merchant took it on), shipped, completed (delivered),
+ * cancelled (never to be shipped: closed unpaid, or refunded before it left).
+ */
+export const DELIVERY_STATUSES = ['pending', 'accepted', 'shipped', 'completed', 'cancelled'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 export const PAY_TYPES = ['wxpay', 'cod'] as const;
 export type PayType = (typeof PAY_TYPES)[number];
@@ -38,6 +46,10 @@ export type RefundStatus = (typeof REFUND_STATUSES)[number];
 export const PAYLOG_FLAGS = ['late_payment', 'double_payment', 'conflict'] as const;
 export type PaylogFlag = (typeof PAYLOG_FLAGS)[number];
 
+/** A refund the admin must look at: WeChat completed it after we had closed it (its amount counted again). */
+export const REFUND_FLAGS = ['succeeded_after_close'] as const;
+export type RefundFlag = (typeof REFUND_FLAGS)[number];
+
 /** Where news of a payment came from. */
 export type PaySource = 'notify' | 'query' | 'sweeper' | 'admin' | 'unifiedorder';
 
@@ -51,9 +63,18 @@ export function isOrderPaid(status: OrderStatus): boolean {
   return status === 'paid' || status === 'refunded';
 }
 
-/** A refund that never changes again. */
+/** A refund that never changes again by itself (a SUCCESS WeChat reports for a closed one is still recorded, flagged). */
 export function isFinalRefund(status: RefundStatus): boolean {
   return status === 'SUCCESS' || status === 'REFUNDCLOSE';
+}
+
+/** What WeChat says was paid for an attempt, as every source gives it (notify, query, sweeper, admin). */
+export interface PaidNews {
+  outTradeNo: string;
+  transactionId: string;
+  /** integer fen */
+  totalFee: number;
+  paidAt: Date;
 }
 
 // ---- numbers -------------------------------------------------------------------------------
@@ -61,12 +82,12 @@ export function isFinalRefund(status: RefundStatus): boolean {
 /** A fresh out_trade_no: Beijing time to the second + 10 random digits (24 digits, unique by key). */
 export function newOutTradeNo(now: Date): string {
   const random = crypto.randomInt(0, 10_000_000_000).toString().padStart(10, '0');
-  return `${formatBeijingTime(now)}${random}`;
+  return `${beijingStamp(now)}${random}`;
 }
 
 /** 'R' + Beijing time to the second + 12 random digits: 27 characters, unique by key. */
 export function newOutRefundNo(now: Date): string {
-  return `R${formatBeijingTime(now)}${crypto.randomInt(0, 1_000_000).toString().padStart(6, '0')}${crypto.randomInt(0, 1_000_000).toString().padStart(6, '0')}`;
+  return `R${beijingStamp(now)}${crypto.randomInt(0, 1_000_000).toString().padStart(6, '0')}${crypto.randomInt(0, 1_000_000).toString().padStart(6, '0')}`;
 }
 
 // ---- rows ----------------------------------------------------------------------------------
@@ -105,6 +126,10 @@ export interface Paylog {
    * allowed this one to be closed): not offered any more; the sweeper closes it. Null when none.
    */
   superseded_by: string | null;
+  /** the admin marked the flag handled: when, who, and their note */
+  flag_resolved_at: Date | null;
+  flag_resolved_by: string | null;
+  flag_note: string | null;
 }
 
 /** WeChat has been asked to take the money for it (a code_url or a prepay_id came back). */
@@ -117,6 +142,8 @@ export interface OrderItem {
   title: string;
   unit_price_fen: number;
   quantity: number;
+  /** units a late payment could not take from stock again (sold meanwhile): the admin restocks or refunds */
+  stock_short: number;
 }
 
 export interface Order {
@@ -133,7 +160,11 @@ export interface Order {
   out_trade_no: string | null;
   created_at: Date;
   paid_at: Date | null;
-  accepted_at: Date | null;
+  delivery_status: DeliveryStatus;
+  /** when the delivery status last changed */
+  delivery_at: Date | null;
+  /** what came back of this order's own payment (refunds that name it), fen */
+  refunded_fen: number;
 }
 
 export type OrderWithItems = Order & { items: OrderItem[] };
@@ -141,6 +172,8 @@ export type OrderWithItems = Order & { items: OrderItem[] };
 export interface Refund {
   out_refund_no: string;
   out_trade_no: string;
+  /** the order it returns money for (null: a refund from before refunds named orders, or of an attempt without orders) */
+  order_id: number | null;
   refund_fee: number;
   reason: string | null;
   status: RefundStatus;
@@ -150,6 +183,10 @@ export interface Refund {
   created_at: Date;
   success_time: Date | null;
   updated_at: Date;
+  flag: RefundFlag | null;
+  flag_resolved_at: Date | null;
+  flag_resolved_by: string | null;
+  flag_note: string | null;
 }
 
 // ---- from database rows --------------------------------------------------------------------
@@ -162,6 +199,7 @@ function oneOf<T extends string>(allowed: readonly T[], value: unknown, what: st
 }
 
 export const orderStatusOf = (value: unknown): OrderStatus => oneOf(ORDER_STATUSES, value, 'order status');
+export const deliveryStatusOf = (value: unknown): DeliveryStatus => oneOf(DELIVERY_STATUSES, value, 'delivery_status');
 
 const text = (value: unknown): string => String(value);
 const textOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
@@ -189,6 +227,9 @@ export const PAYLOG_COLUMNS = [
   'pay_time',
   'closed_at',
   'updated_at',
+  'flag_resolved_at',
+  'flag_resolved_by',
+  'flag_note',
 ] as const;
 
 export function paylogOf(row: Row): Paylog {
@@ -213,6 +254,9 @@ export function paylogOf(row: Row): Paylog {
     updated_at: instant(row.updated_at),
     paid_by: textOrNull(row.paid_by),
     superseded_by: textOrNull(row.superseded_by),
+    flag_resolved_at: instantOrNull(row.flag_resolved_at),
+    flag_resolved_by: textOrNull(row.flag_resolved_by),
+    flag_note: textOrNull(row.flag_note),
   };
 }
 
@@ -229,7 +273,9 @@ export const ORDER_COLUMNS = [
   'out_trade_no',
   'created_at',
   'paid_at',
-  'accepted_at',
+  'delivery_status',
+  'delivery_at',
+  'refunded_fen',
 ] as const;
 
 export function orderOf(row: Row): Order {
@@ -246,18 +292,21 @@ export function orderOf(row: Row): Order {
     out_trade_no: textOrNull(row.out_trade_no),
     created_at: instant(row.created_at),
     paid_at: instantOrNull(row.paid_at),
-    accepted_at: instantOrNull(row.accepted_at),
+    delivery_status: deliveryStatusOf(row.delivery_status),
+    delivery_at: instantOrNull(row.delivery_at),
+    refunded_fen: fen(row.refunded_fen ?? 0),
   };
 }
 
 export function orderItemOf(row: Row): OrderItem {
-  return { product_id: Number(row.product_id), title: text(row.title), unit_price_fen: fen(row.unit_price_fen), quantity: Number(row.quantity) };
+  return { product_id: Number(row.product_id), title: text(row.title), unit_price_fen: fen(row.unit_price_fen), quantity: Number(row.quantity), stock_short: Number(row.stock_short ?? 0) };
 }
 
 export function refundOf(row: Row): Refund {
   return {
     out_refund_no: text(row.out_refund_no),
     out_trade_no: text(row.out_trade_no),
+    order_id: row.order_id === null || row.order_id === undefined ? null : Number(row.order_id),
     refund_fee: fen(row.refund_fee),
     reason: textOrNull(row.reason),
     status: oneOf(REFUND_STATUSES, row.status, 'refund status'),
@@ -267,5 +316,9 @@ export function refundOf(row: Row): Refund {
     created_at: instant(row.created_at),
     success_time: instantOrNull(row.success_time),
     updated_at: instant(row.updated_at),
+    flag: row.flag === null || row.flag === undefined ? null : oneOf(REFUND_FLAGS, row.flag, 'refund flag'),
+    flag_resolved_at: instantOrNull(row.flag_resolved_at),
+    flag_resolved_by: textOrNull(row.flag_resolved_by),
+    flag_note: textOrNull(row.flag_note),
   };
 }

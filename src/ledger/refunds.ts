@@ -1,20 +1,26 @@
 import type { Knex } from 'knex';
 import { Conflict, Invalid, NotFound } from '../errors';
 import { fenToYuanString } from '../money';
-import { OUT_REFUND_NO, type OrderStatus, type Refund, type RefundStatus } from './model';
+import { deliveryAfter } from './delivery-rules';
+import { orderEvent } from './events';
+import { OUT_REFUND_NO, type Refund, type RefundStatus } from './model';
+import * as refundRepo from './refund-repo';
+import { decideRefundAccepted, decideRefundFailed, decideRefundRequest, decideRefundSettle, type RefundNews, type RefundOrder, type SettleRefundOutcome } from './refund-rules';
+import { readAttempt } from './reads';
 import * as repo from './repo';
-import { decideRefundAccepted, decideRefundFailed, decideRefundRequest, decideRefundSettle, type RefundNews, type SettleRefundOutcome } from './rules';
 
 /**
  * The ledger's refund transactions (re-exported by ./index): a refund requested (PENDING before
  * WeChat is asked), accepted, failed, settled. Every one locks the paylog row first, then the
- * refund: one lock order with every payment change.
+ * refund's order, then the refund: one lock order with every payment change.
  */
 
 export const MAX_REASON_LENGTH = 80;
 
 export interface RequestRefundInput {
   outTradeNo: string;
+  /** the order it returns money for (one of the attempt's; none only for an attempt made for no order) */
+  orderId?: number | undefined;
   /** made once per refund form (newOutRefundNo) and sent back with it: a double submit is one refund */
   outRefundNo: string;
   refundFee: number;
@@ -25,9 +31,10 @@ export interface RequestRefundInput {
 
 /**
  * A refund stored as PENDING before WeChat is asked. Invariant: under the paylog row lock, the sum
- * of refund_fee over the attempt's refunds that are not REFUNDCLOSE never exceeds total_fee; only
- * a paid attempt is refunded. Idempotent per out_refund_no: the same number with the same trade
- * and amount returns the stored row (`created: false`); with another, Conflict.
+ * of refund_fee over the attempt's refunds that are not REFUNDCLOSE never exceeds total_fee, nor
+ * over an order's refunds from this attempt the order's total; only a paid attempt is refunded.
+ * Idempotent per out_refund_no: the same number with the same trade, order and amount returns the
+ * stored row (`created: false`); with another, Conflict.
  */
 export async function requestRefund(knex: Knex, input: RequestRefundInput): Promise<{ refund: Refund; created: boolean }> {
   if (!OUT_REFUND_NO.test(input.outRefundNo)) throw new Invalid('bad out_refund_no', 'refund.error.badToken');
@@ -36,11 +43,15 @@ export async function requestRefund(knex: Knex, input: RequestRefundInput): Prom
   if ([...reason].length > MAX_REASON_LENGTH) throw new Invalid('reason too long', 'refund.error.reasonTooLong', { max: MAX_REASON_LENGTH });
   return knex.transaction(async (trx) => {
     const attempt = await repo.lockAttempt(trx, input.outTradeNo);
-    const existing = attempt ? await repo.lockRefund(trx, input.outRefundNo) : undefined;
-    const decision = decideRefundRequest(attempt, existing, attempt ? await repo.liveRefundFen(trx, input.outTradeNo) : 0, input);
+    const existing = attempt ? await refundRepo.lockRefund(trx, input.outRefundNo) : undefined;
+    const orders = attempt ? await refundRepo.refundableOrders(trx, input.outTradeNo) : [];
+    const live = attempt ? await refundRepo.liveRefundFen(trx, input.outTradeNo) : 0;
+    const decision = decideRefundRequest(attempt, existing, live, input, orders);
     switch (decision.kind) {
       case 'not_found':
         throw new NotFound(`no paylog ${input.outTradeNo}`, 'admin.error.noPaylog');
+      case 'wrong_order':
+        throw new Invalid(`order ${String(input.orderId)} is not one ${input.outTradeNo} paid for`, 'refund.error.wrongOrder');
       case 'token_used':
         throw new Conflict(`out_refund_no ${input.outRefundNo} is used by another refund`, 'refund.error.tokenUsed');
       case 'existing':
@@ -50,54 +61,67 @@ export async function requestRefund(knex: Knex, input: RequestRefundInput): Prom
       case 'exceeds':
         throw new Conflict(`refund of ${input.refundFee} exceeds the ${decision.leftFen} fen left`, 'refund.error.exceeds', { left: fenToYuanString(decision.leftFen) });
       case 'create': {
-        const refund = await repo.insertRefund(trx, { outRefundNo: input.outRefundNo, outTradeNo: input.outTradeNo, refundFee: input.refundFee, reason: reason === '' ? null : reason, operator: input.operator, now: input.now });
-        await repo.noteOnOrdersOf(trx, input.outTradeNo, { operator: input.operator, remark: `refund ${input.outRefundNo} of ${fenToYuanString(input.refundFee)} yuan requested${reason ? `: ${reason}` : ''}`, at: input.now });
+        const refund = await refundRepo.insertRefund(trx, { ...input, reason: reason === '' ? null : reason });
+        const event = orderEvent('refund_requested', { outRefundNo: input.outRefundNo, amountFen: input.refundFee, ...(reason ? { reason } : {}) });
+        await noteOnRefund(trx, refund, { operator: input.operator, event, at: input.now });
         return { refund, created: true };
       }
     }
   });
 }
 
-/** An attempt's total, what its refunds hold, and what is left to refund. */
-export async function refundableFen(knex: Knex, outTradeNo: string): Promise<{ totalFee: number; committedFen: number; leftFen: number }> {
-  const attempt = await repo.readAttempt(knex, outTradeNo);
+/** An attempt's total, what its refunds hold, and what is left to refund; the same per order. */
+export async function refundableFen(
+  knex: Knex,
+  outTradeNo: string,
+): Promise<{ totalFee: number; committedFen: number; leftFen: number; orders: { id: number; totalFen: number; committedFen: number; leftFen: number }[] }> {
+  const attempt = await readAttempt(knex, outTradeNo);
   if (!attempt) throw new NotFound(`no paylog ${outTradeNo}`, 'admin.error.noPaylog');
-  const committedFen = await repo.liveRefundFen(knex, outTradeNo);
-  return { totalFee: attempt.total_fee, committedFen, leftFen: Math.max(0, attempt.total_fee - committedFen) };
+  const committedFen = await refundRepo.liveRefundFen(knex, outTradeNo);
+  const leftFen = Math.max(0, attempt.total_fee - committedFen);
+  const orders = (await refundRepo.refundableOrders(knex, outTradeNo)).map((o) => ({ id: o.id, totalFen: o.total_fen, committedFen: o.liveFen, leftFen: Math.max(0, Math.min(leftFen, o.total_fen - o.liveFen)) }));
+  return { totalFee: attempt.total_fee, committedFen, leftFen, orders };
 }
 
-/** The refund, with its attempt locked first and then itself: one lock order for every refund change. */
-async function lockRefundOfAttempt(trx: Knex.Transaction, outRefundNo: string, outTradeNo: string) {
-  const attempt = await repo.lockAttempt(trx, outTradeNo);
-  const refund = await repo.lockRefund(trx, outRefundNo);
-  return { attempt, refund };
+/** The refund with its attempt locked first, then its order, then itself: one lock order for every refund change. */
+async function lockRefundChain(trx: Knex.Transaction, found: Refund): Promise<{ attempt: Awaited<ReturnType<typeof repo.lockAttempt>>; order: RefundOrder | undefined; refund: Refund | undefined }> {
+  const attempt = await repo.lockAttempt(trx, found.out_trade_no);
+  const order = found.order_id === null ? undefined : await refundRepo.lockRefundOrder(trx, found.order_id);
+  const refund = await refundRepo.lockRefund(trx, found.out_refund_no);
+  return { attempt, order, refund };
 }
 
-async function attemptOfRefund(knex: Knex, outRefundNo: string): Promise<string> {
-  const found = await repo.readRefund(knex, outRefundNo);
+/** A refund's line goes on its order; a refund naming no order (from before refunds named orders) on every order of its attempt. */
+async function noteOnRefund(trx: Knex.Transaction, refund: Pick<Refund, 'out_trade_no' | 'order_id'>, line: repo.LogLine): Promise<void> {
+  if (refund.order_id === null) await repo.noteOnOrdersOf(trx, refund.out_trade_no, line);
+  else await repo.noteOnOrders(trx, [refund.order_id], line);
+}
+
+async function refundNamed(knex: Knex, outRefundNo: string): Promise<Refund> {
+  const found = await refundRepo.findRefund(knex, outRefundNo);
   if (!found) throw new NotFound(`no refund ${outRefundNo}`, 'refund.error.notFound');
-  return found.out_trade_no;
+  return found;
 }
 
 /**
- * WeChat accepted the refund (SUCCESS of /secapi/pay/refund, or PROCESSING in a refund query):
+ * WeChat accepted the refund (its refund call answered, or a refund query says PROCESSING):
  * PENDING -> PROCESSING with its refund_id. Idempotent; never moves a refund backwards (the
  * notify may have settled it already), and only fills a missing refund_id.
  */
 export async function refundAccepted(knex: Knex, input: { outRefundNo: string; refundId: string; refundFee: number; now: Date }): Promise<RefundStatus> {
-  const outTradeNo = await attemptOfRefund(knex, input.outRefundNo);
+  const found = await refundNamed(knex, input.outRefundNo);
   return knex.transaction(async (trx) => {
-    const { refund } = await lockRefundOfAttempt(trx, input.outRefundNo, outTradeNo);
+    const { refund } = await lockRefundChain(trx, found);
     if (!refund) throw new NotFound(`no refund ${input.outRefundNo}`, 'refund.error.notFound');
     switch (decideRefundAccepted(refund, input)) {
       case 'amount_differs':
-        await repo.changeRefund(trx, input.outRefundNo, { last_error: `WeChat answered refund_fee ${input.refundFee}, we asked for ${refund.refund_fee}` }, input.now);
+        await refundRepo.changeRefund(trx, input.outRefundNo, { last_error: `WeChat answered refund_fee ${input.refundFee}, we asked for ${refund.refund_fee}` }, input.now);
         return refund.status;
       case 'processing':
-        await repo.changeRefund(trx, input.outRefundNo, { status: 'PROCESSING', refund_id: input.refundId, last_error: null }, input.now);
+        await refundRepo.changeRefund(trx, input.outRefundNo, { status: 'PROCESSING', refund_id: input.refundId, last_error: null }, input.now);
         return 'PROCESSING';
       case 'fill_refund_id':
-        await repo.changeRefund(trx, input.outRefundNo, { refund_id: input.refundId }, input.now);
+        await refundRepo.changeRefund(trx, input.outRefundNo, { refund_id: input.refundId }, input.now);
         return refund.status;
       case 'keep':
         return refund.status;
@@ -106,27 +130,28 @@ export async function refundAccepted(knex: Knex, input: { outRefundNo: string; r
 }
 
 /**
- * WeChat refused or could not be reached. The error is kept on the row; a refusal that settles
- * the matter (`final`) closes the refund (REFUNDCLOSE: its amount no longer counts against the
- * total); anything else leaves it PENDING for a retry with the same out_refund_no. Only a PENDING
- * refund is touched.
+ * WeChat refused, or its answer is unknown. The error is kept on the row; a refusal the provider
+ * knows to be final closes the refund (REFUNDCLOSE: its amount no longer counts against the
+ * total); anything else leaves it PENDING, its amount held, for a query or a retry with the same
+ * out_refund_no. Only a PENDING refund is touched.
  */
 export async function refundFailed(knex: Knex, input: { outRefundNo: string; error: string; final: boolean; operator: string; now: Date }): Promise<RefundStatus> {
-  const outTradeNo = await attemptOfRefund(knex, input.outRefundNo);
+  const found = await refundNamed(knex, input.outRefundNo);
   return knex.transaction(async (trx) => {
-    const { refund } = await lockRefundOfAttempt(trx, input.outRefundNo, outTradeNo);
+    const { refund } = await lockRefundChain(trx, found);
     if (!refund) throw new NotFound(`no refund ${input.outRefundNo}`, 'refund.error.notFound');
     const status = decideRefundFailed(refund, input.final);
     if (status === undefined) return refund.status;
-    await repo.changeRefund(trx, input.outRefundNo, { status, last_error: input.error }, input.now);
-    await repo.noteOnOrdersOf(trx, outTradeNo, { operator: input.operator, remark: `refund ${input.outRefundNo} ${input.final ? 'refused' : 'not accepted yet'}: ${input.error}`, at: input.now });
+    await refundRepo.changeRefund(trx, input.outRefundNo, { status, last_error: input.error }, input.now);
+    const event = input.final ? orderEvent('refund_refused', { outRefundNo: input.outRefundNo, error: input.error }) : orderEvent('refund_not_accepted', { outRefundNo: input.outRefundNo, error: input.error });
+    await noteOnRefund(trx, found, { operator: input.operator, event, at: input.now });
     return status;
   });
 }
 
 export interface RefundOutcomeInput extends RefundNews {
   outRefundNo: string;
-  /** 'yyyy-MM-dd HH:mm:ss' Beijing time, as WeChat writes it */
+  /** when WeChat says the money went back */
   successTime?: Date | undefined;
   operator: string;
   now: Date;
@@ -134,21 +159,22 @@ export interface RefundOutcomeInput extends RefundNews {
 
 /**
  * The outcome of a refund (refund notify, or refund query), checked against OUR rows
- * (rules.decideRefundSettle), in one transaction with the paylog locked first: SUCCESS adds the
- * amount to paylog.refunded_fee exactly once, the attempt becomes REFUND, and the orders it paid
- * become `refunded` when the whole amount is back. A duplicate is a no-op that says so; a final
- * refund never changes again.
+ * (refund-rules.decideRefundSettle), in one transaction with the paylog locked first: SUCCESS adds
+ * the amount to paylog.refunded_fee and to its order's refunded_fen exactly once, the attempt
+ * becomes REFUND, and the order becomes `refunded` (its goods never sent if they had not left)
+ * when its own amount is all back. A SUCCESS for a refund we had closed is recorded and flagged.
+ * A duplicate is a no-op that says so; otherwise a final refund never changes again.
  */
 export async function settleRefund(knex: Knex, input: RefundOutcomeInput): Promise<SettleRefundOutcome> {
-  const found = await repo.readRefund(knex, input.outRefundNo);
+  const found = await refundRepo.findRefund(knex, input.outRefundNo);
   if (!found) return 'unknown_refund';
   if (found.out_trade_no !== input.outTradeNo) return 'mismatch';
   return knex.transaction(async (trx) => {
-    const { attempt, refund } = await lockRefundOfAttempt(trx, input.outRefundNo, found.out_trade_no);
-    const decision = decideRefundSettle(attempt, refund, input);
+    const { attempt, order, refund } = await lockRefundChain(trx, found);
+    const decision = decideRefundSettle(attempt, refund, order, input);
     if (!attempt || !refund) return decision.outcome;
-    const yuan = fenToYuanString(refund.refund_fee);
-    const line = (remark: string) => ({ operator: input.operator, remark, at: input.now });
+    const amount = { outRefundNo: input.outRefundNo, amountFen: refund.refund_fee };
+    const line = (event: ReturnType<typeof orderEvent>) => ({ operator: input.operator, event, at: input.now });
     switch (decision.outcome) {
       case 'unknown_refund':
       case 'mismatch':
@@ -157,28 +183,40 @@ export async function settleRefund(knex: Knex, input: RefundOutcomeInput): Promi
         return decision.outcome;
       case 'closed':
       case 'changed':
-        await repo.changeRefund(trx, input.outRefundNo, { status: input.status, refund_id: input.refundId }, input.now);
-        await repo.noteOnOrdersOf(
-          trx,
-          attempt.out_trade_no,
-          line(`refund ${input.outRefundNo} of ${yuan} yuan ${decision.outcome === 'closed' ? 'closed by WeChat' : 'failed at the bank (CHANGE): handle it in the merchant platform'}`),
-        );
+        await refundRepo.changeRefund(trx, input.outRefundNo, { status: input.status, refund_id: input.refundId }, input.now);
+        await noteOnRefund(trx, refund, line(decision.outcome === 'closed' ? orderEvent('refund_closed', amount) : orderEvent('refund_change', amount)));
         return decision.outcome;
       case 'refunded':
-      case 'fully_refunded': {
-        await repo.changeRefund(trx, input.outRefundNo, { status: 'SUCCESS', refund_id: input.refundId, success_time: input.successTime ?? input.now, last_error: null }, input.now);
+      case 'fully_refunded':
+      case 'succeeded_after_close': {
+        await refundRepo.changeRefund(
+          trx,
+          input.outRefundNo,
+          { status: 'SUCCESS', refund_id: input.refundId, success_time: input.successTime ?? input.now, last_error: null, ...(decision.flag ? { flag: decision.flag } : {}) },
+          input.now,
+        );
         await repo.changeAttempt(trx, attempt.out_trade_no, { refunded_fee: decision.refundedFee, trade_state: 'REFUND' }, input.now);
-        if (decision.outcome === 'fully_refunded') {
+        if (order && decision.orderRefundedFen !== undefined) await repo.changeOrderRefunded(trx, order.id, decision.orderRefundedFen, input.now);
+        const event = decision.flag ? orderEvent('refund_succeeded_after_close', amount) : decision.refundOrders === 'none' ? orderEvent('refund_succeeded', amount) : orderEvent('refund_succeeded_all', amount);
+        if (decision.refundOrders === 'none') {
+          await noteOnRefund(trx, refund, line(event));
+        } else {
           // only the orders this attempt paid (a duplicate payment of the same orders leaves them paid)
           const paid = await repo.lockCurrentOrders(trx, attempt.out_trade_no, 'paid');
+          const refunded = decision.refundOrders === 'its_order' ? paid.filter((o) => o.id === order?.id) : paid;
+          if (decision.refundOrders === 'all_paid_by_attempt') {
+            await repo.refundOrdersInFull(
+              trx,
+              refunded.map((o) => o.id),
+              input.now,
+            );
+          }
           await repo.moveOrders(
             trx,
-            paid.map((id) => ({ id, from: 'paid' as OrderStatus })),
+            refunded.map((o) => ({ id: o.id, from: 'paid' as const, delivery: deliveryAfter(o.delivery_status, 'refunded_in_full') })),
             { to: 'refunded' },
-            line(`refund ${input.outRefundNo} of ${yuan} yuan succeeded: the whole payment is back`),
+            line(event),
           );
-        } else {
-          await repo.noteOnOrdersOf(trx, attempt.out_trade_no, line(`refund ${input.outRefundNo} of ${yuan} yuan succeeded`));
         }
         await repo.wake(trx, [attempt.out_trade_no]);
         return decision.outcome;

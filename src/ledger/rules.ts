@@ -1,4 +1,5 @@
-import { isFinalRefund, isOrderPaid, isPaid, orderedAtWechat, type OrderStatus, type PayType, type PaylogFlag, type RefundStatus, type TradeState, type TradeType } from './model';
+import { deliveryAfter } from './delivery-rules';
+import { isOrderPaid, isPaid, orderedAtWechat, type DeliveryStatus, type OrderStatus, type PaylogFlag, type TradeState, type TradeType } from './model';
 
 /**
  * The ledger's decisions, pure: from the rows as they stand (locked, in the transaction that acts
@@ -22,6 +23,7 @@ export interface AttemptState {
 export interface AttemptOrder {
   id: number;
   status: OrderStatus;
+  delivery_status: DeliveryStatus;
   out_trade_no: string | null;
 }
 
@@ -60,8 +62,8 @@ export type PaymentDecision =
   | {
       outcome: 'paid' | 'late_payment' | 'double_payment';
       flag: PaylogFlag | undefined;
-      /** the orders that become paid, each from its own state (unpaid, or closed for a late payment) */
-      payOrders: { id: number; from: OrderStatus }[];
+      /** the orders that become paid, each from its own state (unpaid, or closed for a late payment), and its delivery after */
+      payOrders: { id: number; from: OrderStatus; delivery: DeliveryStatus }[];
       /** orders closed before: their stock was given back and is taken again where there is some */
       retakeStockOf: number[];
       /** the attempts whose pollers wake: this one, and any newer one of the same orders */
@@ -72,8 +74,10 @@ export type PaymentDecision =
 /**
  * markPaid's rule. Never two transaction ids for one attempt (the second is kept for the admin),
  * never a wrong amount, never an order paid twice: a payment for orders paid already is kept and
- * flagged. A payment for a closed attempt (it came after time_expire or our close) still pays its
- * orders, flagged late.
+ * flagged. Any payment of a closed order is late, whichever attempt it came through (after
+ * time_expire, after our close, or through an older attempt still open at WeChat after the newer
+ * one was closed): its orders are paid, the stock they gave back taken again where it is there,
+ * and the attempt flagged late_payment for the admin either way.
  */
 export function decidePayment(attempt: AttemptState | undefined, orders: readonly AttemptOrder[], news: PaymentNews): PaymentDecision {
   if (!attempt) return { outcome: 'unknown_trade' };
@@ -83,15 +87,16 @@ export function decidePayment(attempt: AttemptState | undefined, orders: readonl
     return { outcome: 'conflict', recordConflict: attempt.conflict_transaction_id === null ? news.transactionId : undefined };
   }
   const payable = orders.filter((o) => o.status === 'unpaid' || o.status === 'closed');
-  const late = attempt.trade_state === 'CLOSED';
+  const reopened = payable.filter((o) => o.status === 'closed');
+  const late = attempt.trade_state === 'CLOSED' || reopened.length > 0;
   // paid, but every order was paid already through another attempt: the shopper paid twice
   const double = orders.length > 0 && payable.length === 0;
   const wake = [...new Set([news.outTradeNo, ...payable.map((o) => o.out_trade_no).filter((no): no is string => no !== null)])];
   return {
     outcome: double ? 'double_payment' : late ? 'late_payment' : 'paid',
     flag: double ? 'double_payment' : late ? 'late_payment' : undefined,
-    payOrders: payable.map((o) => ({ id: o.id, from: o.status })),
-    retakeStockOf: late ? payable.filter((o) => o.status === 'closed').map((o) => o.id) : [],
+    payOrders: payable.map((o) => ({ id: o.id, from: o.status, delivery: deliveryAfter(o.delivery_status, 'paid') })),
+    retakeStockOf: reopened.map((o) => o.id),
     wake,
     late,
   };
@@ -110,26 +115,36 @@ export function fastPathOutcome(attempt: AttemptState | undefined, orders: reado
   return orders.every((o) => o.status === 'unpaid' && o.out_trade_no === news.outTradeNo) ? 'paid' : undefined;
 }
 
-/** The remark written on each order a payment pays. */
-export function paymentRemark(transactionId: string, source: string, late: boolean): string {
-  return `WeChat Pay transaction ${transactionId} via ${source}${late ? ' (paid after the trade was closed)' : ''}`;
-}
-
 // ---- closing an attempt --------------------------------------------------------------------
 
-export type CloseDecision = 'close' | 'already_closed' | 'paid' | 'unknown_trade' | 'ordered_meanwhile';
+export type CloseDecision = 'close' | 'already_closed' | 'paid' | 'unknown_trade' | 'ordered_meanwhile' | 'still_open';
 
 /**
- * NOTPAY -> CLOSED, only once WeChat can no longer take the money (the caller asked it). A paid
- * attempt stays paid; `onlyIfNeverOrdered` (WeChat had never heard of the trade) refuses when it
- * was ordered at WeChat since it was asked.
+ * What WeChat said, last we asked, about whether it can still take money for a trade: `closed`
+ * (closed there, by closeorder or by time), `not_found` (it never had the trade when asked), or
+ * `open` / `not_asked` (it may take money: NOTPAY there, or we did not ask).
  */
-export function decideClose(attempt: { trade_state: TradeState; code_url: string | null; prepay_id: string | null } | undefined, options: { onlyIfNeverOrdered?: boolean } = {}): CloseDecision {
+export type WechatWord = 'closed' | 'not_found' | 'open' | 'not_asked';
+
+/**
+ * THE rule for closing an unpaid attempt here, for the sweeper, an admin and a switch alike: only
+ * once WeChat can no longer take the money. Closed at WeChat: yes. Not found at WeChat: only if
+ * it was never ordered there as far as our row (locked) knows, since a Pay pressed a moment ago
+ * may be ordering it right now; else it stays open for the next round to ask. Anything else: no.
+ */
+export function closableHere(attempt: { code_url: string | null; prepay_id: string | null }, wechat: WechatWord): boolean {
+  if (wechat === 'closed') return true;
+  if (wechat === 'not_found') return !orderedAtWechat(attempt);
+  return false;
+}
+
+/** NOTPAY -> CLOSED under closableHere; a closed one stays closed, a paid one stays paid. */
+export function decideClose(attempt: { trade_state: TradeState; code_url: string | null; prepay_id: string | null } | undefined, wechat: WechatWord): CloseDecision {
   if (!attempt) return 'unknown_trade';
   if (attempt.trade_state === 'CLOSED') return 'already_closed';
   if (attempt.trade_state !== 'NOTPAY') return 'paid';
-  if (options.onlyIfNeverOrdered && orderedAtWechat(attempt)) return 'ordered_meanwhile';
-  return 'close';
+  if (closableHere(attempt, wechat)) return 'close';
+  return wechat === 'not_found' ? 'ordered_meanwhile' : 'still_open';
 }
 
 // ---- offering an attempt -------------------------------------------------------------------
@@ -249,15 +264,16 @@ export const MAX_ATTEMPTS_PER_ORDERS = 10;
  * from the locked old attempt and its orders. An attempt still payable the same way stays
  * (idempotent); one paid (here, or through another attempt of its orders) answers paid with the
  * attempt that was paid; otherwise a new attempt for the same unpaid orders. The old attempt is
- * closed here only when WeChat had it and closed it (`closedAtWechat`); else it stays NOTPAY,
- * superseded (its page leads to the new one), and the sweeper closes it after asking WeChat.
+ * closed here only under closableHere, from what WeChat said (`wechat`: nothing asked is never
+ * closed); else it stays NOTPAY, superseded (its page leads to the new one), and the sweeper closes
+ * it after asking WeChat.
  */
 export function decideRenew(
   old: Pick<OfferedAttempt, 'trade_state' | 'trade_type' | 'code_url' | 'prepay_id' | 'code_url_expires_at' | 'create_time'> & { out_trade_no: string },
   orders: readonly (AttemptOrder & { total_fen: number })[],
   now: Date,
   qrTtlSeconds: number,
-  want: { tradeType: TradeType; closedAtWechat: boolean; attempts?: number } = { tradeType: old.trade_type, closedAtWechat: true },
+  want: { tradeType: TradeType; wechat: WechatWord; attempts?: number },
 ): RenewDecision {
   if (isPaid(old.trade_state)) return { kind: 'paid', outTradeNo: old.out_trade_no };
   const expiry = old.code_url_expires_at ?? qrExpiryOf(old, qrTtlSeconds);
@@ -272,10 +288,10 @@ export function decideRenew(
   if ((want.attempts ?? 1) >= MAX_ATTEMPTS_PER_ORDERS) return { kind: 'too_many_attempts' };
   return {
     kind: 'replace',
-    // only what WeChat was asked about and closed: an attempt WeChat never had may be being ordered
-    // right now (a Pay pressed a moment before the switch), so it stays NOTPAY, superseded, and the
-    // sweeper closes it after asking WeChat (closeTrade)
-    closeOld: old.trade_state === 'NOTPAY' && ordered && want.closedAtWechat,
+    // only under the one close rule: an attempt WeChat never had may be being ordered right now (a
+    // Pay pressed a moment before the switch), so it stays NOTPAY, superseded, and the sweeper
+    // closes it after asking WeChat (closeTrade)
+    closeOld: old.trade_state === 'NOTPAY' && closableHere(old, want.wechat),
     tradeType: want.tradeType,
     totalFee: orders.reduce((sum, o) => sum + o.total_fen, 0),
     orderIds: orders.map((o) => o.id),
@@ -283,123 +299,7 @@ export function decideRenew(
   };
 }
 
-// ---- refunds -------------------------------------------------------------------------------
-
-export type RefundRequestDecision =
-  | { kind: 'not_found' }
-  /** the out_refund_no names another refund (another trade or amount) */
-  | { kind: 'token_used' }
-  /** the very same refund was stored already (a double submit) */
-  | { kind: 'existing' }
-  | { kind: 'not_paid'; state: TradeState }
-  | { kind: 'exceeds'; leftFen: number }
-  | { kind: 'create' };
-
-/**
- * Whether a refund may be stored: only of a paid attempt, and never more in all (refunds not
- * REFUNDCLOSE, `liveFen`) than was paid. Idempotent per out_refund_no.
- */
-export function decideRefundRequest(
-  attempt: { trade_state: TradeState; total_fee: number } | undefined,
-  existing: { out_trade_no: string; refund_fee: number } | undefined,
-  liveFen: number,
-  request: { outTradeNo: string; refundFee: number },
-): RefundRequestDecision {
-  if (!attempt) return { kind: 'not_found' };
-  if (existing) return existing.out_trade_no !== request.outTradeNo || existing.refund_fee !== request.refundFee ? { kind: 'token_used' } : { kind: 'existing' };
-  if (!isPaid(attempt.trade_state)) return { kind: 'not_paid', state: attempt.trade_state };
-  const leftFen = attempt.total_fee - liveFen;
-  if (request.refundFee > leftFen) return { kind: 'exceeds', leftFen: Math.max(0, leftFen) };
-  return { kind: 'create' };
-}
-
-export type RefundAcceptedDecision =
-  /** WeChat names another amount than we asked for: kept as an error on the row, nothing else */
-  | 'amount_differs'
-  /** PENDING -> PROCESSING with its refund_id */
-  | 'processing'
-  /** further along already (the notify may have settled it): only a missing refund_id is filled */
-  | 'fill_refund_id'
-  | 'keep';
-
-export function decideRefundAccepted(refund: { refund_fee: number; status: RefundStatus; refund_id: string | null }, answer: { refundFee: number }): RefundAcceptedDecision {
-  if (refund.refund_fee !== answer.refundFee) return 'amount_differs';
-  if (refund.status === 'PENDING') return 'processing';
-  return refund.refund_id === null ? 'fill_refund_id' : 'keep';
-}
-
-/** WeChat refused or could not be reached: only a PENDING refund changes (closed for good when `final`). */
-export function decideRefundFailed(refund: { status: RefundStatus }, final: boolean): RefundStatus | undefined {
-  if (refund.status !== 'PENDING') return undefined;
-  return final ? 'REFUNDCLOSE' : 'PENDING';
-}
-
-export type SettleRefundOutcome =
-  /** the refund is SUCCESS now and its amount added to the paylog */
-  | 'refunded'
-  /** the same, and it was the last of the money: orders refunded */
-  | 'fully_refunded'
-  | 'closed'
-  | 'changed'
-  /** already in that state: nothing to do */
-  | 'duplicate'
-  /** already SUCCESS or REFUNDCLOSE and told otherwise: kept as it was, for an admin */
-  | 'conflict'
-  /** out_refund_no we never made */
-  | 'unknown_refund'
-  /** trade, amount, total or ids differ from our records: refused, nothing changed */
-  | 'mismatch';
-
-/** Refund outcomes an admin must look at (the money did not come back as asked, or we were told otherwise). */
-export function refundNeedsAdmin(outcome: SettleRefundOutcome): boolean {
-  return outcome === 'conflict' || outcome === 'changed' || outcome === 'mismatch';
-}
-
-export interface RefundNews {
-  outTradeNo: string;
-  transactionId?: string | undefined;
-  refundId: string;
-  refundFee: number;
-  /** the trade's total as WeChat knows it */
-  totalFee: number;
-  status: 'SUCCESS' | 'REFUNDCLOSE' | 'CHANGE';
-}
-
-export type RefundSettleDecision = { outcome: Exclude<SettleRefundOutcome, 'refunded' | 'fully_refunded'> } | { outcome: 'refunded' | 'fully_refunded'; refundedFee: number };
-
-/**
- * A refund's outcome, checked against OUR rows: the same trade, amount, total, transaction and
- * refund ids where we know them. SUCCESS adds its amount to refunded_fee exactly once; a final
- * refund (SUCCESS, REFUNDCLOSE) never changes again.
- */
-export function decideRefundSettle(
-  attempt: { out_trade_no: string; total_fee: number; refunded_fee: number; transaction_id: string | null } | undefined,
-  refund: { out_trade_no: string; refund_fee: number; status: RefundStatus; refund_id: string | null } | undefined,
-  news: RefundNews,
-): RefundSettleDecision {
-  if (!attempt || !refund) return { outcome: 'unknown_refund' };
-  if (
-    refund.out_trade_no !== news.outTradeNo ||
-    refund.refund_fee !== news.refundFee ||
-    attempt.total_fee !== news.totalFee ||
-    (news.transactionId !== undefined && attempt.transaction_id !== null && news.transactionId !== attempt.transaction_id) ||
-    (refund.refund_id !== null && refund.refund_id !== news.refundId)
-  ) {
-    return { outcome: 'mismatch' };
-  }
-  if (refund.status === news.status) return { outcome: 'duplicate' };
-  if (isFinalRefund(refund.status)) return { outcome: 'conflict' };
-  if (news.status === 'REFUNDCLOSE') return { outcome: 'closed' };
-  if (news.status === 'CHANGE') return { outcome: 'changed' };
-  const refundedFee = attempt.refunded_fee + refund.refund_fee;
-  if (refundedFee > attempt.total_fee) return { outcome: 'conflict' };
-  return { outcome: refundedFee === attempt.total_fee ? 'fully_refunded' : 'refunded', refundedFee };
-}
-
-/** Refund refusals after which the very same out_refund_no may be sent again later. */
-export const REFUND_TRY_AGAIN_LATER: ReadonlySet<string> = new Set(['SYSTEMERROR', 'BIZERR_NEED_RETRY', 'NOTENOUGH', 'FREQUENCY_LIMITED', 'INVALID_REQ_TOO_MUCH']);
-
-// ---- what an admin may do ------------------------------------------------------------------
+// ---- what an admin may do with an attempt, and its flag -----------------------------------
 
 export interface AttemptActions {
   /** unpaid: close it (at WeChat, then here) */
@@ -419,45 +319,18 @@ export function attemptActions(attempt: { trade_state: TradeState }, leftFen: nu
   };
 }
 
-export interface RefundActions {
-  /** never accepted by WeChat: send it again with the same out_refund_no */
-  canRetry: boolean;
-  /** not final: ask WeChat how it stands */
-  canSync: boolean;
+/** A flag (a payment's or a refund's) no admin has marked handled yet: the dashboard counts these. */
+export function flagIsOpen(row: { flag: string | null; flag_resolved_at: Date | null }): boolean {
+  return row.flag !== null && row.flag_resolved_at === null;
 }
 
-export function refundActions(refund: { status: RefundStatus }): RefundActions {
-  return { canRetry: refund.status === 'PENDING', canSync: !isFinalRefund(refund.status) };
-}
+export type ResolveFlagDecision = 'resolve' | 'no_flag' | 'already_resolved' | 'unknown';
 
-// ---- cash on delivery ----------------------------------------------------------------------
-
-export type CodAction = 'accept' | 'paid' | 'cancel';
-export const COD_ACTIONS: readonly CodAction[] = ['accept', 'paid', 'cancel'];
-
-export type CodOutcome =
-  /** the change was made */
-  | 'done'
-  /** accepted already (accept twice): nothing to do */
-  | 'already'
-  /** no such order */
-  | 'unknown_order'
-  /** a WeChat Pay order: its money moves only through WeChat (paylog), never by hand */
-  | 'not_cod'
-  /** paid, closed or refunded already: it cannot change this way any more */
-  | 'not_open';
-
-export type CodDecision = { outcome: Exclude<CodOutcome, 'done'> } | { outcome: 'done'; to: OrderStatus; remark: string };
-
-/** The cash-on-delivery actions an order offers the merchant now (none for a WeChat Pay order or a settled one). */
-export function codActionsOf(order: { pay_type: PayType; status: OrderStatus; accepted_at: Date | null }): CodAction[] {
-  if (order.pay_type !== 'cod' || order.status !== 'unpaid') return [];
-  return order.accepted_at ? ['paid', 'cancel'] : ['accept', 'paid', 'cancel'];
-}
-
-/** A cash-on-delivery order the merchant has still to deliver (unpaid is its normal state until then). */
-export function awaitsDelivery(order: { pay_type: PayType; status: OrderStatus }): boolean {
-  return order.pay_type === 'cod' && order.status === 'unpaid';
+/** An admin marks a flag handled, once, with a note saying what they did (refunded, restocked, checked). */
+export function decideResolveFlag(row: { flag: string | null; flag_resolved_at: Date | null } | undefined): ResolveFlagDecision {
+  if (!row) return 'unknown';
+  if (row.flag === null) return 'no_flag';
+  return row.flag_resolved_at === null ? 'resolve' : 'already_resolved';
 }
 
 // ---- what a shopper may do with an order ---------------------------------------------------
@@ -471,27 +344,18 @@ export type ShopperOrderAction =
   | { kind: 'view_payment'; outTradeNo: string }
   | { kind: 'none' };
 
-export function shopperOrderAction(order: { pay_type: PayType; status: OrderStatus; out_trade_no: string | null }): ShopperOrderAction {
+export function shopperOrderAction(order: { pay_type: 'wxpay' | 'cod'; status: OrderStatus; out_trade_no: string | null }): ShopperOrderAction {
   if (order.status === 'unpaid' && order.pay_type === 'wxpay' && order.out_trade_no) return { kind: 'pay', outTradeNo: order.out_trade_no };
   if (order.status === 'closed') return { kind: 'buy_again' };
   if (isOrderPaid(order.status) && order.out_trade_no) return { kind: 'view_payment', outTradeNo: order.out_trade_no };
   return { kind: 'none' };
 }
 
-export function decideCod(order: { pay_type: PayType; status: OrderStatus; accepted_at: Date | null } | undefined, action: CodAction): CodDecision {
-  if (!order) return { outcome: 'unknown_order' };
-  if (order.pay_type !== 'cod') return { outcome: 'not_cod' };
-  if (order.status !== 'unpaid') return { outcome: 'not_open' };
-  if (action === 'accept') return order.accepted_at ? { outcome: 'already' } : { outcome: 'done', to: 'unpaid', remark: 'cash on delivery: accepted for delivery' };
-  if (action === 'paid') return { outcome: 'done', to: 'paid', remark: 'cash on delivery: delivered and paid' };
-  return { outcome: 'done', to: 'closed', remark: 'cash on delivery: cancelled, stock returned' };
-}
-
 // ---- checkout limits -----------------------------------------------------------------------
 
 /**
  * What one session (shopper) and one network address may hold at once in open checkouts: orders
- * still unpaid (a cash-on-delivery order the merchant accepted no longer counts). Unpaid WeChat Pay
+ * still unpaid (a cash-on-delivery order the merchant accepted for delivery no longer counts). Unpaid WeChat Pay
  * orders give their stock back when their QR code expires (PAY_QR_TTL_SECONDS), so the bound is
  * both on how much and for how long an anonymous visitor holds goods.
  */

@@ -7,12 +7,13 @@ import { clientIp, isPublicAddress } from '../http/client-ip';
 import { loadPathParam } from '../http/path-param';
 import { cartOf, existingShopperId, flash, foundOrdersOf, startShopping } from '../http/shopper';
 import type { Translate } from '../i18n';
-import { TRADE_TYPES, isOutTradeNo, isPaid, type OrderWithItems, type Paylog, type TradeType } from '../ledger';
-import { WxOauthError, WxPayError, exchangeOauthCode, h5SceneInfo, jsapiPayParams, oauthAuthorizeUrl } from '../wechatpay';
+import { TRADE_TYPES, isOutTradeNo, isPaid, orderEvent, type OrderWithItems, type Paylog, type TradeType } from '../ledger';
+import { WxOauthError, exchangeOauthCode, isOauthUnreachable, oauthAuthorizeUrl } from '../wechatpay/oauth';
 import { deviceOf, switchFor } from '../http/device';
 import { sameText } from '../timing-safe';
 import { qrSvg } from './qr';
-import { checkPaymentNow, closeTrade, offerPayment, payPage, renewAttempt, startPayment, wxpayContextOf, type PayOffer } from './service';
+import { closeTrade, renewAttempt } from './attempts';
+import { checkPaymentNow, offerPayment, payContextOf, payPage, startPayment, type PayOffer } from './service';
 
 declare module 'express-session' {
   interface SessionData {
@@ -45,10 +46,10 @@ const OAUTH_MAX_AGE_MS = 10 * 60 * 1000;
  * Nothing a browser brings back (the cashier's return, the bridge's "ok") is taken as proof of
  * payment: the webhook or orderquery decides, as everywhere.
  */
-export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | 'wxpay'>): Router {
+export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | 'wxpay' | 'payments'>): Router {
   const router = Router();
   const knex = deps.db.knex;
-  const wx = wxpayContextOf(deps);
+  const wx = payContextOf(deps);
   const { config } = deps;
   const simulatorMode = config.wxpay.mode === 'simulator';
   const enabled = config.wxpay.tradeTypes;
@@ -75,7 +76,7 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
     if (offer.kind === 'paid_elsewhere') {
       // an older attempt of these orders was paid late: this one is closed at WeChat and here (now
       // if WeChat allows it, else by the sweeper once it does), and the shopper sees the success
-      await closeTrade(knex, wx.client, { outTradeNo, now: deps.clock(), operator: 'system', reason: `orders paid through ${offer.paidBy}` }).catch((err: unknown) =>
+      await closeTrade(knex, wx.provider, { outTradeNo, now: deps.clock(), operator: 'system', event: orderEvent('closed_paid_elsewhere', { outTradeNo: offer.paidBy }) }).catch((err: unknown) =>
         req.log.warn({ err, outTradeNo }, 'could not close a superseded attempt yet; the sweeper will'),
       );
       return res.redirect(303, `/pay/${offer.paidBy}/success`);
@@ -117,7 +118,7 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
       identity = await exchangeOauthCode({ base: deps.wxpay.oauth.apiBase, appId: config.wxpay.appId, secret: config.wxpay.oaSecret ?? '', code });
     } catch (err) {
       if (err instanceof WxOauthError) throw new Invalid(err.message, 'pay.oauth.failed');
-      if (err instanceof WxPayError) throw new UpstreamFailed(err.message, 'pay.error.upstream');
+      if (isOauthUnreachable(err)) throw new UpstreamFailed(err.message, 'pay.error.upstream');
       throw err;
     }
     req.session.wxOpenid = identity.openid;
@@ -171,10 +172,10 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
     const ip = clientIp(req);
     // WeChat's cashier compares the address it sees with spbill_create_ip: it must be the shopper's
     if (!simulatorMode && !isPublicAddress(ip)) throw new Invalid(`H5 payment needs the shopper's public address; this request comes from ${ip} (check TRUST_PROXY)`, 'pay.h5.noAddress');
-    const started = await startPayment(knex, wx, paylog, orders, { tradeType: 'MWEB', clientIp: ip, sceneInfo: h5SceneInfo({ url: publicOrigin(req), name: config.shopName }) }, deps.clock());
+    const started = await startPayment(knex, wx, paylog, orders, { tradeType: 'MWEB', payerIp: ip, site: { url: publicOrigin(req), name: config.shopName } }, deps.clock());
     if (started.kind !== 'mweb') return res.redirect(303, `/pay/${paylog.out_trade_no}`);
     const back = `${publicOrigin(req)}/pay/${paylog.out_trade_no}?returned=1`;
-    res.redirect(303, `${started.mwebUrl}${started.mwebUrl.includes('?') ? '&' : '?'}redirect_url=${encodeURIComponent(back)}`);
+    res.redirect(303, `${started.cashierUrl}${started.cashierUrl.includes('?') ? '&' : '?'}redirect_url=${encodeURIComponent(back)}`);
   });
 
   // JSAPI: the Pay button in WeChat's browser asks for the bridge's signed parameters (JSON)
@@ -186,7 +187,7 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
     if (!openid) return res.status(409).json({ error: { code: 'pay.jsapi.noOpenid', message: (res.locals.t as Translate)('pay.jsapi.noOpenid') }, redirect: `/pay/${paylog.out_trade_no}` });
     const started = await startPayment(knex, wx, paylog, orders, { tradeType: 'JSAPI', openid }, deps.clock());
     if (started.kind !== 'jsapi') return res.json({ redirect: `/pay/${paylog.out_trade_no}` });
-    res.set('Cache-Control', 'no-store').json({ params: jsapiPayParams({ appId: config.wxpay.appId, prepayId: started.prepayId, apiKey: config.wxpay.apiKey, signType: config.wxpay.signType, now: deps.clock() }) });
+    res.set('Cache-Control', 'no-store').json({ params: wx.provider.bridgeParams(started.prepayId, deps.clock()) });
   });
 
   // the visible switch: "pay with a QR code instead" / "open in WeChat": a new attempt paid that way
@@ -202,7 +203,7 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
   const renewOrFlash = async (req: Request, paylog: Paylog, tradeType?: TradeType): Promise<string> => {
     let outcome;
     try {
-      outcome = await renewAttempt(knex, wx.client, { outTradeNo: paylog.out_trade_no, shopperId: paylog.shopper_id, now: deps.clock(), qrTtlSeconds: config.payQrTtlSeconds, tradeType });
+      outcome = await renewAttempt(knex, wx.provider, { outTradeNo: paylog.out_trade_no, shopperId: paylog.shopper_id, now: deps.clock(), qrTtlSeconds: config.payQrTtlSeconds, tradeType });
     } catch (err) {
       // closed meanwhile (the sweeper gave the stock back): the expired page offers "buy these again";
       // a payment in progress at WeChat is a 409 page that says so
@@ -216,7 +217,7 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
   // "I have paid": works without JavaScript (a form post), answers on the pay page itself
   router.post('/pay/:outTradeNo/check', async (req, res) => {
     const { paylog } = attemptOf(req);
-    const outcome = await checkPaymentNow(knex, wx.client, paylog, deps.clock(), { qrTtlSeconds: wx.qrTtlSeconds, queryIntervalSeconds: config.poll.queryIntervalSeconds });
+    const outcome = await checkPaymentNow(knex, wx.provider, paylog, deps.clock(), { qrTtlSeconds: wx.qrTtlSeconds, queryIntervalSeconds: config.poll.queryIntervalSeconds });
     if (outcome === 'paid') return res.redirect(303, `/pay/${paylog.out_trade_no}/success`);
     if (outcome === 'not_paid') flash(req, 'pay.notPaidYet');
     else if (outcome === 'asked_recently') flash(req, 'pay.askedRecently', { seconds: config.poll.queryIntervalSeconds });

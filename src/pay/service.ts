@@ -1,34 +1,29 @@
 import type { Knex } from 'knex';
 import { Conflict, NotFound, UpstreamFailed } from '../errors';
 import {
-  CLOSE_NOT_BEFORE_MS,
   attemptOfSession,
   attemptOfShopper,
   claimQuery,
-  closeAttempt,
   decideOffer,
   isPaid,
-  orderedAtWechat,
   payPageOf,
   queryIsDue,
   readAttempt,
-  replaceAttempt,
   statusOf,
-  stillOffered,
   storeOrdered,
   ordersOfAttempt,
   type OrderWithItems,
   type Paylog,
-  type RenewOutcome,
-  type TradeType,
 } from '../ledger';
-import { ATTACH_MAX_BYTES, BODY_MAX_BYTES, WxPayError, truncateUtf8, type WxPayClient } from '../wechatpay';
-import { closeAtWechat, orderAtWechat, settleFromQuery } from './wechat-trade';
+
+import { ATTACH_MAX_BYTES, DESCRIPTION_MAX_BYTES, ProviderError, truncateUtf8, type PayWay, type PaymentProvider } from '../payments';
+import { settleFromQuery } from './settle';
 
 /**
  * The pay page's service: what a payment attempt offers the shopper (a QR code from WeChat, or
- * why not), "pay again", closing an attempt at WeChat and here, and asking WeChat when no notify
- * came. WeChat is called outside any transaction; what it answered goes to the ledger.
+ * why not), the Pay button of a phone, and asking WeChat when no notify came. The provider is
+ * called outside any transaction; what it answered goes to the ledger. "Pay again", switching and
+ * closing are attempts.ts.
  */
 
 /** The attempt, only for the shopper who made it (or found its order): anyone else gets the same 404 as a wrong number. */
@@ -52,26 +47,14 @@ export async function payPage(knex: Knex, outTradeNo: string, shopperId: string 
   return page;
 }
 
-export interface WxpayContext {
-  client: WxPayClient;
-  notifyUrl: string;
+export interface PayContext {
+  provider: PaymentProvider;
   shopName: string;
   qrTtlSeconds: number;
-  /** unifiedorder's spbill_create_ip: for NATIVE, this machine's address (WXPAY_SPBILL_CREATE_IP) */
-  spbillCreateIp: string;
 }
 
-export function wxpayContextOf(deps: {
-  wxpay: { client: WxPayClient; notifyUrl: string };
-  config: { shopName: string; payQrTtlSeconds: number; wxpay: { spbillCreateIp: string } };
-}): WxpayContext {
-  return {
-    client: deps.wxpay.client,
-    notifyUrl: deps.wxpay.notifyUrl,
-    shopName: deps.config.shopName,
-    qrTtlSeconds: deps.config.payQrTtlSeconds,
-    spbillCreateIp: deps.config.wxpay.spbillCreateIp,
-  };
+export function payContextOf(deps: { payments: PaymentProvider; config: { shopName: string; payQrTtlSeconds: number } }): PayContext {
+  return { provider: deps.payments, shopName: deps.config.shopName, qrTtlSeconds: deps.config.payQrTtlSeconds };
 }
 
 /**
@@ -84,9 +67,9 @@ export function orderBody(shopName: string, orders: readonly Pick<OrderWithItems
   const first = items[0]?.title ?? '';
   const suffix = count > 1 ? `等${count}件` : '';
   const prefix = `${shopName}-`;
-  const room = BODY_MAX_BYTES - Buffer.byteLength(prefix + suffix, 'utf8');
+  const room = DESCRIPTION_MAX_BYTES - Buffer.byteLength(prefix + suffix, 'utf8');
   // SHOP_NAME is at most 40 characters (120 bytes): when it leaves no room, cut the whole text
-  if (room < 4) return truncateUtf8(prefix + first + suffix, BODY_MAX_BYTES);
+  if (room < 4) return truncateUtf8(prefix + first + suffix, DESCRIPTION_MAX_BYTES);
   return prefix + truncateUtf8(first, room) + suffix;
 }
 
@@ -108,57 +91,46 @@ async function reloadPaylog(knex: Knex, outTradeNo: string): Promise<Paylog> {
   return paylog;
 }
 
-/** How the payer pays at WeChat, beyond what every unifiedorder of the attempt repeats. */
-export type PayWay =
-  | { tradeType: 'NATIVE' }
-  /** H5: the payer's own address (WeChat's cashier checks it) and the shop's site */
-  | { tradeType: 'MWEB'; clientIp: string; sceneInfo: string }
-  /** in WeChat's browser: the payer's openid for our AppID */
-  | { tradeType: 'JSAPI'; openid: string };
-
 /** What WeChat answered for an attempt, once stored: the attempt now, and where the payer goes. */
 export type Ordered =
-  | { kind: 'ordered'; paylog: Paylog; prepayId: string; codeUrl: string; mwebUrl: string }
+  | { kind: 'ordered'; paylog: Paylog; prepayId: string; codeUrl: string | null; cashierUrl: string | null }
   | { kind: 'paid' | 'expired'; paylog: Paylog }
   /** the attempt changed while WeChat was asked (closed, paid, superseded): what it offers now is decided again */
   | { kind: 'stale'; paylog: Paylog };
 
-/** A WeChat failure as the shopper's "WeChat Pay is unavailable, try again" (UpstreamFailed); anything else as it was. */
-function upstream(err: unknown, what: string): never {
-  if (err instanceof WxPayError) throw new UpstreamFailed(`${what}: ${err.message}`, 'pay.error.upstream');
+/** A provider failure as the shopper's "WeChat Pay is unavailable, try again" (UpstreamFailed); anything else as it was. */
+export function upstream(err: unknown, what: string): never {
+  if (err instanceof ProviderError) throw new UpstreamFailed(`${what}: ${err.message}`, 'pay.error.upstream');
   throw err;
 }
 
 /**
  * unifiedorder for this attempt, outside any transaction, with fields that are the same on every
  * re-send (body from its orders, time_start and time_expire fixed at creation), and the first
- * answer stored. ORDERPAID: the payment is asked about and settled now; ORDERCLOSED: expired.
+ * answer stored. Paid already: the payment is asked about and settled now; closed for good there: expired.
  * A WeChat failure leaves paylog and orders as they were (UpstreamFailed: the page offers a retry).
  */
-async function orderAtWechatFor(knex: Knex, wx: WxpayContext, paylog: Paylog, orders: readonly OrderWithItems[], expiresAt: Date, way: PayWay, now: Date): Promise<Ordered> {
+async function orderAtWechatFor(knex: Knex, wx: PayContext, paylog: Paylog, orders: readonly OrderWithItems[], expiresAt: Date, way: PayWay, now: Date): Promise<Ordered> {
   const body = orderBody(wx.shopName, orders);
-  const facts = await orderAtWechat(wx.client, {
-    body,
-    outTradeNo: paylog.out_trade_no,
-    totalFee: paylog.total_fee,
-    spbillCreateIp: way.tradeType === 'MWEB' ? way.clientIp : wx.spbillCreateIp,
-    notifyUrl: wx.notifyUrl,
-    tradeType: way.tradeType,
-    productId: way.tradeType === 'NATIVE' ? paylog.out_trade_no : undefined,
-    openid: way.tradeType === 'JSAPI' ? way.openid : undefined,
-    sceneInfo: way.tradeType === 'MWEB' ? way.sceneInfo : undefined,
-    attach: truncateUtf8(`orders:${orders.map((o) => o.id).join(',')}`, ATTACH_MAX_BYTES),
-    timeStart: paylog.create_time,
-    timeExpire: expiresAt,
-  }).catch((err: unknown) => upstream(err, `unifiedorder ${paylog.out_trade_no}`));
+  const facts = await wx.provider
+    .order({
+      outTradeNo: paylog.out_trade_no,
+      description: body,
+      totalFen: paylog.total_fee,
+      attach: truncateUtf8(`orders:${orders.map((o) => o.id).join(',')}`, ATTACH_MAX_BYTES),
+      startsAt: paylog.create_time,
+      expiresAt,
+      way,
+    })
+    .catch((err: unknown) => upstream(err, `order ${paylog.out_trade_no}`));
   if (facts.kind === 'closed') return { kind: 'expired', paylog };
   if (facts.kind === 'paid') {
     // paid already (a notify still on its way): ask WeChat for the facts and settle now
-    await settleFromQuery(knex, wx.client, paylog.out_trade_no, { now, source: 'unifiedorder' }).catch((err: unknown) => upstream(err, `orderquery ${paylog.out_trade_no} after ORDERPAID`));
+    await settleFromQuery(knex, wx.provider, paylog.out_trade_no, { now, source: 'unifiedorder' }).catch((err: unknown) => upstream(err, `query ${paylog.out_trade_no} after it was paid`));
     const settled = await reloadPaylog(knex, paylog.out_trade_no);
     if (isPaid(settled.trade_state)) return { kind: 'paid', paylog: settled };
     // WeChat says paid but its answer did not settle here (amount differs, query lagging): never loop
-    throw new UpstreamFailed(`unifiedorder ${paylog.out_trade_no}: ORDERPAID, but orderquery did not settle it`, 'pay.error.upstream');
+    throw new UpstreamFailed(`order ${paylog.out_trade_no}: paid already, but the query did not settle it`, 'pay.error.upstream');
   }
   await storeOrdered(knex, paylog.out_trade_no, {
     prepayId: facts.prepayId,
@@ -175,7 +147,7 @@ async function orderAtWechatFor(knex: Knex, wx: WxpayContext, paylog: Paylog, or
   if (stored.trade_state !== 'NOTPAY' || stored.superseded_by !== null || stored.paid_by !== null || (stored.prepay_id !== null && stored.prepay_id !== facts.prepayId)) {
     return { kind: 'stale', paylog: stored };
   }
-  return { kind: 'ordered', paylog: stored, prepayId: facts.prepayId, codeUrl: facts.codeUrl, mwebUrl: facts.mwebUrl };
+  return { kind: 'ordered', paylog: stored, prepayId: facts.prepayId, codeUrl: facts.codeUrl, cashierUrl: facts.cashierUrl };
 }
 
 /**
@@ -184,7 +156,7 @@ async function orderAtWechatFor(knex: Knex, wx: WxpayContext, paylog: Paylog, or
  * JSAPI: a Pay button; WeChat is asked when it is pressed (startPayment). `orders` are the
  * attempt's, when the caller has them already.
  */
-export async function offerPayment(knex: Knex, wx: WxpayContext, paylog: Paylog, now: Date, orders?: OrderWithItems[]): Promise<PayOffer> {
+export async function offerPayment(knex: Knex, wx: PayContext, paylog: Paylog, now: Date, orders?: OrderWithItems[]): Promise<PayOffer> {
   const decision = decideOffer(paylog, now, wx.qrTtlSeconds);
   switch (decision.kind) {
     case 'qr':
@@ -212,7 +184,7 @@ export async function offerPayment(knex: Knex, wx: WxpayContext, paylog: Paylog,
 
 export type StartOutcome =
   /** MWEB: send the payer to WeChat's cashier (with our redirect_url appended) */
-  | { kind: 'mweb'; mwebUrl: string }
+  | { kind: 'mweb'; cashierUrl: string }
   /** JSAPI: hand the page the prepay_id's bridge parameters */
   | { kind: 'jsapi'; prepayId: string }
   /** it cannot be paid this way now: the pay page says why (paid, expired, moved, ...) */
@@ -224,7 +196,7 @@ export type StartOutcome =
  * and is reused), and where the payer goes next. A JSAPI attempt belongs to the WeChat user it was
  * first ordered for: another one is refused (Conflict), and should switch to a new attempt.
  */
-export async function startPayment(knex: Knex, wx: WxpayContext, paylog: Paylog, orders: OrderWithItems[], way: Exclude<PayWay, { tradeType: 'NATIVE' }>, now: Date): Promise<StartOutcome> {
+export async function startPayment(knex: Knex, wx: PayContext, paylog: Paylog, orders: OrderWithItems[], way: Exclude<PayWay, { tradeType: 'NATIVE' }>, now: Date): Promise<StartOutcome> {
   if (paylog.trade_type !== way.tradeType) throw new Conflict(`${paylog.out_trade_no} is paid by ${paylog.trade_type}, not ${way.tradeType}`, 'pay.error.otherWay');
   const offer = await offerPayment(knex, wx, paylog, now, orders);
   if (offer.kind !== 'button') return { kind: 'not_offered', offer };
@@ -235,76 +207,11 @@ export async function startPayment(knex: Knex, wx: WxpayContext, paylog: Paylog,
   const ordered = await orderAtWechatFor(knex, wx, paylog, orders, offer.expiresAt, way, now);
   if (ordered.kind === 'stale') return { kind: 'not_offered', offer: await offerPayment(knex, wx, ordered.paylog, now, orders) };
   if (ordered.kind !== 'ordered') return { kind: 'not_offered', offer: { kind: ordered.kind, paylog: ordered.paylog } };
-  return way.tradeType === 'MWEB' ? { kind: 'mweb', mwebUrl: ordered.mwebUrl } : { kind: 'jsapi', prepayId: ordered.prepayId };
-}
-
-/**
- * "Pay again" (the same way) and "pay another way" (`tradeType`), safely: before a new attempt is
- * made, WeChat is asked about the old one (it may have been paid in its last seconds, its notify
- * still on the way) and the old one is closed there, so it can never be paid as well as the new
- * one. WeChat refuses closeorder in an order's first 5 minutes: switching sooner leaves the old
- * attempt NOTPAY but superseded (its orders point at the new one, its page sends the shopper
- * there), and the sweeper closes it once WeChat allows; should it be paid meanwhile, markPaid pays
- * its orders and the new attempt's page shows the success. WeChat calls happen here, outside any
- * transaction; the ledger's replaceAttempt then makes the new attempt in one. A paid old attempt
- * is settled and reported as `paid` (the shopper goes to the success page), a payment in progress
- * is refused.
- */
-export async function renewAttempt(
-  knex: Knex,
-  client: WxPayClient,
-  input: { outTradeNo: string; shopperId: string; now: Date; qrTtlSeconds: number; tradeType?: TradeType },
-): Promise<RenewOutcome> {
-  const old = await paylogOfShopper(knex, input.outTradeNo, input.shopperId);
-  if (isPaid(old.trade_state)) return { kind: 'paid', outTradeNo: old.out_trade_no };
-  const tradeType = input.tradeType ?? old.trade_type;
-  let closedAtWechat = true;
-  if (orderedAtWechat(old) && old.trade_state === 'NOTPAY' && !old.superseded_by) {
-    const news = { now: input.now, source: 'query' as const };
-    const { facts, result } = await settleFromQuery(knex, client, old.out_trade_no, news).catch((err: unknown) => upstream(err, `orderquery ${old.out_trade_no} before renewing`));
-    // paid here now (by this answer, or by a notify that landed meanwhile)
-    if (result?.tradeState && isPaid(result.tradeState)) return { kind: 'paid', outTradeNo: old.out_trade_no };
-    if (facts.kind === 'paid' || facts.kind === 'paying') throw new Conflict(`${old.out_trade_no} is ${facts.answer.tradeState} at WeChat`, 'pay.error.inProgress');
-    if (tradeType === old.trade_type && stillOffered(old, input.now)) return { kind: 'current', outTradeNo: old.out_trade_no };
-    if (facts.kind === 'unpaid') {
-      if (input.now.getTime() - old.create_time.getTime() < CLOSE_NOT_BEFORE_MS) {
-        // WeChat would refuse closeorder yet: the sweeper closes it once it allows
-        closedAtWechat = false;
-      } else {
-        const closed = await closeAtWechat(knex, client, old.out_trade_no, news).catch((err: unknown) => upstream(err, `closeorder ${old.out_trade_no} before renewing`));
-        if (closed === 'paid') return { kind: 'paid', outTradeNo: old.out_trade_no };
-      }
-    }
+  if (way.tradeType === 'MWEB') {
+    if (!ordered.cashierUrl) throw new UpstreamFailed(`order ${paylog.out_trade_no}: no cashier URL`, 'pay.error.upstream');
+    return { kind: 'mweb', cashierUrl: ordered.cashierUrl };
   }
-  return replaceAttempt(knex, { ...input, tradeType, closedAtWechat });
-}
-
-export type CloseTradeOutcome = 'closed' | 'already_closed' | 'paid' | 'too_early' | 'paying' | 'unknown_trade';
-
-/**
- * Closes an unpaid attempt at WeChat and then here, never losing a payment on the way: ask first
- * (paid -> markPaid), respect WeChat's 5-minute rule, closeorder (ORDERPAID -> query and
- * markPaid), and only then the ledger's closeAttempt. A transport failure or SYSTEMERROR is thrown
- * for the caller to retry later. Idempotent.
- */
-export async function closeTrade(knex: Knex, client: WxPayClient, input: { outTradeNo: string; now: Date; operator: string; reason: string }): Promise<CloseTradeOutcome> {
-  const paylog = await readAttempt(knex, input.outTradeNo);
-  if (!paylog) return 'unknown_trade';
-  if (paylog.trade_state === 'CLOSED') return 'already_closed';
-  if (paylog.trade_state !== 'NOTPAY') return 'paid';
-
-  const news = { now: input.now, source: input.operator.startsWith('admin:') ? ('admin' as const) : ('sweeper' as const), operator: input.operator };
-  const { facts } = await settleFromQuery(knex, client, input.outTradeNo, news);
-  if (facts.kind === 'paid') return 'paid';
-  // the payer is entering the password right now: never close under them; the next round asks again
-  if (facts.kind === 'paying') return 'paying';
-  if (facts.kind === 'unpaid') {
-    if (input.now.getTime() - paylog.create_time.getTime() < CLOSE_NOT_BEFORE_MS) return 'too_early';
-    if ((await closeAtWechat(knex, client, input.outTradeNo, news)) === 'paid') return 'paid';
-  }
-  // WeChat never had it (when we asked): close only if it was not ordered there meanwhile
-  const outcome = await closeAttempt(knex, { outTradeNo: input.outTradeNo, now: input.now, operator: input.operator, reason: input.reason, onlyIfNeverOrdered: facts.kind === 'unknown' });
-  return outcome === 'ordered_meanwhile' ? 'too_early' : outcome;
+  return { kind: 'jsapi', prepayId: ordered.prepayId };
 }
 
 /**
@@ -315,14 +222,14 @@ export async function closeTrade(knex: Knex, client: WxPayClient, input: { outTr
  */
 export async function queryIfOverdue(
   knex: Knex,
-  client: WxPayClient,
+  provider: PaymentProvider,
   paylog: Pick<Paylog, 'out_trade_no' | 'trade_state' | 'code_url' | 'prepay_id' | 'code_url_expires_at'>,
   now: Date,
   rules: { qrTtlSeconds: number; queryAfterSeconds: number; queryIntervalSeconds: number },
 ): Promise<boolean> {
   if (!queryIsDue(paylog, now, rules)) return false;
   if (!(await claimQuery(knex, paylog.out_trade_no, now, rules.queryIntervalSeconds))) return false;
-  await settleFromQuery(knex, client, paylog.out_trade_no, { now, source: 'query' });
+  await settleFromQuery(knex, provider, paylog.out_trade_no, { now, source: 'query' });
   return true;
 }
 
@@ -334,16 +241,16 @@ export type CheckNowOutcome = 'paid' | 'not_paid' | 'asked_recently' | 'closed' 
  * asking more than once per `queryIntervalSeconds` bounds these presses too, across tabs and
  * instances. A payment is settled by markPaid there; nothing else is changed here.
  */
-export async function checkPaymentNow(knex: Knex, client: WxPayClient, paylog: Paylog, now: Date, rules: { qrTtlSeconds: number; queryIntervalSeconds: number }): Promise<CheckNowOutcome> {
+export async function checkPaymentNow(knex: Knex, provider: PaymentProvider, paylog: Paylog, now: Date, rules: { qrTtlSeconds: number; queryIntervalSeconds: number }): Promise<CheckNowOutcome> {
   const before = statusOf(paylog, now);
   if (before === 'SUCCESS') return 'paid';
   if (before === 'CLOSED' || before === 'MOVED') return 'closed';
   if (before === 'EXPIRED') return 'expired';
   let asked: boolean;
   try {
-    asked = await queryIfOverdue(knex, client, paylog, now, { ...rules, queryAfterSeconds: 0 });
+    asked = await queryIfOverdue(knex, provider, paylog, now, { ...rules, queryAfterSeconds: 0 });
   } catch (err) {
-    if (err instanceof WxPayError) return 'unreachable';
+    if (err instanceof ProviderError) return 'unreachable';
     throw err;
   }
   if (statusOf(await reloadPaylog(knex, paylog.out_trade_no), now) === 'SUCCESS') return 'paid';

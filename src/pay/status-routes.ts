@@ -5,9 +5,9 @@ import { Invalid, Unavailable } from '../errors';
 import { describeError } from '../http/errors';
 import { sessionIdFromCookieHeader } from '../http/session-cookie';
 import { localeFromAcceptLanguage, translator } from '../i18n';
-import { OUT_TRADE_NO_SOURCE } from '../wechatpay';
+import { OUT_TRADE_NO_SOURCE } from '../wechatpay/ids';
 import { statusOf, type Paylog, type PayStatus } from '../ledger';
-import { paylogOfSession, queryIfOverdue, wxpayContextOf } from './service';
+import { payContextOf, paylogOfSession, queryIfOverdue } from './service';
 
 const STATUS_PATH = new RegExp(`^/pay/(${OUT_TRADE_NO_SOURCE})/status(?:\\?(.*))?$`);
 const ROUTE_LABEL = '/pay/:outTradeNo/status';
@@ -36,9 +36,9 @@ export interface StatusPoll {
  * the paylog of the session's shopper in one query; it answers JSON, errors included (the same
  * statuses and sentences as the error handler), and counts itself in the HTTP metrics.
  */
-export function createStatusPoll(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | 'wxpay' | 'waiters' | 'logger' | 'metrics'>): StatusPoll {
+export function createStatusPoll(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | 'payments' | 'waiters' | 'logger' | 'metrics'>): StatusPoll {
   const knex = deps.db.knex;
-  const wx = wxpayContextOf(deps);
+  const wx = payContextOf(deps);
   const poll = deps.config.poll;
   const secret = deps.config.sessionSecret;
   const registers = [deps.metrics.registry];
@@ -69,7 +69,7 @@ export function createStatusPoll(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'conf
 
     if (statusOf(paylog, deps.clock()) === 'NOTPAY') {
       try {
-        if (await queryIfOverdue(knex, wx.client, paylog, deps.clock(), { qrTtlSeconds: wx.qrTtlSeconds, ...poll })) {
+        if (await queryIfOverdue(knex, wx.provider, paylog, deps.clock(), { qrTtlSeconds: wx.qrTtlSeconds, ...poll })) {
           fallbackQueries.inc();
           paylog = await read();
         }

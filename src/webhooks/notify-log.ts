@@ -1,12 +1,12 @@
 import { isIPv6 } from 'node:net';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import type { WxMerchant } from '../wechatpay';
+import type { PaymentProvider } from '../payments';
 
-/** What a webhook handler gets: the database, our merchant, the clock and the log. */
+/** What a webhook handler gets: the database, the payment provider (which reads the notify), the clock and the log. */
 export interface WebhookDeps {
   knex: Knex;
-  merchant: WxMerchant;
+  provider: PaymentProvider;
   clock: () => Date;
   logger: Logger;
 }
@@ -15,15 +15,16 @@ export interface WebhookDeps {
 export interface NotifyAnswer {
   /** 200 for what WeChat may stop sending, 4xx for what we refuse, 500 when we failed to store it */
   status: number;
-  /** exactly WeChat's SUCCESS or FAIL XML */
+  contentType: string;
+  /** exactly the provider's reply (v2: WeChat's SUCCESS or FAIL XML) */
   body: string;
   verdict: string;
 }
 
 /**
- * The HTTP status of a refused webhook call, by why src/wechatpay refused it (the body is always
- * WeChat's FAIL XML): 400 without a signature, 401 with a wrong one or a req_info that does not
- * decrypt with our key (forged, or WXPAY_API_KEY is wrong), 403 for another merchant.
+ * The HTTP status of a refused webhook call, by why the provider refused it (the body is the
+ * provider's refusal): 400 without a signature, 401 with a wrong one or a body that does not
+ * decrypt with our key (forged, or the key is wrong), 403 for another merchant.
  */
 const STATUS_BY_REFUSAL: Readonly<Record<string, number>> = {
   bad_xml: 400,
@@ -58,7 +59,7 @@ export interface NotifyLogEntry {
    * unverified, counted on one row per (source, verdict, claimed trade)
    */
   refused?: boolean;
-  /** it proved itself (a valid signature, or a req_info that decrypts with our key); default true unless refused */
+  /** it proved itself (a valid signature, or a body that decrypts with our key); default true unless refused */
   verified?: boolean;
   /** who sent it: the client address (an IPv6 address counts by its /64) */
   source?: string | undefined;

@@ -1,6 +1,4 @@
 import { markPaid, paymentNeedsAdmin, type MarkPaidOutcome } from '../ledger';
-import { failReply, NOTIFY_XML_OPTIONS, parsePaymentNotify, parseXmlSync, successReply, WxPayError, WxSignatureError, WxXmlError } from '../wechatpay';
-import { parseBeijingTime } from '../wechatpay/time';
 import { recordNotify, refusalStatus, type NotifyAnswer, type WebhookDeps } from './notify-log';
 
 const ANSWER_BY_OUTCOME: Record<MarkPaidOutcome, { status: number; reply: string | undefined }> = {
@@ -15,66 +13,57 @@ const ANSWER_BY_OUTCOME: Record<MarkPaidOutcome, { status: number; reply: string
 };
 
 /**
- * WeChat's payment notify, end to end: verify (signature over all fields, return/result codes,
- * our merchant, integer CNY amount), settle through markPaid (which compares the amount with our
- * record under a row lock), record the call in notify_log, and answer SUCCESS only once the state
- * is durably stored or already was. The common cases (paid, duplicate) store their notify_log row
- * in markPaid's own statement; the rest in a write of their own. A database failure answers 500
- * with FAIL so WeChat retries.
+ * WeChat's payment notify, end to end: read and verified by the provider (signature over the raw
+ * body, our merchant, an integer CNY amount) into the ledger's news, settled through markPaid
+ * (which compares the amount with our record under a row lock), recorded in notify_log, and
+ * answered "taken" only once the state is durably stored or already was. The common cases (paid,
+ * duplicate) store their notify_log row in markPaid's own statement; the rest in a write of their
+ * own. A database failure answers 500 so WeChat retries.
  */
-export async function handlePaymentNotify(deps: WebhookDeps, raw: Buffer, source?: string): Promise<NotifyAnswer> {
+export async function handlePaymentNotify(deps: WebhookDeps, headers: WebhookHeaders, raw: Buffer, source?: string): Promise<NotifyAnswer> {
   const receivedAt = deps.clock();
   const text = raw.toString('utf8');
-  // parsed ONCE, by the flat bounded parser; the fields of a refused body are named in the record
-  // but never trusted (the record of an unverified one is counted, not repeated: notify-log.ts)
-  let fields: Record<string, string> | undefined;
-  let notice;
-  try {
-    fields = parseXmlSync(raw, NOTIFY_XML_OPTIONS);
-    notice = await parsePaymentNotify(fields, deps.merchant);
-  } catch (err) {
-    if (!(err instanceof WxPayError)) throw err;
-    const answer = { status: refusalStatus(err.code), body: failReply(err.message.slice(0, 120)), verdict: err.code };
-    const verified = !(err instanceof WxXmlError || err instanceof WxSignatureError);
+  const { provider } = deps;
+  const reading = await provider.readPaymentNotify(headers, raw);
+  if (reading.kind === 'refused') {
+    const status = refusalStatus(reading.verdict);
+    // the record of an unverified one is counted, not repeated (notify-log.ts)
     await recordNotify(deps.knex, {
       kind: 'pay',
       refused: true,
-      verified,
+      verified: reading.verified,
       source,
-      outTradeNo: fields?.out_trade_no,
-      transactionId: fields?.transaction_id,
-      verdict: err.code,
-      detail: err.message,
+      outTradeNo: reading.claimed.outTradeNo,
+      transactionId: reading.claimed.transactionId,
+      verdict: reading.verdict,
+      detail: reading.message,
       rawBody: text,
       receivedAt,
     }).catch((logErr: unknown) => deps.logger.error({ err: logErr }, 'could not record a refused notify'));
-    return answer;
+    return { ...provider.notifyReply({ ok: false, status, message: reading.message }), verdict: reading.verdict };
   }
 
+  const { news } = reading;
   let outcome: MarkPaidOutcome;
   let recorded: boolean;
   try {
-    const result = await markPaid(
-      deps.knex,
-      { outTradeNo: notice.outTradeNo, transactionId: notice.transactionId, totalFee: notice.totalFee, paidAt: parseBeijingTime(notice.timeEnd), source: 'notify', now: receivedAt },
-      { rawBody: text, source, receivedAt },
-    );
+    const result = await markPaid(deps.knex, { ...news, source: 'notify', now: receivedAt }, { rawBody: text, source, receivedAt });
     outcome = result.outcome;
     recorded = result.recorded;
   } catch (err) {
-    deps.logger.error({ err, outTradeNo: notice.outTradeNo }, 'notify could not be settled; WeChat will retry');
-    await recordNotify(deps.knex, { kind: 'pay', source, outTradeNo: notice.outTradeNo, transactionId: notice.transactionId, verdict: 'error', detail: String(err), rawBody: text, receivedAt }).catch(
-      () => undefined,
-    );
-    return { status: 500, body: failReply('temporarily unable to store the payment'), verdict: 'error' };
+    deps.logger.error({ err, outTradeNo: news.outTradeNo }, 'notify could not be settled; WeChat will retry');
+    await recordNotify(deps.knex, { kind: 'pay', source, outTradeNo: news.outTradeNo, transactionId: news.transactionId, verdict: 'error', detail: String(err), rawBody: text, receivedAt }).catch(() => undefined);
+    return { ...provider.notifyReply({ ok: false, status: 500, message: 'temporarily unable to store the payment' }), verdict: 'error' };
   }
 
   const { status, reply } = ANSWER_BY_OUTCOME[outcome];
   if (!recorded) {
-    await recordNotify(deps.knex, { kind: 'pay', source, outTradeNo: notice.outTradeNo, transactionId: notice.transactionId, verdict: outcome, detail: reply, rawBody: text, receivedAt }).catch(
-      (err: unknown) => deps.logger.error({ err, outTradeNo: notice.outTradeNo }, 'could not record a notify'),
+    await recordNotify(deps.knex, { kind: 'pay', source, outTradeNo: news.outTradeNo, transactionId: news.transactionId, verdict: outcome, detail: reply, rawBody: text, receivedAt }).catch((err: unknown) =>
+      deps.logger.error({ err, outTradeNo: news.outTradeNo }, 'could not record a notify'),
     );
   }
-  if (paymentNeedsAdmin(outcome)) deps.logger.warn({ outTradeNo: notice.outTradeNo, outcome }, 'payment needs an admin');
-  return { status, body: reply === undefined ? successReply() : failReply(reply), verdict: outcome };
+  if (paymentNeedsAdmin(outcome)) deps.logger.warn({ outTradeNo: news.outTradeNo, outcome }, 'payment needs an admin');
+  return { ...provider.notifyReply(reply === undefined ? { ok: true } : { ok: false, status, message: reply }), verdict: outcome };
 }
+
+export type WebhookHeaders = Readonly<Record<string, string | string[] | undefined>>;

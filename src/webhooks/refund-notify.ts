@@ -1,10 +1,12 @@
 import { refundNeedsAdmin, settleRefund, type SettleRefundOutcome } from '../ledger';
-import { failReply, parseBeijingForPeople, parseRefundNotify, successReply, WxNotifyRejected, WxPayError, type RefundNotice } from '../wechatpay';
 import { recordNotify, refusalStatus, type NotifyAnswer, type WebhookDeps } from './notify-log';
+import type { WebhookHeaders } from './payment-notify';
 
 const ANSWER_BY_OUTCOME: Record<SettleRefundOutcome, { status: number; reply: string | undefined }> = {
   refunded: { status: 200, reply: undefined },
   fully_refunded: { status: 200, reply: undefined },
+  // recorded and flagged for the admin: the money did come back
+  succeeded_after_close: { status: 200, reply: undefined },
   closed: { status: 200, reply: undefined },
   changed: { status: 200, reply: undefined },
   duplicate: { status: 200, reply: undefined },
@@ -14,84 +16,56 @@ const ANSWER_BY_OUTCOME: Record<SettleRefundOutcome, { status: number; reply: st
   mismatch: { status: 409, reply: 'refund does not match our records' },
 };
 
-function summary(notice: RefundNotice): string {
-  return [
-    `out_refund_no=${notice.outRefundNo}`,
-    `refund_id=${notice.refundId}`,
-    `refund_status=${notice.refundStatus}`,
-    `refund_fee=${notice.refundFee}`,
-    `total_fee=${notice.totalFee}`,
-    notice.successTime ? `success_time=${notice.successTime}` : undefined,
-  ]
-    .filter(Boolean)
-    .join(' ');
-}
-
 /**
- * WeChat's refund notify, end to end: decrypt req_info with md5(API key) and check the merchant
- * (parseRefundNotify); check the refund against OUR refunds row and settle it in one transaction
- * (settleRefund: refunded_fee added once, orders refunded when all is back); record every call in
- * notify_log (kind 'refund'), accepted or refused; answer SUCCESS only once the outcome is stored
- * or already was, FAIL with a 4xx for anything refused, FAIL with 500 when storing failed.
+ * WeChat's refund notify, end to end: read by the provider (for v2, its encrypted part decrypted with our
+ * key and the merchant checked) into the ledger's refund news; checked against OUR refunds row and
+ * settled in one transaction (settleRefund: refunded_fee added once, the order refunded when its
+ * own amount is all back, a success for a refund we had closed recorded and flagged); every call
+ * recorded in notify_log (kind 'refund'), taken or refused; answered "taken" only once the outcome
+ * is stored or already was, refused with a 4xx, failed with 500 when storing failed.
  */
-export async function handleRefundNotify(deps: WebhookDeps, raw: Buffer, source?: string): Promise<NotifyAnswer> {
+export async function handleRefundNotify(deps: WebhookDeps, headers: WebhookHeaders, raw: Buffer, source?: string): Promise<NotifyAnswer> {
   const receivedAt = deps.clock();
   const text = raw.toString('utf8');
-  let notice: RefundNotice;
-  try {
-    notice = await parseRefundNotify(raw, deps.merchant);
-  } catch (err) {
-    if (!(err instanceof WxPayError)) throw err;
-    // the outer fields carry no trade number; req_info did not open, so nothing inside is trusted
-    // unverified unless req_info opened with our key (only what parseRefundNotify checks after decrypting)
-    const verified = err instanceof WxNotifyRejected && err.fields.req_info === undefined && err.fields.out_refund_no !== undefined;
-    await recordNotify(deps.knex, { kind: 'refund', refused: true, verified, source, verdict: err.code, detail: err.message, rawBody: text, receivedAt }).catch((logErr: unknown) =>
+  const { provider } = deps;
+  const reading = await provider.readRefundNotify(headers, raw);
+  if (reading.kind === 'refused') {
+    await recordNotify(deps.knex, { kind: 'refund', refused: true, verified: reading.verified, source, verdict: reading.verdict, detail: reading.message, rawBody: text, receivedAt }).catch((logErr: unknown) =>
       deps.logger.error({ err: logErr }, 'could not record a refused refund notify'),
     );
-    return { status: refusalStatus(err.code), body: failReply(err.message.slice(0, 120)), verdict: err.code };
+    return { ...provider.notifyReply({ ok: false, status: refusalStatus(reading.verdict), message: reading.message }), verdict: reading.verdict };
   }
 
+  const { news, summary } = reading;
   let outcome: SettleRefundOutcome;
   try {
-    outcome = await settleRefund(deps.knex, {
-      outRefundNo: notice.outRefundNo,
-      outTradeNo: notice.outTradeNo,
-      transactionId: notice.transactionId,
-      refundId: notice.refundId,
-      refundFee: notice.refundFee,
-      totalFee: notice.totalFee,
-      status: notice.refundStatus,
-      successTime: parseBeijingForPeople(notice.successTime),
-      operator: 'system',
-      now: receivedAt,
-    });
+    outcome = await settleRefund(deps.knex, { ...news, operator: 'system', now: receivedAt });
   } catch (err) {
-    deps.logger.error({ err, outRefundNo: notice.outRefundNo }, 'refund notify could not be settled; WeChat will retry');
+    deps.logger.error({ err, outRefundNo: news.outRefundNo }, 'refund notify could not be settled; WeChat will retry');
     await recordNotify(deps.knex, {
       kind: 'refund',
       source,
-      outTradeNo: notice.outTradeNo,
-      transactionId: notice.transactionId,
+      outTradeNo: news.outTradeNo,
+      transactionId: news.transactionId,
       verdict: 'error',
-      detail: `${summary(notice)}: ${String(err)}`,
+      detail: `${summary ?? news.outRefundNo}: ${String(err)}`,
       rawBody: text,
       receivedAt,
     }).catch(() => undefined);
-    return { status: 500, body: failReply('temporarily unable to store the refund'), verdict: 'error' };
+    return { ...provider.notifyReply({ ok: false, status: 500, message: 'temporarily unable to store the refund' }), verdict: 'error' };
   }
 
   const { status, reply } = ANSWER_BY_OUTCOME[outcome];
   await recordNotify(deps.knex, {
     kind: 'refund',
     source,
-    outTradeNo: notice.outTradeNo,
-    transactionId: notice.transactionId,
+    outTradeNo: news.outTradeNo,
+    transactionId: news.transactionId,
     verdict: outcome,
-    detail: reply === undefined ? summary(notice) : `${reply}: ${summary(notice)}`,
+    detail: reply === undefined ? summary : `${reply}: ${summary ?? news.outRefundNo}`,
     rawBody: text,
     receivedAt,
-  }).catch((err: unknown) => deps.logger.error({ err, outRefundNo: notice.outRefundNo }, 'could not record a refund notify'));
-  if (refundNeedsAdmin(outcome)) deps.logger.warn({ outRefundNo: notice.outRefundNo, outcome }, 'refund needs an admin');
-  return { status, body: reply === undefined ? successReply() : failReply(reply), verdict: outcome };
+  }).catch((err: unknown) => deps.logger.error({ err, outRefundNo: news.outRefundNo }, 'could not record a refund notify'));
+  if (refundNeedsAdmin(outcome)) deps.logger.warn({ outRefundNo: news.outRefundNo, outcome }, 'refund needs an admin');
+  return { ...provider.notifyReply(reply === undefined ? { ok: true } : { ok: false, status, message: reply }), verdict: outcome };
 }
-

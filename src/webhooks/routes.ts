@@ -1,12 +1,11 @@
 import express, { Router, type ErrorRequestHandler } from 'express';
 import client from 'prom-client';
 import type { ResolvedDeps } from '../deps';
-import { failReply, NOTIFY_MAX_BYTES } from '../wechatpay';
 import { notifySource, type NotifyAnswer, type WebhookDeps } from './notify-log';
-import { handlePaymentNotify } from './payment-notify';
+import { handlePaymentNotify, type WebhookHeaders } from './payment-notify';
 import { handleRefundNotify } from './refund-notify';
 
-type WebhookHandler = (deps: WebhookDeps, raw: Buffer, source: string) => Promise<NotifyAnswer>;
+type WebhookHandler = (deps: WebhookDeps, headers: WebhookHeaders, raw: Buffer, source: string) => Promise<NotifyAnswer>;
 
 /** WeChat's doors, one handler each: the path, the `kind` its calls are counted and logged under. */
 const HANDLERS: readonly { path: string; kind: 'pay' | 'refund'; handle: WebhookHandler }[] = [
@@ -17,11 +16,11 @@ const HANDLERS: readonly { path: string; kind: 'pay' | 'refund'; handle: Webhook
 /**
  * WeChat's side of the wire: POST /wxpay/notify (payments) and /wxpay/refund-notify (refunds).
  * Mounted before the session, the body parsers and CSRF: only these routes read a raw body
- * (NOTIFY_MAX_BYTES, 8 KiB, at most: see src/wechatpay/xml.ts for why), every answer is WeChat's
- * XML (the handler's, or FAIL from the one error handler below), and every call is counted in
+ * (the provider's notifyMaxBytes at most), every answer is the provider's reply (the handler's, or a failure
+ * from the one error handler below), and every call is counted in
  * `wxpay_notifies_total{kind, verdict}` and recorded in notify_log by its handler.
  */
-export function webhookRoutes(deps: Pick<ResolvedDeps, 'db' | 'config' | 'clock' | 'logger' | 'metrics'>): Router {
+export function webhookRoutes(deps: Pick<ResolvedDeps, 'db' | 'payments' | 'clock' | 'logger' | 'metrics'>): Router {
   const router = Router();
   const notifies = new client.Counter({
     name: 'wxpay_notifies_total',
@@ -29,28 +28,28 @@ export function webhookRoutes(deps: Pick<ResolvedDeps, 'db' | 'config' | 'clock'
     labelNames: ['kind', 'verdict'] as const,
     registers: [deps.metrics.registry],
   });
-  const { appId, mchId, apiKey, signType } = deps.config.wxpay;
-  const handlerDeps: WebhookDeps = { knex: deps.db.knex, merchant: { appId, mchId, apiKey, signType }, clock: deps.clock, logger: deps.logger };
-  const rawBody = express.raw({ type: () => true, limit: NOTIFY_MAX_BYTES });
+  const handlerDeps: WebhookDeps = { knex: deps.db.knex, provider: deps.payments, clock: deps.clock, logger: deps.logger };
+  const rawBody = express.raw({ type: () => true, limit: deps.payments.notifyMaxBytes });
 
   for (const { path, kind, handle } of HANDLERS) {
     router.post(path, rawBody, async (req, res) => {
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const answer = await handle(handlerDeps, raw, notifySource(req.ip));
+      const answer = await handle(handlerDeps, req.headers, raw, notifySource(req.ip));
       notifies.inc({ kind, verdict: answer.verdict });
-      res.status(answer.status).type('text/xml').send(answer.body);
+      res.status(answer.status).type(answer.contentType).send(answer.body);
     });
   }
 
-  // body-parser's refusals (too large, bad encoding) and anything unexpected: still WeChat's XML
-  const xmlErrors: ErrorRequestHandler = (err: { status?: number }, req, res, _next) => {
+  // body-parser's refusals (too large, bad encoding) and anything unexpected: still the provider's reply
+  const replyErrors: ErrorRequestHandler = (err: { status?: number }, req, res, _next) => {
     const status = err.status === 413 ? 413 : typeof err.status === 'number' && err.status < 500 ? err.status : 500;
     const kind = HANDLERS.find((h) => h.path === req.path)?.kind ?? 'pay';
     if (status === 500) deps.logger.error({ err, kind }, 'notify failed');
     notifies.inc({ kind, verdict: status === 413 ? 'too_large' : status === 500 ? 'error' : 'bad_request' });
-    res.status(status).type('text/xml').send(failReply(status === 413 ? 'body too large' : status === 500 ? 'temporarily unable to process' : 'bad request'));
+    const reply = deps.payments.notifyReply({ ok: false, status, message: status === 413 ? 'body too large' : status === 500 ? 'temporarily unable to process' : 'bad request' });
+    res.status(reply.status).type(reply.contentType).send(reply.body);
   };
-  router.use('/wxpay', xmlErrors);
+  router.use('/wxpay', replyErrors);
   return router;
 }
 

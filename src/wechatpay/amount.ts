@@ -30,9 +30,5 @@ export function yuanToFen(yuan: string): number {
   return sign === '-' && fen !== 0 ? -fen : fen;
 }
 
-/** 1234 -> '12.34', 1 -> '0.01', -27 -> '-0.27', as bills write yuan. */
-export function fenToYuan(fen: number): string {
-  if (!Number.isSafeInteger(fen)) throw new RangeError(`fen must be an integer, got ${fen}`);
-  const digits = String(Math.abs(fen)).padStart(3, '0');
-  return `${fen < 0 ? '-' : ''}${digits.slice(0, -2)}.${digits.slice(-2)}`;
-}
+/** 1234 -> '12.34', 1 -> '0.01', -27 -> '-0.27', as bills write yuan (the shop's one formatter). */
+export { fenToYuanString as fenToYuan } from '../money';

@@ -76,3 +76,8 @@ export async function exchangeOauthCode(input: { base?: string; appId: string; s
   if (typeof answer.openid !== 'string' || !/^[\w-]{1,128}$/.test(answer.openid)) throw new WxTransportError(`${where} answered without an openid`);
   return { openid: answer.openid, scope: typeof answer.scope === 'string' ? answer.scope : '' };
 }
+
+/** The code exchange failed on the way (no answer, not JSON, no openid), not by WeChat's refusal: try again later. */
+export function isOauthUnreachable(err: unknown): err is WxPayError {
+  return err instanceof WxPayError && !(err instanceof WxOauthError);
+}

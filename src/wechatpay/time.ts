@@ -1,22 +1,6 @@
-/** WeChat Pay's times are Beijing time (UTC+8, no daylight saving), whatever the server's TZ. */
-const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
+import { BEIJING_OFFSET_MS, beijingParts } from '../beijing-time';
 
-const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
-
-function beijingParts(d: Date): { y: string; mo: string; day: string; h: string; mi: string; s: string } {
-  if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw new TypeError('expected a valid Date');
-  const b = new Date(d.getTime() + BEIJING_OFFSET_MS);
-  const year = b.getUTCFullYear();
-  if (year < 1000 || year > 9999) throw new RangeError(`year ${year} cannot be written as yyyy`);
-  return {
-    y: pad(year, 4),
-    mo: pad(b.getUTCMonth() + 1),
-    day: pad(b.getUTCDate()),
-    h: pad(b.getUTCHours()),
-    mi: pad(b.getUTCMinutes()),
-    s: pad(b.getUTCSeconds()),
-  };
-}
+/** WeChat Pay's times are Beijing time (UTC+8, no daylight saving), whatever the server's TZ: written here in WeChat's v2 formats. */
 
 /** `yyyyMMddHHmmss` in Beijing time, as time_start, time_expire and time_end use. */
 export function formatBeijingTime(d: Date): string {

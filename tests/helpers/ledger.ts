@@ -3,10 +3,10 @@ import request from 'supertest';
 import { SEED_PRODUCTS } from '../../src/catalog/seed-data';
 import { checkLedger, formatLedgerReport, type LedgerReport } from '../../src/ledger/check';
 import { newOutRefundNo, requestRefund } from '../../src/ledger';
-import { closeTrade } from '../../src/pay/service';
-import { settleFromQuery } from '../../src/pay/wechat-trade';
+import { closeTrade } from '../../src/pay/attempts';
+import { settleFromQuery } from '../../src/pay/settle';
 import { sendRefund } from '../../src/refunds/service';
-import { refundNotifyUrl } from '../../src/webhooks/routes';
+import type { WxPayClient } from '../../src/wechatpay';
 import type { RunningShop } from '../../src/main';
 import { payOnPhone, Shopper } from './shopper';
 
@@ -43,12 +43,33 @@ export async function codOrder(shop: Pick<RunningShop, 'db' | 'url'>, items: [st
   if (res.status !== 303) throw new Error(`cod checkout answered ${res.status}`);
 }
 
-/** An admin's refund as the admin page does it: stored first, then sent to WeChat. */
-export async function refundOf(shop: Pick<RunningShop, 'db' | 'app'>, outTradeNo: string, refundFee: number, now: () => Date) {
+/** The one order of a payment attempt (a refund names it); fails when the attempt has several, which a test must name. */
+export async function onlyOrderOf(knex: Knex, outTradeNo: string): Promise<number | undefined> {
+  const ids = (await ordersOfTrade(knex, outTradeNo).pluck('orders.id')).map(Number);
+  if (ids.length > 1) throw new Error(`${outTradeNo} is for ${ids.length} orders: name the one to refund`);
+  return ids[0];
+}
+
+/** The first order (lowest id) of a payment attempt. */
+export async function firstOrderOf(knex: Knex, outTradeNo: string): Promise<number | undefined> {
+  const ids = (await ordersOfTrade(knex, outTradeNo).pluck('orders.id')).map(Number);
+  return ids[0];
+}
+
+/** An admin's refund as the admin page does it: stored first (for `orderId`, default the attempt's first order), then sent to WeChat. */
+export async function refundOf(shop: Pick<RunningShop, 'db' | 'app'>, outTradeNo: string, refundFee: number, now: () => Date, orderId?: number) {
   const deps = shop.app.locals.deps;
   const outRefundNo = newOutRefundNo(now());
-  await requestRefund(deps.db.knex, { outTradeNo, outRefundNo, refundFee, reason: 'test', operator: 'admin:test', now: now() });
-  return { outRefundNo, outcome: await sendRefund(deps.db.knex, deps.wxpay.client, { outRefundNo, notifyUrl: refundNotifyUrl(deps.wxpay.notifyUrl), operator: 'admin:test', clock: now }) };
+  const forOrder = orderId ?? (await firstOrderOf(deps.db.knex, outTradeNo));
+  await requestRefund(deps.db.knex, { outTradeNo, orderId: forOrder, outRefundNo, refundFee, reason: 'test', operator: 'admin:test', now: now() });
+  return { outRefundNo, outcome: await sendRefund(deps.db.knex, deps.payments, { outRefundNo, operator: 'admin:test', clock: now }) };
+}
+
+/** The shop's own WeChat Pay v2 client (its provider's), for a test that speaks v2 to the simulator on purpose. */
+export function v2ClientOf(shop: Pick<RunningShop, 'app'>): WxPayClient {
+  const provider = shop.app.locals.deps.payments as Partial<{ client: WxPayClient }>;
+  if (!provider.client) throw new Error(`the shop's payment provider is ${shop.app.locals.deps.payments.api}, not v2`);
+  return provider.client;
 }
 
 export { closeTrade, settleFromQuery, request };

@@ -107,14 +107,23 @@ export const PAYMENT_CASES: readonly PaymentCase[] = [
     expect: { outcome: 'paid', flag: undefined, pays: [{ index: 0, from: 'unpaid' }], retakes: [], wakes: ['self', 'newer'], fast: undefined },
   },
   {
-    name: 'NOTPAY with one order closed meanwhile: both paid by the transaction, no stock moved (not late)',
+    // (this row once said "paid, no stock moved (not late)": a closed order paid without its stock
+    // taken back and without a word to the admin; any payment of a closed order is late)
+    name: 'NOTPAY with one order closed meanwhile: both paid by the transaction, the closed one late (its stock taken again, flagged)',
     attempt: notpay,
     orders: [
       { status: 'unpaid', current: 'self' },
       { status: 'closed', current: 'self' },
     ],
     news: right,
-    expect: { outcome: 'paid', flag: undefined, pays: [{ index: 0, from: 'unpaid' }, { index: 1, from: 'closed' }], retakes: [], wakes: ['self'], fast: undefined },
+    expect: { outcome: 'late_payment', flag: 'late_payment', pays: [{ index: 0, from: 'unpaid' }, { index: 1, from: 'closed' }], retakes: [1], wakes: ['self'], fast: undefined },
+  },
+  {
+    name: 'an old attempt still open at WeChat paid after the newer one was closed: its closed orders paid late, their stock taken again, flagged',
+    attempt: notpay,
+    orders: [{ status: 'closed', current: 'newer' }],
+    news: right,
+    expect: { outcome: 'late_payment', flag: 'late_payment', pays: [{ index: 0, from: 'closed' }], retakes: [0], wakes: ['self', 'newer'], fast: undefined },
   },
   {
     name: 'an attempt linked to no order (made by hand): paid by the transaction, nothing else moves',

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { closeAttempt } from '../../src/ledger';
+import { closeAttempt, orderEvent } from '../../src/ledger';
 import type { TestShop } from '../helpers/app';
 import { shopOnClock, tradeWithQr } from '../helpers/settlement';
 import { csrfOf, RECEIVER, Shopper } from '../helpers/shopper';
@@ -103,7 +103,7 @@ describe('my orders', () => {
     const page = await shopper.agent.get(`/pay/${outTradeNo}`).expect(200);
     // as the sweeper leaves it: closed at WeChat (closeorder) and here
     await knex()('sim_trades').where({ out_trade_no: outTradeNo }).update({ trade_state: 'CLOSED' });
-    expect(await closeAttempt(knex(), { outTradeNo, now: new Date(), operator: 'system', reason: 'QR code expired' })).toBe('closed');
+    expect(await closeAttempt(knex(), { outTradeNo, now: new Date(), operator: 'system', event: orderEvent('closed_expired', {}), wechat: 'closed' })).toBe('closed');
     // one of the two is sold out meanwhile
     await knex()('products').where({ sku: 'SILK-PLW-02' }).update({ stock: 0 });
 

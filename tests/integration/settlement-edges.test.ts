@@ -1,6 +1,6 @@
 import { DEFAULT_QR_TTL_SECONDS } from '../../src/config';
 import request from 'supertest';
-import { closeAttempt, markPaid } from '../../src/ledger';
+import { closeAttempt, markPaid, orderEvent } from '../../src/ledger';
 import { startSecondInstance, type TestShop } from '../helpers/app';
 import { addFault, postNotify, shopOnClock, signedNotify, tradeWithQr } from '../helpers/settlement';
 import { Shopper, csrfOf, payOnPhone } from '../helpers/shopper';
@@ -81,7 +81,7 @@ describe('"pay again" never lets a payment be lost or taken twice', () => {
       const knex = shop.db.knex;
       const { outTradeNo, paylog } = await tradeWithQr(shop, [['FARM-DATE-1', 1]]);
       const now = new Date();
-      await closeAttempt(knex, { outTradeNo, now, operator: 'system', reason: 'test' });
+      await closeAttempt(knex, { outTradeNo, now, operator: 'system', event: orderEvent('closed_expired', {}), wechat: 'closed' });
       expect((await markPaid(knex, { outTradeNo, transactionId: '4200000000202611250000009101', totalFee: paylog.total_fee, paidAt: now, source: 'notify', now })).outcome).toBe('late_payment');
       expect((await markPaid(knex, { outTradeNo, transactionId: '4200000000202611250000009102', totalFee: paylog.total_fee, paidAt: now, source: 'notify', now })).outcome).toBe('conflict');
       expect(await knex('paylog').where({ out_trade_no: outTradeNo }).first('flag', 'conflict_transaction_id', 'transaction_id')).toEqual({
@@ -122,7 +122,7 @@ describe('more edges', () => {
   test('closing a trade WeChat never saw refuses when it was ordered there (a QR code drawn) meanwhile', async () => {
     const knex = shop.db.knex;
     const { outTradeNo } = await tradeWithQr(shop, [['FARM-PIN-01', 1]]);
-    const outcome = await closeAttempt(knex, { outTradeNo, now: new Date(), operator: 'admin:test', reason: 'test', onlyIfNeverOrdered: true });
+    const outcome = await closeAttempt(knex, { outTradeNo, now: new Date(), operator: 'admin:test', event: orderEvent('closed_by_admin', {}), wechat: 'not_found' });
     expect(outcome).toBe('ordered_meanwhile');
     expect((await knex('paylog').where({ out_trade_no: outTradeNo }).first()).trade_state).toBe('NOTPAY');
   });

@@ -1,6 +1,6 @@
 import { DEFAULT_QR_TTL_SECONDS } from '../../src/config';
 import request from 'supertest';
-import { closeAttempt } from '../../src/ledger';
+import { closeAttempt, orderEvent } from '../../src/ledger';
 import { buildPaymentNotify, successReply } from '../../src/wechatpay';
 import { startSecondInstance, type ManualClock, type TestShop } from '../helpers/app';
 import { addFault, merchantOf, postNotify, shopOnClock, signedNotify, tradeWithQr } from '../helpers/settlement';
@@ -40,7 +40,7 @@ describe('settlement: the notify webhook and markPaid', () => {
     expect(orders.map((o: { status: string }) => o.status)).toEqual(['paid', 'paid']);
     const paidLogs = logs.filter((l: { to_status: string }) => l.to_status === 'paid');
     expect(paidLogs).toHaveLength(2);
-    expect(paidLogs.every((l: { operator: string; remark: string }) => l.operator === 'system' && l.remark.includes('4200000000202611250000000050'))).toBe(true);
+    expect(paidLogs.every((l: { operator: string; event: string; params: unknown }) => l.operator === 'system' && l.event === 'paid' && JSON.stringify(l.params).includes('4200000000202611250000000050'))).toBe(true);
     const verdicts = await shop.db.knex('notify_log').where({ out_trade_no: outTradeNo }).pluck('verdict');
     expect(verdicts).toHaveLength(50);
     const metrics = (await request(shop.url).get('/metrics')).text;
@@ -233,7 +233,7 @@ describe('settlement: when the notify never comes, expiry, and late payments', (
       expect(res.body).toEqual({ state: 'SUCCESS', redirect: `/pay/${outTradeNo}/success` });
       const { paylog: after, logs } = await rowsOf(shop, outTradeNo);
       expect(after.trade_state).toBe('SUCCESS');
-      expect(logs.some((l: { remark: string }) => l.remark.includes('via query'))).toBe(true);
+      expect(logs.some((l: { event: string; params: unknown }) => l.event === 'paid' && JSON.stringify(l.params).includes('query'))).toBe(true);
       expect(await shop.db.knex('notify_log').where({ out_trade_no: outTradeNo }).count({ n: '*' }).first()).toEqual({ n: 0 });
     } finally {
       await shop.close();
@@ -272,7 +272,7 @@ describe('settlement: when the notify never comes, expiry, and late payments', (
     try {
       const knex = shop.db.knex;
       const { outTradeNo, paylog } = await tradeWithQr(shop, [['SILK-SCF-01', 1]]);
-      expect(await closeAttempt(knex, { outTradeNo, now: new Date(), operator: 'system', reason: 'test: closed' })).toBe('closed');
+      expect(await closeAttempt(knex, { outTradeNo, now: new Date(), operator: 'system', event: orderEvent('closed_expired', {}), wechat: 'closed' })).toBe('closed');
       const stockClosed = (await knex('products').where({ sku: 'SILK-SCF-01' }).first('stock')).stock;
       const res = await postNotify(shop, signedNotify(shop, { out_trade_no: outTradeNo, total_fee: paylog.total_fee, transaction_id: '4200000000202611250000000501' }));
       expect(res.text).toBe(SUCCESS);

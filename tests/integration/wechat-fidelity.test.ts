@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { v2ClientOf } from '../helpers/ledger';
 import { createTestShop, type TestShop } from '../helpers/app';
 import { addFault, merchantOf, shopOnClock, tradeWithQr } from '../helpers/settlement';
 import { csrfOf, payOnPhone, type Shopper } from '../helpers/shopper';
@@ -286,7 +287,7 @@ describe('reconciling a refund that was still in progress when WeChat made the b
     clock.advance(DAY);
     await shop.simulator?.runDueWork();
     await waitFor('the refund notify', async () => (await shop.db.knex('refunds').where({ out_refund_no: outRefundNo }).first()).status === 'SUCCESS');
-    const bill = await shop.app.locals.deps.wxpay.client.downloadBill({ billDate: day.replace(/-/g, ''), billType: 'REFUND' });
+    const bill = await v2ClientOf(shop).downloadBill({ billDate: day.replace(/-/g, ''), billType: 'REFUND' });
     expect(bill.rows.find((r) => r['商户退款单号'] === outRefundNo)?.['退款状态']).toBe('PROCESSING');
     const again = await admin.agent.get(`/admin/reconcile?date=${day}`).expect(200);
     expect(resultOf(again.text)).toEqual(['compared', '0']);

@@ -29,7 +29,6 @@ import { checkLedger, formatLedgerReport, yuan } from '../../src/ledger/check';
 import { start, type RunningShop } from '../../src/main';
 import { sendRefund } from '../../src/refunds/service';
 import { addFault, parseFaultInput } from '../../src/simulator';
-import { refundNotifyUrl } from '../../src/webhooks/routes';
 import { freePorts } from '../e2e/helpers/processes';
 import { startTcpProxy } from '../helpers/tcp-proxy';
 import { createTestDatabase } from '../helpers/testdb';
@@ -355,7 +354,7 @@ async function main() {
       const shop = shops[0] as RunningShop;
       const pending = (await knex('refunds').where({ status: 'PENDING' }).pluck('out_refund_no')) as string[];
       for (const outRefundNo of pending) {
-        await sendRefund(knex, shop.app.locals.deps.wxpay.client, { outRefundNo, notifyUrl: refundNotifyUrl(shop.app.locals.deps.wxpay.notifyUrl), operator: 'admin:soak', clock }).catch(() => undefined);
+        await sendRefund(knex, shop.app.locals.deps.payments, { outRefundNo, operator: 'admin:soak', clock }).catch(() => undefined);
       }
       const busy = (await knex('sim_notifications').where({ status: 'pending' }).count({ n: '*' })) as { n: string | number }[];
       const processing = (await knex('refunds').whereIn('status', ['PENDING', 'PROCESSING']).count({ n: '*' })) as { n: string | number }[];

@@ -52,8 +52,47 @@ describe('the house rules', () => {
     const imports = FILES.filter((f) => f.rel.startsWith(`wechatpay${path.sep}`)).flatMap((f) =>
       [...f.text.matchAll(/from '([^']+)'/g)].map((m) => m[1] as string).filter((spec) => !spec.startsWith('./') && !spec.startsWith('node:')).map((spec) => `${f.rel}: ${spec}`),
     );
-    // the one constant-time comparison is shared, nothing else
-    expect(imports.filter((i) => !i.endsWith(': ../timing-safe'))).toEqual([]);
+    // the one constant-time comparison, the one Beijing clock and the one money formatter are shared, nothing else
+    expect(imports.filter((i) => !/: \.\.\/(timing-safe|beijing-time|money)$/.test(i))).toEqual([]);
+  });
+
+  /** Where WeChat Pay v2 may be spoken: the protocol itself, its stand-in, and the port's v2 adapter. */
+  const speaksV2 = (rel: string) => rel.startsWith(`wechatpay${path.sep}`) || rel.startsWith(`simulator${path.sep}`) || /^payments[/\\]wechat-v2[\w-]*\.ts$/.test(rel);
+  /**
+   * v2's own words: its error codes, its envelope's fields and reply bodies, its time format, the
+   * errors that carry them. Above the payment port the shop speaks of facts (paid, unpaid, closed,
+   * not found; accepted, refused, unknown), never of these.
+   */
+  const V2_VOCABULARY: readonly RegExp[] = [
+    /\b(?:ORDERNOTEXIST|ORDERPAID|ORDERCLOSED|SYSTEMERROR|REFUNDNOTEXIST|NOTENOUGH|BIZERR_NEED_RETRY|FREQUENCY_LIMITED|INVALID_REQ_TOO_MUCH|USERPAYING|PAYERROR|OUT_TRADE_NO_USED)\b/,
+    /\b(?:return_code|return_msg|result_code|err_code|err_code_des|errCode|returnMsg|req_info)\b/,
+    /<xml>|CDATA\[|text\/xml/,
+    /yyyyMMddHHmmss|\byyyyMMdd\b/,
+    /\b(?:WxBusinessError|WxReturnError|WxPayError|WxPayClient|createWxPayClient|failReply|successReply|downloadBill|unifiedOrder|orderQuery|closeOrder)\b/,
+    /No Bill Exist|Bill Creating/,
+  ];
+  /** What of src/wechatpay the rest of the shop may import: the shape of our numbers, WeChat's web authorization (not the payment API), UTF-8 lengths. */
+  const SHARED_WECHAT_MODULES = new Set(['wechatpay/ids', 'wechatpay/oauth', 'wechatpay/text']);
+
+  test('v2 vocabulary stays behind the payment port: nothing above it names a v2 code, field, reply or time format', () => {
+    const found = FILES.filter((f) => !speaksV2(f.rel) && !f.rel.startsWith(`i18n${path.sep}`)).flatMap((f) =>
+      V2_VOCABULARY.flatMap((pattern) => [...f.text.matchAll(new RegExp(pattern.source, 'g'))].map((m) => `${f.rel}: ${m[0]}`)),
+    );
+    expect(found).toEqual([]);
+    // the check sees v2 words when they are there
+    expect(V2_VOCABULARY.some((p) => p.test("err instanceof WxBusinessError && err.errCode === 'ORDERNOTEXIST'"))).toBe(true);
+    expect(V2_VOCABULARY.some((p) => p.test("/No Bill Exist/i.test(err.returnMsg)"))).toBe(true);
+  });
+
+  test('above the port, src/wechatpay is imported only for what is not the v2 payment API', () => {
+    const imports = FILES.filter((f) => !speaksV2(f.rel) && f.rel !== 'config.ts').flatMap((f) =>
+      [...f.text.matchAll(/from '(\.[^']+)'/g)]
+        .map((m) => path.relative(SRC, path.resolve(path.dirname(f.file), m[1] as string)).split(path.sep).join('/'))
+        .filter((target) => target === 'wechatpay' || target.startsWith('wechatpay/'))
+        .filter((target) => !SHARED_WECHAT_MODULES.has(target))
+        .map((target) => `${f.rel}: ${target}`),
+    );
+    expect(imports).toEqual([]);
   });
 
   test('no two folders of src/ import each other, directly or round about', () => {

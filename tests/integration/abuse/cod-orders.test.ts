@@ -23,7 +23,7 @@ describe('cash on delivery: listed for the admin, settled or cancelled by hand, 
   });
 
   const stock = async (sku = SKU) => ((await shop.db.knex('products').where({ sku }).first('stock')) as { stock: number }).stock;
-  const order = async (id: number) => shop.db.knex('orders').where({ id }).first('status', 'accepted_at', 'paid_at', 'closed_at');
+  const order = async (id: number) => shop.db.knex('orders').where({ id }).first('status', 'delivery_status', 'delivery_at', 'paid_at', 'closed_at');
   const logOf = async (id: number) => (await shop.db.knex('order_log').where({ order_id: id }).orderBy('id').select('from_status', 'to_status', 'operator')) as { from_status: string | null; to_status: string; operator: string }[];
 
   async function codCheckout(quantity = 2, sku = SKU): Promise<number> {
@@ -51,9 +51,10 @@ describe('cash on delivery: listed for the admin, settled or cancelled by hand, 
     const id = await codCheckout();
     const held = await stock();
     expect((await admin.confirm(`/admin/orders/${id}/accept`)).status).toBe(303);
-    expect((await order(id))?.accepted_at).not.toBeNull();
+    // accepting is the goods' side only: the money still unpaid
+    expect(await order(id)).toMatchObject({ status: 'unpaid', delivery_status: 'accepted', delivery_at: expect.any(Date) as Date });
     expect((await admin.confirm(`/admin/orders/${id}/paid`)).status).toBe(303);
-    expect((await order(id))?.status).toBe('paid');
+    expect(await order(id)).toMatchObject({ status: 'paid', delivery_status: 'completed' });
     expect(await logOf(id)).toEqual([
       { from_status: null, to_status: 'unpaid', operator: expect.stringMatching(/^shopper:/) },
       { from_status: 'unpaid', to_status: 'unpaid', operator: 'admin:boss' },
@@ -71,7 +72,7 @@ describe('cash on delivery: listed for the admin, settled or cancelled by hand, 
     const id = await codCheckout(3);
     expect(await stock()).toBe(before - 3);
     await admin.confirm(`/admin/orders/${id}/cancel`);
-    expect((await order(id))?.status).toBe('closed');
+    expect(await order(id)).toMatchObject({ status: 'closed', delivery_status: 'cancelled' });
     expect(await stock()).toBe(before);
     await admin.confirm(`/admin/orders/${id}/cancel`);
     expect(await stock()).toBe(before);
@@ -98,9 +99,9 @@ describe('cash on delivery: listed for the admin, settled or cancelled by hand, 
     expect((await order(forgotten))?.status).toBe('unpaid');
     clock.advance(2 * 3600 * 1000);
     await shop.sweeper.sweepOnce();
-    expect((await order(forgotten))?.status).toBe('closed');
+    expect(await order(forgotten)).toMatchObject({ status: 'closed', delivery_status: 'cancelled' });
     expect((await logOf(forgotten)).at(-1)).toEqual({ from_status: 'unpaid', to_status: 'closed', operator: 'system' });
-    expect((await order(accepted))?.status).toBe('unpaid');
+    expect(await order(accepted)).toMatchObject({ status: 'unpaid', delivery_status: 'accepted' });
     expect(await stock('GEEK-CBL-01')).toBe(before - 1);
   });
 });

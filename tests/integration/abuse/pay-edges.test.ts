@@ -68,7 +68,7 @@ describe('edges a real shopper hits around "pay again"', () => {
       expect((await postNotify(shop, signedNotify(shop, { out_trade_no: outTradeNo, total_fee: paylog.total_fee }))).text).toBe(SUCCESS);
       clock.advance(60_000);
       // ... then its transaction runs
-      expect(await replaceAttempt(knex, { outTradeNo, shopperId, now: clock(), qrTtlSeconds: DEFAULT_QR_TTL_SECONDS })).toEqual({ kind: 'paid', outTradeNo });
+      expect(await replaceAttempt(knex, { outTradeNo, shopperId, now: clock(), qrTtlSeconds: DEFAULT_QR_TTL_SECONDS, wechat: 'open' })).toEqual({ kind: 'paid', outTradeNo });
       expect(Number((await knex('paylog').where({ shopper_id: shopperId }).count({ n: '*' }).first())?.n)).toBe(1);
       // and through the page: the success page
       const res = await shopper.agent.get(`/pay/${outTradeNo}`);
@@ -89,7 +89,7 @@ describe('edges a real shopper hits around "pay again"', () => {
       await shopper.agent.get(`/pay/${newer}`).expect(200);
       const row = (await knex('paylog').where({ out_trade_no: newer }).first('total_fee')) as { total_fee: number };
       expect((await postNotify(shop, signedNotify(shop, { out_trade_no: newer, total_fee: row.total_fee }))).text).toBe(SUCCESS);
-      expect(await replaceAttempt(knex, { outTradeNo: older, shopperId, now: clock(), qrTtlSeconds: DEFAULT_QR_TTL_SECONDS })).toEqual({ kind: 'paid', outTradeNo: newer });
+      expect(await replaceAttempt(knex, { outTradeNo: older, shopperId, now: clock(), qrTtlSeconds: DEFAULT_QR_TTL_SECONDS, wechat: 'open' })).toEqual({ kind: 'paid', outTradeNo: newer });
     } finally {
       await shop.close();
     }

@@ -36,19 +36,22 @@ describe('the payment detail page reads its order log in the admin\'s language, 
     await shop.close();
   });
 
-  test('the payment has two orders, and the refund is logged on each of them (the rows the page groups)', async () => {
+  test('the payment has two orders; the refund names one and is logged on it, the query on both (the rows the page groups)', async () => {
     expect(orderIds).toHaveLength(2);
-    const rows = (await shop.db.knex('order_log').whereIn('order_id', orderIds).where('remark', 'like', `refund ${outRefundNo} of 0.50 yuan%`).select('order_id')) as { order_id: number }[];
-    expect(rows.map((r) => r.order_id).sort()).toEqual([...orderIds, ...orderIds].sort());
+    const rows = (await shop.db.knex('order_log').whereIn('order_id', orderIds).whereIn('event', ['refund_requested', 'refund_succeeded']).select('order_id')) as { order_id: number }[];
+    expect(rows.map((r) => r.order_id)).toEqual([orderIds[0], orderIds[0]]);
+    const queried = (await shop.db.knex('order_log').whereIn('order_id', orderIds).where({ event: 'query_answered' }).select('order_id')) as { order_id: number }[];
+    expect(queried.map((r) => r.order_id).sort()).toEqual([...orderIds].sort());
   });
 
-  test('in Chinese: remarks, operators and states translated, the refund named once for both orders, times in Beijing time', async () => {
+  test('in Chinese: events, operators and states translated, the refund named once on its order, the query once for both, times in Beijing time', async () => {
     const page = await admin.agent.get(`/admin/paylog/${outTradeNo}`).set('Accept-Language', 'zh-CN').expect(200);
     const log = orderLogOf(page.text);
-    expect(occurrences(log.text, `申请退款 ${outRefundNo}，0.50 元：少发一件`)).toBe(1);
-    expect(occurrences(log.text, `退款 ${outRefundNo}（0.50 元）成功`)).toBe(1);
-    expect(log.rows.find((r) => r.includes(`申请退款 ${outRefundNo}`))).toMatch(new RegExp(`^${orderIds.join(" ")} \\| \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d \\| ${orderIds.join(', ')} \\| 已支付 → 已支付 \\| 管理员 boss \\|`));
-    expect(log.text).toContain('查询微信支付：转入退款');
+    expect(occurrences(log.text, `申请退款 ${outRefundNo}，¥0.50：少发一件`)).toBe(1);
+    expect(occurrences(log.text, `退款 ${outRefundNo}（¥0.50）成功`)).toBe(1);
+    expect(log.rows.find((r) => r.includes(`申请退款 ${outRefundNo}`))).toMatch(new RegExp(`^${orderIds[0]} \\| \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d \\| ${orderIds[0]} \\| 已支付 → 已支付 \\| 管理员 boss \\|`));
+    expect(log.rows.find((r) => r.includes('查询微信支付'))).toMatch(new RegExp(`^${orderIds.join(' ')} \\|`));
+    expect(log.text).toContain('查询微信支付：已支付（REFUND）');
     expect(log.text).toMatch(/微信支付交易 \d+（来自支付通知）/);
     expect(log.text).toContain('系统');
     expect(log.text).toContain('hand-fixed after the 11.11 outage');
@@ -60,7 +63,7 @@ describe('the payment detail page reads its order log in the admin\'s language, 
     const log = orderLogOf(page.text);
     expect(occurrences(log.text, `Refund ${outRefundNo} of ¥0.50 requested: 少发一件`)).toBe(1);
     expect(occurrences(log.text, `Refund ${outRefundNo} of ¥0.50 succeeded`)).toBe(1);
-    expect(log.text).toContain('Queried WeChat Pay: refund started');
+    expect(log.text).toContain('Queried WeChat Pay: paid (REFUND)');
     expect(log.text).toMatch(/WeChat Pay transaction \d+ \(from the payment notify\)/);
     expect(log.text).toContain('Admin boss');
     expect(log.text).toContain('Paid → Paid');

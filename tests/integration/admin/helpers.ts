@@ -76,17 +76,23 @@ export class Admin {
     return this.agent.post(unescapeHtml(action)).type('form').send(fields);
   }
 
-  /** The refund form's own out_refund_no and CSRF token, and the POST with confirm=yes. */
-  async refund(outTradeNo: string, amount: string, reason = '') {
+  /** The refund form's own out_refund_no, CSRF token and order (the one it offers first, unless `orderId`), and the POST with confirm=yes. */
+  async refund(outTradeNo: string, amount: string, reason = '', orderId?: number) {
     const form = await this.agent.get(`/admin/paylog/${outTradeNo}/refund`).expect(200);
     const outRefundNo = /name="out_refund_no" value="([^"]+)"/.exec(form.text)?.[1];
     if (!outRefundNo) throw new Error('no out_refund_no on the refund form');
+    const order = orderId === undefined ? checkedOrderOf(form.text) : String(orderId);
     const res = await this.agent
       .post(`/admin/paylog/${outTradeNo}/refund`)
       .type('form')
-      .send({ _csrf: csrfOf(form.text), out_refund_no: outRefundNo, amount, reason, confirm: 'yes' });
+      .send({ _csrf: csrfOf(form.text), out_refund_no: outRefundNo, amount, reason, confirm: 'yes', ...(order === undefined ? {} : { order_id: order }) });
     return { res, outRefundNo };
   }
+}
+
+/** The order a refund form offers first (its checked radio), if it names orders. */
+export function checkedOrderOf(html: string): string | undefined {
+  return /name="order_id" value="(\d+)" checked/.exec(html)?.[1];
 }
 
 export function unescapeHtml(text: string): string {

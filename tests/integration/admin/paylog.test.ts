@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { manualClock, type TestShop } from '../../helpers/app';
-import { type Admin, adminShop, insertPaylog, loggedIn, unescapeHtml } from './helpers';
+import { type Admin, adminShop, csrfOf, insertPaylog, loggedIn, unescapeHtml } from './helpers';
 
 /** Beijing wall-clock time -> instant */
 const bj = (text: string) => new Date(`${text}+08:00`);
@@ -242,14 +242,38 @@ describe('the dashboard', () => {
       await insertPaylog(knex, { trade_state: 'NOTPAY', total_fee: 10 });
       await insertPaylog(knex, { trade_state: 'NOTPAY', total_fee: 20 });
       await insertPaylog(knex, { trade_state: 'CLOSED', total_fee: 30 });
-      await insertPaylog(knex, { trade_state: 'SUCCESS', total_fee: 40, flag: 'late_payment', create_time: bj('2026-11-20T00:00:00'), pay_time: bj('2026-11-20T00:00:00') });
+      const flagged = await insertPaylog(knex, { trade_state: 'SUCCESS', total_fee: 40, flag: 'late_payment', create_time: bj('2026-11-20T00:00:00'), pay_time: bj('2026-11-20T00:00:00') });
+      // a refund of 34 fen that succeeded today, of the payment made today
+      const [refunded] = (await knex('paylog').where({ trade_state: 'REFUND' }).pluck('out_trade_no')) as string[];
+      await knex('refunds').insert({ out_refund_no: 'RDASH000001', out_trade_no: refunded, refund_fee: 34, status: 'SUCCESS', operator: 'admin:x', success_time: bj('2026-11-25T00:20:00') });
       const admin = await loggedIn(shop);
       const res = await admin.agent.get('/admin').expect(200);
       expect(res.text).toContain('北京时间 2026-11-25');
       expect(res.text).toMatch(/id="stat-paid-today">[\s\S]*?data-count="2">2<[\s\S]*?data-fen="1234">¥12.34</);
+      // gross, and net of today's refunds
+      expect(res.text).toMatch(/id="stat-net-today" data-refunded-fen="34" data-net-fen="1200">今日退款 ¥0.34，净收 ¥12.00</);
       expect(res.text).toMatch(/id="stat-notpay">[\s\S]*?data-count="2">2</);
       expect(res.text).toMatch(/id="stat-flagged">[\s\S]*?data-count="1">1</);
-      expect(res.text).toContain('href="/admin/paylog?flag=any"');
+      expect(res.text).toContain('href="/admin/paylog?flag=open"');
+      expect((await admin.agent.get('/admin/paylog?flag=open').expect(200)).text).toContain(`data-out-trade-no="${flagged}"`);
+
+      // the admin handles the flag, saying how: it no longer counts, and the page says who and when
+      const detail = await admin.agent.get(`/admin/paylog/${flagged}`).expect(200);
+      expect(detail.text).toContain('id="flag-note"');
+      const empty = await admin.agent.post(`/admin/paylog/${flagged}/flag`).type('form').send({ _csrf: csrfOf(detail.text), note: '  ' });
+      expect(empty.status).toBe(303);
+      expect(await knex('paylog').where({ out_trade_no: flagged }).first('flag_resolved_at')).toEqual({ flag_resolved_at: null });
+      const handled = await admin.agent.post(`/admin/paylog/${flagged}/flag`).type('form').send({ _csrf: csrfOf(detail.text), note: '已补货发出' });
+      expect(handled.status).toBe(303);
+      expect(await knex('paylog').where({ out_trade_no: flagged }).first('flag', 'flag_resolved_by', 'flag_note')).toEqual({ flag: 'late_payment', flag_resolved_by: 'admin:boss', flag_note: '已补货发出' });
+      const after = await admin.agent.get(`/admin/paylog/${flagged}`).expect(200);
+      expect(after.text).toContain('id="flag-resolution"');
+      expect(after.text).toContain('已补货发出');
+      expect(after.text).not.toContain('id="flag-note"');
+      expect((await admin.agent.get('/admin').expect(200)).text).toMatch(/id="stat-flagged">[\s\S]*?data-count="0">0</);
+      expect((await admin.agent.get('/admin/paylog?flag=open').expect(200)).text).not.toContain(`data-out-trade-no="${flagged}"`);
+      // still listed among all flags, for the record
+      expect((await admin.agent.get('/admin/paylog?flag=any').expect(200)).text).toContain(`data-out-trade-no="${flagged}"`);
     } finally {
       await shop.close();
     }

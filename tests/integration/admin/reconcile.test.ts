@@ -1,4 +1,5 @@
 import { manualClock, type ManualClock, type TestShop } from '../../helpers/app';
+import { v2ClientOf } from '../../helpers/ledger';
 import { payOnPhone } from '../../helpers/shopper';
 import { type Admin, adminShop, insertPaylog, loggedIn, paidTrade, unpaidTrade, waitFor } from './helpers';
 
@@ -86,7 +87,7 @@ describe('reconciliation against the simulator\'s bill', () => {
     const oursOnly = await insertPaylog(knex, { trade_state: 'SUCCESS', total_fee: 999, create_time: clock(), pay_time: clock() });
     // a payment WeChat took for a trade we never made
     const theirsOnly = `X${Date.now()}`;
-    const { codeUrl } = await shop.app.locals.deps.wxpay.client.unifiedOrder({ body: 'x', outTradeNo: theirsOnly, totalFee: 4321, spbillCreateIp: '127.0.0.1', notifyUrl: shop.app.locals.deps.wxpay.notifyUrl, productId: 'x' });
+    const { codeUrl } = await v2ClientOf(shop).unifiedOrder({ body: 'x', outTradeNo: theirsOnly, totalFee: 4321, spbillCreateIp: '127.0.0.1', notifyUrl: shop.app.locals.deps.wxpay.notifyUrl, productId: 'x' });
     expect((await payOnPhone(shop.url, codeUrl)).status).toBe(200);
     clock.set(morning);
 

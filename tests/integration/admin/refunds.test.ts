@@ -2,8 +2,8 @@ import request from 'supertest';
 import { buildRefundNotify, successReply } from '../../../src/wechatpay';
 import { manualClock, type ManualClock, type TestShop } from '../../helpers/app';
 import { payOnPhone } from '../../helpers/shopper';
-import { type Admin, adminShop, csrfOf, insertPaylog, loggedIn, markRowPaid, paidTrade, waitFor } from './helpers';
-import { ordersOfTrade } from '../../helpers/ledger';
+import { type Admin, adminShop, checkedOrderOf, csrfOf, insertPaylog, loggedIn, markRowPaid, paidTrade, waitFor } from './helpers';
+import { ordersOfTrade, v2ClientOf } from '../../helpers/ledger';
 
 const SUCCESS = successReply();
 
@@ -20,9 +20,11 @@ async function rowsOf(shop: TestShop, outTradeNo: string) {
     last_error: string | null;
     success_time: Date | null;
   }[];
-  const orders = (await ordersOfTrade(knex, outTradeNo).select('orders.id', 'orders.status')) as {
+  const orders = (await ordersOfTrade(knex, outTradeNo).select('orders.id', 'orders.status', 'orders.refunded_fen', 'orders.total_fen')) as {
     id: number;
     status: string;
+    refunded_fen: number;
+    total_fen: number;
   }[];
   const logs = (await knex('order_log')
     .whereIn(
@@ -30,7 +32,7 @@ async function rowsOf(shop: TestShop, outTradeNo: string) {
       orders.map((o) => o.id),
     )
     .orderBy('id')
-    .select('order_id', 'from_status', 'to_status', 'operator', 'remark')) as { order_id: number; from_status: string; to_status: string; operator: string; remark: string }[];
+    .select('order_id', 'from_status', 'to_status', 'operator', 'event', 'params')) as { order_id: number; from_status: string; to_status: string; operator: string; event: string | null; params: unknown }[];
   const simRefunds = (await knex('sim_refunds').join('sim_trades', 'sim_trades.id', 'sim_refunds.trade_id').where('sim_trades.out_trade_no', outTradeNo).select('sim_refunds.out_refund_no', 'sim_refunds.refund_fee', 'sim_refunds.status')) as {
     out_refund_no: string;
     refund_fee: number;
@@ -38,6 +40,9 @@ async function rowsOf(shop: TestShop, outTradeNo: string) {
   }[];
   return { paylog, refunds, orders, logs, simRefunds };
 }
+
+/** An order_log row's parameters, whichever way the driver hands jsonb back. */
+const paramsOf = (row: { params: unknown }): Record<string, unknown> => (typeof row.params === 'string' ? (JSON.parse(row.params) as Record<string, unknown>) : ((row.params ?? {}) as Record<string, unknown>));
 
 async function noticeOf(admin: Admin, location: string | undefined): Promise<string> {
   const page = await admin.agent.get(location ?? '/admin').expect(200);
@@ -61,8 +66,9 @@ describe('refunds through the admin and the simulator', () => {
     clock.advance(5 * 60 * 1000);
   });
 
-  test('a partial refund completes through the refund notify; the rest of it later marks the orders refunded', async () => {
-    const { outTradeNo, totalFee } = await paidTrade(shop);
+  test('a partial refund completes through the refund notify; the rest of it later marks the order refunded', async () => {
+    // one seller: one order
+    const { outTradeNo, totalFee } = await paidTrade(shop, [['TEA-MLH-100', 1], ['TEA-LJ-250', 1]]);
     const form = await admin.agent.get(`/admin/paylog/${outTradeNo}/refund`).expect(200);
     expect(form.text).toMatch(/<label for="refund-amount">/);
     expect(form.text).toMatch(/<label for="refund-reason">/);
@@ -89,10 +95,11 @@ describe('refunds through the admin and the simulator', () => {
     expect(partial.refunds[0]?.refund_id).toMatch(/^\d+$/);
     expect(partial.refunds[0]?.success_time).toBeInstanceOf(Date);
     expect(partial.paylog).toMatchObject({ refunded_fee: 50, trade_state: 'REFUND', total_fee: totalFee });
-    expect(partial.orders.map((o) => o.status)).toEqual(['paid', 'paid']);
+    expect(partial.orders.map((o) => [o.status, Number(o.refunded_fen)])).toEqual([['paid', 50]]);
     expect(partial.simRefunds).toEqual([{ out_refund_no: outRefundNo, refund_fee: 50, status: 'SUCCESS' }]);
-    expect(partial.logs.filter((l) => l.operator === 'admin:boss' && l.remark.includes(`refund ${outRefundNo} of 0.50 yuan requested: 少发一件`))).toHaveLength(2);
-    expect(partial.logs.filter((l) => l.operator === 'system' && l.remark.includes(`refund ${outRefundNo} of 0.50 yuan succeeded`))).toHaveLength(2);
+    // the refund's events on its order, as data
+    expect(partial.logs.filter((l) => l.operator === 'admin:boss' && l.event === 'refund_requested').map(paramsOf)).toEqual([{ outRefundNo, amountFen: 50, reason: '少发一件' }]);
+    expect(partial.logs.filter((l) => l.operator === 'system' && l.event === 'refund_succeeded').map(paramsOf)).toEqual([{ outRefundNo, amountFen: 50 }]);
     // the notify goes on record just after the settling transaction
     const notifies = await waitFor('the refund notify on record', async () => {
       const rows = (await shop.db.knex('notify_log').where({ kind: 'refund', out_trade_no: outTradeNo }).select('verdict', 'raw_body')) as { verdict: string; raw_body: string }[];
@@ -113,16 +120,56 @@ describe('refunds through the admin and the simulator', () => {
     await waitFor('the second refund notify', async () => (await rowsOf(shop, outTradeNo)).refunds.every((r) => r.status === 'SUCCESS') && (await rowsOf(shop, outTradeNo)).refunds.length === 2);
     const full = await rowsOf(shop, outTradeNo);
     expect(full.paylog).toMatchObject({ refunded_fee: totalFee, trade_state: 'REFUND' });
-    expect(full.orders.map((o) => o.status)).toEqual(['refunded', 'refunded']);
-    expect(full.logs.filter((l) => l.from_status === 'paid' && l.to_status === 'refunded' && l.operator === 'system')).toHaveLength(2);
+    expect(full.orders.map((o) => [o.status, Number(o.refunded_fen)])).toEqual([['refunded', totalFee]]);
+    expect(full.logs.filter((l) => l.from_status === 'paid' && l.to_status === 'refunded' && l.operator === 'system' && l.event === 'refund_succeeded_all')).toHaveLength(1);
     const after = await admin.agent.get(`/admin/paylog/${outTradeNo}`).expect(200);
     expect(after.text).not.toContain(`/admin/paylog/${outTradeNo}/refund"`);
     const more = await admin.agent.get(`/admin/paylog/${outTradeNo}/refund`).expect(200);
     expect(more.text).toContain('这笔支付已没有可退的金额');
   });
 
+  test('a payment for two sellers\' orders is refunded order by order: each never past its own total, each refunded when its own amount is back', async () => {
+    const { outTradeNo, totalFee } = await paidTrade(shop, [['TEA-LJ-250', 1], ['GEEK-CBL-01', 2]]);
+    const [first, second] = (await rowsOf(shop, outTradeNo)).orders;
+    if (!first || !second) throw new Error('two orders expected');
+    // the form names the orders, each with what is left of it
+    const form = await admin.agent.get(`/admin/paylog/${outTradeNo}/refund`).expect(200);
+    expect(form.text).toContain(`name="order_id" value="${first.id}" checked`);
+    expect(form.text).toContain(`name="order_id" value="${second.id}"`);
+    // no order named: refused with a message, nothing stored
+    const unnamed = await admin.agent
+      .post(`/admin/paylog/${outTradeNo}/refund`)
+      .type('form')
+      .send({ _csrf: csrfOf(form.text), out_refund_no: /name="out_refund_no" value="([^"]+)"/.exec(form.text)?.[1], amount: '1.00', confirm: 'yes' });
+    expect(unnamed.status).toBe(400);
+    expect(unnamed.text).toContain('请选择为哪个订单退款');
+    // one fen more than the first order cost: refused, though the payment took more
+    const over = await admin.refund(outTradeNo, ((Number(first.total_fen) + 1) / 100).toFixed(2), '', first.id);
+    expect(over.res.status).toBe(409);
+    expect(over.res.text).toContain('退款金额超过了可退金额');
+    // the whole of the first order
+    const done = await admin.refund(outTradeNo, (Number(first.total_fen) / 100).toFixed(2), '整单退款', first.id);
+    expect(done.res.status).toBe(303);
+    await waitFor('the refund', async () => (await rowsOf(shop, outTradeNo)).refunds[0]?.status === 'SUCCESS');
+    const rows = await rowsOf(shop, outTradeNo);
+    expect(rows.orders.map((o) => [o.id, o.status, Number(o.refunded_fen)])).toEqual([
+      [first.id, 'refunded', Number(first.total_fen)],
+      [second.id, 'paid', 0],
+    ]);
+    expect(rows.paylog).toMatchObject({ trade_state: 'REFUND', refunded_fee: Number(first.total_fen), total_fee: totalFee });
+    expect(await shop.db.knex('refunds').where({ out_trade_no: outTradeNo }).pluck('order_id')).toEqual([first.id]);
+    // the detail shows each order's refund beside it
+    const page = await admin.agent.get(`/admin/paylog/${outTradeNo}`).expect(200);
+    expect(page.text).toContain(`data-order-id="${first.id}"`);
+    expect(page.text).toMatch(new RegExp(`class="refunded" data-fen="${Number(first.total_fen)}"`));
+    // the first order has nothing left; the second still all of it
+    const again = await admin.agent.get(`/admin/paylog/${outTradeNo}/refund`).expect(200);
+    expect(again.text).toMatch(new RegExp(`name="order_id" value="${first.id}" disabled`));
+    expect(again.text).toContain(`name="order_id" value="${second.id}" checked`);
+  });
+
   test('two admins refunding at once can never refund more than was paid', async () => {
-    const { outTradeNo, totalFee } = await paidTrade(shop);
+    const { outTradeNo, totalFee } = await paidTrade(shop, [['GEEK-CBL-01', 2]]);
     const other = await loggedIn(shop);
     const share = Math.floor(totalFee * 0.3);
     const admins = [admin, other, admin, other, admin];
@@ -135,7 +182,7 @@ describe('refunds through the admin and the simulator', () => {
         return a.agent
           .post(`/admin/paylog/${outTradeNo}/refund`)
           .type('form')
-          .send({ _csrf: csrfOf(html), out_refund_no: /name="out_refund_no" value="([^"]+)"/.exec(html)?.[1], amount: (share / 100).toFixed(2), reason: '', confirm: 'yes' });
+          .send({ _csrf: csrfOf(html), out_refund_no: /name="out_refund_no" value="([^"]+)"/.exec(html)?.[1], order_id: checkedOrderOf(html), amount: (share / 100).toFixed(2), reason: '', confirm: 'yes' });
       }),
     );
     const statuses = answers.map((r) => r.status).sort();
@@ -179,7 +226,7 @@ describe('refunds through the admin and the simulator', () => {
   test('a double-submitted refund form refunds once', async () => {
     const { outTradeNo } = await paidTrade(shop);
     const form = await admin.agent.get(`/admin/paylog/${outTradeNo}/refund`).expect(200);
-    const fields = { _csrf: csrfOf(form.text), out_refund_no: /name="out_refund_no" value="([^"]+)"/.exec(form.text)?.[1], amount: '0.01', reason: 'x', confirm: 'yes' };
+    const fields = { _csrf: csrfOf(form.text), out_refund_no: /name="out_refund_no" value="([^"]+)"/.exec(form.text)?.[1], order_id: checkedOrderOf(form.text), amount: '0.01', reason: 'x', confirm: 'yes' };
     const [a, b] = await Promise.all([admin.agent.post(`/admin/paylog/${outTradeNo}/refund`).type('form').send(fields), admin.agent.post(`/admin/paylog/${outTradeNo}/refund`).type('form').send(fields)]);
     expect([a.status, b.status]).toEqual([303, 303]);
     await waitFor('the refund', async () => (await rowsOf(shop, outTradeNo)).refunds[0]?.status === 'SUCCESS');
@@ -194,7 +241,7 @@ describe('refunds through the admin and the simulator', () => {
     const mchId = shop.app.locals.deps.config.wxpay.mchId;
     await admin.agent.post('/wxsim/faults').send({ mch_id: mchId, kind: 'systemerror', api: 'refund', out_trade_no: outTradeNo, count: 1 }).expect(201);
     const { res, outRefundNo } = await admin.refund(outTradeNo, '0.05');
-    expect(await noticeOf(admin, res.headers.location)).toContain('微信支付暂时出错（SYSTEMERROR）');
+    expect(await noticeOf(admin, res.headers.location)).toContain('微信支付暂时出错（SYSTEMERROR');
     expect((await rowsOf(shop, outTradeNo)).refunds).toEqual([expect.objectContaining({ out_refund_no: outRefundNo, status: 'PENDING', last_error: expect.stringContaining('SYSTEMERROR') })]);
     const retried = await admin.confirm(`/admin/paylog/${outTradeNo}/refunds/${outRefundNo}/retry`);
     expect(retried.status).toBe(303);
@@ -357,7 +404,7 @@ describe('when WeChat notifies never arrive, the admin settles payments and refu
     const knex = shop.db.knex;
     const outTradeNo = await insertPaylog(knex, { total_fee: 800 });
     // made known to WeChat (the simulator) and paid there, then told to us by the query
-    const client = shop.app.locals.deps.wxpay.client;
+    const client = v2ClientOf(shop);
     const { codeUrl } = await client.unifiedOrder({ body: 'x', outTradeNo, totalFee: 800, spbillCreateIp: '127.0.0.1', notifyUrl: 'http://127.0.0.1:9/wxpay/notify', productId: outTradeNo });
     expect((await payOnPhone(shop.url, codeUrl)).status).toBe(200);
     const queried = await admin.confirm(`/admin/paylog/${outTradeNo}/query`);

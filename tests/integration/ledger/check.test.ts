@@ -156,7 +156,7 @@ describe('the ledger check', () => {
       { kind: 'paid_at_wechat_not_here', subject: outTradeNo, message: expect.stringContaining('NOTPAY here') },
       { kind: 'totals_differ_from_wechat', subject: 'all trades', message: expect.stringMatching(/^paid here ¥[\d.]+, WeChat took ¥[\d.]+ for our trades$/) },
     ]);
-    await settleFromQuery(knex, shop.app.locals.deps.wxpay.client, outTradeNo, { now: clock(), source: 'sweeper' });
+    await settleFromQuery(knex, shop.app.locals.deps.payments, outTradeNo, { now: clock(), source: 'sweeper' });
     const after = await expectCleanLedger(shop, clock());
     expect(after.trades).toBe(3);
   });

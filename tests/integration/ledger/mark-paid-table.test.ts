@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { markPaid, PAYLOG_CHANNEL } from '../../../src/ledger';
-import { markPaidInOneStatement } from '../../../src/ledger/repo';
+import { markPaidInOneStatement } from '../../../src/ledger/fast-path';
 import { createTestDatabase, type TestDatabase } from '../../helpers/testdb';
 import { PAYMENT_CASES, type PaymentCase } from '../../helpers/payment-cases';
 
@@ -61,6 +61,7 @@ async function build(knex: Knex, c: PaymentCase): Promise<Built> {
         shopper_id: 's_table',
         seller: `seller ${index}`,
         status: o.status,
+        delivery_status: o.status === 'closed' ? 'cancelled' : 'pending',
         pay_type: 'wxpay',
         total_fen: 600,
         receiver_name: '张三',
@@ -113,7 +114,7 @@ describe('markPaid on a real database follows the rules table', () => {
     const record = { rawBody: '<xml>table</xml>', source: '127.0.0.1', receivedAt: AT };
     const result = await markPaidInOneStatement(
       knex(),
-      { outTradeNo: b.self, transactionId: b.txn(c.news.transactionId), totalFee: c.news.totalFee, paidAt: PAID_AT, now: AT, operator: 'system', remark: 'table' },
+      { outTradeNo: b.self, transactionId: b.txn(c.news.transactionId), totalFee: c.news.totalFee, paidAt: PAID_AT, now: AT, operator: 'system', source: 'notify' },
       record,
     );
     expect(result?.outcome).toBe(c.expect.fast);

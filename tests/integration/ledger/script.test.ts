@@ -65,7 +65,7 @@ describe('npm run check:ledger', () => {
     try {
       const { code, stdout } = await checkLedger(env);
       expect(code).toBe(1);
-      expect(stdout).toContain('discrepancy stock_not_conserved: TEA-LJ-250 started with 40, has 43 and 0 in orders (+3)');
+      expect(stdout).toContain('discrepancy stock_not_conserved: TEA-LJ-250 started with 40, has 43 on the shelf, 0 held by open orders and 0 sold (+3)');
       expect(stdout.trim().split('\n').at(-1)).toBe('ledger: 0 trades, ¥0.00 paid, 1 discrepancies');
     } finally {
       await stockUp(-3);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { buildXml, signFields } from '../../../src/wechatpay';
 import { waitFor } from '../admin/helpers';
-import { expectCleanLedger, ordersOfTrade } from '../../helpers/ledger';
+import { expectCleanLedger, ordersOfTrade, v2ClientOf } from '../../helpers/ledger';
 import { DeviceShopper, USER_AGENTS } from '../../helpers/mobile';
 import { merchantOf, shopOnClock } from '../../helpers/settlement';
 import { createTestShop, type TestShop } from '../../helpers/app';
@@ -80,7 +80,7 @@ describe('H5 payment in a phone browser (MWEB)', () => {
     expect(notify.verdict).toBe('paid');
     expect(notify.raw_body).toContain('<trade_type><![CDATA[MWEB]]></trade_type>');
     // orderquery says how it was paid
-    const answer = await shop.app.locals.deps.wxpay.client.orderQuery({ outTradeNo });
+    const answer = await v2ClientOf(shop).orderQuery({ outTradeNo });
     expect([answer.tradeState, answer.tradeType]).toEqual(['SUCCESS', 'MWEB']);
     await expectCleanLedger(shop);
   });

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { WxOauthError, checkJsapiPayParams, exchangeOauthCode, type JsapiPayParams } from '../../../src/wechatpay';
 import { waitFor } from '../admin/helpers';
-import { expectCleanLedger } from '../../helpers/ledger';
+import { expectCleanLedger, v2ClientOf } from '../../helpers/ledger';
 import { DeviceShopper, USER_AGENTS, signInWithWechat } from '../../helpers/mobile';
 import { merchantOf, shopOnClock } from '../../helpers/settlement';
 import { csrfOf } from '../../helpers/shopper';
@@ -83,7 +83,7 @@ describe("JSAPI payment in WeChat's browser", () => {
     expect(notify.verdict).toBe('paid');
     expect(notify.raw_body).toContain(`<openid><![CDATA[${paylog.openid as string}]]></openid>`);
     expect((await shopper.agent.get(`/pay/${outTradeNo}`)).headers.location).toBe(`/pay/${outTradeNo}/success`);
-    expect((await shop.app.locals.deps.wxpay.client.orderQuery({ outTradeNo })).tradeType).toBe('JSAPI');
+    expect((await v2ClientOf(shop).orderQuery({ outTradeNo })).tradeType).toBe('JSAPI');
     await expectCleanLedger(shop);
   });
 

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { waitFor } from '../admin/helpers';
-import { expectCleanLedger, ordersOfTrade } from '../../helpers/ledger';
+import { expectCleanLedger, ordersOfTrade, v2ClientOf } from '../../helpers/ledger';
 import { DeviceShopper, USER_AGENTS } from '../../helpers/mobile';
 import { shopOnClock } from '../../helpers/settlement';
 import { payOnPhone } from '../../helpers/shopper';
@@ -48,8 +48,12 @@ describe('switching how to pay', () => {
     expect(page.text).toContain('name="trade_type" value="MWEB"');
     // the old page goes to the new one
     expect((await shopper.agent.get(`/pay/${old}`)).headers.location).toBe(`/pay/${fresh}`);
-    // nothing was ever sent to WeChat for the old attempt; the sweeper asks and closes it at once
+    // nothing was ever sent to WeChat for the old attempt; once a Pay pressed just before would long
+    // be done (WeChat's 5 minutes), the sweeper asks WeChat and closes it
     expect(await knex('sim_trades').where({ out_trade_no: old }).first()).toBeUndefined();
+    await shop.sweeper.sweepOnce();
+    expect((await knex('paylog').where({ out_trade_no: old }).first('trade_state')).trade_state).toBe('NOTPAY');
+    clock.advance(5 * MINUTE);
     await shop.sweeper.sweepOnce();
     expect((await knex('paylog').where({ out_trade_no: old }).first('trade_state')).trade_state).toBe('CLOSED');
     expect((await ordersOf(shop, fresh)).map((o) => o.status)).toEqual(['unpaid', 'unpaid']);
@@ -70,7 +74,9 @@ describe('switching how to pay', () => {
     expect((await shopper.agent.get(`/pay/${old}`)).headers.location).toBe(`/pay/${fresh}`);
     const poll = await shopper.agent.get(`/pay/${old}/status`).expect(200);
     expect(poll.body).toEqual({ state: 'MOVED', redirect: `/pay/${fresh}` });
-    expect(String((await knex('order_log').whereIn('order_id', (await ordersOf(shop, old)).map((o) => o.id)).orderBy('id', 'desc').first('remark')).remark)).toContain('closed once WeChat allows');
+    const switchedLine = (await knex('order_log').whereIn('order_id', (await ordersOf(shop, old)).map((o) => o.id)).orderBy('id', 'desc').first('event', 'params')) as { event: string; params: unknown };
+    expect(switchedLine.event).toBe('attempt_switched');
+    expect(typeof switchedLine.params === 'string' ? JSON.parse(switchedLine.params) : switchedLine.params).toEqual({ fresh, old, tradeType: 'NATIVE', oldTradeType: 'MWEB', closeLater: true });
 
     // too early for WeChat: the sweeper leaves it; past the 5 minutes it closes it there and here
     expect(await shop.sweeper.sweepOnce()).toBeGreaterThanOrEqual(0);
@@ -154,7 +160,7 @@ describe('switching how to pay', () => {
     const shopper = new DeviceShopper(shop.url, knex, USER_AGENTS.iphone);
     const old = await shopper.buy([['TEA-MLH-100', 1]]);
     // WeChat answers this unifiedorder slowly: it returns only once the switch is done (time, not a mock of WeChat)
-    const client = shop.app.locals.deps.wxpay.client;
+    const client = v2ClientOf(shop);
     const unifiedOrder = client.unifiedOrder.bind(client);
     let release: () => void = () => undefined;
     const released = new Promise<void>((resolve) => (release = resolve));

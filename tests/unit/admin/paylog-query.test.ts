@@ -1,4 +1,5 @@
-import { beijingDateOf, beijingDayStart, decodeCursor, encodeCursor, filterQueryString, parsePaylogQuery } from '../../../src/admin/paylog';
+import { beijingDateOf, beijingDayStart } from '../../../src/beijing-time';
+import { decodeCursor, encodeCursor, filterQueryString, parsePaylogQuery } from '../../../src/admin/paylog-query';
 import { Invalid } from '../../../src/errors';
 
 function refusal(query: Record<string, unknown>): { key: string; params: Record<string, string | number> } {

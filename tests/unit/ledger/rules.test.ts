@@ -11,7 +11,10 @@ import {
   decideRefundRequest,
   decideRefundSettle,
   decideRenew,
+  decideResolveFlag,
+  deliveryAfter,
   fastPathOutcome,
+  flagIsOpen,
   paymentNeedsAdmin,
   queryIsDue,
   refundActions,
@@ -26,7 +29,7 @@ import { PAYMENT_CASES, newsOf } from '../../helpers/payment-cases';
 const SELF = '20261202105600ATTEMPT01';
 const NEWER = '20261202110600ATTEMPT02';
 const ordersOf = (c: (typeof PAYMENT_CASES)[number]): AttemptOrder[] =>
-  c.orders.map((o, i) => ({ id: 100 + i, status: o.status, out_trade_no: o.current === 'self' ? SELF : o.current === 'newer' ? NEWER : null }));
+  c.orders.map((o, i) => ({ id: 100 + i, status: o.status, delivery_status: o.status === 'closed' ? 'cancelled' : 'pending', out_trade_no: o.current === 'self' ? SELF : o.current === 'newer' ? NEWER : null }));
 
 describe('markPaid, decided without a database (the table of tests/helpers/payment-cases.ts)', () => {
   test.each(PAYMENT_CASES.map((c) => [c.name, c] as const))('%s', (_name, c) => {
@@ -36,7 +39,8 @@ describe('markPaid, decided without a database (the table of tests/helpers/payme
     expect(decision.outcome).toBe(c.expect.outcome);
     if (decision.outcome === 'paid' || decision.outcome === 'late_payment' || decision.outcome === 'double_payment') {
       expect(decision.flag).toBe(c.expect.flag);
-      expect(decision.payOrders).toEqual((c.expect.pays ?? []).map((p) => ({ id: 100 + p.index, from: p.from })));
+      // a paid order's goods are to be sent, a late payment's too
+      expect(decision.payOrders).toEqual((c.expect.pays ?? []).map((p) => ({ id: 100 + p.index, from: p.from, delivery: 'pending' })));
       expect(decision.retakeStockOf).toEqual((c.expect.retakes ?? []).map((i) => 100 + i));
       expect(decision.wake).toEqual((c.expect.wakes ?? []).map((w) => (w === 'self' ? SELF : NEWER)));
     } else {
@@ -64,19 +68,23 @@ describe('markPaid, decided without a database (the table of tests/helpers/payme
   });
 });
 
-describe('closing an attempt', () => {
+describe('closing an attempt: one rule for the sweeper, an admin and a switch', () => {
   const waiting = { trade_state: 'NOTPAY' as const, code_url: null, prepay_id: null };
+  const ordered = { ...waiting, code_url: 'weixin://x', prepay_id: 'wx1' };
   test.each([
-    ['no such attempt', undefined, {}, 'unknown_trade'],
-    ['closed already', { ...waiting, trade_state: 'CLOSED' as const }, {}, 'already_closed'],
-    ['paid: stays paid', { ...waiting, trade_state: 'SUCCESS' as const }, {}, 'paid'],
-    ['refunded: stays paid', { ...waiting, trade_state: 'REFUND' as const }, {}, 'paid'],
-    ['waiting: closed', { ...waiting, code_url: 'weixin://x', prepay_id: 'wx1' }, {}, 'close'],
-    ['unknown at WeChat, a QR code drawn since: refused', { ...waiting, code_url: 'weixin://x' }, { onlyIfNeverOrdered: true }, 'ordered_meanwhile'],
-    ['unknown at WeChat, an H5 or JSAPI order made since: refused', { ...waiting, prepay_id: 'wx1' }, { onlyIfNeverOrdered: true }, 'ordered_meanwhile'],
-    ['unknown at WeChat, never ordered: closed', waiting, { onlyIfNeverOrdered: true }, 'close'],
-  ] as const)('%s', (_name, attempt, options, expected) => {
-    expect(decideClose(attempt, options)).toBe(expected);
+    ['no such attempt', undefined, 'closed', 'unknown_trade'],
+    ['closed already', { ...waiting, trade_state: 'CLOSED' as const }, 'closed', 'already_closed'],
+    ['paid: stays paid', { ...waiting, trade_state: 'SUCCESS' as const }, 'closed', 'paid'],
+    ['refunded: stays paid', { ...waiting, trade_state: 'REFUND' as const }, 'closed', 'paid'],
+    ['closed at WeChat: closed', ordered, 'closed', 'close'],
+    ['WeChat never had it, a QR code drawn since: refused', { ...waiting, code_url: 'weixin://x' }, 'not_found', 'ordered_meanwhile'],
+    ['WeChat never had it, an H5 or JSAPI order made since: refused', { ...waiting, prepay_id: 'wx1' }, 'not_found', 'ordered_meanwhile'],
+    ['WeChat never had it, never ordered: closed', waiting, 'not_found', 'close'],
+    ['still payable at WeChat: never closed here', ordered, 'open', 'still_open'],
+    ['nobody asked WeChat: never closed here, ordered or not', ordered, 'not_asked', 'still_open'],
+    ['nobody asked WeChat, never ordered (a Pay pressed a moment ago may be ordering it): not closed', waiting, 'not_asked', 'still_open'],
+  ] as const)('%s', (_name, attempt, wechat, expected) => {
+    expect(decideClose(attempt, wechat)).toBe(expected);
   });
 });
 
@@ -134,8 +142,8 @@ describe('"pay again" and "pay another way"', () => {
   const created = new Date('2026-12-02T02:00:00Z');
   const at = (minutes: number) => new Date(created.getTime() + minutes * 60_000);
   const old = { out_trade_no: 'OLD0000001', trade_state: 'NOTPAY' as const, trade_type: 'NATIVE' as const, code_url: 'weixin://x', prepay_id: 'wx1', code_url_expires_at: at(15), create_time: created };
-  const unpaid = (id: number, current = 'OLD0000001') => ({ id, status: 'unpaid' as const, out_trade_no: current, total_fen: 600 });
-  const same = { tradeType: 'NATIVE' as const, closedAtWechat: true };
+  const unpaid = (id: number, current = 'OLD0000001') => ({ id, status: 'unpaid' as const, delivery_status: 'pending' as const, out_trade_no: current, total_fen: 600 });
+  const same = { tradeType: 'NATIVE' as const, wechat: 'closed' as const };
 
   test.each([
     ['paid: nothing new', { ...old, trade_state: 'SUCCESS' as const }, [unpaid(1)], at(20), same, { kind: 'paid', outTradeNo: 'OLD0000001' }],
@@ -143,7 +151,7 @@ describe('"pay again" and "pay another way"', () => {
     ['no code yet and room for one: keep it', { ...old, code_url: null, prepay_id: null, code_url_expires_at: null }, [unpaid(1)], at(9), same, { kind: 'current' }],
     ['paid through a newer attempt: that one', old, [{ ...unpaid(1, 'NEW0000002'), status: 'paid' as const }], at(20), same, { kind: 'paid', outTradeNo: 'NEW0000002' }],
     ['a second click: the attempt the first made', old, [unpaid(1, 'NEW0000002')], at(20), same, { kind: 'renewed', outTradeNo: 'NEW0000002' }],
-    ['orders closed by the sweeper', { ...old, trade_state: 'CLOSED' as const }, [{ ...unpaid(1), status: 'closed' as const }], at(20), same, { kind: 'orders_closed' }],
+    ['orders closed by the sweeper', { ...old, trade_state: 'CLOSED' as const }, [{ ...unpaid(1), status: 'closed' as const, delivery_status: 'cancelled' as const }], at(20), same, { kind: 'orders_closed' }],
     ['no orders at all', old, [], at(20), same, { kind: 'orders_closed' }],
     ['expired: a new attempt for both orders, the old one closed', old, [unpaid(1), unpaid(2)], at(20), same, { kind: 'replace', closeOld: true, tradeType: 'NATIVE', totalFee: 1200, orderIds: [1, 2], offeredUntil: undefined }],
     ['closed already: a new attempt, nothing to close', { ...old, trade_state: 'CLOSED' as const }, [unpaid(1)], at(20), same, { kind: 'replace', closeOld: false, tradeType: 'NATIVE', totalFee: 600, orderIds: [1], offeredUntil: undefined }],
@@ -152,7 +160,7 @@ describe('"pay again" and "pay another way"', () => {
       old,
       [unpaid(1)],
       at(6),
-      { tradeType: 'MWEB' as const, closedAtWechat: true },
+      { tradeType: 'MWEB' as const, wechat: 'closed' as const },
       { kind: 'replace', closeOld: true, tradeType: 'MWEB', totalFee: 600, orderIds: [1], offeredUntil: at(15) },
     ],
     [
@@ -160,15 +168,34 @@ describe('"pay again" and "pay another way"', () => {
       old,
       [unpaid(1)],
       at(2),
-      { tradeType: 'MWEB' as const, closedAtWechat: false },
+      { tradeType: 'MWEB' as const, wechat: 'open' as const },
       { kind: 'replace', closeOld: false, tradeType: 'MWEB', totalFee: 600, orderIds: [1], offeredUntil: at(15) },
+    ],
+    [
+      // a Pay pressed between the switch's read and its lock ordered the old attempt at WeChat: the
+      // switch never asked WeChat, so the old one must stay open for the sweeper (it once was closed
+      // here while still payable there, and never swept)
+      'ordered at WeChat after the switch read it, WeChat never asked: stays open, superseded, for the sweeper',
+      old,
+      [unpaid(1)],
+      at(20),
+      { tradeType: 'MWEB' as const, wechat: 'not_asked' as const },
+      { kind: 'replace', closeOld: false, tradeType: 'MWEB', totalFee: 600, orderIds: [1], offeredUntil: undefined },
+    ],
+    [
+      'WeChat never had it, but we ordered it there since: stays open (one rule for not found)',
+      old,
+      [unpaid(1)],
+      at(20),
+      { tradeType: 'NATIVE' as const, wechat: 'not_found' as const },
+      { kind: 'replace', closeOld: false, tradeType: 'NATIVE', totalFee: 600, orderIds: [1], offeredUntil: undefined },
     ],
     [
       'switched before WeChat ever had it: kept open, superseded (a Pay pressed just before may be asking WeChat now)',
       { ...old, trade_type: 'MWEB' as const, code_url: null, prepay_id: null, code_url_expires_at: null },
       [unpaid(1)],
       at(1),
-      { tradeType: 'NATIVE' as const, closedAtWechat: true },
+      { tradeType: 'NATIVE' as const, wechat: 'not_asked' as const },
       { kind: 'replace', closeOld: false, tradeType: 'NATIVE', totalFee: 600, orderIds: [1], offeredUntil: at(15) },
     ],
     [
@@ -176,7 +203,7 @@ describe('"pay again" and "pay another way"', () => {
       old,
       [unpaid(1)],
       at(20),
-      { tradeType: 'NATIVE' as const, closedAtWechat: true, attempts: 10 },
+      { tradeType: 'NATIVE' as const, wechat: 'closed' as const, attempts: 10 },
       { kind: 'too_many_attempts' },
     ],
     [
@@ -184,7 +211,7 @@ describe('"pay again" and "pay another way"', () => {
       old,
       [unpaid(1)],
       at(20),
-      { tradeType: 'NATIVE' as const, closedAtWechat: true, attempts: 9 },
+      { tradeType: 'NATIVE' as const, wechat: 'closed' as const, attempts: 9 },
       { kind: 'replace', closeOld: true, tradeType: 'NATIVE', totalFee: 600, orderIds: [1], offeredUntil: undefined },
     ],
   ] as const)('%s', (_name, attempt, orders, now, want, expected) => {
@@ -194,17 +221,28 @@ describe('"pay again" and "pay another way"', () => {
 
 describe('refunds', () => {
   const paid = { trade_state: 'SUCCESS' as const, total_fee: 1000 };
+  const twoOrders = [
+    { id: 1, total_fen: 600, liveFen: 0 },
+    { id: 2, total_fen: 400, liveFen: 0 },
+  ];
   test.each([
-    ['no attempt', undefined, undefined, 0, 100, { kind: 'not_found' }],
-    ['the same refund again (a double submit)', paid, { out_trade_no: 'T1', refund_fee: 100 }, 100, 100, { kind: 'existing' }],
-    ['its number used for another amount', paid, { out_trade_no: 'T1', refund_fee: 200 }, 200, 100, { kind: 'token_used' }],
-    ['its number used for another trade', paid, { out_trade_no: 'T2', refund_fee: 100 }, 100, 100, { kind: 'token_used' }],
-    ['an unpaid attempt', { ...paid, trade_state: 'NOTPAY' as const }, undefined, 0, 100, { kind: 'not_paid', state: 'NOTPAY' }],
-    ['within what is left', paid, undefined, 900, 100, { kind: 'create' }],
-    ['one fen more than is left', paid, undefined, 900, 101, { kind: 'exceeds', leftFen: 100 }],
-    ['a partly refunded attempt, the rest', { ...paid, trade_state: 'REFUND' as const }, undefined, 400, 600, { kind: 'create' }],
-  ] as const)('a request: %s', (_name, attempt, existing, liveFen, refundFee, expected) => {
-    expect(decideRefundRequest(attempt, existing, liveFen, { outTradeNo: 'T1', refundFee })).toEqual(expected);
+    ['no attempt', undefined, undefined, 0, 1, 100, twoOrders, { kind: 'not_found' }],
+    ['the same refund again (a double submit)', paid, { out_trade_no: 'T1', order_id: 1, refund_fee: 100 }, 100, 1, 100, twoOrders, { kind: 'existing' }],
+    ['its number used for another amount', paid, { out_trade_no: 'T1', order_id: 1, refund_fee: 200 }, 200, 1, 100, twoOrders, { kind: 'token_used' }],
+    ['its number used for another trade', paid, { out_trade_no: 'T2', order_id: 1, refund_fee: 100 }, 100, 1, 100, twoOrders, { kind: 'token_used' }],
+    ['its number used for another order', paid, { out_trade_no: 'T1', order_id: 2, refund_fee: 100 }, 100, 1, 100, twoOrders, { kind: 'token_used' }],
+    ['an unpaid attempt', { ...paid, trade_state: 'NOTPAY' as const }, undefined, 0, 1, 100, twoOrders, { kind: 'not_paid', state: 'NOTPAY' }],
+    ['no order named, the attempt has orders', paid, undefined, 0, undefined, 100, twoOrders, { kind: 'wrong_order' }],
+    ['an order of another attempt', paid, undefined, 0, 3, 100, twoOrders, { kind: 'wrong_order' }],
+    ['an order named for an attempt made for none', paid, undefined, 0, 3, 100, [], { kind: 'wrong_order' }],
+    ['an attempt made for no order, refunded as a whole', paid, undefined, 0, undefined, 1000, [], { kind: 'create' }],
+    ['the whole of one order of two', paid, undefined, 0, 2, 400, twoOrders, { kind: 'create' }],
+    ['one fen more than the order cost, though the attempt has more', paid, undefined, 0, 2, 401, twoOrders, { kind: 'exceeds', leftFen: 400 }],
+    ['the rest of an order partly refunded', paid, undefined, 100, 1, 500, [{ id: 1, total_fen: 600, liveFen: 100 }], { kind: 'create' }],
+    ['past what is left of the attempt, within the order', paid, undefined, 900, 1, 101, [{ id: 1, total_fen: 600, liveFen: 0 }], { kind: 'exceeds', leftFen: 100 }],
+    ['a partly refunded attempt, the rest of the order', { ...paid, trade_state: 'REFUND' as const }, undefined, 600, 2, 400, [{ id: 1, total_fen: 600, liveFen: 600 }, { id: 2, total_fen: 400, liveFen: 0 }], { kind: 'create' }],
+  ] as const)('a request: %s', (_name, attempt, existing, liveFen, orderId, refundFee, orders, expected) => {
+    expect(decideRefundRequest(attempt, existing, liveFen, { outTradeNo: 'T1', orderId, refundFee }, orders)).toEqual(expected);
   });
 
   test.each([
@@ -216,31 +254,51 @@ describe('refunds', () => {
     expect(decideRefundAccepted(refund, { refundFee })).toBe(expected);
   });
 
-  test('a failure closes a PENDING refund only when final, and never touches one WeChat accepted', () => {
+  test('a refusal closes a PENDING refund only when known to be final (unknown means unknown), and never touches one WeChat accepted', () => {
     expect(decideRefundFailed({ status: 'PENDING' }, true)).toBe('REFUNDCLOSE');
     expect(decideRefundFailed({ status: 'PENDING' }, false)).toBe('PENDING');
     expect(decideRefundFailed({ status: 'PROCESSING' }, true)).toBeUndefined();
   });
 
   const attempt = { out_trade_no: 'T1', total_fee: 1000, refunded_fee: 300, transaction_id: 'W1' };
-  const refund = { out_trade_no: 'T1', refund_fee: 200, status: 'PROCESSING' as const, refund_id: 'RF1' };
+  // the refund's order: 700 of the 1000, paid by this attempt, 100 of it back already
+  const order = { id: 7, status: 'paid' as const, total_fen: 700, refunded_fen: 100, out_trade_no: 'T1' };
+  const refund = { out_trade_no: 'T1', refund_fee: 200, status: 'PROCESSING' as const, refund_id: 'RF1', order_id: 7 };
   const news: RefundNews = { outTradeNo: 'T1', transactionId: 'W1', refundId: 'RF1', refundFee: 200, totalFee: 1000, status: 'SUCCESS' };
+  const counted = (refundedFee: number, orderRefundedFen: number | undefined, refundOrders: string, outcome = 'refunded', flag?: string) => ({ outcome, refundedFee, orderRefundedFen, refundOrders, flag });
   test.each([
-    ['not ours', undefined, news, { outcome: 'unknown_refund' }],
-    ['another trade', refund, { ...news, outTradeNo: 'T2' }, { outcome: 'mismatch' }],
-    ['another amount', refund, { ...news, refundFee: 201 }, { outcome: 'mismatch' }],
-    ['another total', refund, { ...news, totalFee: 999 }, { outcome: 'mismatch' }],
-    ['another transaction', refund, { ...news, transactionId: 'W2' }, { outcome: 'mismatch' }],
-    ['another refund id', refund, { ...news, refundId: 'RF2' }, { outcome: 'mismatch' }],
-    ['SUCCESS: its amount added once', refund, news, { outcome: 'refunded', refundedFee: 500 }],
-    ['SUCCESS of the last of the money', { ...refund, refund_fee: 700 }, { ...news, refundFee: 700 }, { outcome: 'fully_refunded', refundedFee: 1000 }],
-    ['SUCCESS again', { ...refund, status: 'SUCCESS' as const }, news, { outcome: 'duplicate' }],
-    ['SUCCESS told REFUNDCLOSE later: kept', { ...refund, status: 'SUCCESS' as const }, { ...news, status: 'REFUNDCLOSE' as const }, { outcome: 'conflict' }],
-    ['closed by WeChat', refund, { ...news, status: 'REFUNDCLOSE' as const }, { outcome: 'closed' }],
-    ['failed at the bank', refund, { ...news, status: 'CHANGE' as const }, { outcome: 'changed' }],
-    ['more than was paid in all', { ...refund, refund_fee: 800 }, { ...news, refundFee: 800 }, { outcome: 'conflict' }],
-  ] as const)('an outcome: %s', (_name, r, n, expected) => {
-    expect(decideRefundSettle(attempt, r, n)).toEqual(expected);
+    ['not ours', undefined, order, news, { outcome: 'unknown_refund' }],
+    ['another trade', refund, order, { ...news, outTradeNo: 'T2' }, { outcome: 'mismatch' }],
+    ['another amount', refund, order, { ...news, refundFee: 201 }, { outcome: 'mismatch' }],
+    ['another total', refund, order, { ...news, totalFee: 999 }, { outcome: 'mismatch' }],
+    ['another transaction', refund, order, { ...news, transactionId: 'W2' }, { outcome: 'mismatch' }],
+    ['another refund id', refund, order, { ...news, refundId: 'RF2' }, { outcome: 'mismatch' }],
+    ['SUCCESS: its amount added once, to the attempt and its order', refund, order, news, counted(500, 300, 'none')],
+    ['SUCCESS of the last of the order\'s money: the order refunded, the attempt not yet', { ...refund, refund_fee: 600 }, order, { ...news, refundFee: 600 }, counted(900, 700, 'its_order', 'fully_refunded')],
+    [
+      'SUCCESS for an order another attempt paid (a double payment refunded): counted on this attempt only',
+      refund,
+      { ...order, out_trade_no: 'T9' },
+      news,
+      counted(500, undefined, 'none'),
+    ],
+    ['SUCCESS of a refund naming no order (from before refunds named orders): the orders refunded with the whole payment', { ...refund, order_id: null, refund_fee: 700 }, undefined, { ...news, refundFee: 700 }, counted(1000, undefined, 'all_paid_by_attempt', 'fully_refunded')],
+    ['SUCCESS again', { ...refund, status: 'SUCCESS' as const }, order, news, { outcome: 'duplicate' }],
+    ['SUCCESS told REFUNDCLOSE later: kept', { ...refund, status: 'SUCCESS' as const }, order, { ...news, status: 'REFUNDCLOSE' as const }, { outcome: 'conflict' }],
+    // (once dropped as a conflict: our refunded total fell short of WeChat's)
+    ['SUCCESS for a refund we had closed: recorded, counted, flagged', { ...refund, status: 'REFUNDCLOSE' as const }, order, news, counted(500, 300, 'none', 'succeeded_after_close', 'succeeded_after_close')],
+    [
+      'SUCCESS for a closed refund whose amount was asked again meanwhile: the order never counts past its total',
+      { ...refund, status: 'REFUNDCLOSE' as const, refund_fee: 200 },
+      { ...order, refunded_fen: 600 },
+      news,
+      counted(500, 700, 'its_order', 'succeeded_after_close', 'succeeded_after_close'),
+    ],
+    ['closed by WeChat', refund, order, { ...news, status: 'REFUNDCLOSE' as const }, { outcome: 'closed' }],
+    ['failed at the bank', refund, order, { ...news, status: 'CHANGE' as const }, { outcome: 'changed' }],
+    ['more than was paid in all', { ...refund, refund_fee: 800 }, order, { ...news, refundFee: 800 }, { outcome: 'conflict' }],
+  ] as const)('an outcome: %s', (_name, r, o, n, expected) => {
+    expect(decideRefundSettle(attempt, r, o, n)).toEqual(expected);
   });
 });
 
@@ -270,22 +328,24 @@ describe('what may be done, decided once (the views read these)', () => {
   test('a notify an admin must look at: money kept that no order needed, told otherwise, or not as we asked', () => {
     const payments = ['paid', 'late_payment', 'double_payment', 'duplicate', 'conflict', 'amount_mismatch', 'unknown_trade'] as const;
     expect(payments.filter(paymentNeedsAdmin)).toEqual(['late_payment', 'double_payment', 'conflict']);
-    const refunds = ['refunded', 'fully_refunded', 'closed', 'changed', 'duplicate', 'conflict', 'unknown_refund', 'mismatch'] as const;
-    expect(refunds.filter(refundNeedsAdmin)).toEqual(['changed', 'conflict', 'mismatch']);
+    const refunds = ['refunded', 'fully_refunded', 'succeeded_after_close', 'closed', 'changed', 'duplicate', 'conflict', 'unknown_refund', 'mismatch'] as const;
+    expect(refunds.filter(refundNeedsAdmin)).toEqual(['succeeded_after_close', 'changed', 'conflict', 'mismatch']);
   });
 });
 
-describe('cash on delivery', () => {
-  const open = { pay_type: 'cod' as const, status: 'unpaid' as const, accepted_at: null };
-  const accepted = { ...open, accepted_at: new Date() };
+describe('cash on delivery: the goods and the money, each on its own side', () => {
+  const open = { pay_type: 'cod' as const, status: 'unpaid' as const, delivery_status: 'pending' as const };
+  const accepted = { ...open, delivery_status: 'accepted' as const };
   test.each([
     ['no order', undefined, 'accept', { outcome: 'unknown_order' }],
     ['a WeChat Pay order is never settled by hand', { ...open, pay_type: 'wxpay' as const }, 'paid', { outcome: 'not_cod' }],
-    ['a cancelled order', { ...open, status: 'closed' as const }, 'paid', { outcome: 'not_open' }],
-    ['accepted', open, 'accept', { outcome: 'done', to: 'unpaid', remark: 'cash on delivery: accepted for delivery' }],
+    ['a cancelled order', { ...open, status: 'closed' as const, delivery_status: 'cancelled' as const }, 'paid', { outcome: 'not_open' }],
+    ['accepted: the goods side only, the money still unpaid', open, 'accept', { outcome: 'done', to: 'unpaid', delivery: 'accepted', returnStock: false, event: 'cod_accepted' }],
     ['accepted twice', accepted, 'accept', { outcome: 'already' }],
-    ['delivered and paid', accepted, 'paid', { outcome: 'done', to: 'paid', remark: 'cash on delivery: delivered and paid' }],
-    ['cancelled', open, 'cancel', { outcome: 'done', to: 'closed', remark: 'cash on delivery: cancelled, stock returned' }],
+    ['delivered and paid: both sides', accepted, 'paid', { outcome: 'done', to: 'paid', delivery: 'completed', returnStock: false, event: 'cod_delivered_paid' }],
+    ['delivered and paid without accepting first', open, 'paid', { outcome: 'done', to: 'paid', delivery: 'completed', returnStock: false, event: 'cod_delivered_paid' }],
+    ['cancelled: never sent, stock back', open, 'cancel', { outcome: 'done', to: 'closed', delivery: 'cancelled', returnStock: true, event: 'cod_cancelled' }],
+    ['cancelled after accepting', accepted, 'cancel', { outcome: 'done', to: 'closed', delivery: 'cancelled', returnStock: true, event: 'cod_cancelled' }],
   ] as const)('%s', (_name, order, action, expected) => {
     expect(decideCod(order, action)).toEqual(expected);
   });
@@ -293,9 +353,38 @@ describe('cash on delivery', () => {
   test('the actions offered follow the same rule', () => {
     expect(codActionsOf(open)).toEqual(['accept', 'paid', 'cancel']);
     expect(codActionsOf(accepted)).toEqual(['paid', 'cancel']);
-    expect(codActionsOf({ ...open, status: 'paid' })).toEqual([]);
+    expect(codActionsOf({ ...open, status: 'paid', delivery_status: 'completed' })).toEqual([]);
     expect(codActionsOf({ ...open, pay_type: 'wxpay' })).toEqual([]);
     for (const order of [open, accepted]) for (const action of codActionsOf(order)) expect(decideCod(order, action).outcome).toBe('done');
+  });
+});
+
+describe('the goods follow the money where they have not left', () => {
+  test.each([
+    ['paid: to be sent', 'pending', 'paid', 'pending'],
+    ['paid late, after it was closed: to be sent after all', 'cancelled', 'paid', 'pending'],
+    ['closed unpaid: never sent', 'pending', 'closed', 'cancelled'],
+    ['refunded in full before it left: never sent', 'pending', 'refunded_in_full', 'cancelled'],
+    ['refunded in full after it left: it stays shipped (its return is after-sales)', 'shipped', 'refunded_in_full', 'shipped'],
+    ['refunded in full once delivered: stays completed', 'completed', 'refunded_in_full', 'completed'],
+    ['cash on delivery accepted', 'pending', 'cod_accept', 'accepted'],
+    ['cash on delivery delivered and paid', 'accepted', 'cod_delivered', 'completed'],
+    ['cash on delivery cancelled', 'accepted', 'cod_cancel', 'cancelled'],
+  ] as const)('%s', (_name, current, event, expected) => {
+    expect(deliveryAfter(current, event)).toBe(expected);
+  });
+});
+
+describe('flags an admin resolves', () => {
+  const at = new Date('2026-12-07T02:00:00Z');
+  test.each([
+    ['no row', undefined, 'unknown', false],
+    ['no flag', { flag: null, flag_resolved_at: null }, 'no_flag', false],
+    ['open', { flag: 'late_payment', flag_resolved_at: null }, 'resolve', true],
+    ['handled already', { flag: 'late_payment', flag_resolved_at: at }, 'already_resolved', false],
+  ] as const)('%s', (_name, row, decision, open) => {
+    expect(decideResolveFlag(row)).toBe(decision);
+    if (row) expect(flagIsOpen(row)).toBe(open);
   });
 });
 

@@ -159,6 +159,6 @@ describe('yuanToFen and fenToYuan', () => {
   });
 
   it('when fen is not an integer, fenToYuan throws', () => {
-    expect(() => fenToYuan(1.5)).toThrow(RangeError);
+    expect(() => fenToYuan(1.5)).toThrow(TypeError);
   });
 });

@@ -3,14 +3,22 @@ import type { Logger } from 'pino';
 import client from 'prom-client';
 import { expireUnacceptedCod } from '../checkout/cod';
 import type { Clock } from '../deps';
-import { claimForSweep, type SweepKind } from '../ledger';
-import type { WxPayClient } from '../wechatpay';
-import { closeTrade } from './service';
-import { settleFromQuery } from './wechat-trade';
+import { CLOSE_NOT_BEFORE_MS, claimForSweep, orderEvent, type SweepKind } from '../ledger';
+import type { PaymentProvider } from '../payments';
+import { closeTrade } from '../pay/attempts';
+import { settleFromQuery } from '../pay/settle';
+
+/**
+ * The sweeper, a job of its own on every instance: it ends what nobody else will. Unpaid attempts
+ * whose time is up (or that were superseded, once WeChat would close them) are asked about, closed
+ * at WeChat and here, and their stock given back; attempts with a live code and no news are asked
+ * about, so a lost notify never leaves a paid shopper unpaid; cash-on-delivery orders nobody
+ * accepted are cancelled. Several instances share the work safely (claims with SKIP LOCKED).
+ */
 
 export interface SweeperOptions {
   knex: Knex;
-  client: WxPayClient;
+  provider: PaymentProvider;
   clock: Clock;
   logger: Logger;
   registry: client.Registry;
@@ -65,7 +73,13 @@ export function createSweeper(options: SweeperOptions): Sweeper {
     const now = options.clock();
     let handled = 0;
     const claim = (kind: SweepKind) =>
-      claimForSweep(knex, kind, now, { qrTtlSeconds: options.qrTtlSeconds, queryAfterSeconds: options.queryAfterSeconds, intervalSeconds: options.queryIntervalSeconds, limit: options.batchSize });
+      claimForSweep(knex, kind, now, {
+        qrTtlSeconds: options.qrTtlSeconds,
+        queryAfterSeconds: options.queryAfterSeconds,
+        intervalSeconds: options.queryIntervalSeconds,
+        limit: options.batchSize,
+        closeNotBeforeMs: CLOSE_NOT_BEFORE_MS,
+      });
     // 1. expired: the QR code's time is up (or was never drawn and would be by now); or superseded:
     //    its orders were paid through another attempt (a late payment), so it must not stay payable
     const expired = await claim('expired');
@@ -75,7 +89,7 @@ export function createSweeper(options: SweeperOptions): Sweeper {
         continue;
       }
       try {
-        const outcome = await closeTrade(knex, options.client, { outTradeNo, now, operator: 'system', reason: 'QR code expired unpaid, or its orders paid through another attempt (sweeper)' });
+        const outcome = await closeTrade(knex, options.provider, { outTradeNo, now, operator: 'system', event: orderEvent('closed_expired', {}) });
         backoff.delete(outTradeNo);
         actions.inc({ action: outcome });
         handled += 1;
@@ -93,7 +107,7 @@ export function createSweeper(options: SweeperOptions): Sweeper {
         continue;
       }
       try {
-        const { result } = await settleFromQuery(knex, options.client, outTradeNo, { now, source: 'sweeper' });
+        const { result } = await settleFromQuery(knex, options.provider, outTradeNo, { now, source: 'sweeper' });
         backoff.delete(outTradeNo);
         actions.inc({ action: result ? `query_${result.outcome}` : 'query_unpaid' });
         handled += 1;

@@ -1,0 +1,33 @@
+import type { Knex } from 'knex';
+import { decideCod, type CodAction, type CodOutcome } from './delivery-rules';
+import { orderEvent, type OrderEvent } from './events';
+import * as repo from './repo';
+import * as stock from './stock-repo';
+
+/**
+ * The goods' state changes (delivery-rules.ts decides): each one function, one transaction, the
+ * order row locked first, its order_log line written with it.
+ */
+
+/**
+ * A cash-on-delivery order's one state change, in ONE transaction with its order_log line: the
+ * order row locked first; `accept` takes it on for delivery (it stays unpaid and keeps its stock);
+ * `paid` (delivered, cash taken) makes it paid and completed; `cancel` closes it, never to be
+ * sent, and gives its stock back. `event` replaces the decision's own (the sweeper's "not accepted
+ * in time"). Idempotent: acting on an order that is no longer open changes nothing and says so.
+ */
+export async function changeCodOrder(knex: Knex, input: { orderId: number; action: CodAction; operator: string; now: Date; event?: OrderEvent }): Promise<CodOutcome> {
+  return knex.transaction(async (trx) => {
+    const order = await repo.lockOrder(trx, input.orderId);
+    const decision = decideCod(order, input.action);
+    if (decision.outcome !== 'done' || !order) return decision.outcome;
+    if (decision.returnStock) await stock.returnStock(trx, [order.id]);
+    await repo.moveOrders(
+      trx,
+      [{ id: order.id, from: order.status, delivery: decision.delivery }],
+      { to: decision.to },
+      { operator: input.operator, event: input.event ?? orderEvent(decision.event, {}), at: input.now },
+    );
+    return 'done';
+  });
+}
