@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import { sameText } from '../timing-safe';
 import type { Knex } from 'knex';
 import { buildPaymentNotify, buildRefundNotify, formatBeijingTime, parseXml, type Fields, type SignType } from '../wechatpay';
@@ -17,6 +16,11 @@ import {
 import { faultWaiting, takeFault } from './faults';
 import { enqueueNotification } from './notifier';
 import { sameOrderParams, type RefundParams, type RefundQueryParams, type TradeRef, type UnifiedOrderParams } from './requests';
+import { merchantName, toMerchant, type MerchantRow } from './merchants';
+import { isPaid, lockTrade, type RefundRow, type TradeRow, type TradeState } from './model';
+
+export type { RefundRow, RefundStatus, TradeRow, TradeState } from './model';
+export { appIdKnown, ensureMerchant, findMerchant, keyFingerprint } from './merchants';
 
 /**
  * The rules of the simulated WeChat Pay: one exported function per call or state change, each in
@@ -37,76 +41,6 @@ export const REFUND_WINDOW_MS = 365 * 24 * 60 * 60 * 1000;
 const REFUND_QUERY_MAX_UNPAGED = 20;
 const REFUND_QUERY_PAGE = 10;
 
-export type TradeState = 'NOTPAY' | 'SUCCESS' | 'REFUND' | 'CLOSED';
-
-export interface TradeRow {
-  id: number;
-  mch_id: string;
-  appid: string;
-  out_trade_no: string;
-  sign_type: SignType;
-  trade_type: string;
-  body: string;
-  attach: string | null;
-  total_fee: number;
-  fee_type: string;
-  spbill_create_ip: string;
-  notify_url: string;
-  product_id: string | null;
-  device_info: string | null;
-  order_params: Record<string, string>;
-  time_start: Date | null;
-  time_expire: Date | null;
-  prepay_id: string;
-  code_token: string;
-  code_expires_at: Date;
-  phone_token: string;
-  trade_state: TradeState;
-  transaction_id: string | null;
-  time_end: Date | null;
-  openid: string | null;
-  bank_type: string | null;
-  is_subscribe: string | null;
-  cash_fee: number | null;
-  refunded_fee: number;
-  created_at: Date;
-  closed_at: Date | null;
-  updated_at: Date;
-}
-
-export type RefundStatus = 'PROCESSING' | 'SUCCESS' | 'REFUNDCLOSE' | 'CHANGE';
-
-export interface RefundRow {
-  id: number;
-  mch_id: string;
-  trade_id: number;
-  out_refund_no: string;
-  refund_id: string;
-  total_fee: number;
-  refund_fee: number;
-  refund_desc: string | null;
-  notify_url: string | null;
-  status: RefundStatus;
-  /** what the refund ends as when its time comes (a refund_change / refund_close fault) */
-  outcome: 'SUCCESS' | 'CHANGE' | 'REFUNDCLOSE';
-  refund_channel: string;
-  refund_account: string;
-  refund_recv_accout: string;
-  created_at: Date;
-  complete_at: Date;
-  success_time: Date | null;
-  updated_at: Date;
-}
-
-interface MerchantRow {
-  mch_id: string;
-  appid: string;
-  api_key: string;
-  name: string;
-  /** the refund notify URL configured on the merchant platform: used when a refund names none */
-  refund_notify_url: string | null;
-}
-
 const TRADE_STATE_DESC: Readonly<Record<TradeState, string>> = {
   SUCCESS: '支付成功',
   REFUND: '转入退款',
@@ -114,61 +48,8 @@ const TRADE_STATE_DESC: Readonly<Record<TradeState, string>> = {
   CLOSED: '订单已关闭',
 };
 
-const isPaid = (state: TradeState): boolean => state === 'SUCCESS' || state === 'REFUND';
-
 /** What this simulator's merchant may order: a QR code, H5 in a phone's browser, JSAPI in WeChat's (APP is NOAUTH). */
 const SUPPORTED_TRADE_TYPES: readonly string[] = ['NATIVE', 'MWEB', 'JSAPI'];
-
-function toMerchant(row: MerchantRow, keys: Map<string, string>): SimMerchant {
-  // the key lives in this process's memory only (ensureMerchant); the row holds a fingerprint
-  return { mchId: row.mch_id, appId: row.appid, apiKey: keys.get(row.mch_id) ?? '', name: row.name };
-}
-
-/** What sim_merchants keeps instead of the key: enough to tell keys apart, nothing to sign with. */
-export function keyFingerprint(apiKey: string): string {
-  return `sha256:${crypto.createHash('sha256').update(apiKey, 'utf8').digest('hex').slice(0, 16)}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Merchants
-
-/**
-* Upserts a merchant by mch_id: the simulator accepts whatever the shop is configured with. The
- * key is kept in memory (ctx.keys); the table gets its fingerprint, never the key itself.
- * `refundNotifyUrl` stands for the refund notify URL a merchant configures on the merchant
- * platform (申请退款, notify_url: "如果参数中传了notify_url，则商户平台上配置的回调地址将不会生效").
- */
-export async function ensureMerchant(
-  ctx: SimContext,
-  m: { appId: string; mchId: string; apiKey: string; name?: string; refundNotifyUrl?: string; oaSecret?: string | undefined },
-): Promise<void> {
-  const knex = ctx.knex;
-  const now = ctx.clock();
-  if (!/^\d{1,32}$/.test(m.mchId)) throw new TypeError(`mchId must be digits, got ${JSON.stringify(m.mchId)}`);
-  if (typeof m.appId !== 'string' || m.appId === '' || m.appId.length > 32) throw new TypeError('appId must be 1..32 characters');
-  if (typeof m.apiKey !== 'string' || m.apiKey === '' || m.apiKey.length > 64) throw new TypeError('apiKey must be 1..64 characters');
-  const name = (m.name ?? '').trim().slice(0, 64) || '模拟商户';
-  const refundNotifyUrl = m.refundNotifyUrl ?? null;
-  const fingerprint = keyFingerprint(m.apiKey);
-  ctx.keys.set(m.mchId, m.apiKey);
-  // the Official Account of this AppID, for its web authorization (JSAPI): in memory only, like the key
-  if (m.oaSecret !== undefined) ctx.oaSecrets.set(m.appId, m.oaSecret);
-  await knex('sim_merchants')
-    .insert({ mch_id: m.mchId, appid: m.appId, api_key: fingerprint, name, refund_notify_url: refundNotifyUrl, created_at: now, updated_at: now })
-    .onConflict('mch_id')
-    .merge({ appid: m.appId, api_key: fingerprint, name, refund_notify_url: refundNotifyUrl, updated_at: now });
-}
-
-/** A merchant this simulator holds the key of (one another process registered is unknown here). */
-export async function findMerchant(ctx: SimContext, mchId: string): Promise<SimMerchant | undefined> {
-  if (!ctx.keys.has(mchId)) return undefined;
-  const row = (await ctx.knex('sim_merchants').where({ mch_id: mchId }).first()) as MerchantRow | undefined;
-  return row ? toMerchant(row, ctx.keys) : undefined;
-}
-
-export async function appIdKnown(knex: Knex, appId: string): Promise<boolean> {
-  return (await knex('sim_merchants').where({ appid: appId }).first('mch_id')) !== undefined;
-}
 
 // ---------------------------------------------------------------------------------------------
 // unifiedorder
@@ -241,11 +122,6 @@ async function freeCodeToken(trx: Knex.Transaction): Promise<string> {
     const token = newCodeToken();
     if (!(await trx('sim_trades').where({ code_token: token }).first('id'))) return token;
   }
-}
-
-async function lockTrade(trx: Knex.Transaction, mchId: string, ref: TradeRef): Promise<TradeRow | undefined> {
-  const where = ref.transactionId !== undefined ? { mch_id: mchId, transaction_id: ref.transactionId } : { mch_id: mchId, out_trade_no: ref.outTradeNo };
-  return (await trx('sim_trades').where(where).forUpdate().first()) as TradeRow | undefined;
 }
 
 /**
@@ -634,11 +510,6 @@ function phoneView(trade: TradeRow, merchantName: string, now: Date): PhoneView 
     transactionId: trade.transaction_id,
     timeEnd: trade.time_end,
   };
-}
-
-async function merchantName(knex: Knex, mchId: string): Promise<string> {
-  const row = (await knex('sim_merchants').where({ mch_id: mchId }).first('name')) as { name: string } | undefined;
-  return row?.name ?? mchId;
 }
 
 /** A trade as the payer's screen shows it (the phone, the H5 cashier). */
