@@ -1,26 +1,27 @@
 import { sameText } from '../timing-safe';
 import type { Knex } from 'knex';
-import { buildPaymentNotify, buildRefundNotify, formatBeijingTime, parseXml, type Fields, type SignType } from '../wechatpay';
+import { buildPaymentNotify, buildRefundNotify, formatBeijingTime, parseXml, type Fields } from '../wechatpay';
 import { business, ok, scaledMs, type ApiOutcome, type SimContext, type SimMerchant } from './context';
 import {
   codeTokenOf,
   codeUrlOf,
   formatBeijingDateTime,
-  newCodeToken,
   newOpenid,
-  newPhoneToken,
-  newPrepayId,
   newRefundId,
   newTransactionId,
 } from './ids';
 import { faultWaiting, takeFault } from './faults';
 import { enqueueNotification } from './notifier';
-import { sameOrderParams, type RefundParams, type RefundQueryParams, type TradeRef, type UnifiedOrderParams } from './requests';
+import type { RefundParams, RefundQueryParams } from './requests';
 import { merchantName, toMerchant, type MerchantRow } from './merchants';
-import { isPaid, lockTrade, type RefundRow, type TradeRow, type TradeState } from './model';
+import { isPaid, lockTrade, type RefundRow, type TradeRow } from './model';
 
 export type { RefundRow, RefundStatus, TradeRow, TradeState } from './model';
 export { appIdKnown, ensureMerchant, findMerchant, keyFingerprint } from './merchants';
+export type { ApiLinks } from './context';
+export { CODE_URL_TTL_MS, MIN_TIME_EXPIRE_MS, mwebUrlOf, unifiedOrder } from './unified-order';
+export { orderQuery } from './order-query';
+export { CLOSE_NOT_BEFORE_MS, closeOrder, orderMadeAt } from './close-order';
 
 /**
  * The rules of the simulated WeChat Pay: one exported function per call or state change, each in
@@ -28,10 +29,6 @@ export { appIdKnown, ensureMerchant, findMerchant, keyFingerprint } from './merc
  * them); notifies are queued inside the transaction and sent after commit by the delivery loop.
  */
 
-/** A code_url (prepay_id) lives 2 hours, or until time_expire when that is sooner. */
-export const CODE_URL_TTL_MS = 2 * 60 * 60 * 1000;
-/** WeChat refuses a time_expire closer than this to the order's creation ("刷卡至少1分钟，其他5分钟": NATIVE is 5). */
-export const MIN_TIME_EXPIRE_MS = 5 * 60 * 1000;
 export const MAX_REFUNDS_PER_TRADE = 50;
 /** Refunds of one trade must be at least this far apart. */
 export const REFUND_INTERVAL_MS = 60 * 1000;
@@ -40,218 +37,6 @@ export const REFUND_WINDOW_MS = 365 * 24 * 60 * 60 * 1000;
 /** refundquery by trade lists at most this many refunds without an offset; with one, a page of 10. */
 const REFUND_QUERY_MAX_UNPAGED = 20;
 const REFUND_QUERY_PAGE = 10;
-
-const TRADE_STATE_DESC: Readonly<Record<TradeState, string>> = {
-  SUCCESS: '支付成功',
-  REFUND: '转入退款',
-  NOTPAY: '订单未支付',
-  CLOSED: '订单已关闭',
-};
-
-/** What this simulator's merchant may order: a QR code, H5 in a phone's browser, JSAPI in WeChat's (APP is NOAUTH). */
-const SUPPORTED_TRADE_TYPES: readonly string[] = ['NATIVE', 'MWEB', 'JSAPI'];
-
-// ---------------------------------------------------------------------------------------------
-// unifiedorder
-
-function codeExpiry(now: Date, timeExpire: Date | null | undefined): Date {
-  const twoHours = now.getTime() + CODE_URL_TTL_MS;
-  return new Date(timeExpire ? Math.min(twoHours, timeExpire.getTime()) : twoHours);
-}
-
-/** Where the simulator is, as the caller reached it (http://host:port/wxsim): for the H5 cashier's URL. */
-export interface ApiLinks {
-  base: string;
-}
-
-/** The H5 cashier of a trade (WeChat's is https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=...&package=...). */
-export function mwebUrlOf(trade: Pick<TradeRow, 'prepay_id' | 'code_token'>, links: ApiLinks): string {
-  return `${links.base}/h5pay/checkmweb?prepay_id=${trade.prepay_id}&package=${trade.code_token}`;
-}
-
-function unifiedOrderAnswer(trade: TradeRow, links: ApiLinks): ApiOutcome {
-  return ok({
-    device_info: trade.device_info ?? undefined,
-    trade_type: trade.trade_type,
-    prepay_id: trade.prepay_id,
-    // a QR code for NATIVE, the H5 cashier for MWEB; JSAPI gets the prepay_id alone
-    code_url: trade.trade_type === 'NATIVE' ? codeUrlOf(trade.code_token) : undefined,
-    mweb_url: trade.trade_type === 'MWEB' ? mwebUrlOf(trade, links) : undefined,
-  });
-}
-
-async function insertTrade(trx: Knex.Transaction, merchant: SimMerchant, signType: SignType, p: UnifiedOrderParams, now: Date): Promise<TradeRow | undefined> {
-  const rows = (await trx('sim_trades')
-    .insert({
-      mch_id: merchant.mchId,
-      appid: merchant.appId,
-      out_trade_no: p.outTradeNo,
-      sign_type: signType,
-      trade_type: p.tradeType,
-      body: p.body,
-      attach: p.attach ?? null,
-      total_fee: p.totalFee,
-      fee_type: 'CNY',
-      spbill_create_ip: p.spbillCreateIp,
-      notify_url: p.notifyUrl,
-      product_id: p.productId ?? null,
-      device_info: p.deviceInfo ?? null,
-      // JSAPI: the payer the order is for (other trade types learn theirs when paid)
-      openid: p.tradeType === 'JSAPI' ? (p.openid ?? null) : null,
-      order_params: JSON.stringify(p.orderParams),
-      time_start: p.timeStart ?? null,
-      time_expire: p.timeExpire ?? null,
-      prepay_id: newPrepayId(now),
-      code_token: newCodeToken(),
-      code_expires_at: codeExpiry(now, p.timeExpire),
-      phone_token: newPhoneToken(),
-      trade_state: 'NOTPAY',
-      created_at: now,
-      updated_at: now,
-    })
-    // a concurrent creator of the same out_trade_no (or, rarely, a random token taken already)
-    .onConflict()
-    .ignore()
-    .returning('*')) as TradeRow[];
-  return rows[0];
-}
-
-/** A code token no trade holds (7 random alphanumerics: a collision is a once-in-trillions event). */
-async function freeCodeToken(trx: Knex.Transaction): Promise<string> {
-  for (;;) {
-    const token = newCodeToken();
-    if (!(await trx('sim_trades').where({ code_token: token }).first('id'))) return token;
-  }
-}
-
-/**
- * unifiedorder. A new out_trade_no makes a NOTPAY trade with a prepay_id and a code_url. A re-send
- * with the same order parameters gives the same prepay_id/code_url while it lives, a new one after
- * 2 hours (while time_expire has not passed); other parameters are "201 商户订单号重复". Paid:
- * ORDERPAID; closed or past time_expire: ORDERCLOSED. Idempotent per (mch_id, out_trade_no).
- */
-export async function unifiedOrder(ctx: SimContext, merchant: SimMerchant, signType: SignType, p: UnifiedOrderParams, links: ApiLinks): Promise<ApiOutcome> {
-  if (!SUPPORTED_TRADE_TYPES.includes(p.tradeType)) return business('NOAUTH', '商户无此接口权限');
-  // JSAPI pays for the WeChat user the Official Account's web authorization named for this AppID
-  if (p.tradeType === 'JSAPI' && !(await ctx.knex('sim_openids').where({ appid: merchant.appId, openid: p.openid ?? '' }).first('openid'))) {
-    return business('PARAM_ERROR', 'appid和openid不匹配');
-  }
-  const now = ctx.clock();
-  return ctx.knex.transaction(async (trx) => {
-    let trade = await lockTrade(trx, merchant.mchId, { outTradeNo: p.outTradeNo });
-    if (!trade) {
-      if (p.timeExpire && p.timeExpire.getTime() < now.getTime() + MIN_TIME_EXPIRE_MS) {
-        return business('INVALID_REQUEST', 'time_expire时间过短，刷卡至少1分钟，其他5分钟');
-      }
-      for (let tries = 0; tries < 5 && !trade; tries++) {
-        const created = await insertTrade(trx, merchant, signType, p, now);
-        if (created) return unifiedOrderAnswer(created, links);
-        trade = await lockTrade(trx, merchant.mchId, { outTradeNo: p.outTradeNo });
-      }
-      if (!trade) throw new Error('could not create a trade: random tokens kept colliding');
-    }
-    if (isPaid(trade.trade_state)) return business('ORDERPAID', '该订单已支付');
-    if (trade.trade_state === 'CLOSED') return business('ORDERCLOSED', '订单已关闭');
-    if (!sameOrderParams(trade.order_params, p.orderParams)) return business('INVALID_REQUEST', '201 商户订单号重复');
-    if (trade.time_expire && now.getTime() >= trade.time_expire.getTime()) return business('ORDERCLOSED', '订单已关闭');
-    // H5: the cashier compares the payer's address with the latest unifiedorder's
-    if (trade.trade_type === 'MWEB' && trade.spbill_create_ip !== p.spbillCreateIp) {
-      [trade] = (await trx('sim_trades').where({ id: trade.id }).update({ spbill_create_ip: p.spbillCreateIp, updated_at: now }).returning('*')) as TradeRow[];
-      if (!trade) throw new Error('trade vanished while locked');
-    }
-    if (now.getTime() < trade.code_expires_at.getTime()) return unifiedOrderAnswer(trade, links);
-    // the prepay_id lived its 2 hours: WeChat issues a new one for the same order
-    const [renewed] = (await trx('sim_trades')
-      .where({ id: trade.id })
-      .update({ prepay_id: newPrepayId(now), code_token: await freeCodeToken(trx), code_expires_at: codeExpiry(now, trade.time_expire), updated_at: now })
-      .returning('*')) as TradeRow[];
-    if (renewed) return unifiedOrderAnswer(renewed, links);
-    throw new Error(`trade ${trade.id} vanished while locked`);
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// orderquery, closeorder
-
-function paidFields(trade: TradeRow): Fields {
-  return {
-    openid: trade.openid ?? undefined,
-    is_subscribe: trade.is_subscribe ?? undefined,
-    bank_type: trade.bank_type ?? undefined,
-    cash_fee: trade.cash_fee ?? undefined,
-    cash_fee_type: 'CNY',
-    transaction_id: trade.transaction_id ?? undefined,
-    time_end: trade.time_end ? formatBeijingTime(trade.time_end) : undefined,
-  };
-}
-
-/** What an unpaid trade answers to orderquery while an orderquery_userpaying / _payerror fault lasts. */
-const PASSING_STATE_DESC = { USERPAYING: '用户支付中，需要输入密码', PAYERROR: '支付失败，请重新下单支付' } as const;
-
-/** A USERPAYING or PAYERROR answer for an unpaid trade, when such a fault is waiting for it. */
-async function passingState(ctx: SimContext, trade: TradeRow): Promise<keyof typeof PASSING_STATE_DESC | undefined> {
-  if (trade.trade_state !== 'NOTPAY') return undefined;
-  return ctx.knex.transaction(async (trx) => {
-    if (await takeFault(trx, { mchId: trade.mch_id, kind: 'orderquery_userpaying', outTradeNo: trade.out_trade_no })) return 'USERPAYING';
-    if (await takeFault(trx, { mchId: trade.mch_id, kind: 'orderquery_payerror', outTradeNo: trade.out_trade_no })) return 'PAYERROR';
-    return undefined;
-  });
-}
-
-/**
- * orderquery: trade_state SUCCESS/REFUND/NOTPAY/CLOSED (a NOTPAY trade stays NOTPAY past its expiry
- * until closed), and USERPAYING or PAYERROR for an unpaid trade while such a fault lasts.
- */
-export async function orderQuery(ctx: SimContext, merchant: SimMerchant, ref: TradeRef): Promise<ApiOutcome> {
-  const where = ref.transactionId !== undefined ? { mch_id: merchant.mchId, transaction_id: ref.transactionId } : { mch_id: merchant.mchId, out_trade_no: ref.outTradeNo };
-  const trade = (await ctx.knex('sim_trades').where(where).first()) as TradeRow | undefined;
-  if (!trade) return business('ORDERNOTEXIST', '此交易订单号不存在');
-  const passing = await passingState(ctx, trade);
-  return ok({
-    device_info: trade.device_info ?? undefined,
-    out_trade_no: trade.out_trade_no,
-    trade_state: passing ?? trade.trade_state,
-    trade_state_desc: passing ? PASSING_STATE_DESC[passing] : TRADE_STATE_DESC[trade.trade_state],
-    trade_type: trade.trade_type,
-    total_fee: trade.total_fee,
-    fee_type: trade.fee_type,
-    attach: trade.attach ?? undefined,
-    ...(isPaid(trade.trade_state) ? paidFields(trade) : {}),
-  });
-}
-
-/** 关闭订单 (closeorder): "订单生成后不能马上调用关单接口，最短调用时间间隔为5分钟". */
-export const CLOSE_NOT_BEFORE_MS = 5 * 60 * 1000;
-
-/**
- * When the order was made, for closeorder's 5 minutes: its time_start when the unifiedorder carried
- * one (统一下单 defines time_start as 订单生成时间, the order's generation time, the very words of
- * closeorder's rule), else when the unifiedorder arrived.
- */
-export function orderMadeAt(trade: Pick<TradeRow, 'time_start' | 'created_at'>): Date {
-  return trade.time_start ?? trade.created_at;
-}
-
-/**
- * closeorder: a NOTPAY trade becomes CLOSED. Paid: ORDERPAID; closed already: ORDERCLOSED. Sooner
- * than 5 minutes after the order was made it is refused and the trade stays as it was: the docs
- * name no err_code for this, so the answer is the page's one "call again" code, SYSTEMERROR, with
- * the rule as err_code_des (live WeChat has been seen to take such a close; a shop must cope both ways).
- */
-export async function closeOrder(ctx: SimContext, merchant: SimMerchant, outTradeNo: string): Promise<ApiOutcome> {
-  const now = ctx.clock();
-  return ctx.knex.transaction(async (trx) => {
-    const trade = await lockTrade(trx, merchant.mchId, { outTradeNo });
-    if (!trade) return business('ORDERNOTEXIST', '订单不存在');
-    if (isPaid(trade.trade_state)) return business('ORDERPAID', '订单已支付，不能发起关单');
-    if (trade.trade_state === 'CLOSED') return business('ORDERCLOSED', '订单已关闭，无法重复关闭');
-    if (now.getTime() - orderMadeAt(trade).getTime() < CLOSE_NOT_BEFORE_MS) {
-      return business('SYSTEMERROR', '订单生成后不能马上调用关单接口，最短调用时间间隔为5分钟');
-    }
-    await trx('sim_trades').where({ id: trade.id }).update({ trade_state: 'CLOSED', closed_at: now, updated_at: now });
-    return ok({ result_msg: 'OK' });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // refund, refundquery
