@@ -1,29 +1,18 @@
-import { sameText } from '../timing-safe';
 import type { Knex } from 'knex';
-import { buildPaymentNotify, formatBeijingTime, parseXml } from '../wechatpay';
+import { buildPaymentNotify, formatBeijingTime, parseXml, type Fields } from '../wechatpay';
+import { sameText } from '../timing-safe';
 import type { SimContext } from './context';
-import { codeTokenOf, codeUrlOf, newOpenid, newTransactionId } from './ids';
 import { faultWaiting, takeFault } from './faults';
-import { enqueueNotification } from './notifier';
-import { merchantName, toMerchant, type MerchantRow } from './merchants';
+import { codeTokenOf, codeUrlOf, newOpenid, newTransactionId } from './ids';
+import { merchantName, merchantRowOf, toMerchant } from './merchants';
 import { isPaid, type TradeRow } from './model';
-
-export type { RefundRow, RefundStatus, TradeRow, TradeState } from './model';
-export { appIdKnown, ensureMerchant, findMerchant, keyFingerprint } from './merchants';
-export type { ApiLinks } from './context';
-export { CODE_URL_TTL_MS, MIN_TIME_EXPIRE_MS, mwebUrlOf, unifiedOrder } from './unified-order';
-export { orderQuery } from './order-query';
-export { CLOSE_NOT_BEFORE_MS, closeOrder, orderMadeAt } from './close-order';
-export { MAX_REFUNDS_PER_TRADE, REFUND_INTERVAL_MS, REFUND_WINDOW_MS, completeDueRefunds, refund, refundQuery } from './refunds';
+import { enqueueNotification } from './notifier';
 
 /**
- * The rules of the simulated WeChat Pay: one exported function per call or state change, each in
- * one transaction that locks its trade row first. Answers are outcomes (api.ts signs and writes
- * them); notifies are queued inside the transaction and sent after commit by the delivery loop.
+ * The payer's side: the phone that scans a code_url and shows the trade, and payTrade, the one way
+ * a trade becomes paid (the phone's Pay button here; the H5 cashier's and the JS bridge's in
+ * mobile.ts), which queues the signed payment notify.
  */
-
-// ---------------------------------------------------------------------------------------------
-// The phone
 
 export type PhoneState = 'payable' | 'paid' | 'closed' | 'expired';
 
@@ -98,6 +87,26 @@ export async function payByCode(ctx: SimContext, codeUrl: string, phoneToken: st
   return payTrade(ctx, (trx) => trx('sim_trades').where({ code_token: token, trade_type: 'NATIVE' }).forUpdate().first() as Promise<TradeRow | undefined>, (trade) => sameText(trade.phone_token, phoneToken));
 }
 
+/** v2's payment notify: the paid trade's fields, signed by buildPaymentNotify. */
+function paymentNotifyFields(t: TradeRow, paidAt: Date, withSignType: boolean): Fields {
+  return {
+    device_info: t.device_info ?? undefined,
+    openid: t.openid ?? undefined,
+    is_subscribe: t.is_subscribe ?? undefined,
+    trade_type: t.trade_type,
+    bank_type: t.bank_type ?? undefined,
+    total_fee: t.total_fee,
+    fee_type: t.fee_type,
+    cash_fee: t.cash_fee ?? t.total_fee,
+    transaction_id: t.transaction_id ?? undefined,
+    out_trade_no: t.out_trade_no,
+    attach: t.attach ?? undefined,
+    time_end: formatBeijingTime(paidAt),
+    // signed like every field; absent unless a notify_sign_type fault asks for it, as WeChat mostly does
+    sign_type: withSignType ? t.sign_type : undefined,
+  };
+}
+
 /**
  * The payer pays a trade (the phone's Pay, the H5 cashier's, the JS bridge's): in one transaction
  * with the trade row locked, a payable trade becomes SUCCESS with a fresh transaction_id, time_end
@@ -111,7 +120,7 @@ export async function payTrade(ctx: SimContext, lock: (trx: Knex.Transaction) =>
     const trade = await lock(trx);
     if (!trade) return { kind: 'not_found' };
     if (!allowed(trade)) return { kind: 'forbidden' };
-    const merchant = toMerchant((await trx('sim_merchants').where({ mch_id: trade.mch_id }).first()) as MerchantRow, ctx.keys);
+    const merchant = toMerchant(await merchantRowOf(trx, trade.mch_id), ctx.keys);
     const state = phoneStateOf(trade, now);
     const late = state === 'expired' || state === 'closed';
     // WeChat has been seen to take a payment after time_expire or a close: under a fault, so does the phone
@@ -133,25 +142,7 @@ export async function payTrade(ctx: SimContext, lock: (trx: Knex.Transaction) =>
       })
       .returning('*')) as TradeRow[];
     const t = paid as TradeRow;
-    const xml = buildPaymentNotify(
-      {
-        device_info: t.device_info ?? undefined,
-        openid: t.openid ?? undefined,
-        is_subscribe: t.is_subscribe ?? undefined,
-        trade_type: t.trade_type,
-        bank_type: t.bank_type ?? undefined,
-        total_fee: t.total_fee,
-        fee_type: t.fee_type,
-        cash_fee: t.cash_fee ?? t.total_fee,
-        transaction_id: t.transaction_id ?? undefined,
-        out_trade_no: t.out_trade_no,
-        attach: t.attach ?? undefined,
-        time_end: formatBeijingTime(now),
-        // signed like every field; absent unless a notify_sign_type fault asks for it, as WeChat mostly does
-        sign_type: withSignType ? t.sign_type : undefined,
-      },
-      { appId: t.appid, mchId: t.mch_id, apiKey: merchant.apiKey, signType: t.sign_type },
-    );
+    const xml = buildPaymentNotify(paymentNotifyFields(t, now, withSignType), { appId: t.appid, mchId: t.mch_id, apiKey: merchant.apiKey, signType: t.sign_type });
     await enqueueNotification(trx, ctx, {
       kind: 'pay',
       mchId: t.mch_id,
