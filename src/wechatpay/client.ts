@@ -2,8 +2,15 @@ import type http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { isPositiveFen, parseFen } from './amount';
-import type { Bill } from './bill';
 import { parseBill } from './bill';
+import {
+  WX_PATHS,
+  type RefundQueryItem,
+  type RefundQueryResult,
+  type RefundQueryStatus,
+  type TradeState,
+  type WxPayClient,
+} from './client-types';
 import {
   WxArgumentError,
   WxBusinessError,
@@ -20,15 +27,10 @@ import { fetchBody } from './http';
 import { formatBeijingTime, isBeijingDate } from './time';
 import { MAX_XML_BYTES, buildXml, parseXml } from './xml';
 
-/** The paths of the v2 calls a checkout uses, shared with the simulator. */
-export const WX_PATHS = {
-  unifiedOrder: '/pay/unifiedorder',
-  orderQuery: '/pay/orderquery',
-  closeOrder: '/pay/closeorder',
-  refund: '/secapi/pay/refund',
-  refundQuery: '/pay/refundquery',
-  downloadBill: '/pay/downloadbill',
-} as const;
+/**
+ * The v2 client over HTTP: createWxPayClient implements WxPayClient (client-types.ts), checking our
+ * arguments before it sends and WeChat's answers before it believes them.
+ */
 
 export const WX_BASE_URL = 'https://api.mch.weixin.qq.com';
 
@@ -36,11 +38,7 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 /** A day's bill of a small shop is kilobytes; this only stops a runaway answer. */
 export const DEFAULT_MAX_BILL_BYTES = 64 * 1024 * 1024;
 
-export type TradeType = 'NATIVE' | 'JSAPI' | 'APP' | 'MWEB';
-export type TradeState = 'SUCCESS' | 'REFUND' | 'NOTPAY' | 'CLOSED' | 'REVOKED' | 'USERPAYING' | 'PAYERROR' | 'ACCEPT';
-export type RefundQueryStatus = 'SUCCESS' | 'REFUNDCLOSE' | 'PROCESSING' | 'CHANGE';
-export type BillType = 'ALL' | 'SUCCESS' | 'REFUND';
-
+// what WeChat may answer, and what we may ask for: the unions of client-types.ts as lists
 const TRADE_STATES: readonly string[] = ['SUCCESS', 'REFUND', 'NOTPAY', 'CLOSED', 'REVOKED', 'USERPAYING', 'PAYERROR', 'ACCEPT'];
 const REFUND_QUERY_STATUSES: readonly string[] = ['SUCCESS', 'REFUNDCLOSE', 'PROCESSING', 'CHANGE'];
 const TRADE_TYPES: readonly string[] = ['NATIVE', 'JSAPI', 'APP', 'MWEB'];
@@ -58,131 +56,6 @@ export interface WxPayClientOptions {
   pfx?: Buffer;
   clock?: () => Date;
   maxBillBytes?: number;
-}
-
-export interface UnifiedOrderArgs {
-  /** Shown to the payer; at most 127 UTF-8 bytes (WeChat counts bytes: see text.ts). */
-  body: string;
-  outTradeNo: string;
-  /** Integer fen, > 0. */
-  totalFee: number;
-  spbillCreateIp: string;
-  /** No query string: WeChat drops it. */
-  notifyUrl: string;
-  /** Required for NATIVE; at most 32 characters. */
-  productId?: string | undefined;
-  attach?: string;
-  /** Sent once and never changed: a re-sent unifiedorder must carry the very same times. */
-  timeStart?: Date;
-  timeExpire?: Date;
-  tradeType?: TradeType;
-  /** JSAPI: the payer's openid for our AppID (from the Official Account's web authorization) */
-  openid?: string | undefined;
-  /** MWEB: the site the payer is on, JSON as WeChat wants it (h5SceneInfo builds it) */
-  sceneInfo?: string | undefined;
-}
-
-/**
- * MWEB's scene_info: `{"h5_info":{"type":"Wap","wap_url":...,"wap_name":...}}`, the shop's site
- * (its domain must be the H5 payment domain registered at WeChat) and name. Compact JSON, keys in
- * this order, so a re-sent unifiedorder carries the very same text.
- */
-export function h5SceneInfo(site: { url: string; name: string }): string {
-  return JSON.stringify({ h5_info: { type: 'Wap', wap_url: site.url, wap_name: site.name } });
-}
-
-export interface UnifiedOrderResult {
-  prepayId: string;
-  /** weixin://wxpay/bizpayurl?pr=... for NATIVE ('' for other trade types). */
-  codeUrl: string;
-  /** MWEB: WeChat's H5 cashier, valid 5 minutes; send the payer there with `&redirect_url=` ('' for other trade types) */
-  mwebUrl: string;
-  tradeType: string;
-  fields: Readonly<Record<string, string>>;
-}
-
-export type OrderRef = { outTradeNo: string } | { transactionId: string };
-
-export interface OrderQueryResult {
-  tradeState: TradeState;
-  outTradeNo: string;
-  /** NATIVE, JSAPI, MWEB... (absent while WeChat has not been asked to pay it) */
-  tradeType?: string;
-  transactionId?: string;
-  totalFee?: number;
-  cashFee?: number;
-  feeType?: string;
-  timeEnd?: string;
-  attach?: string;
-  openid?: string;
-  bankType?: string;
-  tradeStateDesc?: string;
-  fields: Readonly<Record<string, string>>;
-}
-
-export interface RefundArgs {
-  outTradeNo?: string;
-  transactionId?: string;
-  /** Reuse it to retry the same refund; a new one for each partial refund. */
-  outRefundNo: string;
-  totalFee: number;
-  refundFee: number;
-  refundDesc?: string;
-  notifyUrl?: string;
-}
-
-export interface RefundResult {
-  refundId: string;
-  outRefundNo: string;
-  refundFee: number;
-  outTradeNo?: string;
-  transactionId?: string;
-  totalFee?: number;
-  fields: Readonly<Record<string, string>>;
-}
-
-export type RefundRef =
-  | { outTradeNo: string; offset?: number }
-  | { transactionId: string; offset?: number }
-  | { outRefundNo: string }
-  | { refundId: string };
-
-export interface RefundQueryItem {
-  outRefundNo: string;
-  refundId: string;
-  refundFee: number;
-  refundStatus: RefundQueryStatus;
-  /** 'yyyy-MM-dd HH:mm:ss' Beijing time, when refundStatus is SUCCESS. */
-  successTime?: string;
-  refundRecvAccout?: string;
-}
-
-export interface RefundQueryResult {
-  refunds: RefundQueryItem[];
-  totalFee: number;
-  outTradeNo?: string;
-  transactionId?: string;
-  /** All refunds of the trade; more than refunds.length means: query again with an offset. */
-  totalRefundCount?: number;
-  fields: Readonly<Record<string, string>>;
-}
-
-export interface DownloadBillArgs {
-  /** yyyyMMdd, Beijing date. */
-  billDate: string;
-  billType: BillType;
-}
-
-export interface WxPayClient {
-  unifiedOrder(args: UnifiedOrderArgs): Promise<UnifiedOrderResult>;
-  orderQuery(ref: OrderRef): Promise<OrderQueryResult>;
-  /** Resolves when WeChat closed the order; ORDERPAID / ORDERCLOSED come as WxBusinessError. */
-  closeOrder(args: { outTradeNo: string }): Promise<void>;
-  /** SUCCESS means accepted, not refunded: the refund notify or refundQuery tells the outcome. */
-  refund(args: RefundArgs): Promise<RefundResult>;
-  refundQuery(ref: RefundRef): Promise<RefundQueryResult>;
-  /** "No Bill Exist" comes as WxReturnError with returnMsg 'No Bill Exist'. */
-  downloadBill(args: DownloadBillArgs): Promise<Bill>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -541,4 +414,3 @@ export function readIndexedRefunds(
     totalRefundCount: optionalFen(fields, 'total_refund_count', where),
   };
 }
-
