@@ -1,8 +1,9 @@
 import type http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { isPositiveFen, parseFen } from './amount';
+import { parseFen } from './amount';
 import { parseBill } from './bill';
+import { bytesText, dateOf, fenOf, notifyUrlOf, oneOf, outRefundNoOf, outTradeNoOf, text } from './client-args';
 import {
   WX_PATHS,
   type RefundQueryItem,
@@ -21,15 +22,14 @@ import {
 } from './errors';
 import type { Fields, SignType } from './sign';
 import { isSignType, nonceStr, signFields, verifySignature } from './sign';
-import { OUT_REFUND_NO, OUT_TRADE_NO } from './ids';
-import { ATTACH_MAX_BYTES, BODY_MAX_BYTES, utf8Bytes } from './text';
+import { ATTACH_MAX_BYTES, BODY_MAX_BYTES } from './text';
 import { fetchBody } from './http';
 import { formatBeijingTime, isBeijingDate } from './time';
 import { MAX_XML_BYTES, buildXml, parseXml } from './xml';
 
 /**
  * The v2 client over HTTP: createWxPayClient implements WxPayClient (client-types.ts), checking our
- * arguments before it sends and WeChat's answers before it believes them.
+ * arguments (client-args.ts) before it sends and WeChat's answers before it believes them.
  */
 
 export const WX_BASE_URL = 'https://api.mch.weixin.qq.com';
@@ -56,70 +56,6 @@ export interface WxPayClientOptions {
   pfx?: Buffer;
   clock?: () => Date;
   maxBillBytes?: number;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Argument checks: cheap, and only for programmer mistakes.
-
-
-function text(value: unknown, name: string, max: number, { optional = false, min = 1 } = {}): string | undefined {
-  if (value === undefined && optional) return undefined;
-  if (typeof value !== 'string') throw new WxArgumentError(`${name} must be a string`);
-  if (value.length < min || value.length > max) {
-    throw new WxArgumentError(`${name} must be ${min}..${max} characters, got ${value.length}`);
-  }
-  return value;
-}
-
-/** A text field WeChat measures in UTF-8 bytes (body, attach). */
-function bytesText(value: unknown, name: string, maxBytes: number, { optional = false } = {}): string | undefined {
-  if (value === undefined && optional) return undefined;
-  if (typeof value !== 'string' || value === '') throw new WxArgumentError(`${name} must be a non-empty string`);
-  const bytes = utf8Bytes(value);
-  if (bytes > maxBytes) throw new WxArgumentError(`${name} must be at most ${maxBytes} UTF-8 bytes (WeChat counts bytes: a Chinese character is 3), got ${bytes}`);
-  return value;
-}
-
-function pattern(value: unknown, name: string, re: RegExp, rule: string): string {
-  if (typeof value !== 'string' || !re.test(value)) throw new WxArgumentError(`${name} must be ${rule}, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-const outTradeNoOf = (v: unknown): string => pattern(v, 'outTradeNo', OUT_TRADE_NO, '6..32 of [0-9A-Za-z_-|*]');
-const outRefundNoOf = (v: unknown): string => pattern(v, 'outRefundNo', OUT_REFUND_NO, '1..64 of [0-9A-Za-z_-|*@]');
-
-function fenOf(value: unknown, name: string): number {
-  if (!isPositiveFen(value)) throw new WxArgumentError(`${name} must be a positive integer number of fen, got ${String(value)}`);
-  return value;
-}
-
-function notifyUrlOf(value: unknown): string {
-  const url = text(value, 'notifyUrl', 256) as string;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new WxArgumentError(`notifyUrl is not a URL: ${url}`);
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new WxArgumentError('notifyUrl must be http(s)');
-  if (url.includes('?') || url.includes('#')) throw new WxArgumentError('notifyUrl must not carry a query string or fragment');
-  return url;
-}
-
-function dateOf(value: unknown, name: string): Date | undefined {
-  if (value === undefined) return undefined;
-  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new WxArgumentError(`${name} must be a valid Date`);
-  return value;
-}
-
-/** Exactly one of `names` must be a string in `args`. */
-function oneOf<K extends string>(args: object, names: readonly K[], what: string): [K, string] {
-  const given = names.filter((name) => (args as Record<string, unknown>)[name] !== undefined);
-  const [name] = given;
-  if (given.length !== 1 || name === undefined) throw new WxArgumentError(`${what} needs exactly one of ${names.join(', ')}`);
-  const value = (args as Record<string, unknown>)[name];
-  if (typeof value !== 'string' || value === '' || value.length > 64) throw new WxArgumentError(`${name} must be a non-empty string`);
-  return [name, value];
 }
 
 // ---------------------------------------------------------------------------------------------
