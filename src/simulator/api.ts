@@ -11,10 +11,14 @@ import {
   type WxMerchant,
 } from '../wechatpay';
 import { downloadBill } from './bill';
-import { returnFail, type ApiName, type ApiOutcome, type SignedRequest, type SimContext, type SimMerchant } from './context';
+import { closeOrder } from './close-order';
+import { returnFail, type ApiLinks, type ApiName, type ApiOutcome, type SignedRequest, type SimContext, type SimMerchant } from './context';
 import { takeFault } from './faults';
+import { appIdKnown, findMerchant } from './merchants';
+import { orderQuery } from './order-query';
+import { refund, refundQuery } from './refunds';
 import { lackParams, readCloseOrder, readDownloadBill, readOrderQuery, readRefund, readRefundQuery, readUnifiedOrder, type Parsed } from './requests';
-import { appIdKnown, closeOrder, findMerchant, orderQuery, refund, refundQuery, unifiedOrder, type ApiLinks } from './service';
+import { unifiedOrder } from './unified-order';
 
 /**
  * The WeChat side of the wire: reads a merchant's XML request as WeChat does and writes the answer.

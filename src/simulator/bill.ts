@@ -16,7 +16,7 @@ import {
 import { returnFail, type ApiOutcome, type SimContext, type SimMerchant } from './context';
 import { formatBeijingDateTime } from './ids';
 import type { BillParams } from './requests';
-import type { RefundRow, TradeRow } from './service';
+import type { RefundRow, TradeRow } from './model';
 
 /**
  * downloadbill (下载交易账单, and 交易账单详细说明 for the file's columns): a day's payments (by

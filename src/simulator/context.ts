@@ -52,6 +52,11 @@ export const ok = (fields: Fields): ApiOutcome => ({ kind: 'ok', fields });
 export const business = (errCode: string, errCodeDes: string): ApiOutcome => ({ kind: 'business', errCode, errCodeDes });
 export const returnFail = (returnMsg: string, extra?: Fields): ApiOutcome => ({ kind: 'return_fail', returnMsg, extra });
 
+/** Where the simulator is, as the caller reached it (http://host:port/wxsim): for the H5 cashier's URL. */
+export interface ApiLinks {
+  base: string;
+}
+
 /** A request that passed the envelope checks: known merchant, good signature. */
 export interface SignedRequest {
   merchant: SimMerchant;

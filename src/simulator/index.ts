@@ -4,7 +4,8 @@ import type pino from 'pino';
 import type { SimContext } from './context';
 import { deliverDueNotifications } from './notifier';
 import { simulatorRoutes } from './routes';
-import { completeDueRefunds, ensureMerchant } from './service';
+import { ensureMerchant } from './merchants';
+import { completeDueRefunds } from './refunds';
 
 /**
  * A local stand-in for WeChat Pay v2: the API (unifiedorder, orderquery, closeorder, refund,
@@ -150,22 +151,14 @@ export type { Fault, FaultInput, FaultKind } from './faults';
 export { FAULT_KINDS, DELIVERY_FAULT_KINDS, STATE_FAULT_KINDS, FaultInputError, addFault, deleteFault, listFaults, parseFaultInput, takeFault } from './faults';
 export { MAX_NOTIFY_ATTEMPTS, NOTIFY_RETRY_SECONDS, deliverDueNotifications, postNotify, retryDelayMs } from './notifier';
 export type { NotificationRow } from './notifier';
-export {
-  CODE_URL_TTL_MS,
-  MAX_REFUNDS_PER_TRADE,
-  REFUND_INTERVAL_MS,
-  cancelByCode,
-  closeOrder,
-  completeDueRefunds,
-  ensureMerchant as upsertMerchant,
-  orderQuery,
-  payByCode,
-  refund,
-  refundQuery,
-  scanCode,
-  unifiedOrder,
-} from './service';
-export type { PhoneView, RefundRow, TradeRow } from './service';
+export { ensureMerchant as upsertMerchant } from './merchants';
+export { CODE_URL_TTL_MS, unifiedOrder } from './unified-order';
+export { orderQuery } from './order-query';
+export { closeOrder } from './close-order';
+export { MAX_REFUNDS_PER_TRADE, REFUND_INTERVAL_MS, completeDueRefunds, refund, refundQuery } from './refunds';
+export { cancelByCode, payByCode, scanCode } from './phone';
+export type { PhoneView } from './phone';
+export type { RefundRow, TradeRow } from './model';
 export { downloadBill, serviceFeeFen } from './bill';
 export { handleApiCall } from './api';
 export { API_NAMES, type ApiName, type SimContext, type SimMerchant } from './context';

@@ -4,7 +4,8 @@ import { checkJsapiPayParams } from '../wechatpay';
 import { sameText } from '../timing-safe';
 import type { SimContext } from './context';
 import { newOpenid } from './ids';
-import { payTrade, phoneViewOf, type PayOutcome, type PhoneView, type TradeRow } from './service';
+import type { TradeRow } from './model';
+import { payTrade, phoneViewOf, type PayOutcome, type PhoneView } from './phone';
 
 /**
  * What WeChat does for shoppers on phones, as this simulator plays it:

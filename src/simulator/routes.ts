@@ -8,7 +8,7 @@ import { API_NAMES, type ApiName, type SimContext } from './context';
 import { FAULT_KINDS, FaultInputError, addFault, deleteFault, listFaults, parseFaultInput, type FaultKind } from './faults';
 import { jsBridgeScript } from './jsbridge';
 import { authorize, cashierReturnUrl, exchangeCode, isUserKey, newUserKey, openCashier, payAtCashier, payByBridge } from './mobile';
-import { cancelByCode, payByCode, scanCode, type PhoneView } from './service';
+import { cancelByCode, payByCode, scanCode, type PhoneView } from './phone';
 
 /** The simulated WeChat user of this browser (see mobile.ts). */
 const USER_COOKIE = 'wxsim_user';

@@ -1,9 +1,17 @@
 import type http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { isPositiveFen, parseFen } from './amount';
-import type { Bill } from './bill';
+import { parseFen } from './amount';
 import { parseBill } from './bill';
+import { bytesText, dateOf, fenOf, notifyUrlOf, oneOf, outRefundNoOf, outTradeNoOf, text } from './client-args';
+import {
+  WX_PATHS,
+  type RefundQueryItem,
+  type RefundQueryResult,
+  type RefundQueryStatus,
+  type TradeState,
+  type WxPayClient,
+} from './client-types';
 import {
   WxArgumentError,
   WxBusinessError,
@@ -14,21 +22,15 @@ import {
 } from './errors';
 import type { Fields, SignType } from './sign';
 import { isSignType, nonceStr, signFields, verifySignature } from './sign';
-import { OUT_REFUND_NO, OUT_TRADE_NO } from './ids';
-import { ATTACH_MAX_BYTES, BODY_MAX_BYTES, utf8Bytes } from './text';
+import { ATTACH_MAX_BYTES, BODY_MAX_BYTES } from './text';
 import { fetchBody } from './http';
 import { formatBeijingTime, isBeijingDate } from './time';
 import { MAX_XML_BYTES, buildXml, parseXml } from './xml';
 
-/** The paths of the v2 calls a checkout uses, shared with the simulator. */
-export const WX_PATHS = {
-  unifiedOrder: '/pay/unifiedorder',
-  orderQuery: '/pay/orderquery',
-  closeOrder: '/pay/closeorder',
-  refund: '/secapi/pay/refund',
-  refundQuery: '/pay/refundquery',
-  downloadBill: '/pay/downloadbill',
-} as const;
+/**
+ * The v2 client over HTTP: createWxPayClient implements WxPayClient (client-types.ts), checking our
+ * arguments (client-args.ts) before it sends and WeChat's answers before it believes them.
+ */
 
 export const WX_BASE_URL = 'https://api.mch.weixin.qq.com';
 
@@ -36,11 +38,7 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 /** A day's bill of a small shop is kilobytes; this only stops a runaway answer. */
 export const DEFAULT_MAX_BILL_BYTES = 64 * 1024 * 1024;
 
-export type TradeType = 'NATIVE' | 'JSAPI' | 'APP' | 'MWEB';
-export type TradeState = 'SUCCESS' | 'REFUND' | 'NOTPAY' | 'CLOSED' | 'REVOKED' | 'USERPAYING' | 'PAYERROR' | 'ACCEPT';
-export type RefundQueryStatus = 'SUCCESS' | 'REFUNDCLOSE' | 'PROCESSING' | 'CHANGE';
-export type BillType = 'ALL' | 'SUCCESS' | 'REFUND';
-
+// what WeChat may answer, and what we may ask for: the unions of client-types.ts as lists
 const TRADE_STATES: readonly string[] = ['SUCCESS', 'REFUND', 'NOTPAY', 'CLOSED', 'REVOKED', 'USERPAYING', 'PAYERROR', 'ACCEPT'];
 const REFUND_QUERY_STATUSES: readonly string[] = ['SUCCESS', 'REFUNDCLOSE', 'PROCESSING', 'CHANGE'];
 const TRADE_TYPES: readonly string[] = ['NATIVE', 'JSAPI', 'APP', 'MWEB'];
@@ -58,195 +56,6 @@ export interface WxPayClientOptions {
   pfx?: Buffer;
   clock?: () => Date;
   maxBillBytes?: number;
-}
-
-export interface UnifiedOrderArgs {
-  /** Shown to the payer; at most 127 UTF-8 bytes (WeChat counts bytes: see text.ts). */
-  body: string;
-  outTradeNo: string;
-  /** Integer fen, > 0. */
-  totalFee: number;
-  spbillCreateIp: string;
-  /** No query string: WeChat drops it. */
-  notifyUrl: string;
-  /** Required for NATIVE; at most 32 characters. */
-  productId?: string | undefined;
-  attach?: string;
-  /** Sent once and never changed: a re-sent unifiedorder must carry the very same times. */
-  timeStart?: Date;
-  timeExpire?: Date;
-  tradeType?: TradeType;
-  /** JSAPI: the payer's openid for our AppID (from the Official Account's web authorization) */
-  openid?: string | undefined;
-  /** MWEB: the site the payer is on, JSON as WeChat wants it (h5SceneInfo builds it) */
-  sceneInfo?: string | undefined;
-}
-
-/**
- * MWEB's scene_info: `{"h5_info":{"type":"Wap","wap_url":...,"wap_name":...}}`, the shop's site
- * (its domain must be the H5 payment domain registered at WeChat) and name. Compact JSON, keys in
- * this order, so a re-sent unifiedorder carries the very same text.
- */
-export function h5SceneInfo(site: { url: string; name: string }): string {
-  return JSON.stringify({ h5_info: { type: 'Wap', wap_url: site.url, wap_name: site.name } });
-}
-
-export interface UnifiedOrderResult {
-  prepayId: string;
-  /** weixin://wxpay/bizpayurl?pr=... for NATIVE ('' for other trade types). */
-  codeUrl: string;
-  /** MWEB: WeChat's H5 cashier, valid 5 minutes; send the payer there with `&redirect_url=` ('' for other trade types) */
-  mwebUrl: string;
-  tradeType: string;
-  fields: Readonly<Record<string, string>>;
-}
-
-export type OrderRef = { outTradeNo: string } | { transactionId: string };
-
-export interface OrderQueryResult {
-  tradeState: TradeState;
-  outTradeNo: string;
-  /** NATIVE, JSAPI, MWEB... (absent while WeChat has not been asked to pay it) */
-  tradeType?: string;
-  transactionId?: string;
-  totalFee?: number;
-  cashFee?: number;
-  feeType?: string;
-  timeEnd?: string;
-  attach?: string;
-  openid?: string;
-  bankType?: string;
-  tradeStateDesc?: string;
-  fields: Readonly<Record<string, string>>;
-}
-
-export interface RefundArgs {
-  outTradeNo?: string;
-  transactionId?: string;
-  /** Reuse it to retry the same refund; a new one for each partial refund. */
-  outRefundNo: string;
-  totalFee: number;
-  refundFee: number;
-  refundDesc?: string;
-  notifyUrl?: string;
-}
-
-export interface RefundResult {
-  refundId: string;
-  outRefundNo: string;
-  refundFee: number;
-  outTradeNo?: string;
-  transactionId?: string;
-  totalFee?: number;
-  fields: Readonly<Record<string, string>>;
-}
-
-export type RefundRef =
-  | { outTradeNo: string; offset?: number }
-  | { transactionId: string; offset?: number }
-  | { outRefundNo: string }
-  | { refundId: string };
-
-export interface RefundQueryItem {
-  outRefundNo: string;
-  refundId: string;
-  refundFee: number;
-  refundStatus: RefundQueryStatus;
-  /** 'yyyy-MM-dd HH:mm:ss' Beijing time, when refundStatus is SUCCESS. */
-  successTime?: string;
-  refundRecvAccout?: string;
-}
-
-export interface RefundQueryResult {
-  refunds: RefundQueryItem[];
-  totalFee: number;
-  outTradeNo?: string;
-  transactionId?: string;
-  /** All refunds of the trade; more than refunds.length means: query again with an offset. */
-  totalRefundCount?: number;
-  fields: Readonly<Record<string, string>>;
-}
-
-export interface DownloadBillArgs {
-  /** yyyyMMdd, Beijing date. */
-  billDate: string;
-  billType: BillType;
-}
-
-export interface WxPayClient {
-  unifiedOrder(args: UnifiedOrderArgs): Promise<UnifiedOrderResult>;
-  orderQuery(ref: OrderRef): Promise<OrderQueryResult>;
-  /** Resolves when WeChat closed the order; ORDERPAID / ORDERCLOSED come as WxBusinessError. */
-  closeOrder(args: { outTradeNo: string }): Promise<void>;
-  /** SUCCESS means accepted, not refunded: the refund notify or refundQuery tells the outcome. */
-  refund(args: RefundArgs): Promise<RefundResult>;
-  refundQuery(ref: RefundRef): Promise<RefundQueryResult>;
-  /** "No Bill Exist" comes as WxReturnError with returnMsg 'No Bill Exist'. */
-  downloadBill(args: DownloadBillArgs): Promise<Bill>;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Argument checks: cheap, and only for programmer mistakes.
-
-
-function text(value: unknown, name: string, max: number, { optional = false, min = 1 } = {}): string | undefined {
-  if (value === undefined && optional) return undefined;
-  if (typeof value !== 'string') throw new WxArgumentError(`${name} must be a string`);
-  if (value.length < min || value.length > max) {
-    throw new WxArgumentError(`${name} must be ${min}..${max} characters, got ${value.length}`);
-  }
-  return value;
-}
-
-/** A text field WeChat measures in UTF-8 bytes (body, attach). */
-function bytesText(value: unknown, name: string, maxBytes: number, { optional = false } = {}): string | undefined {
-  if (value === undefined && optional) return undefined;
-  if (typeof value !== 'string' || value === '') throw new WxArgumentError(`${name} must be a non-empty string`);
-  const bytes = utf8Bytes(value);
-  if (bytes > maxBytes) throw new WxArgumentError(`${name} must be at most ${maxBytes} UTF-8 bytes (WeChat counts bytes: a Chinese character is 3), got ${bytes}`);
-  return value;
-}
-
-function pattern(value: unknown, name: string, re: RegExp, rule: string): string {
-  if (typeof value !== 'string' || !re.test(value)) throw new WxArgumentError(`${name} must be ${rule}, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-const outTradeNoOf = (v: unknown): string => pattern(v, 'outTradeNo', OUT_TRADE_NO, '6..32 of [0-9A-Za-z_-|*]');
-const outRefundNoOf = (v: unknown): string => pattern(v, 'outRefundNo', OUT_REFUND_NO, '1..64 of [0-9A-Za-z_-|*@]');
-
-function fenOf(value: unknown, name: string): number {
-  if (!isPositiveFen(value)) throw new WxArgumentError(`${name} must be a positive integer number of fen, got ${String(value)}`);
-  return value;
-}
-
-function notifyUrlOf(value: unknown): string {
-  const url = text(value, 'notifyUrl', 256) as string;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new WxArgumentError(`notifyUrl is not a URL: ${url}`);
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new WxArgumentError('notifyUrl must be http(s)');
-  if (url.includes('?') || url.includes('#')) throw new WxArgumentError('notifyUrl must not carry a query string or fragment');
-  return url;
-}
-
-function dateOf(value: unknown, name: string): Date | undefined {
-  if (value === undefined) return undefined;
-  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new WxArgumentError(`${name} must be a valid Date`);
-  return value;
-}
-
-/** Exactly one of `names` must be a string in `args`. */
-function oneOf<K extends string>(args: object, names: readonly K[], what: string): [K, string] {
-  const given = names.filter((name) => (args as Record<string, unknown>)[name] !== undefined);
-  const [name] = given;
-  if (given.length !== 1 || name === undefined) throw new WxArgumentError(`${what} needs exactly one of ${names.join(', ')}`);
-  const value = (args as Record<string, unknown>)[name];
-  if (typeof value !== 'string' || value === '' || value.length > 64) throw new WxArgumentError(`${name} must be a non-empty string`);
-  return [name, value];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -541,4 +350,3 @@ export function readIndexedRefunds(
     totalRefundCount: optionalFen(fields, 'total_refund_count', where),
   };
 }
-

@@ -9,6 +9,7 @@ export * from './time';
 export * from './amount';
 export * from './notify';
 export * from './bill';
+export * from './client-types';
 export * from './client';
 export * from './server';
 export * from './text';

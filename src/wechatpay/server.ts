@@ -2,7 +2,7 @@
  * The WeChat side of the wire, for the simulator and tests: reading a merchant's signed request and
  * building the signed answers WeChat gives. Production code, so both sides speak one dialect.
  */
-import type { RefundQueryItem } from './client';
+import type { RefundQueryItem } from './client-types';
 import { WxXmlError } from './errors';
 import type { WxMerchant } from './notify';
 import type { Fields, SignType } from './sign';

@@ -1,6 +1,6 @@
 import { WxReturnError, buildXml, parseXml, signFields, verifySignature } from '../../../src/wechatpay';
 import { HMAC_MERCHANT, MD5_MERCHANT, MERCHANTS, newOutTradeNo, orderArgs, startHarness, type Harness } from './harness';
-import { keyFingerprint } from '../../../src/simulator/service';
+import { keyFingerprint } from '../../../src/simulator/merchants';
 
 const NOTIFY_URL = 'http://127.0.0.1:9/wxpay/notify';
 
@@ -195,7 +195,7 @@ describe('simulator API envelope: requests WeChat cannot take are return_code=FA
     await h.sim.ensureMerchant({ appId: 'wx7777777777777777', mchId, apiKey: 'secondkey00000000000000000000077', name: '乙' });
     const rows = await h.knex('sim_merchants').where({ mch_id: mchId });
     expect(rows).toHaveLength(1);
-    // the table keeps a fingerprint of the key, never the key (src/simulator/service.ts keyFingerprint)
+    // the table keeps a fingerprint of the key, never the key (src/simulator/merchants.ts keyFingerprint)
     expect(rows[0]).toMatchObject({ api_key: keyFingerprint('secondkey00000000000000000000077'), name: '乙' });
     const merchant = { appId: 'wx7777777777777777', mchId, name: '乙' };
     const old = await h.client({ ...merchant, apiKey: 'firstkey000000000000000000000077' }, 'MD5').orderQuery({ outTradeNo: 'ORDER000001' }).catch((e: unknown) => e);
