@@ -37,6 +37,9 @@ export const DELIVERY_FAULT_KINDS = ['systemerror', 'notify_duplicate', 'notify_
  *   err_code NOTENOUGH "基本账户余额不足"). Counted per refund call.
  * - notify_sign_type: a payment notify carries sign_type (signed with it), as some do (支付结果通知,
  *   field sign_type). Counted per notify.
+ * - refund_unknown_error: the refund is made (it goes on to its end and its notify as usual) but
+ *   the refund call answers result_code=FAIL with err_code SYSTEM_BUSY, a code no v2 page lists:
+ *   an answer the shop cannot place, which must not be taken as a refusal. Counted per refund call.
  */
 export const STATE_FAULT_KINDS = [
   'orderquery_userpaying',
@@ -47,6 +50,7 @@ export const STATE_FAULT_KINDS = [
   'refund_slow',
   'refund_notenough',
   'notify_sign_type',
+  'refund_unknown_error',
 ] as const;
 
 export const FAULT_KINDS = [...DELIVERY_FAULT_KINDS, ...STATE_FAULT_KINDS] as const;

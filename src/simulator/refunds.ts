@@ -124,6 +124,10 @@ export async function refund(ctx: SimContext, merchant: SimMerchant, p: RefundPa
     await trx('sim_trades')
       .where({ id: trade.id })
       .update({ refunded_fee: trade.refunded_fee + p.refundFee, updated_at: now });
+    // made, but answered with a code the merchant cannot place (a fault): the refund goes on all the same
+    if (await takeFault(trx, { mchId: merchant.mchId, kind: 'refund_unknown_error', outTradeNo: trade.out_trade_no })) {
+      return business('SYSTEM_BUSY', '系统繁忙，退款结果请以查询为准');
+    }
     return refundAnswer(trade, created as RefundRow);
   });
 }

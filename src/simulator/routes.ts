@@ -109,6 +109,7 @@ const FAULT_TEXT: Readonly<Record<FaultKind, string>> = {
   refund_slow: '退款很慢 · a refund stays PROCESSING delay_seconds',
   refund_notenough: '余额不足 NOTENOUGH · a refund is refused for the balance',
   notify_sign_type: '通知带 sign_type · a payment notify carries sign_type',
+  refund_unknown_error: '退款已受理却报未知错误 · a refund is made but answered with an unknown error code',
 };
 
 /** Requests from this very machine. */
