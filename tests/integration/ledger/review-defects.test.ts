@@ -45,6 +45,15 @@ async function switchedInsideFiveMinutes(shop: TestShop, clock: ManualClock, sku
   return { shopper, old, fresh, cashier };
 }
 
+/** A shopper pays a one-order trade on the simulator's phone; resolves once the shop has it. */
+async function paidOnPhone(shop: TestShop): Promise<{ outTradeNo: string; totalFee: number }> {
+  const knex = shop.db.knex;
+  const { outTradeNo, paylog } = await tradeWithQr(shop, [['TEA-MLH-100', 1]]);
+  expect((await payOnPhone(shop.url, paylog.code_url)).status).toBe(200);
+  await waitFor('paid', async () => (await knex('paylog').where({ out_trade_no: outTradeNo }).first('trade_state')).trade_state === 'SUCCESS');
+  return { outTradeNo, totalFee: paylog.total_fee };
+}
+
 describe('the review\'s five defects', () => {
   let shop: TestShop;
   let clock: ManualClock;
@@ -130,10 +139,7 @@ describe('the review\'s five defects', () => {
 
   test('4. an unknown refund refusal is not final: the refund waits and WeChat is asked; a success for a refund we had closed is recorded and flagged', async () => {
     const knex = shop.db.knex;
-    const { outTradeNo } = await tradeWithQr(shop, [['TEA-MLH-100', 1]]);
-    const { code_url: codeUrl, total_fee: totalFee } = (await knex('paylog').where({ out_trade_no: outTradeNo }).first('code_url', 'total_fee')) as { code_url: string; total_fee: number };
-    expect((await payOnPhone(shop.url, codeUrl)).status).toBe(200);
-    await waitFor('paid', async () => (await knex('paylog').where({ out_trade_no: outTradeNo }).first('trade_state')).trade_state === 'SUCCESS');
+    const { outTradeNo, totalFee } = await paidOnPhone(shop);
     clock.advance(MINUTE);
     // WeChat answers the refund with a refusal nobody knows, but makes the refund all the same
     await addFault(shop, { kind: 'refund_unknown_error', out_trade_no: outTradeNo });
@@ -154,10 +160,7 @@ describe('the review\'s five defects', () => {
 
   test('4b. WeChat completes a refund we had closed: the success is recorded, counted once and flagged, never dropped', async () => {
     const knex = shop.db.knex;
-    const { outTradeNo } = await tradeWithQr(shop, [['TEA-MLH-100', 1]]);
-    const { code_url: codeUrl, total_fee: totalFee } = (await knex('paylog').where({ out_trade_no: outTradeNo }).first('code_url', 'total_fee')) as { code_url: string; total_fee: number };
-    expect((await payOnPhone(shop.url, codeUrl)).status).toBe(200);
-    await waitFor('paid', async () => (await knex('paylog').where({ out_trade_no: outTradeNo }).first('trade_state')).trade_state === 'SUCCESS');
+    const { outTradeNo, totalFee } = await paidOnPhone(shop);
     clock.advance(MINUTE);
     // the refund is made at WeChat, while here it was closed (as the old mapping of an unknown refusal did)
     const outRefundNo = newOutRefundNo(clock());
