@@ -27,6 +27,8 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw("UPDATE orders SET delivery_status = 'accepted', delivery_at = accepted_at WHERE pay_type = 'cod' AND status = 'unpaid' AND accepted_at IS NOT NULL");
   await knex.raw("UPDATE orders SET delivery_status = 'completed', delivery_at = paid_at WHERE pay_type = 'cod' AND status = 'paid'");
   await knex.raw("UPDATE orders SET delivery_status = 'cancelled', delivery_at = closed_at WHERE status = 'closed'");
+  // refunded in full before anything could be shipped (the shop shipped nothing until now): never sent
+  await knex.raw("UPDATE orders SET delivery_status = 'cancelled', delivery_at = updated_at WHERE status = 'refunded'");
   await knex.schema.alterTable('orders', (t) => {
     t.dropColumn('accepted_at');
     t.index(['delivery_status', 'id'], 'orders_delivery_idx');

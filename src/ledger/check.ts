@@ -213,7 +213,9 @@ export async function checkLedger(knex: Knex, options: LedgerCheckOptions): Prom
           .orWhere((c) => c.where('status', 'unpaid').whereNotIn('delivery_status', ['pending', 'accepted', 'shipped']))
           .orWhere((c) => c.where('delivery_status', 'accepted').whereNot('pay_type', 'cod'))
           .orWhere((c) => c.where('status', 'unpaid').where('delivery_status', 'shipped').whereNot('pay_type', 'cod'))
-          .orWhere((c) => c.where('status', 'paid').where('delivery_status', 'cancelled')),
+          .orWhere((c) => c.where('status', 'paid').where('delivery_status', 'cancelled'))
+          // refunded in full before its goods left: they are never to be sent
+          .orWhere((c) => c.where('status', 'refunded').whereIn('delivery_status', ['pending', 'accepted'])),
       )
       .select('id', 'status', 'pay_type', 'delivery_status')) as { id: number; status: string; pay_type: string; delivery_status: string }[];
     for (const o of deliveries) add('delivery_inconsistent', `order ${o.id}`, `is ${o.status} (${o.pay_type}) but its goods are ${o.delivery_status}`);

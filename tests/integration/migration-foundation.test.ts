@@ -101,7 +101,10 @@ test('an old shop migrates: delivery apart from money, refunds naming their orde
     { out_refund_no: 'ROLD2', order_id: null },
   ]);
   expect(Number((await delivery(single)).refunded_fen)).toBe(300);
-  expect((await Promise.all(both.map(delivery))).map((o) => Number(o.refunded_fen))).toEqual([600, 400]);
+  expect((await Promise.all(both.map(delivery))).map((o) => [Number(o.refunded_fen), o.delivery_status])).toEqual([
+    [600, 'cancelled'],
+    [400, 'cancelled'],
+  ]);
   // old log rows keep their words and have no event
   expect(await knex()('order_log').where({ order_id: single }).first('event', 'params', 'remark')).toEqual({ event: null, params: null, remark: 'WeChat Pay transaction 42 via notify' });
   // and the ledger check, with its new per-order and delivery rules, finds the old rows consistent
