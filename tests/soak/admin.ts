@@ -10,7 +10,8 @@ import type { Measurements } from './measure';
  *    conflict) refunded in full, as the flag asks;
  *  - follow-up of its refunds: Retry for one WeChat refused for now (NOTENOUGH, SYSTEMERROR,
  *    FREQUENCY_LIMITED), Sync (refundquery) for one still processing;
- *  - Query WeChat (orderquery) and Close (closeorder) on unpaid payments;
+ *  - Query WeChat (orderquery) and Close (closeorder) on unpaid payments, and Query WeChat on each
+ *    payment a shopper wrote to support about ("I paid, the page says closed");
  *  - cash on delivery: accept, then delivered and paid; a few cancelled;
  *  - the CSV export, the dashboard, and the reconciliation of yesterday's bill (downloadbill).
  */
@@ -21,9 +22,11 @@ export interface AdminContext {
   running: () => boolean;
   user: string;
   password: string;
+  /** payments shoppers wrote to support about ("I paid, the page says closed"), oldest first */
+  complaints: string[];
 }
 
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pause = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
 
 interface PaylogRow {
@@ -94,6 +97,7 @@ export class Admin {
         if (round % 15 === 7) await this.reconcile();
         const paid = rows.filter((r) => (r.state === 'SUCCESS' || r.state === 'REFUND') && !r.flag);
         if (paid.length > 0 && Math.random() < 0.5) await this.refund(pick(paid).outTradeNo, Math.random() < 0.5 ? 'full' : 'part');
+        await this.answerComplaints(3);
         if (round % 3 === 0) await this.refundFlagged();
         if (round % 2 === 0) await this.followUp();
         if (round % 2 === 1) await this.cashOnDelivery();
@@ -164,9 +168,14 @@ export class Admin {
     }
   }
 
-  private async query(outTradeNo: string): Promise<void> {
+  /** The support inbox: each payment written about is queried at WeChat (which settles a payment the shop missed). */
+  async answerComplaints(max = Infinity): Promise<void> {
+    for (const outTradeNo of this.ctx.complaints.splice(0, max)) await this.query(outTradeNo, 'a complaint');
+  }
+
+  private async query(outTradeNo: string, why = 'unpaid'): Promise<void> {
     const status = await this.confirmAction('/paylog/:outTradeNo/query', `/admin/paylog/${outTradeNo}/query`);
-    if (status === 303) this.m.count('payments queried at WeChat by the admin');
+    if (status === 303) this.m.count(`payments queried at WeChat by the admin (${why})`);
   }
 
   private async close(outTradeNo: string): Promise<void> {

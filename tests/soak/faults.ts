@@ -6,11 +6,14 @@ import type { Measurements } from './measure';
 /**
  * Every fault the simulator has, kept armed through the load: each kind (SYSTEMERROR once per API,
  * since each API fails a different part of the shop) is injected again only once the last one of
- * it was used up, one injection a second, taking the kinds in turn. So faults are used as the load
- * meets them, none piles up unused behind an event that never comes, and within the first
- * FAULTS.length seconds every kind is waiting for its event. The list is made from the simulator's
- * own FAULT_KINDS and API_NAMES: a kind added there is injected here, and must be used, without a
- * change to the soak.
+ * it was used up, and no sooner than REARM_MS after it was last injected; one injection a second at
+ * most, taking the kinds in turn. So faults are used as the load meets them, none piles up unused
+ * behind an event that never comes, every kind waits for its event within the first SOAK_FAULTS.length
+ * seconds, and the faults stay a minority of what they strike (a kind at most a use or two every
+ * REARM_MS: of some 40 refunds a minute, the five refund faults take about a third; of some 200
+ * payment notifies a minute, the five notify faults about 1 in 20). The list is made from the
+ * simulator's own FAULT_KINDS and API_NAMES: a kind added there is injected here, and must be used,
+ * without a change to the soak.
  */
 
 export interface SoakFault {
@@ -41,7 +44,10 @@ export interface FaultContext {
   running: () => boolean;
 }
 
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A kind is injected again no sooner than this after its last injection. */
+export const REARM_MS = 15_000;
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 /** The labels of the faults with uses left now. */
 async function armedNow(knex: Knex, mchId: string): Promise<Set<string>> {
@@ -52,13 +58,15 @@ async function armedNow(knex: Knex, mchId: string): Promise<Set<string>> {
 /** The injector: once a second, the next fault in turn that has no use left waiting. */
 export async function injectFaults(ctx: FaultContext): Promise<void> {
   let turn = 0;
+  const lastInjected = new Map<string, number>();
   while (ctx.running()) {
     const armed = await armedNow(ctx.knex, ctx.mchId);
     for (let i = 0; i < SOAK_FAULTS.length; i += 1) {
       const fault = SOAK_FAULTS[(turn + i) % SOAK_FAULTS.length] as SoakFault;
-      if (armed.has(fault.label)) continue;
+      if (armed.has(fault.label) || Date.now() - (lastInjected.get(fault.label) ?? 0) < REARM_MS) continue;
       turn += i + 1;
-      const count = 1 + Math.floor(Math.random() * 3);
+      lastInjected.set(fault.label, Date.now());
+      const count = 1 + Math.floor(Math.random() * 2);
       // straight into the simulator's table: its fault API over HTTP is the admin's (tested on its own)
       await addFault(ctx.knex, ctx.clock(), parseFaultInput({ mch_id: ctx.mchId, kind: fault.kind, count, ...fault.fields }));
       ctx.m.count(`faults injected: ${fault.label}`, count);

@@ -108,9 +108,11 @@ export interface ShopperContext {
   running: () => boolean;
   /** how long a payment attempt is offered, in real milliseconds (PAY_QR_TTL_SECONDS on the soak's clock) */
   offerMs: number;
+  /** a shopper who paid and was told the payment is closed writes to the shop's support (the admin reads it) */
+  complain: (outTradeNo: string) => void;
 }
 
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pause = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 /** a person reading a page or reaching for the phone */
 const think = (min = 150, max = 600) => pause(min + Math.random() * (max - min));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
@@ -498,7 +500,13 @@ class Session {
       else if (body.state === 'CLOSED' || body.state === 'EXPIRED') break;
       else if (status.status !== 200) await pause(1000);
     }
-    this.m.count(this.ctx.running() ? `paid, but the page said ${last} (it stopped asking)` : 'paid, still waiting for the page when the load ended');
+    if (!this.ctx.running()) {
+      this.m.count('paid, still waiting for the page when the load ended');
+      return;
+    }
+    // paid in WeChat, told "closed" by the shop: a person writes to the shop's support
+    this.m.count(`paid, but the page said ${last}: wrote to support`);
+    this.ctx.complain(current);
   }
 
   private async waitUntil(at: number): Promise<void> {

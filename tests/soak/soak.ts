@@ -43,7 +43,7 @@ import { cleanShopEnv } from '../helpers/shop-env';
 import { startTcpProxy } from '../helpers/tcp-proxy';
 import { createTestDatabase } from '../helpers/testdb';
 import { Admin } from './admin';
-import { SOAK_FAULTS, faultUse, injectFaults } from './faults';
+import { REARM_MS, SOAK_FAULTS, faultUse, injectFaults } from './faults';
 import type { MemoryAnswer, MemoryProbe } from './instance';
 import { Measurements, MemorySeries, mib, pct, secondHalf } from './measure';
 import { describeMix, parseMix, shopperSlot, type ShopperMix } from './shoppers';
@@ -105,7 +105,7 @@ if (!process.env.DATABASE_URL?.trim()) {
   process.exit(2);
 }
 
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pause = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 /** Drops the databases of earlier soaks that were interrupted (their process is gone). */
 async function dropLeftovers(server: string): Promise<void> {
@@ -254,7 +254,7 @@ async function main(): Promise<number> {
     );
     console.log('the mix (SOAK_MIX changes it):');
     for (const line of describeMix(MIX)) console.log(line);
-    console.log(`faults: ${SOAK_FAULTS.length} kinds kept armed (one injection a second, a kind again once used up): ${SOAK_FAULTS.map((f) => f.label).join(', ')}`);
+    console.log(`faults: ${SOAK_FAULTS.length} kinds kept armed (one injection a second at most, of 1 or 2 uses; a kind again once used up and ${REARM_MS / 1000} s after its last): ${SOAK_FAULTS.map((f) => f.label).join(', ')}`);
 
     // deliveries from the warehouse: what sold out comes back in stock (counted, so that stock is still conserved)
     const delivered = new Map<string, number>();
@@ -314,8 +314,14 @@ async function main(): Promise<number> {
       }
     };
 
-    const admin = new Admin({ front, m, running, user: 'soak', password: adminPassword });
-    const shopperCtx = { front, m, mix: MIX, running, offerMs: (PAY_QR_TTL_SECONDS * 1000) / CLOCK_SPEED };
+    // the shop's support inbox: what shoppers wrote, for the admin (bounded: the oldest go unread)
+    const complaints: string[] = [];
+    const complain = (outTradeNo: string) => {
+      complaints.push(outTradeNo);
+      if (complaints.length > 100) complaints.shift();
+    };
+    const admin = new Admin({ front, m, running, user: 'soak', password: adminPassword, complaints });
+    const shopperCtx = { front, m, mix: MIX, running, offerMs: (PAY_QR_TTL_SECONDS * 1000) / CLOCK_SPEED, complain };
     await Promise.all([
       ...Array.from({ length: SHOPPERS }, () => shopperSlot(shopperCtx)),
       admin.run(),
@@ -337,13 +343,14 @@ async function main(): Promise<number> {
     while (died.length === 0) {
       const pending = (await knex('refunds').where({ status: 'PENDING' }).distinct('out_trade_no').pluck('out_trade_no')) as string[];
       await admin.retryPending(pending).catch(() => undefined);
+      await admin.answerComplaints().catch(() => undefined);
       const busy = (await knex('sim_notifications').where({ status: 'pending' }).count({ n: '*' })) as { n: string | number }[];
       const processing = (await knex('refunds').whereIn('status', ['PENDING', 'PROCESSING']).count({ n: '*' })) as { n: string | number }[];
       report = await checkLedger(knex, { mchId, initialStock: initialStock(), now: clock() });
       if ((report.discrepancies.length === 0 && Number(busy[0]?.n) === 0 && Number(processing[0]?.n) === 0) || Date.now() > settleUntil) break;
       await pause(2000);
     }
-    console.log(`load over after ${loadMinutes.toFixed(1)} min; settled in ${((Date.now() - settleStart) / 1000).toFixed(0)} s (faults removed, pending refunds retried by the admin, notifies and refunds finished)`);
+    console.log(`load over after ${loadMinutes.toFixed(1)} min; settled in ${((Date.now() - settleStart) / 1000).toFixed(0)} s (faults removed, pending refunds retried and support written to answered by the admin, notifies and refunds finished)`);
 
     // ---- the printout
     const failures: string[] = [];
