@@ -11,7 +11,7 @@ import type { Measurements } from './measure';
  *  - follow-up of its refunds: Retry for one WeChat refused for now (NOTENOUGH, SYSTEMERROR,
  *    FREQUENCY_LIMITED), Sync (refundquery) for one still processing;
  *  - Query WeChat (orderquery) and Close (closeorder) on unpaid payments, and Query WeChat on each
- *    payment a shopper wrote to support about ("I paid, the page says closed");
+ *    payment a shopper wrote to support about ("I paid, the page says closed", "charged twice");
  *  - cash on delivery: accept, then delivered and paid; a few cancelled;
  *  - the CSV export, the dashboard, and the reconciliation of yesterday's bill (downloadbill).
  */
@@ -22,7 +22,7 @@ export interface AdminContext {
   running: () => boolean;
   user: string;
   password: string;
-  /** payments shoppers wrote to support about ("I paid, the page says closed"), oldest first */
+  /** payments shoppers wrote to support about ("I paid, the page says closed", "charged twice"), oldest first */
   complaints: string[];
 }
 
@@ -66,15 +66,23 @@ export class Admin {
     return this.m.timed(`POST /admin${label}`, () => this.agent.post(path).timeout(60_000).set('Origin', this.ctx.front).type('form').send(fields));
   }
 
-  /** Follows an action link: its confirmation page, then Yes (the page's form, as it is). */
-  private async confirmAction(label: string, path: string): Promise<number> {
+  /**
+   * Follows an action link: its confirmation page, then Yes (the page's form, as it is), then the
+   * page it leads to, whose notice says how it went (tone ok, warn or error).
+   */
+  private async confirmAction(label: string, path: string): Promise<{ status: number; tone: string | undefined }> {
     const page = await this.get(label, path);
-    if (page.status !== 200) return page.status;
+    if (page.status !== 200) return { status: page.status, tone: undefined };
     const form = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(page.text);
-    if (!form) return 0;
+    if (!form) return { status: 0, tone: undefined };
     const fields = Object.fromEntries([...(form[2] as string).matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((x) => [x[1] as string, (x[2] as string).replace(/&amp;/g, '&')]));
     const res = await this.post(label, (form[1] as string).replace(/&amp;/g, '&'), fields);
-    return res.status;
+    const location = res.status === 303 ? String(res.headers.location ?? '') : '';
+    if (!location.startsWith('/admin')) return { status: res.status, tone: undefined };
+    const after = await this.get(label.startsWith('/orders') ? '/orders?pay_type=cod' : '/paylog/:outTradeNo', location);
+    const tone = /class="admin-notice tone-(\w+)"/.exec(after.text)?.[1];
+    if (tone) this.m.count(`admin notices: ${tone}`);
+    return { status: res.status, tone };
   }
 
   async login(): Promise<void> {
@@ -153,7 +161,7 @@ export class Admin {
       return;
     }
     for (const [, path, action] of links) {
-      const status = await this.confirmAction(`/paylog/:outTradeNo/refunds/:outRefundNo/${action as string}`, path as string);
+      const { status } = await this.confirmAction(`/paylog/:outTradeNo/refunds/:outRefundNo/${action as string}`, path as string);
       if (status === 303) this.m.count(action === 'retry' ? 'refunds retried' : 'refunds synced with WeChat (refundquery)');
     }
   }
@@ -168,20 +176,27 @@ export class Admin {
     }
   }
 
-  /** The support inbox: each payment written about is queried at WeChat (which settles a payment the shop missed). */
+  /**
+   * The support inbox: each payment written about is queried at WeChat (which settles a payment the
+   * shop missed); when WeChat could not be asked (the notice says so), it stays in the inbox.
+   */
   async answerComplaints(max = Infinity): Promise<void> {
-    for (const outTradeNo of this.ctx.complaints.splice(0, max)) await this.query(outTradeNo, 'a complaint');
+    for (const outTradeNo of this.ctx.complaints.splice(0, max)) {
+      const tone = await this.query(outTradeNo, 'a complaint');
+      if (tone === 'error' || tone === undefined) this.ctx.complaints.push(outTradeNo);
+    }
   }
 
-  private async query(outTradeNo: string, why = 'unpaid'): Promise<void> {
-    const status = await this.confirmAction('/paylog/:outTradeNo/query', `/admin/paylog/${outTradeNo}/query`);
+  private async query(outTradeNo: string, why = 'unpaid'): Promise<string | undefined> {
+    const { status, tone } = await this.confirmAction('/paylog/:outTradeNo/query', `/admin/paylog/${outTradeNo}/query`);
     if (status === 303) this.m.count(`payments queried at WeChat by the admin (${why})`);
+    return tone;
   }
 
   private async close(outTradeNo: string): Promise<void> {
     const detail = await this.get('/paylog/:outTradeNo', `/admin/paylog/${outTradeNo}`);
     if (!detail.text.includes(`/admin/paylog/${outTradeNo}/close"`)) return;
-    const status = await this.confirmAction('/paylog/:outTradeNo/close', `/admin/paylog/${outTradeNo}/close`);
+    const { status } = await this.confirmAction('/paylog/:outTradeNo/close', `/admin/paylog/${outTradeNo}/close`);
     if (status === 303) this.m.count('payments closed by the admin');
   }
 
@@ -194,7 +209,7 @@ export class Admin {
       const offered = new Set(actions.filter((a) => a.id === id).map((a) => a.action));
       const action = offered.has('cancel') && Math.random() < 0.1 ? 'cancel' : offered.has('accept') ? 'accept' : offered.has('paid') ? 'paid' : undefined;
       if (!action) continue;
-      const status = await this.confirmAction(`/orders/:orderId/${action}`, `/admin/orders/${id}/${action}`);
+      const { status } = await this.confirmAction(`/orders/:orderId/${action}`, `/admin/orders/${id}/${action}`);
       if (status === 303) this.m.count(`cash on delivery: ${action}`);
     }
   }

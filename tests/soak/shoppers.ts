@@ -13,6 +13,10 @@ import type { Measurements } from './measure';
  * unpaid checkouts, it pays one of them (from "my orders") or leaves, as a person would, and never
  * retries the refused checkout.
  *
+ * A shopper who paid in WeChat but whose page never said so (it said closed, or the load ended),
+ * or who was charged twice, writes to the shop's support, as people do; the admin answers by
+ * querying that payment at WeChat.
+ *
  * Everything goes over HTTP through the load balancer, as a browser and the payer's WeChat would:
  * the shop's pages and forms (CSRF tokens from the pages), the simulator's phone, H5 cashier, web
  * authorization and JS bridge, and the pay page's long poll.
@@ -108,7 +112,7 @@ export interface ShopperContext {
   running: () => boolean;
   /** how long a payment attempt is offered, in real milliseconds (PAY_QR_TTL_SECONDS on the soak's clock) */
   offerMs: number;
-  /** a shopper who paid and was told the payment is closed writes to the shop's support (the admin reads it) */
+  /** a shopper who paid in WeChat and was not shown it, or was charged twice, writes to the shop's support (the admin reads it) */
   complain: (outTradeNo: string) => void;
 }
 
@@ -305,6 +309,8 @@ class Session {
     const two = await this.payWith(first);
     this.m.count(`paid twice (QR code, then the ${first.way} left open): ${one} + ${two}`);
     if (one === 'paid' || two === 'paid') await this.awaitSuccess(switched, false);
+    // charged twice in WeChat: a person writes to the shop's support about the second charge
+    if (one === 'paid' && two === 'paid') this.ctx.complain(first.outTradeNo);
   }
 
   async switch(outTradeNo: string): Promise<void> {
@@ -500,12 +506,8 @@ class Session {
       else if (body.state === 'CLOSED' || body.state === 'EXPIRED') break;
       else if (status.status !== 200) await pause(1000);
     }
-    if (!this.ctx.running()) {
-      this.m.count('paid, still waiting for the page when the load ended');
-      return;
-    }
-    // paid in WeChat, told "closed" by the shop: a person writes to the shop's support
-    this.m.count(`paid, but the page said ${last}: wrote to support`);
+    // paid in WeChat, and the shop's page did not say so: a person writes to the shop's support
+    this.m.count(this.ctx.running() ? `paid, but the page said ${last}: wrote to support` : 'paid, the page still waiting when the load ended: wrote to support');
     this.ctx.complain(current);
   }
 
