@@ -36,6 +36,13 @@ export const pct = (part: number, whole: number): string => (whole === 0 ? '-' :
 /** Counters, latencies and statuses of one soak run; `minuteOf` places an event in a minute of the load. */
 export class Measurements {
   readonly latency = new Map<string, Reservoir>();
+  /** answers with this status, all pages together */
+  answersWith(status: number): number {
+    let n = 0;
+    for (const statuses of this.statuses.values()) n += statuses.get(status) ?? 0;
+    return n;
+  }
+
   /** page -> status -> answers */
   readonly statuses = new Map<string, Map<number, number>>();
   readonly counters = new Map<string, number>();
@@ -82,7 +89,7 @@ export class Measurements {
     const lines = ['page latency (ms): page  requests  p50  p99  statuses'];
     for (const [page, r] of [...this.latency].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const codes = [...(this.statuses.get(page) ?? [])].map(([status, n]) => `${status}x${n}`).join(' ');
-      lines.push(`  ${page.padEnd(44)} ${String(r.count).padStart(7)} ${r.quantile(0.5).toFixed(1).padStart(7)} ${r.quantile(0.99).toFixed(1).padStart(8)}  ${codes}`);
+      lines.push(`  ${page.padEnd(58)} ${String(r.count).padStart(7)} ${r.quantile(0.5).toFixed(1).padStart(7)} ${r.quantile(0.99).toFixed(1).padStart(8)}  ${codes}`);
     }
     return lines;
   }
@@ -102,14 +109,26 @@ export class MemorySeries {
 
   /** median RSS of each minute of the load, and its highest sample */
   rssPerMinute(): { median: number; max: number }[] {
-    const minutes: number[][] = [];
-    for (const s of this.rss) {
-      const m = Math.floor(s.at / 60_000);
-      (minutes[m] ??= []).push(s.bytes);
-    }
-    return Array.from(minutes, (values) => ({ median: median(values ?? []), max: Math.max(...(values ?? [NaN])) }));
+    return perMinute(this.rss);
+  }
+
+  /** median live heap (after GC) of each minute of the load, and its highest sample */
+  heapPerMinute(): { median: number; max: number }[] {
+    return perMinute(this.heap);
   }
 }
+
+function perMinute(samples: MemorySample[]): { median: number; max: number }[] {
+  const minutes: number[][] = [];
+  for (const s of samples) {
+    const m = Math.floor(s.at / 60_000);
+    (minutes[m] ??= []).push(s.bytes);
+  }
+  return Array.from(minutes, (values) => ({ median: median(values ?? []), max: Math.max(...(values ?? [NaN])) }));
+}
+
+/** MiB, whole, of each minute's median: "207 231 232" */
+export const mibList = (minutes: { median: number }[]): string => minutes.map((x) => (x.median / 1024 / 1024).toFixed(0)).join(' ');
 
 /**
  * The samples' medians over the third and the last quarter of the run (by time): a level series

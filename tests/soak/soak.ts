@@ -28,7 +28,7 @@
  *  - memory, per shop process: the live heap after a full GC grows no more than HEAP_BOUND over
  *    the second half, and RSS (printed per minute) levels off within RSS_BOUND (in a load of 5
  *    minutes or more);
- *  - neither shop process died.
+ *  - no answer 500 (an error the shop did not expect), and neither shop process died.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -46,7 +46,7 @@ import { createTestDatabase } from '../helpers/testdb';
 import { Admin } from './admin';
 import { REARM_MS, SOAK_FAULTS, faultUse, injectFaults } from './faults';
 import type { MemoryAnswer, MemoryProbe } from './instance';
-import { Measurements, MemorySeries, mib, pct, secondHalf } from './measure';
+import { Measurements, MemorySeries, mib, mibList, pct, secondHalf } from './measure';
 import { describeMix, parseMix, shopperSlot, type ShopperMix } from './shoppers';
 
 function setting(name: string, fallback: number, min: number, max: number): number {
@@ -87,7 +87,7 @@ const REFUSED_SHARE_BOUND = 0.05;
  * entries of ~1.6 KiB: ~3 MiB), the session store's recent writes (src/http/session-store.ts, one
  * entry of ~150 B per session, at most 100,000: ~15 MiB), the sweeper's backoff records (at most
  * 10,000: ~1 MiB), ~19 MiB in all, and V8's heap moving in steps of a few MiB. A leak of a few KiB
- * per request (some 40 requests a second reach each instance) breaks it within minutes; medians of
+ * per request (some 30 requests a second reach each instance) breaks it within minutes; medians of
  * many samples, not two points, keep one GC from deciding the verdict.
  */
 const HEAP_BOUND = { bytes: 32 * 1024 * 1024, ratio: 0.15 };
@@ -215,6 +215,7 @@ async function startInstance(name: string, env: Record<string, string>): Promise
 // ---- the run
 
 async function main(): Promise<number> {
+  let keepLogs = true;
   await dropLeftovers(process.env.DATABASE_URL as string);
   const testDb = await createTestDatabase({ prefix: 'wxpay_soak_' });
   const instances: Instance[] = [];
@@ -415,6 +416,8 @@ async function main(): Promise<number> {
     verdict(unused.length === 0, `faults used: ${use.length - unused.length} of ${use.length} kinds`, `fault kinds never used: ${unused.join(', ')}`);
 
     for (const line of m.latencyLines()) console.log(line);
+    const errors = m.answersWith(500);
+    verdict(errors === 0, `answers 500 (an error the shop did not expect; WeChat's injected failures answer 502): ${errors}`, `${errors} answers 500`);
 
     // memory, per shop process
     for (const instance of instances) {
@@ -427,11 +430,7 @@ async function main(): Promise<number> {
       );
       const rss = secondHalf(instance.memory.rss);
       const rssAllowed = Math.max(RSS_BOUND.bytes, rss.third * RSS_BOUND.ratio);
-      const perMinuteText = instance.memory
-        .rssPerMinute()
-        .map((x) => (x.median / 1024 / 1024).toFixed(0))
-        .join(' ');
-      console.log(`RSS per minute, ${instance.name} (median of each minute, MiB): ${perMinuteText}`);
+      console.log(`memory per minute, ${instance.name} (median of each minute, MiB): RSS ${mibList(instance.memory.rssPerMinute())}; live heap after GC ${mibList(instance.memory.heapPerMinute())}`);
       const rssLine = `memory, ${instance.name}: RSS start ${mib(rss.start)}, third quarter ${mib(rss.third)}, last quarter ${mib(rss.last)}; growth over the second half ${mib(rss.last - rss.third)}`;
       if (loadMinutes * 60 < RSS_JUDGED_FROM_S) console.log(`${rssLine}; not judged: a load shorter than ${RSS_JUDGED_FROM_S} s is warm-up from end to end`);
       else {
@@ -444,16 +443,20 @@ async function main(): Promise<number> {
     }
     const soakHeap = secondHalf(soakMemory.heap);
     console.log(
-      `memory, ${soakMemory.label} (not judged: the load generator, not the shop): RSS per minute (MiB) ${soakMemory.rssPerMinute().map((x) => (x.median / 1024 / 1024).toFixed(0)).join(' ')}; live heap after GC start ${mib(soakHeap.start)}, third quarter ${mib(soakHeap.third)}, last quarter ${mib(soakHeap.last)}`,
+      `memory, ${soakMemory.label} (not judged: the load generator, not the shop): RSS per minute (MiB) ${mibList(soakMemory.rssPerMinute())}; live heap after GC start ${mib(soakHeap.start)}, third quarter ${mib(soakHeap.third)}, last quarter ${mib(soakHeap.last)}`,
     );
 
     for (const instance of died) failures.push(`${instance.name} exited during the load (${JSON.stringify(instance.exit)}):\n${instance.tail()}`);
     for (const line of formatLedgerReport(report)) console.log(line);
     if (report.discrepancies.length > 0) failures.push(`${report.discrepancies.length} ledger discrepancies`);
+    if (failures.length > 0) console.log(`the shops' logs: ${instances.map((i) => i.logPath).join(', ')}`);
+    else keepLogs = false;
     console.log(failures.length === 0 ? 'soak: passed' : `soak: FAILED: ${failures.join('; ')}`);
     return failures.length === 0 ? 0 : 1;
   } finally {
     for (const instance of instances) await instance.stop().catch(() => undefined);
+    // the shops' logs (warnings and errors) are kept when the soak failed or broke off
+    if (!keepLogs) for (const instance of instances) fs.rmSync(instance.logPath, { force: true });
     await lb.close();
     await testDb.drop();
   }
