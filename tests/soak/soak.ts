@@ -76,19 +76,23 @@ try {
  * Refused checkouts, at most this share of all checkouts. A session refused at its limit pays or
  * leaves and never asks again, so a refusal costs one request per session that reaches a limit: a
  * few sessions in a hundred with the mix's abandoned and late checkouts (each holds its place for
- * PAY_QR_TTL_SECONDS). The 99.7% refused of the soak before issue 27 (shoppers retrying against the
- * address limit) breaks it at once.
+ * PAY_QR_TTL_SECONDS). The 99.7% refused of the soak before issue 27 (every shopper from one address,
+ * against the per-address limit its unaccepted cash-on-delivery orders filled) breaks it at once.
  */
 const REFUSED_SHARE_BOUND = 0.05;
 /**
  * Live heap after a full GC, per shop process: the median of the last quarter's samples may exceed
  * the third quarter's by at most max(32 MiB, 15%). What a process without a leak may still add after
- * warm-up is its bounded caches filling at the soak's pace: the QR drawings (src/pay/qr.ts, 2000
- * entries of ~1.6 KiB: ~3 MiB), the session store's recent writes (src/http/session-store.ts, one
- * entry of ~150 B per session, at most 100,000: ~15 MiB), the sweeper's backoff records (at most
- * 10,000: ~1 MiB), ~19 MiB in all, and V8's heap moving in steps of a few MiB. A leak of a few KiB
- * per request (some 30 requests a second reach each instance) breaks it within minutes; medians of
- * many samples, not two points, keep one GC from deciding the verdict.
+ * warm-up is its bounded caches filling at the soak's pace. The largest is the QR drawings
+ * (src/pay/qr.ts, at most 2000): V8 holds each cached SVG as the rope it was built as, ~900 string
+ * pieces, ~25 KiB (a heap snapshot of this soak: 275 drawings, 7.0 MB), not the 1.6 KB of the flat
+ * text, so the cache fills at ~1.5 MiB a minute per shop (~60 new QR codes a minute) up to ~50 MiB
+ * after some 30 minutes: the live heap's steady rise in the per-minute line, ~7 MiB over the second
+ * half of a 10-minute run. Then the session store's recent writes (src/http/session-store.ts, ~150 B
+ * per session, some 150 sessions a minute here) and the sweeper's backoff records (at most 10,000:
+ * ~1 MiB), and V8's heap moving in steps of a few MiB. A leak of a few KiB per request (some 30
+ * requests a second reach each instance) breaks the bound within minutes; medians of many samples,
+ * not two points, keep one GC from deciding the verdict.
  */
 const HEAP_BOUND = { bytes: 32 * 1024 * 1024, ratio: 0.15 };
 /**
@@ -96,9 +100,10 @@ const HEAP_BOUND = { bytes: 32 * 1024 * 1024, ratio: 0.15 };
  * samples may exceed the third quarter's by at most max(32 MiB, 10%), judged when the load lasted
  * at least RSS_JUDGED_FROM_S. Why: RSS holds the live heap and what V8 and malloc keep beside it
  * (V8 sizes its heap spaces in steps as the load warms it up and gives pages back lazily; glibc
- * keeps freed memory in its arenas). In our runs each shop's RSS rose from ~160 to ~240 MiB over the
- * first few minutes and then moved by 1 or 2 MiB a minute (10 minutes, 150 trades paid a minute:
- * +4.7 MiB over the second half, the live heap +3 MiB of it). What RSS may still add after warm-up
+ * keeps freed memory in its arenas). In our runs each shop's RSS rose from ~160 to ~235 MiB over the
+ * first two or three minutes and then by 1 or 2 MiB a minute, most of it the live heap's QR cache
+ * filling (10-minute runs, 155 to 170 trades paid a minute: +3 to +6 MiB over the second half, the
+ * live heap +3 to +4 MiB of it). What RSS may still add after warm-up
  * is what the heap may add (HEAP_BOUND's bounded caches); more, over the second half of a run, is
  * memory held outside the live heap that keeps coming (buffers, sockets, native allocations): the
  * leak the heap verdict cannot see. A run shorter than RSS_JUDGED_FROM_S is warm-up from end to end
