@@ -44,8 +44,8 @@ export class Unauthorized extends DomainError {
 
 export class Forbidden extends DomainError {
   readonly kind = 'forbidden';
-  constructor(message = 'forbidden', messageKey = 'error.forbidden') {
-    super(message, messageKey);
+  constructor(message = 'forbidden', messageKey = 'error.forbidden', params: Record<string, string | number> = {}) {
+    super(message, messageKey, params);
   }
 }
 

@@ -2,17 +2,20 @@ import { Router, type Response } from 'express';
 import type { ResolvedDeps } from '../deps';
 import { clientIp } from '../http/client-ip';
 import { SESSION_COOKIE_NAME } from '../http/session-cookie';
-import { adminCredentials, checkCredentials, destroySession, regenerateSession, safeNext, saveSession } from './auth';
+import { ACCOUNT_PATH, destroySession, regenerateSession, safeNext, saveSession, type AdminCredentials } from './auth';
 import { formText, onlyParams } from './http';
+import { authenticate } from './staff';
 import { beginLoginAttempt, failLoginAttempt, succeedLoginAttempt, sweepLoginAttempts } from '../http/attempt-limit';
 
 const ADMIN_SESSION_MS = 12 * 3600 * 1000;
 
-/** The admin's door: GET/POST /admin/login (limited per name and address), POST /admin/logout. */
-export function adminAuthRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | 'logger'>): Router {
+/**
+ * The admin's door: GET/POST /admin/login (limited per name and address, for every member alike),
+ * POST /admin/logout. The first owner (ADMIN_USER) or a member of staff with their own password.
+ */
+export function adminAuthRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock'>, owner: AdminCredentials): Router {
   const router = Router();
   const knex = deps.db.knex;
-  const credentials = adminCredentials(deps.config.admin, deps.logger);
 
   const renderLogin = (res: Response, status: number, data: { next: string; username?: string; error?: string; errorParams?: Record<string, string | number> }) =>
     res.status(status).set('Cache-Control', 'no-store').render('admin/login', { username: '', error: undefined, errorParams: {}, ...data });
@@ -36,7 +39,8 @@ export function adminAuthRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'confi
       req.log?.warn({ ip, username }, 'admin login rate-limited');
       return renderLogin(res, 429, { next, username, error: 'admin.login.tooMany', errorParams: { minutes: Math.ceil(ticket.retryAfterSeconds / 60) } });
     }
-    if (!(await checkCredentials(credentials, username, password))) {
+    const member = await authenticate(knex, owner, username, password);
+    if (!member) {
       await failLoginAttempt(knex, ticket.id);
       req.log?.warn({ ip, username }, 'admin login failed');
       return renderLogin(res, 401, { next, username, error: 'admin.login.failed' });
@@ -46,13 +50,15 @@ export function adminAuthRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'confi
     // a fresh session id: one fixed before login (session fixation) is worth nothing after it
     const lang = req.session.lang;
     await regenerateSession(req);
-    req.session.adminUser = credentials.user;
+    req.session.adminUser = member.username;
+    req.session.adminEpoch = member.session_epoch;
+    req.session.adminRole = member.role;
     // an admin session lasts a working day, not the shopper's week
     req.session.cookie.maxAge = ADMIN_SESSION_MS;
     if (lang) req.session.lang = lang;
     await saveSession(req);
-    req.log?.info({ adminUser: credentials.user }, 'admin logged in');
-    res.redirect(303, next);
+    req.log?.info({ adminUser: member.username, role: member.role }, 'admin logged in');
+    res.redirect(303, member.must_change_password ? ACCOUNT_PATH : next);
   });
 
   router.post('/logout', async (req, res) => {

@@ -1,13 +1,19 @@
 import type { Request, RequestHandler } from 'express';
+import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { Unauthorized } from '../errors';
-import { sameText } from '../timing-safe';
-import { hashPasswordSync, parsePasswordHash, randomPassword, verifyPassword, type PasswordHash } from './password';
+import { hashPasswordSync, parsePasswordHash, randomPassword } from './password';
+import { can, type Permission } from './roles';
+import { findMember, type FirstOwner } from './staff';
 
 declare module 'express-session' {
   interface SessionData {
     /** set only by a successful login, on a freshly regenerated session */
     adminUser?: string;
+    /** the member's session epoch at login: a role changed or a removal since ends the session */
+    adminEpoch?: number;
+    /** the member's role at login (the simulator's fault panel reads it; admin pages look it up each time) */
+    adminRole?: string;
     /** a one-time message for the next admin page (POST -> redirect -> GET) */
     adminNotice?: AdminNotice;
   }
@@ -21,10 +27,8 @@ export interface AdminNotice {
   details?: [string, string][];
 }
 
-export interface AdminCredentials {
-  user: string;
-  hash: PasswordHash;
-}
+/** The shop's first owner: ADMIN_USER and its password hash (see staff.ts). */
+export type AdminCredentials = FirstOwner;
 
 /** Cheaper than the default: the one-time password is long and random, the hash never leaves memory. */
 const ONE_TIME_PARAMS = { N: 2 ** 14, r: 8, p: 1 };
@@ -46,13 +50,6 @@ export function adminCredentials(config: { user: string; passwordHash: string | 
     `one-time password ${password}`,
   );
   return { user: config.user, hash: parsePasswordHash(hashPasswordSync(password, ONE_TIME_PARAMS)) };
-}
-
-/** Checks user name and password together, in time that does not depend on which one is wrong. */
-export async function checkCredentials(credentials: AdminCredentials, username: string, password: string): Promise<boolean> {
-  const userOk = sameText(username, credentials.user);
-  const passwordOk = await verifyPassword(password, credentials.hash);
-  return userOk && passwordOk;
 }
 
 /**
@@ -77,23 +74,40 @@ function wantsHtml(req: Request): boolean {
   return !req.path.endsWith('.csv') && req.accepts(['html', 'json']) === 'html';
 }
 
+/** Where a member whose password someone else chose is sent until they change it. */
+export const ACCOUNT_PATH = '/admin/account';
+
 /**
- * Every admin page and action behind this: without a login, a page (GET for HTML) redirects to
- * the login with a way back; the CSV, JSON and every other method answer 401. Admin answers are
- * never cached.
+ * Every admin page and action behind this: the signed-in member looked up as they stand now (a
+ * removed member, or one whose role changed since they logged in, is signed out at once), their
+ * role and what it may do put where routes and pages read them. Without a login, a page (GET for
+ * HTML) redirects to the login with a way back; the CSV, JSON and every other method answer 401.
+ * A member with a password to change is sent to their account page first. Admin answers are never
+ * cached.
  */
-export const requireAdmin: RequestHandler = (req, res, next) => {
-  res.set('Cache-Control', 'no-store');
-  const user = req.session?.adminUser;
-  if (user) {
-    res.locals.adminUser = user;
-    return next();
-  }
-  if ((req.method === 'GET' || req.method === 'HEAD') && wantsHtml(req)) {
-    return res.redirect(303, `/admin/login?next=${encodeURIComponent(safeNext(req.originalUrl))}`);
-  }
-  next(new Unauthorized('admin login required', 'admin.error.loginRequired'));
-};
+export function requireAdmin(knex: Knex, owner: FirstOwner): RequestHandler {
+  return async (req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    const user = req.session?.adminUser;
+    const member = user ? await findMember(knex, owner, user) : undefined;
+    if (member && (req.session.adminEpoch ?? 0) === member.session_epoch) {
+      res.locals.adminUser = member.username;
+      res.locals.adminRole = member.role;
+      res.locals.adminMember = member;
+      res.locals.can = (permission: Permission) => can(member.role, permission);
+      const toAccount = member.must_change_password && !req.originalUrl.startsWith(ACCOUNT_PATH) && !req.originalUrl.startsWith('/admin/logout');
+      if (toAccount && (req.method === 'GET' || req.method === 'HEAD')) return res.redirect(303, ACCOUNT_PATH);
+      if (toAccount) return next(new Unauthorized('change the password first', 'admin.account.mustChange'));
+      return next();
+    }
+    // removed, or its role changed: this session is over
+    if (user) delete req.session.adminUser;
+    if ((req.method === 'GET' || req.method === 'HEAD') && wantsHtml(req)) {
+      return res.redirect(303, `/admin/login?next=${encodeURIComponent(safeNext(req.originalUrl))}`);
+    }
+    next(new Unauthorized('admin login required', 'admin.error.loginRequired'));
+  };
+}
 
 /** Where the simulator's fault panel lives in the shop (src/simulator/routes.ts, mounted at /wxsim). */
 export const SIMULATOR_PANEL_PATH = '/wxsim/panel';
@@ -106,7 +120,8 @@ export const SIMULATOR_PANEL_PATH = '/wxsim/panel';
  */
 export const requireAdminForSimulatorFaults: RequestHandler = (req, res, next) => {
   res.set('Cache-Control', 'no-store');
-  if (req.session?.adminUser) return next();
+  // the shop's settings are the owner's (the session's role is checked at login; a role changed since ends it on the next admin page)
+  if (req.session?.adminUser && req.session.adminRole === 'owner') return next();
   if ((req.method === 'GET' || req.method === 'HEAD') && wantsHtml(req)) {
     return res.redirect(303, `/admin/login?next=${encodeURIComponent(SIMULATOR_PANEL_PATH)}`);
   }

@@ -1,8 +1,10 @@
 import { Router, type Request } from 'express';
 import type { ResolvedDeps } from '../deps';
 import { NotFound } from '../errors';
-import { COD_ACTIONS, ORDER_STATUSES, PAY_TYPES, awaitsDelivery, changeCodOrder, codActionsOf, type CodAction } from '../ledger';
+import { COD_ACTIONS, ORDER_STATUSES, PAY_TYPES, awaitsDelivery, changeCodOrder, codActionsOf, orderStateOf, type CodAction } from '../ledger';
+import { auditChange } from './audit';
 import { confirmed, onlyParams, operatorOf } from './http';
+import { need } from './permissions';
 import { codNotice, takeNotice } from './notices';
 import { listOrders, parseOrderFilter } from './orders';
 
@@ -18,7 +20,7 @@ export function adminOrderRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'conf
   const router = Router();
   const knex = deps.db.knex;
 
-  router.get('/orders', async (req, res) => {
+  router.get('/orders', need('view'), async (req, res) => {
     onlyParams(req, ['pay_type', 'status', 'before']);
     const filter = parseOrderFilter(req.query as Record<string, unknown>);
     const page = await listOrders(knex, filter);
@@ -35,7 +37,7 @@ export function adminOrderRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'conf
     });
   });
 
-  router.get('/orders/:orderId/:action', (req, res) => {
+  router.get('/orders/:orderId/:action', need('orders'), (req, res) => {
     onlyParams(req, []);
     const { orderId, action } = codParams(req);
     res.render('admin/confirm', {
@@ -50,10 +52,12 @@ export function adminOrderRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'conf
     });
   });
 
-  router.post('/orders/:orderId/:action', async (req, res) => {
+  router.post('/orders/:orderId/:action', need('orders'), async (req, res) => {
     const { orderId, action } = codParams(req);
     if (!confirmed(req)) return res.redirect(303, `/admin/orders/${orderId}/${action}`);
+    const before = await orderStateOf(knex, orderId);
     const outcome = await changeCodOrder(knex, { orderId, action, operator: operatorOf(req), now: deps.clock() });
+    auditChange(res, { before, after: await orderStateOf(knex, orderId) });
     req.session.adminNotice = codNotice(outcome, orderId);
     res.redirect(303, '/admin/orders?pay_type=cod');
   });

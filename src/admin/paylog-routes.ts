@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { beijingDateOf } from '../beijing-time';
 import type { ResolvedDeps } from '../deps';
-import { ORDER_STATUSES, attemptActions, flagIsOpen, refundActions, refundableFen, resolveAttemptFlag, resolveRefundFlag } from '../ledger';
+import { ORDER_STATUSES, attemptActions, flagIsOpen, readAttempt, readRefund, refundActions, refundableFen, resolveAttemptFlag, resolveRefundFlag } from '../ledger';
 import { fenToYuanString } from '../money';
 import type { Translate } from '../i18n';
 import { maskMobile } from '../orders/service';
@@ -10,6 +10,8 @@ import { dailyStats } from './chart';
 import { UTF8_BOM, csvLine, writeChunk } from './csv';
 import { dashboard } from './dashboard';
 import { paylogDetail } from './detail';
+import { auditChange } from './audit';
+import { need } from './permissions';
 import { confirmPage, confirmed, detailUrl, formText, loadAttemptParam, onlyParams, operatorOf } from './http';
 import { closeNotice, flagNotice, queryNotice, takeNotice } from './notices';
 import { describeLogged, translateOperator } from './order-log';
@@ -47,15 +49,20 @@ export function adminPaylogRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'pay
   const knex = deps.db.knex;
   const provider = deps.payments;
   const attemptOf = loadAttemptParam(router, knex);
+  /** A payment as the audit log keeps it, before and after an action. */
+  const paymentState = async (outTradeNo: string) => {
+    const a = await readAttempt(knex, outTradeNo);
+    return a && { trade_state: a.trade_state, transaction_id: a.transaction_id, refunded_fee: a.refunded_fee, flag: a.flag, flag_resolved_at: a.flag_resolved_at };
+  };
 
-  router.get('/', async (req, res) => {
+  router.get('/', need('view'), async (req, res) => {
     onlyParams(req, []);
     const now = deps.clock();
     const [stats, days] = await Promise.all([dashboard(knex, now), dailyStats(knex, now, 14)]);
     res.render('admin/dashboard', { nav: 'dashboard', stats, days });
   });
 
-  router.get('/paylog', async (req, res) => {
+  router.get('/paylog', need('view'), async (req, res) => {
     const query = parsePaylogQuery(req.query as Record<string, unknown>);
     const [page, totals] = await Promise.all([paylogPage(knex, query), paylogTotals(knex, query.filter)]);
     const size = query.size === 50 ? undefined : query.size;
@@ -79,7 +86,7 @@ export function adminPaylogRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'pay
     });
   });
 
-  router.get('/paylog.csv', async (req, res) => {
+  router.get('/paylog.csv', need('export'), async (req, res) => {
     // validated before a byte is sent: a bad parameter is a 400, not a broken download
     const { filter } = parsePaylogQuery(req.query as Record<string, unknown>);
     const t = res.locals.t as Translate;
@@ -98,7 +105,7 @@ export function adminPaylogRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'pay
     res.end();
   });
 
-  router.get('/paylog/:outTradeNo', async (req, res) => {
+  router.get('/paylog/:outTradeNo', need('view'), async (req, res) => {
     onlyParams(req, []);
     const { out_trade_no: outTradeNo } = attemptOf(req);
     const detail = await paylogDetail(knex, outTradeNo);
@@ -119,53 +126,65 @@ export function adminPaylogRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'pay
   });
 
   // "flag handled": the admin says what they did (refunded, restocked, checked); the flag stays for the record
-  router.post('/paylog/:outTradeNo/flag', async (req, res) => {
+  router.post('/paylog/:outTradeNo/flag', need('flags'), async (req, res) => {
     const { out_trade_no: outTradeNo } = attemptOf(req);
     const note = formText(req, 'note', 2000).trim();
+    const before = await paymentState(outTradeNo);
     const decision = note === '' ? undefined : await resolveAttemptFlag(knex, { outTradeNo, operator: operatorOf(req), note, now: deps.clock() });
+    auditChange(res, { before, after: await paymentState(outTradeNo) });
     req.session.adminNotice = decision === undefined ? { tone: 'error', key: 'admin.flag.notice.noNote' } : flagNotice(decision);
     res.redirect(303, detailUrl(outTradeNo));
   });
 
-  router.post('/paylog/:outTradeNo/refunds/:outRefundNo/flag', async (req, res) => {
+  router.post('/paylog/:outTradeNo/refunds/:outRefundNo/flag', need('flags'), async (req, res) => {
     const { out_trade_no: outTradeNo } = attemptOf(req);
     const note = formText(req, 'note', 2000).trim();
     const outRefundNo = String(req.params.outRefundNo);
+    const refundFlag = async () => {
+      const r = await readRefund(knex, outRefundNo);
+      return r && r.out_trade_no === outTradeNo ? { out_refund_no: r.out_refund_no, flag: r.flag, flag_resolved_at: r.flag_resolved_at } : undefined;
+    };
+    const before = await refundFlag();
     const decision = note === '' ? undefined : await resolveRefundFlag(knex, { outRefundNo, outTradeNo, operator: operatorOf(req), note, now: deps.clock() });
+    auditChange(res, { before, after: await refundFlag() });
     req.session.adminNotice = decision === undefined ? { tone: 'error', key: 'admin.flag.notice.noNote' } : flagNotice(decision);
     res.redirect(303, detailUrl(outTradeNo));
   });
 
-  router.get('/paylog/:outTradeNo/query', (req, res) => {
+  router.get('/paylog/:outTradeNo/query', need('payments'), (req, res) => {
     onlyParams(req, []);
     const { out_trade_no: outTradeNo } = attemptOf(req);
     confirmPage(res, { title: 'admin.action.query', text: 'admin.confirm.query', textParams: { outTradeNo }, action: `${detailUrl(outTradeNo)}/query`, back: detailUrl(outTradeNo) });
   });
 
-  router.post('/paylog/:outTradeNo/query', async (req, res) => {
+  router.post('/paylog/:outTradeNo/query', need('payments'), async (req, res) => {
     const { out_trade_no: outTradeNo } = attemptOf(req);
     if (!confirmed(req)) return res.redirect(303, `${detailUrl(outTradeNo)}/query`);
+    const before = await paymentState(outTradeNo);
     const outcome = await queryAtWechat(knex, provider, { outTradeNo, operator: operatorOf(req), now: deps.clock() });
+    auditChange(res, { before, after: await paymentState(outTradeNo) });
     req.session.adminNotice = queryNotice(outcome, res.locals.t as Translate);
     res.redirect(303, detailUrl(outTradeNo));
   });
 
-  router.get('/paylog/:outTradeNo/close', (req, res) => {
+  router.get('/paylog/:outTradeNo/close', need('payments'), (req, res) => {
     onlyParams(req, []);
     const { out_trade_no: outTradeNo } = attemptOf(req);
     confirmPage(res, { title: 'admin.action.close', text: 'admin.confirm.close', textParams: { outTradeNo }, action: `${detailUrl(outTradeNo)}/close`, back: detailUrl(outTradeNo), danger: true });
   });
 
-  router.post('/paylog/:outTradeNo/close', async (req, res) => {
+  router.post('/paylog/:outTradeNo/close', need('payments'), async (req, res) => {
     const { out_trade_no: outTradeNo } = attemptOf(req);
     if (!confirmed(req)) return res.redirect(303, `${detailUrl(outTradeNo)}/close`);
+    const before = await paymentState(outTradeNo);
     const outcome = await closeAsAdmin(knex, provider, { outTradeNo, operator: operatorOf(req), now: deps.clock() });
+    auditChange(res, { before, after: await paymentState(outTradeNo) });
     req.session.adminNotice = closeNotice(outcome);
     res.redirect(303, detailUrl(outTradeNo));
   });
 
   // reconciliation (read-only: a GET)
-  router.get('/reconcile', async (req, res) => {
+  router.get('/reconcile', need('reconcile'), async (req, res) => {
     onlyParams(req, ['date']);
     const now = deps.clock();
     const today = beijingDateOf(now);

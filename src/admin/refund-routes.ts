@@ -1,11 +1,15 @@
 import { Router, type Request, type Response } from 'express';
 import type { ResolvedDeps } from '../deps';
-import { Conflict, Invalid, NotFound } from '../errors';
-import { MAX_REASON_LENGTH, OUT_REFUND_NO, attemptActions, newOutRefundNo, readRefund, refundableFen, requestRefund } from '../ledger';
+import { Conflict, Forbidden, Invalid, NotFound } from '../errors';
+import { MAX_REASON_LENGTH, OUT_REFUND_NO, attemptActions, newOutRefundNo, readAttempt, readRefund, refundableFen, requestRefund, type Refund } from '../ledger';
 import { fenToYuanString, yuanStringToFen } from '../money';
 import { sendRefund, syncRefund } from '../refunds/service';
 import type { Translate } from '../i18n';
 import { loadPathParam } from '../http/path-param';
+import { auditChange } from './audit';
+import { need } from './permissions';
+import { refundLimitOf } from './roles';
+import type { Member } from './staff';
 import { confirmPage, confirmed, detailUrl, formText, loadAttemptParam, onlyParams, operatorOf } from './http';
 import { refundNotice, syncNotice } from './notices';
 
@@ -22,6 +26,16 @@ function orderChosen(refundable: Refundable, given: string | undefined, fresh: b
 function leftFor(refundable: Refundable, orderId: number | undefined): number {
   if (refundable.orders.length === 0) return refundable.leftFen;
   return refundable.orders.find((o) => o.id === orderId)?.leftFen ?? 0;
+}
+
+/** A refund and its payment as the audit log keeps them, before and after an action. */
+async function refundState(knex: Parameters<typeof readAttempt>[0], outTradeNo: string, outRefundNo: string) {
+  const attempt = await readAttempt(knex, outTradeNo);
+  const refund: Refund | undefined = await readRefund(knex, outRefundNo);
+  return {
+    payment: attempt && { out_trade_no: attempt.out_trade_no, trade_state: attempt.trade_state, refunded_fee: attempt.refunded_fee },
+    refund: refund && { out_refund_no: refund.out_refund_no, order_id: refund.order_id, refund_fee: refund.refund_fee, status: refund.status },
+  };
 }
 
 /**
@@ -55,7 +69,7 @@ export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'pay
     res.status(status).render('admin/refund', { nav: 'paylog', paylog, refundable, actions: attemptActions(paylog, refundable.leftFen), maxReason: MAX_REASON_LENGTH, errorParams: {}, ...data });
   };
 
-  router.get('/paylog/:outTradeNo/refund', async (req, res) => {
+  router.get('/paylog/:outTradeNo/refund', need('refund'), async (req, res) => {
     onlyParams(req, ['order']);
     const refundable = await refundableFen(knex, attemptOf(req).out_trade_no);
     const orderId = orderChosen(refundable, typeof req.query.order === 'string' ? req.query.order : undefined, true);
@@ -63,7 +77,7 @@ export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'pay
     await renderRefundForm(req, res, 200, { amount: left > 0 ? fenToYuanString(left) : '', reason: '', outRefundNo: newOutRefundNo(deps.clock()), orderId, errors: {} });
   });
 
-  router.post('/paylog/:outTradeNo/refund', async (req, res) => {
+  router.post('/paylog/:outTradeNo/refund', need('refund'), async (req, res) => {
     const { out_trade_no: outTradeNo } = attemptOf(req);
     const amount = formText(req, 'amount', 32).trim();
     const reason = formText(req, 'reason', 400).trim();
@@ -84,6 +98,9 @@ export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'pay
       return renderRefundForm(req, res, errors.amount === 'refund.error.exceeds' ? 409 : 400, { ...form, errors, errorParams: { left: fenToYuanString(leftFen), max: MAX_REASON_LENGTH } });
     }
     const fen = refundFee as number;
+    // operations refund up to what the owner allows each of them
+    const limit = refundLimitOf(res.locals.adminMember as Member);
+    if (limit !== undefined && fen > limit) throw new Forbidden(`refund of ${fen} over the member's limit ${limit}`, 'admin.error.refundLimit', { limit: fenToYuanString(limit) });
     if (!confirmed(req)) {
       return confirmPage(res, {
         title: 'admin.action.refund',
@@ -96,6 +113,7 @@ export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'pay
       });
     }
     const operator = operatorOf(req);
+    const before = await refundState(knex, outTradeNo, outRefundNo);
     try {
       await requestRefund(knex, { outTradeNo, orderId, outRefundNo, refundFee: fen, reason, operator, now: deps.clock() });
     } catch (err) {
@@ -104,11 +122,12 @@ export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'pay
       return renderRefundForm(req, res, 409, { ...form, errors: { amount: err.messageKey }, errorParams: { ...err.params, left: fenToYuanString(left), max: MAX_REASON_LENGTH } });
     }
     const outcome = await sendRefund(knex, provider, { outRefundNo, operator, clock: deps.clock });
+    auditChange(res, { before, after: await refundState(knex, outTradeNo, outRefundNo) });
     req.session.adminNotice = refundNotice(outcome, fen, res.locals.t as Translate);
     res.redirect(303, detailUrl(outTradeNo));
   });
 
-  router.get('/paylog/:outTradeNo/refunds/:outRefundNo/:action', (req, res) => {
+  router.get('/paylog/:outTradeNo/refunds/:outRefundNo/:action', need('refund'), (req, res) => {
     onlyParams(req, []);
     const action = req.params.action;
     if (action !== 'retry' && action !== 'sync') throw new NotFound('no such refund action');
@@ -124,20 +143,24 @@ export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'pay
     });
   });
 
-  router.post('/paylog/:outTradeNo/refunds/:outRefundNo/retry', async (req, res) => {
+  router.post('/paylog/:outTradeNo/refunds/:outRefundNo/retry', need('refund'), async (req, res) => {
     const { out_trade_no: outTradeNo } = attemptOf(req);
     const refund = refundOf(req);
     if (!confirmed(req)) return res.redirect(303, `${detailUrl(outTradeNo)}/refunds/${encodeURIComponent(refund.out_refund_no)}/retry`);
+    const before = await refundState(knex, outTradeNo, refund.out_refund_no);
     const outcome = await sendRefund(knex, provider, { outRefundNo: refund.out_refund_no, operator: operatorOf(req), clock: deps.clock });
+    auditChange(res, { before, after: await refundState(knex, outTradeNo, refund.out_refund_no) });
     req.session.adminNotice = refundNotice(outcome, refund.refund_fee, res.locals.t as Translate);
     res.redirect(303, detailUrl(outTradeNo));
   });
 
-  router.post('/paylog/:outTradeNo/refunds/:outRefundNo/sync', async (req, res) => {
+  router.post('/paylog/:outTradeNo/refunds/:outRefundNo/sync', need('refund'), async (req, res) => {
     const { out_trade_no: outTradeNo } = attemptOf(req);
     const refund = refundOf(req);
     if (!confirmed(req)) return res.redirect(303, `${detailUrl(outTradeNo)}/refunds/${encodeURIComponent(refund.out_refund_no)}/sync`);
+    const before = await refundState(knex, outTradeNo, refund.out_refund_no);
     const outcome = await syncRefund(knex, provider, { outRefundNo: refund.out_refund_no, operator: operatorOf(req), clock: deps.clock });
+    auditChange(res, { before, after: await refundState(knex, outTradeNo, refund.out_refund_no) });
     req.session.adminNotice = syncNotice(outcome);
     res.redirect(303, detailUrl(outTradeNo));
   });

@@ -1,23 +1,33 @@
 import { Router } from 'express';
 import type { ResolvedDeps } from '../deps';
+import { auditActions } from './audit';
+import { accountRoutes, auditRoutes, staffRoutes } from './team-routes';
 import { adminAuthRoutes } from './auth-routes';
-import { requireAdmin } from './auth';
+import { adminCredentials, requireAdmin } from './auth';
 import { adminOrderRoutes } from './order-routes';
 import { adminPaylogRoutes } from './paylog-routes';
 import { adminRefundRoutes } from './refund-routes';
 
 /**
  * The merchant's admin, mounted at /admin after the session, body parser, locale and CSRF
- * middleware: login and logout (auth-routes.ts), then behind requireAdmin the payments
- * (paylog-routes.ts: dashboard, paylog table and CSV, detail, query, close, reconcile), refunds
- * (refund-routes.ts) and every order with cash on delivery settled by hand (order-routes.ts).
+ * middleware: login and logout (auth-routes.ts), then behind requireAdmin (who is signed in, and
+ * their role) and the audit log (every action recorded) the payments (paylog-routes.ts:
+ * dashboard, paylog table and CSV, detail, query, close, flags, reconcile), refunds
+ * (refund-routes.ts), every order with cash on delivery settled by hand (order-routes.ts), and
+ * the team (team-routes.ts: staff, one's own account, the audit log). Each route names the
+ * permission it needs (permissions.ts; roles.ts says which role has it).
  */
 export function adminRoutes(deps: ResolvedDeps): Router {
   const router = Router();
-  router.use(adminAuthRoutes(deps));
-  router.use(requireAdmin);
+  const owner = adminCredentials(deps.config.admin, deps.logger);
+  router.use(adminAuthRoutes(deps, owner));
+  router.use(requireAdmin(deps.db.knex, owner));
+  router.use(auditActions(deps.db.knex, deps.clock, deps.logger));
   router.use(adminPaylogRoutes(deps));
   router.use(adminRefundRoutes(deps));
   router.use(adminOrderRoutes(deps));
+  router.use(staffRoutes(deps, owner));
+  router.use(accountRoutes(deps, owner));
+  router.use(auditRoutes(deps));
   return router;
 }

@@ -1,14 +1,35 @@
 import { adminEn } from './admin-en';
 import { adminZh } from './admin-zh';
 import { en } from './en';
+import { teamEn } from './team-en';
+import { teamZh } from './team-zh';
 import { zh } from './zh';
 
 /** Simplified Chinese by default; English when asked for (?lang=en, or the browser prefers it). */
 export type Locale = 'zh' | 'en';
-export type MessageKey = keyof typeof zh | keyof typeof adminZh;
+export type MessageKey = keyof typeof zh | keyof typeof adminZh | keyof typeof teamZh;
 export type Translate = (key: MessageKey | string, params?: Record<string, string | number>) => string;
 
-const dictionaries: Record<Locale, Record<string, string>> = { zh: { ...zh, ...adminZh }, en: { ...en, ...adminEn } };
+/**
+ * The dictionaries, a Chinese and English pair per room (the shop, the admin, the team...): each
+ * pair has the same keys, no key is in two pairs (tests/unit/i18n.test.ts), and the translator
+ * reads them as one. A new room adds its pair here.
+ */
+export const DICTIONARY_PAIRS: readonly { name: string; zh: Readonly<Record<string, string>>; en: Readonly<Record<string, string>> }[] = [
+  { name: 'shop', zh, en },
+  { name: 'admin', zh: adminZh, en: adminEn },
+  { name: 'team', zh: teamZh, en: teamEn },
+];
+
+const dictionaries: Record<Locale, Record<string, string>> = {
+  zh: Object.assign({}, ...DICTIONARY_PAIRS.map((p) => p.zh)) as Record<string, string>,
+  en: Object.assign({}, ...DICTIONARY_PAIRS.map((p) => p.en)) as Record<string, string>,
+};
+
+/** Every sentence of a language, all rooms together. */
+export function dictionaryOf(locale: Locale): Readonly<Record<string, string>> {
+  return dictionaries[locale];
+}
 
 
 export function isLocale(value: unknown): value is Locale {

@@ -192,3 +192,9 @@ export async function refundsOfOrders(db: Db, orderIds: readonly number[]): Prom
   const rows = (await db('refunds').whereIn('order_id', [...orderIds]).orderBy('created_at').orderBy('out_refund_no').select('*')) as Row[];
   return rows.map(refundOf);
 }
+
+/** An order's money and goods as an audit record keeps them (undefined: no such order). */
+export async function orderStateOf(db: Db, orderId: number): Promise<{ id: number; status: string; delivery_status: string; refunded_fen: number } | undefined> {
+  const row = (await db('orders').where({ id: orderId }).first('id', 'status', 'delivery_status', 'refunded_fen')) as Row | undefined;
+  return row ? { id: Number(row.id), status: String(row.status), delivery_status: String(row.delivery_status), refunded_fen: Number(row.refunded_fen) } : undefined;
+}

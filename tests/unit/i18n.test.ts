@@ -1,19 +1,31 @@
-import { adminEn } from '../../src/i18n/admin-en';
-import { adminZh } from '../../src/i18n/admin-zh';
-import { en as shopEn } from '../../src/i18n/en';
-import { localeFromAcceptLanguage, translator } from '../../src/i18n';
-import { zh as shopZh } from '../../src/i18n/zh';
+import { DICTIONARY_PAIRS, dictionaryOf, localeFromAcceptLanguage, translator } from '../../src/i18n';
 
-const zh: Record<string, string> = { ...shopZh, ...adminZh };
-const en: Record<string, string> = { ...shopEn, ...adminEn };
+const zh: Record<string, string> = { ...dictionaryOf('zh') };
+const en: Record<string, string> = { ...dictionaryOf('en') };
 
 describe('i18n', () => {
-  test('both dictionaries have exactly the same keys', () => {
+  test('both dictionaries have exactly the same keys, room by room', () => {
     expect(Object.keys(en).sort()).toEqual(Object.keys(zh).sort());
+    for (const pair of DICTIONARY_PAIRS) expect([pair.name, Object.keys(pair.en).sort()]).toEqual([pair.name, Object.keys(pair.zh).sort()]);
   });
 
-  test('shop and admin dictionaries do not redefine each other\'s keys', () => {
-    expect(Object.keys(adminZh).filter((k) => k in shopZh)).toEqual([]);
+  test('no room redefines another\'s keys', () => {
+    const seen = new Map<string, string>();
+    const twice: string[] = [];
+    for (const pair of DICTIONARY_PAIRS) {
+      for (const key of Object.keys(pair.zh)) {
+        if (seen.has(key)) twice.push(`${key}: ${seen.get(key)} and ${pair.name}`);
+        seen.set(key, pair.name);
+      }
+    }
+    expect(twice).toEqual([]);
+  });
+
+  test('no sentence is left empty, nor Chinese in English', () => {
+    for (const [key, text] of Object.entries(zh)) {
+      expect([key, text.trim().length > 0, (en[key] ?? '').trim().length > 0]).toEqual([key, true, true]);
+      if (/[\u4e00-\u9fff]/.test(text)) expect([key, /[\u4e00-\u9fff]/.test(en[key] ?? '')]).toEqual([key, false]);
+    }
   });
 
   test('every placeholder of a Chinese sentence appears in its English twin', () => {
