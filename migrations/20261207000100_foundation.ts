@@ -89,10 +89,18 @@ export async function down(knex: Knex): Promise<void> {
     t.dropColumn('flag');
     t.dropColumn('order_id');
   });
+  // the events written since become text, so that no order's history is lost going back
+  await knex.raw("UPDATE order_log SET remark = event || ': ' || coalesce(params::text, '{}') WHERE event IS NOT NULL AND remark IS NULL");
   await knex.schema.alterTable('order_log', (t) => {
     t.dropColumn('params');
     t.dropColumn('event');
   });
+  // what a late payment could not take from stock again, kept as a line of its order's history
+  await knex.raw(
+    `INSERT INTO order_log (order_id, from_status, to_status, operator, remark, at)
+     SELECT i.order_id, o.status, o.status, 'system', 'stock short: ' || i.stock_short || ' of ' || i.title, now()
+       FROM order_items i JOIN orders o ON o.id = i.order_id WHERE i.stock_short > 0`,
+  );
   await knex.schema.alterTable('order_items', (t) => {
     t.dropChecks(['order_items_stock_short_range']);
     t.dropColumn('stock_short');

@@ -4,7 +4,7 @@ import { fenToYuanString, formatFen } from '../money';
 import { formatDateTime, type Translate } from '../i18n';
 import type { RefundHold } from '../payments';
 import type { CloseTradeOutcome } from '../pay/attempts';
-import type { SendRefundOutcome, SyncRefundOutcome } from '../refunds/service';
+import type { AbandonOutcome, SendRefundOutcome, SyncRefundOutcome } from '../refunds/service';
 import type { CloseOutcome, QueryOutcome } from './actions';
 import type { AdminNotice } from './auth';
 
@@ -142,4 +142,21 @@ const FLAG_NOTICES: Record<ResolveFlagDecision, AdminNotice['tone']> = {
 
 export function flagNotice(decision: ResolveFlagDecision): AdminNotice {
   return { tone: FLAG_NOTICES[decision], key: `admin.flag.notice.${decision}` };
+}
+
+export function abandonNotice(outcome: AbandonOutcome, t: Translate): AdminNotice {
+  switch (outcome.kind) {
+    case 'abandoned':
+      return { tone: 'ok', key: 'refund.notice.abandoned' };
+    case 'too_early':
+      return { tone: 'warn', key: 'refund.notice.abandonTooEarly', params: { minutes: outcome.minutes } };
+    case 'not_pending':
+      return { tone: 'ok', key: 'refund.notice.notPending', params: { status: outcome.status } };
+    case 'failed':
+      return { tone: 'error', key: 'admin.notice.wechatFailed', params: { message: outcome.message } };
+    case 'at_wechat': {
+      const sync = syncNotice(outcome.sync);
+      return { tone: 'warn', key: 'refund.notice.abandonAtWechat', details: [[t('refund.notice.askedNow'), t(sync.key, sync.params)]] };
+    }
+  }
 }

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { beijingDateOf, beijingDayStart } from '../beijing-time';
 import { Invalid } from '../errors';
 import { fenToYuanString } from '../money';
-import { ProviderError, type DayBill, type PaymentProvider } from '../payments';
+import { ProviderError, type BillRefund, type DayBill, type PaymentProvider } from '../payments';
 
 /**
  * A day's reconciliation: the provider's bill of a Beijing day (WeChat's) against our paylog rows
@@ -70,7 +70,7 @@ export function parseReconcileDate(provider: PaymentProvider, text: unknown, now
 }
 
 /** The bill's refund status against ours: a status frozen before any outcome matches every status of ours. */
-export function refundStatusDiffers(billStatus: string, ours: string): boolean {
+export function refundStatusDiffers(billStatus: BillRefund['status'], ours: string): boolean {
   if (billStatus === 'frozen') return false;
   return billStatus !== ours;
 }
@@ -168,7 +168,7 @@ export async function reconcileDay(knex: Knex, provider: PaymentProvider, date: 
     matchedRefunds.add(outRefundNo);
     if (ours.out_trade_no !== outTradeNo) differences.push({ kind: 'ids', entity: 'refund', outTradeNo, outRefundNo, ours: ours.out_trade_no, bill: outTradeNo });
     if (billFen !== ours.refund_fee) differences.push({ kind: 'amount', entity: 'refund', outTradeNo, outRefundNo, ours: yuan(ours.refund_fee), bill: billAmount });
-    if (refundStatusDiffers(row.status, ours.status)) differences.push({ kind: 'state', entity: 'refund', outTradeNo, outRefundNo, ours: ours.status, bill: row.status });
+    if (refundStatusDiffers(row.status, ours.status)) differences.push({ kind: 'state', entity: 'refund', outTradeNo, outRefundNo, ours: ours.status, bill: row.statusText });
   }
   for (const r of ourRefunds) {
     if (!matchedRefunds.has(r.out_refund_no)) differences.push({ kind: 'not_in_bill', entity: 'refund', outTradeNo: r.out_trade_no, outRefundNo: r.out_refund_no, ours: yuan(r.refund_fee) });

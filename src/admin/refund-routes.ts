@@ -3,7 +3,7 @@ import type { ResolvedDeps } from '../deps';
 import { Conflict, Forbidden, Invalid, NotFound } from '../errors';
 import { MAX_REASON_LENGTH, OUT_REFUND_NO, attemptActions, newOutRefundNo, readAttempt, readRefund, refundableFen, requestRefund, type Refund } from '../ledger';
 import { fenToYuanString, yuanStringToFen } from '../money';
-import { sendRefund, syncRefund } from '../refunds/service';
+import { abandonRefund, sendRefund, syncRefund } from '../refunds/service';
 import type { Translate } from '../i18n';
 import { loadPathParam } from '../http/path-param';
 import { auditChange } from './audit';
@@ -11,7 +11,7 @@ import { need } from './permissions';
 import { refundLimitOf } from './roles';
 import type { Member } from './staff';
 import { confirmPage, confirmed, detailUrl, formText, loadAttemptParam, onlyParams, operatorOf } from './http';
-import { refundNotice, syncNotice } from './notices';
+import { abandonNotice, refundNotice, syncNotice } from './notices';
 
 type Refundable = Awaited<ReturnType<typeof refundableFen>>;
 
@@ -130,7 +130,7 @@ export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'pay
   router.get('/paylog/:outTradeNo/refunds/:outRefundNo/:action', need('refund'), (req, res) => {
     onlyParams(req, []);
     const action = req.params.action;
-    if (action !== 'retry' && action !== 'sync') throw new NotFound('no such refund action');
+    if (action !== 'retry' && action !== 'sync' && action !== 'abandon') throw new NotFound('no such refund action');
     const { out_trade_no: outTradeNo } = attemptOf(req);
     const refund = refundOf(req);
     confirmPage(res, {
@@ -139,7 +139,7 @@ export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'pay
       textParams: { outRefundNo: refund.out_refund_no, amount: fenToYuanString(refund.refund_fee) },
       action: `${detailUrl(outTradeNo)}/refunds/${encodeURIComponent(refund.out_refund_no)}/${action}`,
       back: detailUrl(outTradeNo),
-      danger: action === 'retry',
+      danger: action !== 'sync',
     });
   });
 
@@ -162,6 +162,17 @@ export function adminRefundRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'pay
     const outcome = await syncRefund(knex, provider, { outRefundNo: refund.out_refund_no, operator: operatorOf(req), clock: deps.clock });
     auditChange(res, { before, after: await refundState(knex, outTradeNo, refund.out_refund_no) });
     req.session.adminNotice = syncNotice(outcome);
+    res.redirect(303, detailUrl(outTradeNo));
+  });
+
+  router.post('/paylog/:outTradeNo/refunds/:outRefundNo/abandon', need('refund'), async (req, res) => {
+    const { out_trade_no: outTradeNo } = attemptOf(req);
+    const refund = refundOf(req);
+    if (!confirmed(req)) return res.redirect(303, `${detailUrl(outTradeNo)}/refunds/${encodeURIComponent(refund.out_refund_no)}/abandon`);
+    const before = await refundState(knex, outTradeNo, refund.out_refund_no);
+    const outcome = await abandonRefund(knex, provider, { outRefundNo: refund.out_refund_no, operator: operatorOf(req), clock: deps.clock });
+    auditChange(res, { before, after: await refundState(knex, outTradeNo, refund.out_refund_no) });
+    req.session.adminNotice = abandonNotice(outcome, res.locals.t as Translate);
     res.redirect(303, detailUrl(outTradeNo));
   });
 

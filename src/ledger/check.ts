@@ -199,11 +199,21 @@ export async function checkLedger(knex: Knex, options: LedgerCheckOptions): Prom
     for (const o of orderRefunds) {
       const total = n(o.total_fen);
       const back = n(o.refunded_fen);
+      // more came back of its own payment than it cost (a refund WeChat completed after we had closed it, asked again meanwhile)
+      if (n(o.succeeded) > total) add('order_refunds_not_summed', `order ${o.id}`, `had ${yuan(n(o.succeeded))} refunded of its own payment of ${yuan(total)}`);
       // refunds from before they named orders: the order was refunded with its whole payment
       const expected = o.naming > 0 ? Math.min(total, n(o.succeeded)) : o.status === 'refunded' ? total : 0;
       if (back !== expected) add('order_refunds_not_summed', `order ${o.id}`, `has ${yuan(back)} refunded but its own refunds add up to ${yuan(expected)}`);
       if ((o.status === 'refunded') !== (back === total)) add('order_refunds_not_summed', `order ${o.id}`, `is ${o.status} with ${yuan(back)} of ${yuan(total)} refunded`);
     }
+
+    // 5b'. a payment all refunded leaves none of the orders it pays paid
+    const leftPaid = (await trx('orders')
+      .join('paylog', 'paylog.out_trade_no', 'orders.out_trade_no')
+      .where('orders.status', 'paid')
+      .whereRaw('paylog.refunded_fee = paylog.total_fee')
+      .select('orders.id', 'orders.out_trade_no')) as { id: number; out_trade_no: string }[];
+    for (const o of leftPaid) add('order_refunds_not_summed', `order ${o.id}`, `is paid by ${o.out_trade_no}, which is refunded in full`);
 
     // 5c. the goods follow the money where they have not left
     const deliveries = (await trx('orders')

@@ -49,6 +49,8 @@ export interface OrderEvents {
   refund_succeeded_all: { outRefundNo: string; amountFen: number };
   /** WeChat completed a refund we had closed: counted after all, flagged */
   refund_succeeded_after_close: { outRefundNo: string; amountFen: number };
+  /** paid twice, one payment refunded: the other payment pays the order now, which stays paid */
+  paid_by_other_payment: { from: string; to: string };
   cod_accepted: Record<string, never>;
   cod_delivered_paid: Record<string, never>;
   cod_cancelled: Record<string, never>;
@@ -88,6 +90,7 @@ export const ORDER_EVENT_CODES: readonly OrderEventCode[] = [
   'refund_succeeded',
   'refund_succeeded_all',
   'refund_succeeded_after_close',
+  'paid_by_other_payment',
   'cod_accepted',
   'cod_delivered_paid',
   'cod_cancelled',

@@ -248,12 +248,15 @@ export async function closeAttempt(knex: Knex, input: { outTradeNo: string; now:
       trx,
       orders.map((o) => o.id),
     );
+    const line = { operator: input.operator, event: input.event, at: input.now };
     await repo.moveOrders(
       trx,
       orders.map((o) => ({ id: o.id, from: 'unpaid' as const, delivery: deliveryAfter(o.delivery_status, 'closed') })),
       { to: 'closed' },
-      { operator: input.operator, event: input.event, at: input.now },
+      line,
     );
+    // superseded, or its orders paid through another attempt: none moved, but its orders' log says it closed
+    if (orders.length === 0) await repo.noteOnOrdersOf(trx, input.outTradeNo, line);
     await repo.wake(trx, [input.outTradeNo]);
     return 'closed';
   });

@@ -51,7 +51,7 @@ export const REFUND_FLAGS = ['succeeded_after_close'] as const;
 export type RefundFlag = (typeof REFUND_FLAGS)[number];
 
 /** Where news of a payment came from. */
-export type PaySource = 'notify' | 'query' | 'sweeper' | 'admin' | 'unifiedorder';
+export type PaySource = 'notify' | 'query' | 'sweeper' | 'admin' | 'ordering';
 
 /** The money was taken: SUCCESS, or SUCCESS and then (partly) refunded. */
 export function isPaid(state: TradeState): boolean {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import { refundOf, type Refund, type RefundFlag, type RefundStatus } from './model';
-import type { RefundOrder, RefundableOrder } from './refund-rules';
-import * as repo from './repo';
+import { ORDER_COLUMNS, orderOf, refundOf, type DeliveryStatus, type Refund, type RefundFlag, type RefundStatus } from './model';
+import type { RefundOrder, RefundableOrder, StandingPayment } from './refund-rules';
+import type * as repo from './repo';
 
 /**
  * The statements of refunds (and of the flags an admin resolves, on paylog and refunds): locks,
@@ -42,10 +42,43 @@ export async function refundableOrders(db: Db, outTradeNo: string): Promise<Refu
   return rows.map((r) => ({ id: Number(r.id), total_fen: Number(r.total_fen), liveFen: Number(r.live_fen) }));
 }
 
-/** The refund's order, locked, as the refund's outcome needs it. */
-export async function lockRefundOrder(trx: Knex.Transaction, orderId: number): Promise<RefundOrder | undefined> {
-  const order = await repo.lockOrder(trx, orderId);
-  return order && { id: order.id, status: order.status, total_fen: order.total_fen, refunded_fen: order.refunded_fen, out_trade_no: order.out_trade_no };
+/**
+ * The orders a refund's outcome may move, locked in id order (the order every transaction locks
+ * orders in, after the paylog row and before a refund): every order this attempt pays now, and the
+ * refund's own order.
+ */
+export async function lockRefundOrders(trx: Knex.Transaction, outTradeNo: string, orderId: number | null): Promise<(RefundOrder & { delivery_status: DeliveryStatus })[]> {
+  const rows = (await trx('orders')
+    .where((q) => {
+      q.where({ out_trade_no: outTradeNo, status: 'paid' });
+      if (orderId !== null) q.orWhere({ id: orderId });
+    })
+    .orderBy('id')
+    .forUpdate()
+    .select(ORDER_COLUMNS)) as Row[];
+  return rows.map(orderOf).map((o) => ({ id: o.id, status: o.status, total_fen: o.total_fen, refunded_fen: o.refunded_fen, out_trade_no: o.out_trade_no, delivery_status: o.delivery_status }));
+}
+
+/**
+ * Another payment that still stands for an order: paid (SUCCESS or REFUND), not `outTradeNo`, and
+ * with less of the order's share refunded from it (its SUCCESS refunds naming the order) than the
+ * order cost. Read without a lock: a refund of it settling meanwhile moves the order after this
+ * transaction, from the state this one leaves.
+ */
+export async function standingPaymentOf(db: Db, order: { id: number; total_fen: number }, outTradeNo: string): Promise<StandingPayment | undefined> {
+  const rows = (await db('paylog_orders')
+    .join('paylog', 'paylog.out_trade_no', 'paylog_orders.out_trade_no')
+    .where('paylog_orders.order_id', order.id)
+    .whereNot('paylog.out_trade_no', outTradeNo)
+    .whereIn('paylog.trade_state', ['SUCCESS', 'REFUND'])
+    .orderBy('paylog.pay_time')
+    .orderBy('paylog.out_trade_no')
+    .select(
+      'paylog.out_trade_no',
+      db.raw(`(SELECT coalesce(sum(r.refund_fee), 0) FROM refunds r WHERE r.out_trade_no = paylog.out_trade_no AND r.order_id = ? AND r.status = 'SUCCESS')::bigint AS refunded_fen`, [order.id]),
+    )) as Row[];
+  const standing = rows.map((r) => ({ out_trade_no: String(r.out_trade_no), refundedFen: Number(r.refunded_fen) })).find((p) => p.refundedFen < order.total_fen);
+  return standing;
 }
 
 export async function insertRefund(

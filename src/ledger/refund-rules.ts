@@ -1,4 +1,5 @@
-import { isFinalRefund, isPaid, type OrderStatus, type RefundFlag, type RefundStatus, type TradeState } from './model';
+import { deliveryAfter } from './delivery-rules';
+import { isFinalRefund, isPaid, type DeliveryStatus, type OrderStatus, type RefundFlag, type RefundStatus, type TradeState } from './model';
 
 /**
  * The refund decisions, pure and table-tested (tests/unit/ledger/rules.test.ts). A refund returns
@@ -137,7 +138,7 @@ export type RefundSettleDecision =
       refundedFee: number;
       /** the order's refunded_fen after, when the refund names an order this attempt paid */
       orderRefundedFen: number | undefined;
-      /** the orders that become refunded: the refund's order when its own amount is all back; for a refund naming no order, every order the attempt paid once the attempt's whole amount is back */
+      /** the orders whose money is all back: the refund's order when its own amount is; every order the attempt pays once the attempt's whole amount is */
       refundOrders: 'its_order' | 'all_paid_by_attempt' | 'none';
       flag: RefundFlag | undefined;
     };
@@ -174,14 +175,12 @@ export function decideRefundSettle(
   // WeChat never gives back more than it took: if our sums say so, our records are wrong
   if (refundedFee > attempt.total_fee) return { outcome: 'conflict' };
   const ownOrder = order !== undefined && refund.order_id === order.id && order.out_trade_no === attempt.out_trade_no ? order : undefined;
-  // (after a close the same money may have been asked again for the order: it never counts past its total)
+  // (after a close the same money may have been asked again for the order: it never counts past its total; the ledger check reports the excess)
   const orderRefundedFen = ownOrder ? Math.min(ownOrder.total_fen, ownOrder.refunded_fen + refund.refund_fee) : undefined;
+  // the whole payment back: every order it still pays is refunded, whatever the refund named (refunds
+  // from before they named orders, or an order over-refunded after a close, would leave one behind)
   const refundOrders =
-    ownOrder && orderRefundedFen === ownOrder.total_fen && ownOrder.status === 'paid'
-      ? 'its_order'
-      : refund.order_id === null && refundedFee === attempt.total_fee
-        ? 'all_paid_by_attempt'
-        : 'none';
+    refundedFee === attempt.total_fee ? 'all_paid_by_attempt' : ownOrder && orderRefundedFen === ownOrder.total_fen && ownOrder.status === 'paid' ? 'its_order' : 'none';
   return {
     outcome: afterClose ? 'succeeded_after_close' : refundOrders === 'none' ? 'refunded' : 'fully_refunded',
     refundedFee,
@@ -191,6 +190,29 @@ export function decideRefundSettle(
   };
 }
 
+/** Another payment of an order that still stands for it (paid, and not all of the order's share refunded from it). */
+export interface StandingPayment {
+  out_trade_no: string;
+  /** what that payment's own refunds naming the order gave back, fen */
+  refundedFen: number;
+}
+
+export type OrderAfterFullRefund =
+  /** its money is all back: refunded, and its goods never sent if they had not left */
+  | { kind: 'refunded'; delivery: DeliveryStatus }
+  /** the shopper paid it twice and one payment is back: the other pays it now, and it stays paid */
+  | { kind: 'paid_by'; outTradeNo: string; refundedFen: number };
+
+/**
+ * An order whose payment is all back. Paid twice (the second payment kept and flagged for a
+ * refund), refunding either payment leaves it paid by the other: it moves to that payment instead
+ * of being refunded, so that a shopper who paid twice and got one payment back still gets the goods.
+ */
+export function orderAfterFullRefund(order: { delivery_status: DeliveryStatus; total_fen: number }, standing: StandingPayment | undefined): OrderAfterFullRefund {
+  if (standing && standing.refundedFen < order.total_fen) return { kind: 'paid_by', outTradeNo: standing.out_trade_no, refundedFen: standing.refundedFen };
+  return { kind: 'refunded', delivery: deliveryAfter(order.delivery_status, 'refunded_in_full') };
+}
+
 // ---- what an admin may do with a refund ----------------------------------------------------
 
 export interface RefundActions {
@@ -198,8 +220,10 @@ export interface RefundActions {
   canRetry: boolean;
   /** not final: ask WeChat how it stands */
   canSync: boolean;
+  /** never accepted by WeChat: give it up once WeChat says it has no such refund */
+  canAbandon: boolean;
 }
 
 export function refundActions(refund: { status: RefundStatus }): RefundActions {
-  return { canRetry: refund.status === 'PENDING', canSync: !isFinalRefund(refund.status) };
+  return { canRetry: refund.status === 'PENDING', canSync: !isFinalRefund(refund.status), canAbandon: refund.status === 'PENDING' };
 }

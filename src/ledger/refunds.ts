@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
 import { Conflict, Invalid, NotFound } from '../errors';
 import { fenToYuanString } from '../money';
-import { deliveryAfter } from './delivery-rules';
 import { orderEvent } from './events';
+import { resolveAttemptFlag } from './flags';
 import { OUT_REFUND_NO, type Refund, type RefundStatus } from './model';
 import * as refundRepo from './refund-repo';
-import { decideRefundAccepted, decideRefundFailed, decideRefundRequest, decideRefundSettle, type RefundNews, type RefundOrder, type SettleRefundOutcome } from './refund-rules';
+import { decideRefundAccepted, decideRefundFailed, decideRefundRequest, decideRefundSettle, orderAfterFullRefund, type RefundNews, type RefundOrder, type SettleRefundOutcome } from './refund-rules';
 import { readAttempt } from './reads';
 import * as repo from './repo';
 
@@ -83,12 +83,17 @@ export async function refundableFen(
   return { totalFee: attempt.total_fee, committedFen, leftFen, orders };
 }
 
-/** The refund with its attempt locked first, then its order, then itself: one lock order for every refund change. */
-async function lockRefundChain(trx: Knex.Transaction, found: Refund): Promise<{ attempt: Awaited<ReturnType<typeof repo.lockAttempt>>; order: RefundOrder | undefined; refund: Refund | undefined }> {
+/**
+ * The refund with its attempt locked first, then the orders its outcome may move (every order the
+ * attempt pays, and the refund's own; in id order), then itself: one lock order for every change
+ * of money.
+ */
+async function lockRefundChain(trx: Knex.Transaction, found: Refund) {
   const attempt = await repo.lockAttempt(trx, found.out_trade_no);
-  const order = found.order_id === null ? undefined : await refundRepo.lockRefundOrder(trx, found.order_id);
+  const orders = await refundRepo.lockRefundOrders(trx, found.out_trade_no, found.order_id);
+  const order: RefundOrder | undefined = orders.find((o) => o.id === found.order_id);
   const refund = await refundRepo.lockRefund(trx, found.out_refund_no);
-  return { attempt, order, refund };
+  return { attempt, orders, order, refund };
 }
 
 /** A refund's line goes on its order; a refund naming no order (from before refunds named orders) on every order of its attempt. */
@@ -169,8 +174,11 @@ export async function settleRefund(knex: Knex, input: RefundOutcomeInput): Promi
   const found = await refundRepo.findRefund(knex, input.outRefundNo);
   if (!found) return 'unknown_refund';
   if (found.out_trade_no !== input.outTradeNo) return 'mismatch';
-  return knex.transaction(async (trx) => {
-    const { attempt, order, refund } = await lockRefundChain(trx, found);
+  // payments that pay an order now in place of the one refunded (a double payment kept)
+  const standIn = new Set<string>();
+  const outcome = await knex.transaction(async (trx) => {
+    standIn.clear();
+    const { attempt, orders, order, refund } = await lockRefundChain(trx, found);
     const decision = decideRefundSettle(attempt, refund, order, input);
     if (!attempt || !refund) return decision.outcome;
     const amount = { outRefundNo: input.outRefundNo, amountFen: refund.refund_fee };
@@ -201,26 +209,33 @@ export async function settleRefund(knex: Knex, input: RefundOutcomeInput): Promi
         if (decision.refundOrders === 'none') {
           await noteOnRefund(trx, refund, line(event));
         } else {
-          // only the orders this attempt paid (a duplicate payment of the same orders leaves them paid)
-          const paid = await repo.lockCurrentOrders(trx, attempt.out_trade_no, 'paid');
-          const refunded = decision.refundOrders === 'its_order' ? paid.filter((o) => o.id === order?.id) : paid;
-          if (decision.refundOrders === 'all_paid_by_attempt') {
-            await repo.refundOrdersInFull(
-              trx,
-              refunded.map((o) => o.id),
-              input.now,
-            );
+          // the orders whose money is all back (only those this attempt pays: a second payment of the same orders leaves them paid)
+          const done = orders.filter((o) => o.status === 'paid' && o.out_trade_no === attempt.out_trade_no && (decision.refundOrders === 'all_paid_by_attempt' || o.id === order?.id));
+          for (const o of done) {
+            const after = orderAfterFullRefund(o, await refundRepo.standingPaymentOf(trx, o, attempt.out_trade_no));
+            if (after.kind === 'paid_by') {
+              // paid twice, one payment back: the other pays it now
+              await repo.moveOrders(trx, [{ id: o.id, from: 'paid' }], { to: 'paid', outTradeNo: after.outTradeNo }, line(orderEvent('paid_by_other_payment', { from: attempt.out_trade_no, to: after.outTradeNo })));
+              await repo.changeOrderRefunded(trx, o.id, after.refundedFen, input.now);
+              standIn.add(after.outTradeNo);
+            } else {
+              await repo.moveOrders(trx, [{ id: o.id, from: 'paid', delivery: after.delivery }], { to: 'refunded' }, line(event));
+              await repo.changeOrderRefunded(trx, o.id, o.total_fen, input.now);
+            }
           }
-          await repo.moveOrders(
-            trx,
-            refunded.map((o) => ({ id: o.id, from: 'paid' as const, delivery: deliveryAfter(o.delivery_status, 'refunded_in_full') })),
-            { to: 'refunded' },
-            line(event),
-          );
+          if (done.length === 0) await noteOnRefund(trx, refund, line(event));
         }
         await repo.wake(trx, [attempt.out_trade_no]);
         return decision.outcome;
       }
     }
   });
+  // its "refund the second payment" flag is handled: the first came back instead (after the
+  // commit, in the flag's own transaction; should it fail, the flag waits for an admin as before)
+  for (const outTradeNo of standIn) {
+    const standing = await readAttempt(knex, outTradeNo);
+    if (standing?.flag !== 'double_payment' || standing.flag_resolved_at !== null) continue;
+    await resolveAttemptFlag(knex, { outTradeNo, operator: 'system', note: `${input.outTradeNo} 已全额退款，订单改由本笔支付 / refunded in full; this payment pays the order now`, now: input.now });
+  }
+  return outcome;
 }

@@ -126,7 +126,7 @@ async function orderAtWechatFor(knex: Knex, wx: PayContext, paylog: Paylog, orde
   if (facts.kind === 'closed') return { kind: 'expired', paylog };
   if (facts.kind === 'paid') {
     // paid already (a notify still on its way): ask WeChat for the facts and settle now
-    await settleFromQuery(knex, wx.provider, paylog.out_trade_no, { now, source: 'unifiedorder' }).catch((err: unknown) => upstream(err, `query ${paylog.out_trade_no} after it was paid`));
+    await settleFromQuery(knex, wx.provider, paylog.out_trade_no, { now, source: 'ordering' }).catch((err: unknown) => upstream(err, `query ${paylog.out_trade_no} after it was paid`));
     const settled = await reloadPaylog(knex, paylog.out_trade_no);
     if (isPaid(settled.trade_state)) return { kind: 'paid', paylog: settled };
     // WeChat says paid but its answer did not settle here (amount differs, query lagging): never loop

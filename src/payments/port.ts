@@ -136,8 +136,10 @@ export interface BillRefund {
   outRefundNo: string;
   amountFen: number | undefined;
   amountText: string;
-  /** in the shop's vocabulary; `frozen` when the bill was made before any outcome (it matches every state of ours) */
-  status: ProviderRefundStatus | 'frozen' | string;
+  /** in the shop's vocabulary; `frozen` when the bill was made before any outcome (it matches every state of ours); `unrecognised` for a word we do not know */
+  status: ProviderRefundStatus | 'frozen' | 'unrecognised';
+  /** the status as the bill wrote it (for a person to read) */
+  statusText: string;
 }
 
 export type DayBill =

@@ -18,7 +18,7 @@ import {
   type WxPayClientOptions,
 } from '../wechatpay';
 import { readV2PaymentNotify, readV2RefundNotify, v2NotifyReply } from './wechat-v2-notify';
-import { ProviderError, type BillPayment, type BillRefund, type PaymentProvider, type ProviderSaid, type RefundHold, type TradeFacts } from './port';
+import { ProviderError, type BillPayment, type BillRefund, type PaymentProvider, type ProviderRefundStatus, type ProviderSaid, type RefundHold, type TradeFacts } from './port';
 
 /**
  * The payment port's first adapter: WeChat Pay API v2 (XML, MD5 or HMAC-SHA256 with the API key,
@@ -100,6 +100,9 @@ export function tradeFactsOf(outTradeNo: string, answer: OrderQueryResult): Trad
       return { kind: 'closed', said };
   }
 }
+
+/** The refund states a v2 bill writes, besides PROCESSING (frozen before any outcome): the shop's own words. */
+const BILL_REFUND_STATUSES: readonly ProviderRefundStatus[] = ['SUCCESS', 'REFUNDCLOSE', 'CHANGE'];
 
 const compactDate = (date: string): string => date.replace(/-/g, '');
 const dashedDate = (compact: string): string => `${compact.slice(0, 4)}-${compact.slice(4, 6)}-${compact.slice(6, 8)}`;
@@ -238,7 +241,8 @@ export function createWechatV2Provider(options: WechatV2Options, injected?: { cl
             outRefundNo: row[C.outRefundNo] ?? '',
             amountFen: fenOf(row[C.refundFee]),
             amountText: refundText,
-            status: status === '' || status === BILL_REFUND_PROCESSING ? 'frozen' : status,
+            status: status === '' || status === BILL_REFUND_PROCESSING ? 'frozen' : (BILL_REFUND_STATUSES as readonly string[]).includes(status) ? (status as ProviderRefundStatus) : 'unrecognised',
+            statusText: status,
           });
         } else {
           const amountText = row[C.totalFee] ?? row[C.settlementTotalFee] ?? '';

@@ -104,3 +104,35 @@ export async function syncRefund(knex: Knex, provider: PaymentProvider, input: {
   const after = await readRefund(knex, input.outRefundNo);
   return { kind: 'settled', outcome, status: after?.status ?? refund.status };
 }
+
+/** How long a refund must have waited since WeChat last heard of it before it may be abandoned (a refund just sent may not show in a query yet). */
+export const ABANDON_AFTER_MS = 10 * 60 * 1000;
+
+export type AbandonOutcome =
+  /** WeChat has no such refund: closed here, its amount free again */
+  | { kind: 'abandoned' }
+  /** WeChat has it after all: stored as a sync would */
+  | { kind: 'at_wechat'; sync: SyncRefundOutcome }
+  /** sent too recently to be sure WeChat would show it */
+  | { kind: 'too_early'; minutes: number }
+  | { kind: 'not_pending'; status: RefundStatus }
+  | { kind: 'failed'; message: string };
+
+/**
+ * An admin gives up a refund that waits for ever (WeChat refused it with an answer nobody could
+ * place, and retrying gets the same): only a PENDING refund, only once it has waited
+ * ABANDON_AFTER_MS, and only when WeChat, asked now, has no such refund. Then it is closed and
+ * its amount may be refunded anew; if WeChat has it after all, it is stored as WeChat says.
+ */
+export async function abandonRefund(knex: Knex, provider: PaymentProvider, input: { outRefundNo: string; operator: string; clock: Clock }): Promise<AbandonOutcome> {
+  const refund = await readRefund(knex, input.outRefundNo);
+  if (!refund) throw new NotFound(`no refund ${input.outRefundNo}`, 'refund.error.notFound');
+  if (refund.status !== 'PENDING') return { kind: 'not_pending', status: refund.status };
+  const waited = input.clock().getTime() - refund.updated_at.getTime();
+  if (waited < ABANDON_AFTER_MS) return { kind: 'too_early', minutes: Math.ceil((ABANDON_AFTER_MS - waited) / 60_000) };
+  const sync = await syncRefund(knex, provider, input);
+  if (sync.kind === 'failed') return { kind: 'failed', message: sync.message };
+  if (sync.kind !== 'not_at_wechat') return { kind: 'at_wechat', sync };
+  await refundFailed(knex, { outRefundNo: input.outRefundNo, error: 'abandoned by an admin: WeChat has no such refund', final: true, operator: input.operator, now: input.clock() });
+  return { kind: 'abandoned' };
+}

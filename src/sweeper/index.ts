@@ -12,8 +12,10 @@ import { settleFromQuery } from '../pay/settle';
  * The sweeper, a job of its own on every instance: it ends what nobody else will. Unpaid attempts
  * whose time is up (or that were superseded, once WeChat would close them) are asked about, closed
  * at WeChat and here, and their stock given back; attempts with a live code and no news are asked
- * about, so a lost notify never leaves a paid shopper unpaid; cash-on-delivery orders nobody
- * accepted are cancelled. Several instances share the work safely (claims with SKIP LOCKED).
+ * about, so a lost notify never leaves a paid shopper unpaid; attempts closed here are asked about
+ * twice more in WeChat's day of notify retries, so a payment WeChat took after the close (its
+ * notify lost too) is found and settled as late; cash-on-delivery orders nobody accepted are
+ * cancelled. Several instances share the work safely (claims with SKIP LOCKED).
  */
 
 export interface SweeperOptions {
@@ -117,7 +119,25 @@ export function createSweeper(options: SweeperOptions): Sweeper {
         logger.warn({ err, outTradeNo }, 'sweeper could not ask WeChat about a trade');
       }
     }
-    // 3. cash on delivery nobody accepted: cancelled, stock returned (src/checkout/cod.ts)
+    // 3. closed here, yet WeChat may have taken the money after all (its notify lost): asked twice in WeChat's day of retries
+    const closed = await claim('closed');
+    for (const outTradeNo of closed) {
+      if (deferred(outTradeNo, now)) {
+        actions.inc({ action: 'backoff' });
+        continue;
+      }
+      try {
+        const { result } = await settleFromQuery(knex, options.provider, outTradeNo, { now, source: 'sweeper' });
+        backoff.delete(outTradeNo);
+        actions.inc({ action: result ? `closed_query_${result.outcome}` : 'closed_query_unpaid' });
+        handled += 1;
+      } catch (err) {
+        failedAt(outTradeNo, now);
+        actions.inc({ action: 'error' });
+        logger.warn({ err, outTradeNo }, 'sweeper could not ask WeChat about a closed trade');
+      }
+    }
+    // 4. cash on delivery nobody accepted: cancelled, stock returned (src/checkout/cod.ts)
     try {
       const cancelled = await expireUnacceptedCod(knex, now, options.codAcceptHours, options.batchSize);
       if (cancelled > 0) actions.inc({ action: 'cod_cancelled' }, cancelled);

@@ -34,6 +34,7 @@ const EXAMPLES: Record<OrderEvent['event'], OrderEvent[]> = {
   refund_succeeded: [orderEvent('refund_succeeded', { outRefundNo: 'R1', amountFen: 100 })],
   refund_succeeded_all: [orderEvent('refund_succeeded_all', { outRefundNo: 'R1', amountFen: 100 })],
   refund_succeeded_after_close: [orderEvent('refund_succeeded_after_close', { outRefundNo: 'R1', amountFen: 100 })],
+  paid_by_other_payment: [orderEvent('paid_by_other_payment', { from: 'A', to: 'B' })],
   cod_accepted: [orderEvent('cod_accepted', {})],
   cod_delivered_paid: [orderEvent('cod_delivered_paid', {})],
   cod_cancelled: [orderEvent('cod_cancelled', {})],

@@ -18,6 +18,7 @@ import {
   paymentNeedsAdmin,
   queryIsDue,
   refundActions,
+  orderAfterFullRefund,
   refundNeedsAdmin,
   shopperOrderAction,
   statusOf,
@@ -283,6 +284,13 @@ describe('refunds', () => {
       counted(500, undefined, 'none'),
     ],
     ['SUCCESS of a refund naming no order (from before refunds named orders): the orders refunded with the whole payment', { ...refund, order_id: null, refund_fee: 700 }, undefined, { ...news, refundFee: 700 }, counted(1000, undefined, 'all_paid_by_attempt', 'fully_refunded')],
+    [
+      'SUCCESS of the last of the payment, for one of its orders: every order it still pays is refunded (none is left paid by money that is all back)',
+      { ...refund, refund_fee: 700 },
+      { ...order, refunded_fen: 0 },
+      { ...news, refundFee: 700 },
+      counted(1000, 700, 'all_paid_by_attempt', 'fully_refunded'),
+    ],
     ['SUCCESS again', { ...refund, status: 'SUCCESS' as const }, order, news, { outcome: 'duplicate' }],
     ['SUCCESS told REFUNDCLOSE later: kept', { ...refund, status: 'SUCCESS' as const }, order, { ...news, status: 'REFUNDCLOSE' as const }, { outcome: 'conflict' }],
     // (once dropped as a conflict: our refunded total fell short of WeChat's)
@@ -302,6 +310,22 @@ describe('refunds', () => {
   });
 });
 
+describe('an order whose payment is all back', () => {
+  const order = { delivery_status: 'pending' as const, total_fen: 500 };
+  test.each([
+    ['paid once: refunded, its goods never sent', undefined, { kind: 'refunded', delivery: 'cancelled' }],
+    ['paid twice, the other payment untouched: paid by it now', { out_trade_no: 'T2', refundedFen: 0 }, { kind: 'paid_by', outTradeNo: 'T2', refundedFen: 0 }],
+    ['paid twice, the other partly refunded for it: paid by it, what it gave back carried', { out_trade_no: 'T2', refundedFen: 200 }, { kind: 'paid_by', outTradeNo: 'T2', refundedFen: 200 }],
+    ['paid twice, the other all refunded for it too: refunded', { out_trade_no: 'T2', refundedFen: 500 }, { kind: 'refunded', delivery: 'cancelled' }],
+  ] as const)('%s', (_name, standing, expected) => {
+    expect(orderAfterFullRefund(order, standing)).toEqual(expected);
+  });
+
+  test('goods already sent stay sent: the refund does not unship them', () => {
+    expect(orderAfterFullRefund({ delivery_status: 'shipped', total_fen: 500 }, undefined)).toEqual({ kind: 'refunded', delivery: 'shipped' });
+  });
+});
+
 describe('what may be done, decided once (the views read these)', () => {
   test('an admin closes an unpaid attempt and refunds a paid one while money is left', () => {
     expect(attemptActions({ trade_state: 'NOTPAY' }, 0)).toEqual({ canClose: true, canRefund: false, refundBlocked: 'not_paid' });
@@ -311,11 +335,11 @@ describe('what may be done, decided once (the views read these)', () => {
   });
 
   test('a refund is retried while WeChat never accepted it, synced until final', () => {
-    expect(refundActions({ status: 'PENDING' })).toEqual({ canRetry: true, canSync: true });
-    expect(refundActions({ status: 'PROCESSING' })).toEqual({ canRetry: false, canSync: true });
-    expect(refundActions({ status: 'CHANGE' })).toEqual({ canRetry: false, canSync: true });
-    expect(refundActions({ status: 'SUCCESS' })).toEqual({ canRetry: false, canSync: false });
-    expect(refundActions({ status: 'REFUNDCLOSE' })).toEqual({ canRetry: false, canSync: false });
+    expect(refundActions({ status: 'PENDING' })).toEqual({ canRetry: true, canSync: true, canAbandon: true });
+    expect(refundActions({ status: 'PROCESSING' })).toEqual({ canRetry: false, canSync: true, canAbandon: false });
+    expect(refundActions({ status: 'CHANGE' })).toEqual({ canRetry: false, canSync: true, canAbandon: false });
+    expect(refundActions({ status: 'SUCCESS' })).toEqual({ canRetry: false, canSync: false, canAbandon: false });
+    expect(refundActions({ status: 'REFUNDCLOSE' })).toEqual({ canRetry: false, canSync: false, canAbandon: false });
   });
 
   test('a shopper pays an unpaid order, buys a closed one again, reads a paid one', () => {
