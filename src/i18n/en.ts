@@ -194,5 +194,6 @@ export const en: Record<keyof typeof zh, string> = {
   'pay.error.otherWay': 'This payment is made another way. Please reload the page.',
   'pay.error.otherPayer': 'This payment was started for another WeChat user. Please pay with a QR code instead, or order again.',
   'pay.error.tooManyAttempts': 'These orders have had too many payment attempts (at most {max}). Please order again.',
+  'pay.error.tooManySessionAttempts': 'This browser has started too many payments for these orders (at most {max} per browser). Please pay the way this page shows, or order again.',
   'pay.error.wayOff': 'This way to pay is no longer offered. Please pay with a QR code instead.',
 };

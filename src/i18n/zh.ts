@@ -193,5 +193,6 @@ export const zh = {
   'pay.error.otherWay': '这笔支付使用的是另一种支付方式，请刷新页面。',
   'pay.error.otherPayer': '这笔支付是为另一个微信用户发起的。请改用二维码支付，或重新下单。',
   'pay.error.tooManyAttempts': '这些订单已经尝试支付太多次（最多 {max} 次）。请重新下单。',
+  'pay.error.tooManySessionAttempts': '您在本浏览器中已为这些订单发起了太多次支付（每个浏览器最多 {max} 次）。请用本页显示的方式付款，或重新下单。',
   'pay.error.wayOff': '这种支付方式已停用，请改用二维码支付。',
 } as const;
