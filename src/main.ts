@@ -133,7 +133,11 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
 
     // In simulator mode the stand-in lives in this very app, and we still talk to it over HTTP.
     const merchant = { appId: config.wxpay.appId, mchId: config.wxpay.mchId, apiKey: config.wxpay.apiKey };
-    const notifyUrl = config.wxpay.notifyUrl ?? `${url}/wxpay/notify`;
+    // simulator mode: WeChat's stand-in sends the notify to the shop's notify URL. With SHOP_URL
+    // (the address every instance is reached at) that is the public one, so any instance on the
+    // database may deliver a payment made through any other; the address of this very process
+    // would be refused by the other instances' simulators (they notify only their own shop)
+    const notifyUrl = config.wxpay.notifyUrl ?? `${config.wxpay.mode === 'simulator' && config.shopUrl ? config.shopUrl : url}/wxpay/notify`;
     if (config.wxpay.mode === 'simulator') {
       simulator = createSimulator({
         // notifies go to this shop's own notify URLs and nowhere else
