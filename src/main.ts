@@ -53,7 +53,7 @@ export interface StartOverrides {
  */
 export function createLogger(level: Config['logLevel'], terminal = process.stdout.isTTY === true): Logger {
   if (!terminal) return pino({ level });
-  return pino({ level }, pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' }));
+  return pino({ level }, pretty({ colorize: true, sync: true, singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' }));
 }
 
 /** An address to listen on, as it goes into a URL (an IPv6 one in brackets). */
