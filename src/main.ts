@@ -203,8 +203,10 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
     logger.info(`admin: ${url}/admin (user "${config.admin.user}"${config.admin.passwordHash === undefined ? ', with the one-time password above' : ''})`);
     // the simulator's phone: paste a pay page's code_url there, or use the pay page's own link to it
     if (simulator) logger.info(`phone (WeChat Pay simulator): ${url}/wxsim/`);
-    if (config.host !== '127.0.0.1' && config.host !== '::1' && config.host !== 'localhost') {
-      logger.warn(`listening on ${config.host}: other machines reach this shop${config.metricsToken === undefined ? ', and /metrics is open (METRICS_TOKEN)' : ''}${simulator ? ', and so does the simulator' : ''}`);
+    // HOST opens the shop to other machines: say so when that opens what should not be open
+    const open = [config.metricsToken === undefined ? '/metrics (no METRICS_TOKEN)' : undefined, simulator ? 'the WeChat Pay simulator' : undefined].filter(Boolean);
+    if (config.host !== '127.0.0.1' && config.host !== '::1' && config.host !== 'localhost' && open.length > 0) {
+      logger.warn(`listening on ${config.host}: other machines reach this shop, and ${open.join(' and ')} with it`);
     }
 
     let stopping: Promise<void> | undefined;
