@@ -21,7 +21,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:${NODE_VERSION}-bookworm-slim
+# HOST: in a container, nginx is another machine (the shop listens on 127.0.0.1 by default)
 ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
     PORT=3000 \
     PGLITE_DIR=/app/data/pglite
 WORKDIR /app

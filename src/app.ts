@@ -44,6 +44,8 @@ const PAGE_DEFAULTS = {
   demoMode: false,
 };
 const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
+/** The paths under which pages show a receiver's name, mobile or address: `Cache-Control: no-store`. */
+export const PERSONAL_PAGES = ['/checkout', '/pay', '/orders', '/admin'] as const;
 
 /**
  * Builds the Express app from what it is given; never listens, never connects.
@@ -62,7 +64,7 @@ export function createApp(deps: AppDeps): App {
   // compiled templates are kept (Express only does so by itself under NODE_ENV=production);
   // `npm run dev` restarts on a view change instead
   app.set('view cache', true);
-  app.set('trust proxy', config.trustProxy ?? false);
+  app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
 
   // the status long-poll: thousands held at once, so served ahead of Express's own machinery
@@ -81,7 +83,9 @@ export function createApp(deps: AppDeps): App {
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      // the bare demo keeps its terminal for the start-up lines (the one-time password): its
+      // requests are logged at debug (LOG_LEVEL=debug shows them)
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : config.demo ? 'debug' : 'info'),
     }),
   );
 
@@ -151,8 +155,9 @@ export function createApp(deps: AppDeps): App {
 
   app.use(sessions);
   app.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 200 }));
-  // pages with a receiver's name or phone are never cached
-  for (const prefix of ['/checkout', '/pay', '/admin']) app.use(prefix, noStore);
+  // pages with a receiver's name or phone are never cached (tests/integration/abuse/no-store.test.ts
+  // looks at every page for personal data)
+  for (const prefix of PERSONAL_PAGES) app.use(prefix, noStore);
   app.use(localeMiddleware);
   // after the locale, so the 400 is in the shopper's language
   app.use(refuseControlCharacters);

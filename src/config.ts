@@ -3,6 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
 import { z } from 'zod';
+import { isPublicAddress } from './http/client-ip';
 import { WX_BASE_URL } from './wechatpay/client';
 import type { SignType } from './wechatpay/sign';
 
@@ -31,14 +32,31 @@ export type ShopTradeType = (typeof SHOP_TRADE_TYPES)[number];
  */
 export const DEFAULT_QR_TTL_SECONDS = 900;
 
+/**
+ * The second setting simulator mode needs under NODE_ENV=production or with a real merchant's ids
+ * (WXPAY_SIMULATOR_CONFIRM): the words say what it means.
+ */
+export const SIMULATOR_CONFIRMATION = 'no-real-money';
+
+/**
+ * Where the shop listens unless HOST says otherwise: this machine only. The demo's /metrics and
+ * simulator are open, so another machine reaches the shop only when someone chooses so (HOST=0.0.0.0,
+ * as the image does: in a container, its proxy is another machine).
+ */
+export const DEFAULT_HOST = '127.0.0.1';
+
 export interface Config {
   port: number;
-  host: string | undefined;
+  host: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   databaseUrl: string | undefined;
   pgliteDir: string;
   sessionSecret: string | undefined;
-  trustProxy: boolean | number | string | undefined;
+  /**
+   * Express's "trust proxy" (TRUST_PROXY): false when browsers reach the shop directly ("none"), a
+   * hop count, or the proxies' addresses. Required explicitly in live mode and in production.
+   */
+  trustProxy: false | number | string[];
   shopName: string;
   wxpay: {
     mode: 'simulator' | 'live';
@@ -106,6 +124,8 @@ export interface Config {
   metricsToken: string | undefined;
   /** NODE_ENV=production: the demo's conveniences are off (see WXPAY_MODE) */
   production: boolean;
+  /** the bare demo (`npm start`): simulator mode without NODE_ENV=production; request lines are logged at debug */
+  demo: boolean;
 }
 
 export class ConfigError extends Error {
@@ -140,13 +160,62 @@ function isHttpUrl(raw: string, protocols: string[]): URL | undefined {
   }
 }
 
-function parseTrustProxy(raw: string | undefined): Config['trustProxy'] {
-  if (raw === undefined) return undefined;
-  if (raw === 'true') return true;
-  if (raw === 'false') return false;
-  if (/^\d+$/.test(raw)) return Number(raw);
-  if (/^[\w.:/,\s-]+$/.test(raw)) return raw; // "loopback", "10.0.0.0/8, uniquelocal", ...
-  throw new ConfigError('TRUST_PROXY', `must be true, false, a hop count or a list of addresses (got ${JSON.stringify(raw)})`);
+/** The named ranges Express's "trust proxy" knows (proxy-addr). */
+const TRUST_PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+const TRUST_PROXY_EXPECTED =
+  'must be none (browsers reach the shop directly), a hop count from 1 to 10 (1: the nginx of deploy/), or a comma-separated list of the proxies\' addresses (IP addresses, CIDR ranges, loopback, linklocal, uniquelocal)';
+
+/** One entry of an address list: an IP, a CIDR range with a prefix that fits its family, or a named range. */
+function isProxyAddress(entry: string): boolean {
+  if (TRUST_PROXY_NAMES.includes(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = net.isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY, checked here so that a value Express would refuse (or misread) stops start-up with
+ * one line instead of a crash later. Behind a proxy that is not trusted every shopper has the
+ * proxy's address, so the per-address limits hold everyone together: in live mode and with
+ * NODE_ENV=production it must be said, "none" included.
+ */
+function parseTrustProxy(raw: string | undefined, required: string | undefined): Config['trustProxy'] {
+  if (raw === undefined) {
+    if (required !== undefined) {
+      throw new ConfigError(
+        'TRUST_PROXY',
+        `must be set explicitly ${required}: 1 behind the nginx of deploy/ (or the proxies' addresses), none when browsers reach the shop directly (README, "Going live")`,
+      );
+    }
+    return false;
+  }
+  if (raw === 'none' || raw === 'false') return false;
+  if (raw === 'true') {
+    throw new ConfigError('TRUST_PROXY', 'must not be true: it trusts every hop, so any client could choose its own address with X-Forwarded-For; give the hop count or the proxies\' addresses');
+  }
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops >= 1 && hops <= 10) return hops;
+    throw new ConfigError('TRUST_PROXY', `${TRUST_PROXY_EXPECTED} (got ${JSON.stringify(raw)}${hops === 0 ? ': write none for no proxy' : ''})`);
+  }
+  const entries = raw.split(',').map((entry) => entry.trim());
+  if (entries.every(isProxyAddress)) return entries;
+  throw new ConfigError('TRUST_PROXY', `${TRUST_PROXY_EXPECTED} (got ${JSON.stringify(raw)})`);
+}
+
+/**
+ * Why an address WeChat or a shopper's browser must reach from the internet is not one (live
+ * mode): a fragment, credentials, localhost, or a loopback, private or link-local IP literal.
+ */
+function notPublicReason(raw: string, url: URL): string | undefined {
+  if (raw.includes('#')) return 'must not have a fragment (#...)';
+  if (url.username !== '' || url.password !== '') return 'must not carry a user name or password';
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return `must be reachable from the internet, not ${url.hostname}`;
+  if (net.isIP(host) !== 0 && !isPublicAddress(host)) return `must be reachable from the internet, not the private or loopback address ${url.hostname}`;
+  return undefined;
 }
 
 /**
@@ -192,6 +261,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const mode = parseWith('WXPAY_MODE', modeSchema, modeRaw ?? 'simulator', 'must be simulator or live');
   const live = mode === 'live';
+  if (!live) {
+    // simulator mode pays every order itself: with a real merchant's ids, or in production, that
+    // is goods for free unless someone says, in a second setting, that this is what they want
+    const foreign = (
+      [
+        ['WXPAY_APPID', SIMULATOR_MERCHANT.appId],
+        ['WXPAY_MCH_ID', SIMULATOR_MERCHANT.mchId],
+        ['WXPAY_API_KEY', SIMULATOR_MERCHANT.apiKey],
+        ['WXPAY_PFX_PATH', undefined],
+      ] as const
+    ).find(([name, own]) => get(name) !== undefined && get(name) !== own)?.[0];
+    const confirm = get('WXPAY_SIMULATOR_CONFIRM');
+    if (confirm !== undefined && confirm !== SIMULATOR_CONFIRMATION) {
+      throw new ConfigError('WXPAY_SIMULATOR_CONFIRM', `must be ${SIMULATOR_CONFIRMATION} or unset (got ${JSON.stringify(confirm)})`);
+    }
+    if ((foreign !== undefined || production) && confirm === undefined) {
+      const why = foreign !== undefined ? `${foreign} is set to a merchant's own value` : 'NODE_ENV=production';
+      throw new ConfigError(
+        'WXPAY_SIMULATOR_CONFIRM',
+        `must be set to ${SIMULATOR_CONFIRMATION} to run WXPAY_MODE=simulator when ${why}: the simulator pays every order itself, no real money moves (use WXPAY_MODE=live to take payments)`,
+      );
+    }
+  }
   const signType = parseWith('WXPAY_SIGN_TYPE', signTypeSchema, get('WXPAY_SIGN_TYPE') ?? 'MD5', 'must be MD5 or HMAC-SHA256');
 
   const merchantValue = (name: string, fallback: string, pattern: RegExp, expectation: string): string => {
@@ -226,6 +318,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!url) throw new ConfigError('WXPAY_NOTIFY_URL', live ? 'must be a public https:// URL in live mode' : 'must be an http(s):// URL');
     if (url.search !== '' || notifyUrlRaw.includes('?')) throw new ConfigError('WXPAY_NOTIFY_URL', 'must not have a query string (WeChat drops it)');
     if (notifyUrlRaw.length > 256) throw new ConfigError('WXPAY_NOTIFY_URL', 'must be at most 256 characters');
+    if (notifyUrlRaw.includes('#')) throw new ConfigError('WXPAY_NOTIFY_URL', 'must not have a fragment (#...)');
+    const notPublic = live ? notPublicReason(notifyUrlRaw, url) : undefined;
+    if (notPublic) throw new ConfigError('WXPAY_NOTIFY_URL', `${notPublic} (WeChat's servers call it)`);
   }
 
   const pfxPath = get('WXPAY_PFX_PATH');
@@ -265,9 +360,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   let shopUrl: string | undefined;
   if (shopUrlRaw !== undefined) {
     const url = isHttpUrl(shopUrlRaw, live ? ['https:'] : ['http:', 'https:']);
-    if (!url || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    if (!url || url.pathname !== '/' || url.search !== '' || url.hash !== '' || shopUrlRaw.includes('#') || shopUrlRaw.includes('?')) {
       throw new ConfigError('SHOP_URL', `must be the shop's public ${live ? 'https://' : 'http(s)://'} address, scheme and host only (got ${JSON.stringify(shopUrlRaw)})`);
     }
+    const notPublic = live ? notPublicReason(shopUrlRaw, url) : undefined;
+    if (notPublic) throw new ConfigError('SHOP_URL', `${notPublic} (shoppers' phones and WeChat open it)`);
+    if (url.username !== '' || url.password !== '') throw new ConfigError('SHOP_URL', 'must not carry a user name or password');
     shopUrl = url.origin;
   } else if (live && (tradeTypes.includes('MWEB') || tradeTypes.includes('JSAPI'))) {
     // H5's registered domain and the web authorization's redirect_uri are where shoppers browse,
@@ -333,14 +431,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const shopName = get('SHOP_NAME') ?? '示例小店';
   if (shopName.length > 40) throw new ConfigError('SHOP_NAME', 'must be at most 40 characters');
 
+  const trustProxy = parseTrustProxy(get('TRUST_PROXY'), live ? 'in live mode' : production ? 'with NODE_ENV=production' : undefined);
+  const host = get('HOST') ?? DEFAULT_HOST;
+  if (net.isIP(host.replace(/^\[|\]$/g, '')) === 0 && !/^[A-Za-z0-9.-]{1,253}$/.test(host)) {
+    throw new ConfigError('HOST', `must be an address to listen on, such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface) (got ${JSON.stringify(host)})`);
+  }
+
   return {
     port,
-    host: get('HOST'),
+    host: host.replace(/^\[|\]$/g, ''),
     logLevel,
     databaseUrl,
     pgliteDir: get('PGLITE_DIR') ?? './data/pglite',
     sessionSecret,
-    trustProxy: parseTrustProxy(get('TRUST_PROXY')),
+    trustProxy,
     shopName,
     wxpay: { mode, appId, mchId, apiKey, signType, baseUrl, notifyUrl: notifyUrlRaw, pfx, spbillCreateIp, tradeTypes: tradeTypes as ShopTradeType[], oaSecret },
     shopUrl,
@@ -353,5 +457,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     admin: { user: adminUser, passwordHash: adminPasswordHash },
     metricsToken,
     production,
+    demo: !live && !production,
   };
 }

@@ -1,10 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import { createApp, type Clock } from './app';
 import { requireAdminForSimulatorFaults } from './admin/auth';
 import { seedCatalogIfEmpty } from './catalog/service';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, type Config } from './config';
+import { watchUntrustedForwarding, type TrustFn } from './http/forwarded-watch';
 import { migrateToLatest, openDatabase, type Database } from './db';
 import { PaylogWaiters } from './pay/waiters';
 import { createPaymentProvider } from './payments/provider';
@@ -41,6 +43,24 @@ export interface StartOverrides {
   /** a database the caller opened and will close (stop() leaves it open) */
   db?: Database;
   clock?: Clock;
+  /** where the log goes (tests read it); by default createLogger's */
+  logger?: Logger;
+}
+
+/**
+ * The shop's log: JSON lines, one per event, for a process manager or a collector; on a terminal
+ * (`npm start` in a shell), the same events as readable lines, so that the start-up lines (where the
+ * shop is, the one-time admin password) can be read at a glance.
+ */
+export function createLogger(level: Config['logLevel'], terminal = process.stdout.isTTY === true): Logger {
+  if (!terminal) return pino({ level });
+  return pino({ level }, pretty({ colorize: true, sync: true, singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' }));
+}
+
+/** An address to listen on, as it goes into a URL (an IPv6 one in brackets). */
+function urlHost(host: string): string {
+  const local = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return local.includes(':') ? `[${local}]` : local;
 }
 
 function redactUrl(raw: string): string {
@@ -81,15 +101,8 @@ function listen(server: http.Server, port: number, host: string | undefined): Pr
 /** config -> db -> migrate -> seed -> listen -> app. Throws ConfigError / StartupError. */
 export async function start(env: NodeJS.ProcessEnv = process.env, overrides: StartOverrides = {}): Promise<RunningShop> {
   const config = loadConfig(env);
-  const logger = pino({ level: config.logLevel });
+  const logger = overrides.logger ?? createLogger(config.logLevel);
   const clock = overrides.clock ?? (() => new Date());
-  if (config.wxpay.mode === 'live' && config.trustProxy === undefined) {
-    // cookies are marked Secure only on requests Express knows to be HTTPS, which behind a proxy
-    // needs TRUST_PROXY: without it the session (the admin's too) may travel as a plain cookie
-    logger.warn(
-      'WARNING: live mode without TRUST_PROXY: session cookies will NOT be marked Secure behind an HTTPS proxy. Set TRUST_PROXY (e.g. loopback) to the proxy in front of this shop.',
-    );
-  }
   if (config.metricsToken === undefined && config.production) logger.warn('WARNING: /metrics is open to anyone: set METRICS_TOKEN in production');
 
   let db: Database;
@@ -117,11 +130,15 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
     await listen(server, config.port, config.host);
     const listening = server;
     const { port } = server.address() as AddressInfo;
-    const url = `http://${config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : '127.0.0.1'}:${port}`;
+    const url = `http://${urlHost(config.host)}:${port}`;
 
     // In simulator mode the stand-in lives in this very app, and we still talk to it over HTTP.
     const merchant = { appId: config.wxpay.appId, mchId: config.wxpay.mchId, apiKey: config.wxpay.apiKey };
-    const notifyUrl = config.wxpay.notifyUrl ?? `${url}/wxpay/notify`;
+    // simulator mode: WeChat's stand-in sends the notify to the shop's notify URL. With SHOP_URL
+    // (the address every instance is reached at) that is the public one, so any instance on the
+    // database may deliver a payment made through any other; the address of this very process
+    // would be refused by the other instances' simulators (they notify only their own shop)
+    const notifyUrl = config.wxpay.notifyUrl ?? `${config.wxpay.mode === 'simulator' && config.shopUrl ? config.shopUrl : url}/wxpay/notify`;
     if (config.wxpay.mode === 'simulator') {
       simulator = createSimulator({
         // notifies go to this shop's own notify URLs and nowhere else
@@ -143,10 +160,22 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
     const oauth = config.wxpay.mode === 'simulator' ? { authorizeBase: undefined, apiBase: `${url}/wxsim` } : { authorizeBase: OAUTH_AUTHORIZE_BASE, apiBase: OAUTH_API_BASE };
     // a form's redirect to another origin must be allowed by the page's CSP (form-action): WeChat's
     // H5 cashier and web authorization; in simulator mode the simulator as the shop calls it
-    const browserOrigins = config.wxpay.mode === 'simulator' ? [new URL(wxBaseUrl).origin] : [WX_H5_CASHIER_ORIGIN, new URL(OAUTH_AUTHORIZE_BASE).origin];
+    // (the built-in simulator is sent to at the shop's public origin: 'self', or SHOP_URL; never
+    // at the address this process listens on, which behind a proxy no browser reaches)
+    const browserOrigins =
+      config.wxpay.mode === 'live'
+        ? [WX_H5_CASHIER_ORIGIN, new URL(OAUTH_AUTHORIZE_BASE).origin]
+        : config.wxpay.baseUrl !== undefined
+          ? [new URL(config.wxpay.baseUrl).origin]
+          : config.shopUrl !== undefined
+            ? [config.shopUrl]
+            : [];
     const app = createApp({ config: { ...config, sessionSecret }, db, clock, logger, payments, wxpay: { notifyUrl, oauth, browserOrigins }, waiters, simulator });
+    // X-Forwarded-For from a peer TRUST_PROXY does not trust: a proxy the shop does not know of
+    const watchForwarding = watchUntrustedForwarding({ trust: app.get('trust proxy fn') as TrustFn, clock, logger, registry: app.locals.deps.metrics.registry });
     // the status long-poll first, without Express (see src/pay/status-routes.ts), then the app
     handler = (req, res) => {
+      watchForwarding(req);
       if (!app.locals.statusPoll.handle(req, res)) app(req, res);
     };
     simulator?.start();
@@ -167,8 +196,14 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
     logger.info({ url, database: db.kind, wxpayMode: config.wxpay.mode }, `shop listening on ${url}`);
     // where each of the three doors is, one line each
     logger.info(`shop: ${url}/`);
-    logger.info(`admin: ${url}/admin (user "${config.admin.user}")`);
-    if (simulator) logger.info(`phone (WeChat Pay simulator): ${url}/wxsim/scan`);
+    logger.info(`admin: ${url}/admin (user "${config.admin.user}"${config.admin.passwordHash === undefined ? ', with the one-time password above' : ''})`);
+    // the simulator's phone: paste a pay page's code_url there, or use the pay page's own link to it
+    if (simulator) logger.info(`phone (WeChat Pay simulator): ${url}/wxsim/`);
+    // HOST opens the shop to other machines: say so when that opens what should not be open
+    const open = [config.metricsToken === undefined ? '/metrics (no METRICS_TOKEN)' : undefined, simulator ? 'the WeChat Pay simulator' : undefined].filter(Boolean);
+    if (config.host !== '127.0.0.1' && config.host !== '::1' && config.host !== 'localhost' && open.length > 0) {
+      logger.warn(`listening on ${config.host}: other machines reach this shop, and ${open.join(' and ')} with it`);
+    }
 
     let stopping: Promise<void> | undefined;
     const stop = () =>

@@ -6,7 +6,7 @@ import { DomainError, NotFound } from '../errors';
 import { cartOf, existingShopperId, shopperIdOf } from '../http/shopper';
 import { CHECKOUT_TOKEN_PATTERN, checkout, validateCheckoutForm, type ReceiverErrors } from './service';
 import { ordersOfCheckout } from '../ledger';
-import { clientIp } from '../http/client-ip';
+import { clientAddressKey } from '../http/client-ip';
 import { deviceOf, tradeTypeFor } from '../http/device';
 
 export function checkoutRoutes(deps: Pick<AppDeps, 'db' | 'clock' | 'config'>): Router {
@@ -42,7 +42,8 @@ export function checkoutRoutes(deps: Pick<AppDeps, 'db' | 'clock' | 'config'>): 
         // a phone's browser pays by H5, WeChat's browser by JSAPI, a desktop by QR code
         tradeType: tradeTypeFor(deviceOf(req.get('user-agent')), deps.config.wxpay.tradeTypes),
         checkoutToken: String(req.body.checkout_token ?? ''),
-        clientIp: clientIp(req),
+        // the per-address limits count an IPv6 client by its /64 (src/http/client-ip.ts)
+        clientIp: clientAddressKey(req),
         now: deps.clock(),
         limits: deps.config.checkoutLimits,
       });

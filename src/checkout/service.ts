@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Cart } from '../http/shopper';
-import { Invalid } from '../errors';
+import { Conflict, Invalid } from '../errors';
 import { placeOrders, type CheckoutLimits, type CheckoutResult, type PayType, type PlaceOrdersInput } from '../ledger';
 
 export type { CheckoutLimits, CheckoutResult, PayType };
@@ -61,6 +61,30 @@ export async function checkout(knex: Knex, input: CheckoutInput): Promise<Checko
   const lines = Object.entries(input.cart)
     .map(([id, quantity]) => ({ productId: Number(id), quantity }))
     .filter((l) => Number.isSafeInteger(l.productId) && Number.isInteger(l.quantity) && l.quantity >= 1 && l.quantity <= 99);
+  const units = lines.reduce((sum, l) => sum + l.quantity, 0);
+  // an order bigger than the per-session bound can never be placed, however much is held: say so
+  // as what it is (the ledger would answer "your unpaid orders hold too many items")
+  if (units > input.limits.unitsPerSession) throw new Invalid(`${units} units in one checkout`, 'checkout.error.orderTooLarge', { units, max: input.limits.unitsPerSession });
   const { cart: _cart, ...rest } = input;
-  return placeOrders(knex, { ...rest, lines });
+  try {
+    return await placeOrders(knex, { ...rest, lines });
+  } catch (err) {
+    throw explainLimit(err, units, input.limits);
+  }
+}
+
+/**
+ * The ledger's checkout-limit refusals, told as the limit they are: this browser's (session) or
+ * this network's (address), open checkouts or units, each with what the shopper can do about it.
+ * The ledger says the bound (`max`); which of the two it is follows from the configured bounds
+ * (both the same number: the message names both). Anything else is passed on as it is.
+ */
+export function explainLimit(err: unknown, units: number, limits: CheckoutLimits): unknown {
+  if (!(err instanceof Conflict) || (err.messageKey !== 'checkout.error.tooManyOpen' && err.messageKey !== 'checkout.error.tooManyUnits')) return err;
+  const open = err.messageKey === 'checkout.error.tooManyOpen';
+  const max = Number(err.params.max);
+  const [sessionMax, addressMax] = open ? [limits.openPerSession, limits.openPerAddress] : [limits.unitsPerSession, limits.unitsPerAddress];
+  const whose = sessionMax === addressMax ? 'either' : max === sessionMax ? 'session' : max === addressMax ? 'address' : undefined;
+  if (whose === undefined) return err;
+  return new Conflict(err.message, `${err.messageKey}.${whose}`, { ...err.params, units });
 }

@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import type { Knex } from 'knex';
+import { addressKey } from './client-ip';
 
 /**
  * Failed attempts at a guarded door (the admin's login, and the order lookup by number and
@@ -42,6 +44,15 @@ export const DEFAULT_LOGIN_LIMIT: LoginLimit = {
 
 export type AttemptTicket = { allowed: true; id: number } | { allowed: false; retryAfterSeconds: number };
 
+/**
+ * The address an attempt is counted under: an IP address by addressKey (an IPv6 address by its
+ * /64, an IPv4-mapped one as IPv4), so that one subscriber's many addresses count as one; a key a
+ * caller made itself (the order lookup's `lookup:<address key>`) as it is. At most 64 characters.
+ */
+export function attemptAddress(ip: string): string {
+  return (isIP(ip.trim()) !== 0 ? addressKey(ip) : ip).slice(0, 64);
+}
+
 /** Usernames are compared case-insensitively for counting; the column holds at most 64 chars. */
 export function usernameKey(username: string): string {
   return username.trim().toLowerCase().slice(0, 64);
@@ -58,7 +69,7 @@ export function userDelayMs(failures: number, limit: LoginLimit = DEFAULT_LOGIN_
  * counts; both are autocommitted so other instances see them at once.
  */
 export async function beginLoginAttempt(knex: Knex, input: { ip: string; username: string; now: Date }, limit: LoginLimit = DEFAULT_LOGIN_LIMIT): Promise<AttemptTicket> {
-  const ip = input.ip.slice(0, 64);
+  const ip = attemptAddress(input.ip);
   const username = usernameKey(input.username);
   const [row] = (await knex('admin_login_attempts').insert({ ip, username, status: 'pending', at: input.now }).returning('id')) as { id: number }[];
   const id = (row as { id: number }).id;
@@ -101,7 +112,7 @@ export async function failLoginAttempt(knex: Knex, id: number): Promise<void> {
 export async function succeedLoginAttempt(knex: Knex, input: { id: number; ip: string; username: string }): Promise<void> {
   await knex('admin_login_attempts')
     .where({ id: input.id })
-    .orWhere((q) => q.where({ ip: input.ip.slice(0, 64), username: usernameKey(input.username), status: 'failed' }))
+    .orWhere((q) => q.where({ ip: attemptAddress(input.ip), username: usernameKey(input.username), status: 'failed' }))
     .delete();
 }
 

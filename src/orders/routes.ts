@@ -4,8 +4,8 @@ import { beginLoginAttempt, failLoginAttempt, forgetLoginAttempt, type LoginLimi
 import { NotFound } from '../errors';
 import { awaitsDelivery, shopperOrderAction } from '../ledger';
 import { cartOf, existingShopperId, flash, foundOrdersOf, startShopping } from '../http/shopper';
-import { clientIp } from '../http/client-ip';
-import { buyAgain, findOrderByMobile, maskMobile, ordersOfSession, unpaidCountOf } from './service';
+import { clientAddressKey } from '../http/client-ip';
+import { buyAgain, findOrderByMobile, maskMobile, ordersOfSession, parseOrderNumber, unpaidCountOf } from './service';
 
 /**
  * Order lookups by number and mobile, shared by every instance: 5 misses per address in 15 minutes
@@ -59,7 +59,9 @@ export function orderRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock'>): Router {
   router.post('/orders/find', async (req, res) => {
     const values = { order_id: String(req.body.order_id ?? '').slice(0, 20), mobile: String(req.body.mobile ?? '').slice(0, 20) };
     const now = deps.clock();
-    const ticket = await beginLoginAttempt(knex, { ip: `lookup:${clientIp(req)}`, username: `order:${values.order_id.trim()}`, now }, ORDER_LOOKUP_LIMIT);
+    // counted per address (an IPv6 one by its /64) and per order NUMBER: "1", "01" and "#1" are one
+    // order's budget; what is no order number at all shares one
+    const ticket = await beginLoginAttempt(knex, { ip: `lookup:${clientAddressKey(req)}`, username: `order:${parseOrderNumber(values.order_id) ?? '-'}`, now }, ORDER_LOOKUP_LIMIT);
     if (!ticket.allowed) {
       res.set('Retry-After', String(ticket.retryAfterSeconds));
       return res.status(429).render('orders/find', { values, error: { key: 'orders.find.tooMany', params: { minutes: Math.ceil(ticket.retryAfterSeconds / 60) } } });

@@ -28,12 +28,22 @@ export function maskMobile(mobile: string): string {
  * and a wrong mobile look the same to the caller (no enumeration of order numbers).
  */
 export async function findOrderByMobile(knex: Knex, orderIdRaw: unknown, mobileRaw: unknown): Promise<number | undefined> {
-  const idText = typeof orderIdRaw === 'string' ? orderIdRaw.trim().replace(/^#/, '') : '';
+  const id = parseOrderNumber(orderIdRaw);
   const mobile = normalizeMobile(mobileRaw);
-  if (!/^\d{1,12}$/.test(idText) || !/^1\d{10}$/.test(mobile)) return undefined;
-  const id = Number(idText);
-  if (!Number.isSafeInteger(id)) return undefined;
+  if (id === undefined || !/^1\d{10}$/.test(mobile)) return undefined;
   return orderIdByMobile(knex, id, mobile);
+}
+
+/**
+ * An order number as people type it ("12", "#12", "012", " 12 ") -> 12; undefined when it is not
+ * one. The one reading of it: the lookup's counter is keyed on it too, so that "1", "01" and "#1"
+ * are one order's budget, not three.
+ */
+export function parseOrderNumber(raw: unknown): number | undefined {
+  const idText = typeof raw === 'string' ? raw.trim().replace(/^#/, '') : '';
+  if (!/^\d{1,12}$/.test(idText)) return undefined;
+  const id = Number(idText);
+  return Number.isSafeInteger(id) ? id : undefined;
 }
 
 export interface BuyAgainResult {

@@ -3,7 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import type { ResolvedDeps } from '../deps';
 import { Conflict, Invalid, NotFound, UpstreamFailed } from '../errors';
 import { buyAgain } from '../orders/service';
-import { clientIp, isPublicAddress } from '../http/client-ip';
+import { clientIp, isPublicAddress, publicOrigin as publicOriginOf } from '../http/client-ip';
 import { loadPathParam } from '../http/path-param';
 import { cartOf, existingShopperId, flash, foundOrdersOf, startShopping } from '../http/shopper';
 import type { Translate } from '../i18n';
@@ -21,8 +21,19 @@ declare module 'express-session' {
     wxOpenid?: string;
     /** a web authorization under way: its state (bound to this session) and the pay page to go back to */
     wxOauth?: { state: string; returnTo: string; startedAt: number };
+    /** new payment attempts this session made ("pay again", switching), by set of orders (its first order's id) */
+    payAttempts?: Record<string, number>;
   }
 }
+
+/**
+ * New payment attempts one session may make for one set of orders ("pay again" and switching how
+ * to pay), below the orders' own bound (the ledger's MAX_ATTEMPTS_PER_ORDERS, 10 in all): a
+ * stranger who found an order by its number and mobile cannot use up its owner's attempts alone.
+ */
+export const MAX_ATTEMPTS_PER_SESSION = 4;
+/** a session remembers this many sets of orders */
+const ATTEMPT_SETS_KEPT = 20;
 
 /** The QR code's time left as a duration people read: "1小时59分" / "4分08秒" (the pay page's script counts down in the same words). */
 export function formatDuration(seconds: number, t: Translate): string {
@@ -54,8 +65,18 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
   const simulatorMode = config.wxpay.mode === 'simulator';
   const enabled = config.wxpay.tradeTypes;
 
-  /** The shop's public address: SHOP_URL (or WXPAY_NOTIFY_URL's origin in live mode), else the one this request came to. */
-  const publicOrigin = (req: Request) => config.shopUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+  /** The shop's public address: SHOP_URL, else the one this request came to (behind a trusted proxy, its forwarded host). */
+  const publicOrigin = (req: Request) => publicOriginOf(req, config.shopUrl);
+  /**
+   * Where the browser opens WeChat's H5 cashier. The built-in simulator answers unifiedorder at the
+   * address the shop calls it on (this process's own): the browser goes to the same page at the
+   * shop's public origin, which is where the shopper reached this instance (or any other).
+   */
+  const cashierUrl = (req: Request, mwebUrl: string) => {
+    if (!simulatorMode || config.wxpay.baseUrl !== undefined) return mwebUrl;
+    const url = new URL(mwebUrl);
+    return `${publicOrigin(req)}${url.pathname}${url.search}`;
+  };
 
   // every /pay/:outTradeNo route: the attempt with its orders and items, in one statement, for
   // this session's shopper (or a session that found one of its orders) only: anyone else, and a
@@ -146,10 +167,14 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
       });
     }
     if (offer.kind !== 'button') return settledOffer(req, res, offer, orders);
-    // JSAPI needs the payer's openid first: WeChat's silent web authorization, then back here
-    if (paylog.trade_type === 'JSAPI' && !req.session.wxOpenid) return startWechatLogin(req, res, `/pay/${outTradeNo}`);
+    const wayOff = !enabled.includes(paylog.trade_type);
+    // JSAPI needs the payer's openid first: WeChat's silent web authorization, then back here. An
+    // attempt left over from when JSAPI was on gets no authorization (its AppSecret may be gone
+    // too): its page offers the QR code only
+    if (paylog.trade_type === 'JSAPI' && !wayOff && !req.session.wxOpenid) return startWechatLogin(req, res, `/pay/${outTradeNo}`);
     res.render('pay/wechat', {
       ...livePage(req, res, offer.paylog, offer.expiresAt),
+      wayOff,
       orders,
       // simulator mode: the simulator's stand-in for WeChat's browser bridge, so a laptop can try JSAPI
       simulatorBridge: simulatorMode && paylog.trade_type === 'JSAPI',
@@ -175,7 +200,8 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
     const started = await startPayment(knex, wx, paylog, orders, { tradeType: 'MWEB', payerIp: ip, site: { url: publicOrigin(req), name: config.shopName } }, deps.clock());
     if (started.kind !== 'mweb') return res.redirect(303, `/pay/${paylog.out_trade_no}`);
     const back = `${publicOrigin(req)}/pay/${paylog.out_trade_no}?returned=1`;
-    res.redirect(303, `${started.cashierUrl}${started.cashierUrl.includes('?') ? '&' : '?'}redirect_url=${encodeURIComponent(back)}`);
+    const cashier = cashierUrl(req, started.cashierUrl);
+    res.redirect(303, `${cashier}${cashier.includes('?') ? '&' : '?'}redirect_url=${encodeURIComponent(back)}`);
   });
 
   // JSAPI: the Pay button in WeChat's browser asks for the bridge's signed parameters (JSON)
@@ -192,15 +218,19 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
 
   // the visible switch: "pay with a QR code instead" / "open in WeChat": a new attempt paid that way
   router.post('/pay/:outTradeNo/switch', async (req, res) => {
-    const { paylog } = attemptOf(req);
+    const { paylog, orders } = attemptOf(req);
     const to = String((req.body as Record<string, unknown>).trade_type ?? '') as TradeType;
     if (!(TRADE_TYPES as readonly string[]).includes(to) || !enabled.includes(to)) throw new Invalid(`no way to pay called ${to}`, 'pay.switch.unknown');
-    const outcome = await renewOrFlash(req, paylog, to);
+    const outcome = await renewOrFlash(req, paylog, orders, to);
     res.redirect(303, outcome);
   });
 
   /** "pay again" / switch, with the shopper's mistakes answered on the pay page. */
-  const renewOrFlash = async (req: Request, paylog: Paylog, tradeType?: TradeType): Promise<string> => {
+  const renewOrFlash = async (req: Request, paylog: Paylog, orders: OrderWithItems[], tradeType?: TradeType): Promise<string> => {
+    // counted per session as well as per set of orders (in the session, so on every instance)
+    const setKey = String(Math.min(...orders.map((o) => o.id)));
+    const made = req.session.payAttempts?.[setKey] ?? 0;
+    if (made >= MAX_ATTEMPTS_PER_SESSION) throw new Conflict(`this session made ${made} attempts for these orders`, 'pay.error.tooManySessionAttempts', { max: MAX_ATTEMPTS_PER_SESSION });
     let outcome;
     try {
       outcome = await renewAttempt(knex, wx.provider, { outTradeNo: paylog.out_trade_no, shopperId: paylog.shopper_id, now: deps.clock(), qrTtlSeconds: config.payQrTtlSeconds, tradeType });
@@ -210,6 +240,10 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
       if (!(err instanceof Conflict && err.messageKey === 'pay.error.ordersClosed')) throw err;
       flash(req, 'pay.ordersClosed');
       return `/pay/${paylog.out_trade_no}`;
+    }
+    if (outcome.kind === 'renewed' && outcome.outTradeNo !== paylog.out_trade_no) {
+      const kept = Object.entries(req.session.payAttempts ?? {}).filter(([key]) => key !== setKey).slice(-(ATTEMPT_SETS_KEPT - 1));
+      req.session.payAttempts = Object.fromEntries([...kept, [setKey, made + 1]]);
     }
     return outcome.kind === 'paid' ? `/pay/${outcome.outTradeNo}/success` : `/pay/${outcome.outTradeNo}`;
   };
@@ -227,7 +261,8 @@ export function payRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config' | '
 
   router.post('/pay/:outTradeNo/renew', async (req, res) => {
     // the payment's own shopper: this session's, or the one whose order it found by number and mobile
-    res.redirect(303, await renewOrFlash(req, attemptOf(req).paylog));
+    const { paylog, orders } = attemptOf(req);
+    res.redirect(303, await renewOrFlash(req, paylog, orders));
   });
 
   // "buy these again": the items of this payment's orders back in the cart, as far as in stock

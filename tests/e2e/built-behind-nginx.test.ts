@@ -4,7 +4,11 @@ import path from 'node:path';
 import { artifactsDir } from './helpers/browser';
 import { startBalancer, type Balancer } from './helpers/nginx';
 import { freePorts, waitFor } from './helpers/processes';
-import { buildDist, startShop, type ShopProcess } from './helpers/shop';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { verifyPassword, parsePasswordHash } from '../../src/admin/password';
+import { cleanShopEnv } from '../helpers/shop-env';
+import { ROOT, adminPasswordHash, buildDist, startShop, type ShopProcess } from './helpers/shop';
 
 /**
  * Issue 14: the shop as the image runs it (`npm run build`, then `node dist/main.js` with
@@ -47,7 +51,7 @@ describe('the built shop (node dist/main.js) behind nginx with the production co
     shop = await startShop('built shop', {
       port: portShop,
       runtime: 'dist',
-      env: { PGLITE_DIR: path.join(tmp, 'pglite'), TRUST_PROXY: '1', WXPAY_MODE: 'simulator', SWEEP_INTERVAL_SECONDS: '0' },
+      env: { PGLITE_DIR: path.join(tmp, 'pglite'), TRUST_PROXY: '1', WXPAY_MODE: 'simulator', WXPAY_SIMULATOR_CONFIRM: 'no-real-money', SWEEP_INTERVAL_SECONDS: '0' },
       logPath: path.join(artifacts, 'shop.log'),
     });
     balancer = await startBalancer({ dir: tmp, port: portLb, upstreams: [`127.0.0.1:${portShop}`] });
@@ -113,6 +117,21 @@ describe('the built shop (node dist/main.js) behind nginx with the production co
       expect({ uri, status: entry.status, upstream: entry.upstream }).toEqual({ uri, status: 413, upstream: '' });
     }
   });
+
+  test('`npm run admin:hash` works from the built output with the dev dependencies pruned (no tsx), as on the image or a server after `npm prune --omit=dev`', async () => {
+    const pruned = path.join(tmp, 'pruned');
+    fs.mkdirSync(pruned);
+    for (const file of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(ROOT, file), path.join(pruned, file));
+    fs.cpSync(path.join(ROOT, 'dist'), path.join(pruned, 'dist'), { recursive: true });
+    // production dependencies only, as the Dockerfile's deps stage installs them (from npm's cache)
+    await promisify(execFile)('npm', ['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: pruned, env: cleanShopEnv({}) });
+    expect(fs.existsSync(path.join(pruned, 'node_modules', 'tsx'))).toBe(false);
+    expect(fs.existsSync(path.join(pruned, 'node_modules', 'express'))).toBe(true);
+    const password = 'a long admin password for the image';
+    const hash = await adminPasswordHash(password, pruned);
+    expect(await verifyPassword(password, parsePasswordHash(hash))).toBe(true);
+    expect(await verifyPassword('another password entirely', parsePasswordHash(hash))).toBe(false);
+  }, 240_000);
 
   test('on SIGTERM the built shop stops cleanly, exit code 0', async () => {
     await lb().stop();

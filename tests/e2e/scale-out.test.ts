@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import type { Browser } from 'playwright-core';
+import { devices, type Browser, type Page } from 'playwright-core';
 import { artifactsDir, launchChromium } from './helpers/browser';
 import { createServerDatabase, type ServerDatabase } from './helpers/database';
-import { ShopperJourney, type JourneyPlan } from './helpers/journey';
+import { RECEIVER, ShopperJourney, seeText, type JourneyPlan } from './helpers/journey';
 import { startBalancer, type AccessEntry, type Balancer } from './helpers/nginx';
 import { freePorts, waitFor } from './helpers/processes';
 import { adminPasswordHash, buildDist, startShop, type ShopProcess } from './helpers/shop';
@@ -26,8 +26,9 @@ if (!serverUrl) console.log(`[e2e] ${SKIP_NOTE}`);
 const FIRST: JourneyPlan = { items: [{ sku: 'TEA-MLH-100', quantity: 1 }, { sku: 'GEEK-PB-10K', quantity: 1 }], change: { sku: 'TEA-MLH-100', quantity: 2 } };
 const SECOND: JourneyPlan = { items: [{ sku: 'FARM-DATE-1', quantity: 1 }, { sku: 'SILK-PLW-02', quantity: 2 }], change: { sku: 'SILK-PLW-02', quantity: 1 } };
 
-const isBrowser = (entry: AccessEntry) => /Chrome/.test(entry.userAgent);
-const isAsset = (uri: string) => /^\/(css|js|img|wxsim\/phone\.css)\b/.test(uri);
+const isBrowser = (entry: AccessEntry) => /Chrome|Safari|MicroMessenger/.test(entry.userAgent);
+const WECHAT_UA = `${devices['iPhone 13'].userAgent} MicroMessenger/8.0.50(0x1800322b) NetType/WIFI Language/zh_CN`;
+const isAsset = (uri: string) => /^\/(css|js|img|favicon|wxsim\/phone\.css|wxsim\/jsbridge\.js)\b/.test(uri);
 
 /** The pino-http lines of a shop's log: which URLs this very process answered. */
 function urlsAnswered(shop: ShopProcess): Set<string> {
@@ -71,15 +72,20 @@ async function waitersOn(shop: ShopProcess): Promise<number> {
     const lbUrl = `http://127.0.0.1:${portLb}`;
     // one session secret for both (a session cookie from one is good on the other); WeChat's
     // notify and our API calls go through the balancer too, so either instance may receive them
+    // README's "Several instances" in simulator mode, nothing more: nginx is the one hop in
+    // front (TRUST_PROXY=1), SHOP_URL is nginx's address (so the simulator's notifies go through
+    // it, to either instance), the confirmation NODE_ENV=production asks for. WeChat's orderquery
+    // fallback and the sweeper are off, so that only a notify can turn a pay page to success.
     const env = {
       WXPAY_MODE: 'simulator',
-      // as compose.yaml sets it: nginx is the one hop in front
+      WXPAY_SIMULATOR_CONFIRM: 'no-real-money',
       TRUST_PROXY: '1',
+      SHOP_URL: lbUrl,
       DATABASE_URL: db.url,
       SESSION_SECRET: crypto.randomBytes(32).toString('hex'),
       ADMIN_PASSWORD_HASH: hash,
-      WXPAY_NOTIFY_URL: `${lbUrl}/wxpay/notify`,
-      WXPAY_BASE_URL: `${lbUrl}/wxsim`,
+      POLL_QUERY_AFTER_SECONDS: '7200',
+      SWEEP_INTERVAL_SECONDS: '0',
     };
     const chromium = launchChromium();
     try {
@@ -209,7 +215,76 @@ async function waitersOn(shop: ShopProcess): Promise<number> {
     expect(new Set(admin.map((e) => nameOf(e.upstream)))).toEqual(new Set(['A', 'B']));
   });
 
-  test('7.5 both shops stop on SIGTERM with exit code 0, and the database is dropped', async () => {
+  /** Catalog -> one product -> cart -> checkout (WeChat Pay) on a device, through the balancer: the out_trade_no. */
+  async function checkOutOn(page: Page, sku: string): Promise<string> {
+    await page.goto(`${lb().url}/`);
+    await page.locator(`li.product[data-sku="${sku}"] form.add-to-cart button[type="submit"]`).click();
+    await page.locator('.flash').first().waitFor();
+    await page.goto(`${lb().url}/checkout`);
+    await page.locator('#receiver_name').fill(RECEIVER.name);
+    await page.locator('#receiver_mobile').fill(RECEIVER.mobile);
+    await page.locator('#receiver_address').fill(RECEIVER.address);
+    await page.locator('#pay_wxpay').check();
+    await page.locator('button.primary-action').click();
+    await page.waitForURL(/\/pay\/\w+(#wechat_redirect)?$/);
+    return /\/pay\/(\w+)/.exec(new URL(page.url()).pathname)?.[1] as string;
+  }
+
+  /** Which instance answered each request of a pay flow since `since` (ms), for the log. */
+  const instancesOf = (since: number) =>
+    lb()
+      .entries()
+      .filter((e) => e.startedAt >= since && !isAsset(e.uri))
+      .map((e) => `${nameOf(e.upstream)} ${e.method} ${e.uri.split('?')[0]}`);
+
+  test("7.6 a phone's browser pays by H5 through the balancer: WeChat's cashier opens at the balancer's address, and the pay page turns to success by the notify alone", async () => {
+    if (!browser) throw new Error('the browser did not start');
+    const context = await browser.newContext({ ...devices['iPhone 13'], locale: 'zh-CN' });
+    context.setDefaultTimeout(15_000);
+    try {
+      const page = await context.newPage();
+      const since = Date.now();
+      const outTradeNo = await checkOutOn(page, 'TEA-MLH-100');
+      await page.locator('#pay-h5 button').click();
+      await page.waitForURL(/\/wxsim\/h5pay\/checkmweb\?/);
+      expect(new URL(page.url()).origin).toBe(lb().url);
+      const flipped = page.waitForURL(new RegExp(`/pay/${outTradeNo}/success$`), { timeout: 20_000 }).then(() => Date.now());
+      const pressedAt = Date.now();
+      await page.locator('#pay').click();
+      const tookMs = (await flipped) - pressedAt;
+      console.log(`[e2e scale-out] H5: success ${tookMs} ms after Pay; ${instancesOf(since).join(', ')}`);
+      await seeText(page.locator('h1'), '支付成功', 'the success page after H5');
+      const [paid] = await (database as ServerDatabase).query<{ trade_state: string; trade_type: string }>('SELECT trade_state, trade_type FROM paylog WHERE out_trade_no = $1', [outTradeNo]);
+      expect(paid).toEqual({ trade_state: 'SUCCESS', trade_type: 'MWEB' });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("7.7 WeChat's browser pays by JSAPI through the balancer (web authorization, bridge): the pay page turns to success by the notify alone", async () => {
+    if (!browser) throw new Error('the browser did not start');
+    const context = await browser.newContext({ ...devices['iPhone 13'], userAgent: WECHAT_UA, locale: 'zh-CN' });
+    context.setDefaultTimeout(15_000);
+    try {
+      await context.addInitScript({ content: await (await fetch(`${lb().url}/wxsim/jsbridge.js`)).text() });
+      const page = await context.newPage();
+      const since = Date.now();
+      const outTradeNo = await checkOutOn(page, 'GEEK-CBL-01');
+      const button = page.locator('#pay-jsapi');
+      await button.waitFor({ state: 'visible' });
+      const flipped = page.waitForURL(new RegExp(`/pay/${outTradeNo}/success$`), { timeout: 20_000 }).then(() => Date.now());
+      const pressedAt = Date.now();
+      await button.click();
+      const tookMs = (await flipped) - pressedAt;
+      console.log(`[e2e scale-out] JSAPI: success ${tookMs} ms after Pay; ${instancesOf(since).join(', ')}`);
+      const [paid] = await (database as ServerDatabase).query<{ trade_state: string; trade_type: string }>('SELECT trade_state, trade_type FROM paylog WHERE out_trade_no = $1', [outTradeNo]);
+      expect(paid).toEqual({ trade_state: 'SUCCESS', trade_type: 'JSAPI' });
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('7.8 both shops stop on SIGTERM with exit code 0, and the database is dropped', async () => {
     await browser?.close();
     browser = undefined;
     await lb().stop();

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { GiveUp, spawnService, tailOf, waitFor, type ChildService } from './processes';
@@ -26,22 +27,34 @@ export interface Balancer extends ChildService {
 
 /** deploy/nginx/shop.conf.template: the proxy configuration compose.yaml gives the nginx image. */
 export const SHOP_CONF_TEMPLATE = path.join(ROOT, 'deploy', 'nginx', 'shop.conf.template');
+/** The shipped way to render it without Docker (README, "Deploy"): what these tests run, as CI does. */
+export const RENDER_SCRIPT = path.join(ROOT, 'scripts', 'render-nginx-conf.mjs');
+
+export interface ShopConfOptions {
+  listen: string;
+  /** ["127.0.0.1:A", ...] */
+  upstreams: string[];
+  /** the proxies in front of this nginx (a CDN), as README says to give them: addresses or CIDR ranges */
+  realIpFrom?: string[];
+  /** the template's TLS block on (render-nginx-conf.mjs --tls) */
+  tls?: boolean;
+}
 
 /**
- * The template rendered as the nginx image renders it (envsubst of the variables it is given):
- * listening on `listen`, in front of `upstreams` (["127.0.0.1:A", ...]). Every `${NAME}` of the
- * template must be given, so a variable added to it cannot go unnoticed here.
+ * The template rendered exactly as README tells an operator without Docker to render it:
+ * `node scripts/render-nginx-conf.mjs` with NGINX_LISTEN, SHOP_UPSTREAM_SERVERS and
+ * NGINX_REAL_IP_FROM in its environment.
  */
-export function renderShopConf(vars: { listen: string; upstreams: string[] }): string {
-  const values: Record<string, string> = {
+export function renderShopConf(vars: ShopConfOptions): string {
+  const env = {
+    PATH: process.env.PATH,
     NGINX_LISTEN: vars.listen,
     SHOP_UPSTREAM_SERVERS: vars.upstreams.map((u) => `server ${u};`).join(' '),
+    NGINX_REAL_IP_FROM: (vars.realIpFrom ?? []).map((a) => `set_real_ip_from ${a};`).join(' '),
   };
-  return fs.readFileSync(SHOP_CONF_TEMPLATE, 'utf8').replace(/\$\{(\w+)\}/g, (_, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`${SHOP_CONF_TEMPLATE} uses \${${name}}, which the e2e balancer does not set`);
-    return value;
-  });
+  const result = spawnSync(process.execPath, [RENDER_SCRIPT, ...(vars.tls ? ['--tls'] : [])], { env, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`${RENDER_SCRIPT} exited ${result.status}: ${result.stderr}`);
+  return result.stdout;
 }
 
 /**
@@ -50,13 +63,29 @@ export function renderShopConf(vars: { listen: string; upstreams: string[] }): s
  * robin, with everything it writes kept in `dir`. One worker process, so the round robin is one
  * rotation: consecutive requests go to alternate instances.
  */
-export async function startBalancer(options: { dir: string; port: number; upstreams: string[] }): Promise<Balancer> {
+export async function startBalancer(options: {
+  dir: string;
+  port: number;
+  upstreams: string[];
+  /** the proxies in front (NGINX_REAL_IP_FROM) */
+  realIpFrom?: string[];
+  /** 127.0.0.1 by default */
+  host?: string;
+  /** the rendered configuration, changed before nginx reads it (the TLS test points it at its own port and certificates) */
+  adapt?: (conf: string) => string;
+  /** nginx directives for the http {} block around the template (a CDN stand-in's own) */
+  httpExtra?: string;
+  /** with the template's TLS block on */
+  tls?: boolean;
+}): Promise<Balancer> {
   const { dir, port } = options;
+  const host = options.host ?? '127.0.0.1';
   // the master runs as whoever we are, workers (as root: "nobody") must reach the temp paths
   fs.chmodSync(dir, 0o755);
   const accessLogPath = path.join(dir, 'access.log');
   const shopConfPath = path.join(dir, 'shop.conf');
-  fs.writeFileSync(shopConfPath, renderShopConf({ listen: `127.0.0.1:${port}`, upstreams: options.upstreams }));
+  const rendered = renderShopConf({ listen: `${host}:${port}`, upstreams: options.upstreams, realIpFrom: options.realIpFrom, tls: options.tls });
+  fs.writeFileSync(shopConfPath, options.adapt ? options.adapt(rendered) : rendered);
   // what the nginx image's own nginx.conf provides around conf.d/, pointed at `dir`
   const conf = `daemon off;
 worker_processes 1;
@@ -71,6 +100,7 @@ http {
   fastcgi_temp_path ${dir}/fcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
+  ${options.httpExtra ?? ''}
   include ${shopConfPath};
 }
 `;
@@ -79,7 +109,7 @@ http {
   fs.writeFileSync(accessLogPath, '');
   // -e: the error log from the first moment, not Debian's /var/log/nginx before the config is read
   const service = spawnService('nginx', NGINX, ['-c', confPath, '-p', `${dir}/`, '-e', `${dir}/error.log`], { cwd: dir, env: process.env, logPath: path.join(dir, 'nginx.out') });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${host}:${port}`;
   try {
     await waitFor(
       'nginx to pass GET /healthz through to a shop',

@@ -74,11 +74,11 @@ export async function startShop(name: string, options: { port: number; env: Reco
 }
 
 /**
- * ADMIN_PASSWORD_HASH for `password`, made as an operator makes it: `npm run admin:hash`
- * (scripts/admin-hash.ts) with the password on stdin, the hash alone on stdout.
+ * ADMIN_PASSWORD_HASH for `password`, made as an operator makes it: `npm run -s admin:hash`
+ * (src/cli/admin-hash.ts) in `cwd` with the password on stdin, the hash alone on stdout.
  */
-export async function adminPasswordHash(password: string): Promise<string> {
-  const child = spawn(TSX, ['scripts/admin-hash.ts'], { cwd: ROOT, env: cleanEnv({}), stdio: ['pipe', 'pipe', 'pipe'] });
+export async function adminPasswordHash(password: string, cwd = ROOT): Promise<string> {
+  const child = spawn('npm', ['run', '-s', 'admin:hash'], { cwd, env: cleanEnv({}), stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));

@@ -38,7 +38,7 @@ describe('no anonymous hoarding: open checkouts and units are bounded per sessio
     const orders = await orderCount();
     const third = await shopper.submitCheckout();
     expect(third.status).toBe(409);
-    expect(third.text).toContain('您已有 2 笔未付款的订单，请先付款或等待其过期（最多 2 笔）。');
+    expect(third.text).toContain('您在本浏览器中已有 2 笔未付款的订单，已达上限（每个浏览器最多 2 笔）。请先在“我的订单”中付款，或等待其过期后再下单。');
     expect(await stockOf('TEA-MLH-100')).toBe(stock);
     expect(await orderCount()).toBe(orders);
     // once one is paid or closed, the session may check out again
@@ -61,7 +61,26 @@ describe('no anonymous hoarding: open checkouts and units are bounded per sessio
       receiver_address: '北京市朝阳区建国路1号',
     });
     expect(res.status).toBe(409);
-    expect(res.text).toContain('Your unpaid orders already hold 5 items, the most allowed.');
+    expect(res.text).toContain('With these 3 items, the unpaid orders of this browser would hold more than 5 items, the most one browser may hold. Please pay your unpaid orders under “My orders” first, or buy fewer.');
+  });
+
+  test('an order bigger than the per-session bound, from a session that holds nothing: told that the order itself is too big, and to lower the quantities (400)', async () => {
+    const shopper = new Shopper(shop.url, shop.db.knex);
+    shopper.agent.set('X-Forwarded-For', '198.51.100.30');
+    await shopper.add('TEA-MLH-100', 6);
+    const orders = await orderCount();
+    const en = await shopper.agent.post('/checkout?lang=en').type('form').send({
+      _csrf: await shopper.csrf(),
+      checkout_token: (await shopper.checkoutForm()).checkoutToken,
+      pay_type: 'cod',
+      receiver_name: 'Li Si',
+      receiver_mobile: '13900139000',
+      receiver_address: '北京市朝阳区建国路1号',
+    });
+    expect(en.status).toBe(400);
+    expect(en.text).toContain('This order has 6 items, more than the 5 that unpaid orders may hold at once. Please lower the quantities in your cart');
+    expect(en.text).not.toContain('already');
+    expect(await orderCount()).toBe(orders);
   });
 
   test('an address cannot hold more open checkouts than allowed, whatever sessions it uses', async () => {
@@ -73,6 +92,11 @@ describe('no anonymous hoarding: open checkouts and units are bounded per sessio
       made.push((await shopper.submitCheckout()).status);
     }
     expect(made).toEqual([303, 303, 303, 409]);
+    const fourth = new Shopper(shop.url, shop.db.knex);
+    fourth.agent.set('X-Forwarded-For', '203.0.113.55');
+    await fourth.add('GEEK-CBL-01', 1);
+    // the network's limit, said as such: not "you already have" to a shopper who has nothing
+    expect((await fourth.submitCheckout()).text).toContain('您所在的网络已有 3 笔未付款的订单，已达上限（同一网络最多 3 笔；公司和移动网络常为多人共用）。请稍后再试，或先为未付款的订单付款。');
     // another address is not refused for it
     const elsewhere = new Shopper(shop.url, shop.db.knex);
     elsewhere.agent.set('X-Forwarded-For', '203.0.113.56');
@@ -101,7 +125,7 @@ describe('no anonymous hoarding: open checkouts and units are bounded per sessio
       );
     const outcomes = await Promise.all(Array.from({ length: 6 }, (_, i) => attempt(i)));
     expect(outcomes.filter((o) => o === 'made')).toHaveLength(1);
-    expect(outcomes.filter((o) => o === 'checkout.error.tooManyOpen')).toHaveLength(5);
+    expect(outcomes.filter((o) => o === 'checkout.error.tooManyOpen.session')).toHaveLength(5);
     expect(Number((await shop.db.knex('orders').where({ shopper_id: shopperId }).count({ n: '*' }).first())?.n)).toBe(1);
   });
 });

@@ -70,12 +70,39 @@ describe('fail closed at start-up', () => {
     expect(lines[0]).toMatch(/^config: WXPAY_PFX_PATH does not open as a p12 with the mch_id as passphrase/);
   });
 
-  test('live mode without TRUST_PROXY starts, but warns loudly that cookies will not be Secure; with TRUST_PROXY it does not', async () => {
+  test('live mode without TRUST_PROXY: exit 2 naming it (behind a proxy the shop would count every shopper as one address); an explicit none starts', async () => {
     const without = await runMain(LIVE);
-    expect(without.stdout).toContain('shop listening');
-    expect(without.stdout).toContain('WARNING: live mode without TRUST_PROXY: session cookies will NOT be marked Secure');
+    expect(without.code).toBe(2);
+    const lines = without.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^config: TRUST_PROXY must be set explicitly in live mode: 1 behind the nginx of deploy\/ .* none when browsers reach the shop directly/);
+    expect(without.stdout).not.toContain('shop listening');
+    const direct = await runMain({ ...LIVE, TRUST_PROXY: 'none' });
+    expect(direct.stdout).toContain('shop listening');
     const withProxy = await runMain({ ...LIVE, TRUST_PROXY: 'loopback' });
     expect(withProxy.stdout).toContain('shop listening');
-    expect(withProxy.stdout).not.toContain('TRUST_PROXY');
+  });
+
+  test.each(['yes', 'True', 'loopbak', '1.5', '/33'])('TRUST_PROXY=%s: exit 2 with one line naming TRUST_PROXY (not a crash later with exit 1)', async (value) => {
+    const { code, stderr, stdout } = await runMain({ TRUST_PROXY: value });
+    expect(code).toBe(2);
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^config: TRUST_PROXY must be none .* \(got "/);
+    expect(stdout).not.toContain('shop listening');
+  });
+
+  test('NODE_ENV=production in simulator mode needs TRUST_PROXY and the second setting WXPAY_SIMULATOR_CONFIRM: each missing one is exit 2 naming it', async () => {
+    const noConfirm = await runMain({ NODE_ENV: 'production', WXPAY_MODE: 'simulator', TRUST_PROXY: 'none' });
+    expect(noConfirm.code).toBe(2);
+    expect(noConfirm.stderr.trim()).toMatch(/^config: WXPAY_SIMULATOR_CONFIRM must be set to no-real-money to run WXPAY_MODE=simulator when NODE_ENV=production/);
+    const foreignIds = await runMain({ WXPAY_MODE: 'simulator', WXPAY_MCH_ID: '10000100' });
+    expect(foreignIds.code).toBe(2);
+    expect(foreignIds.stderr.trim()).toMatch(/^config: WXPAY_SIMULATOR_CONFIRM must be set to no-real-money .* when WXPAY_MCH_ID is set to a merchant's own value/);
+    const noProxy = await runMain({ NODE_ENV: 'production', WXPAY_MODE: 'simulator', WXPAY_SIMULATOR_CONFIRM: 'no-real-money' });
+    expect(noProxy.code).toBe(2);
+    expect(noProxy.stderr.trim()).toMatch(/^config: TRUST_PROXY must be set explicitly with NODE_ENV=production/);
+    const both = await runMain({ NODE_ENV: 'production', WXPAY_MODE: 'simulator', WXPAY_SIMULATOR_CONFIRM: 'no-real-money', TRUST_PROXY: '1', LOG_LEVEL: 'info' });
+    expect(both.stdout).toContain('shop listening');
   });
 });

@@ -18,7 +18,8 @@ describe('simulator mode keeps real credentials out of its tables and notifies o
   const probed: string[] = [];
 
   beforeAll(async () => {
-    shop = await createTestShop({ env: { WXPAY_MODE: 'simulator', ...CONFIGURED, SIM_TIME_SCALE: '1000', SWEEP_INTERVAL_SECONDS: '0' } });
+    // a merchant's own ids in simulator mode need the second setting that says no real money moves
+    shop = await createTestShop({ env: { WXPAY_MODE: 'simulator', WXPAY_SIMULATOR_CONFIRM: 'no-real-money', ...CONFIGURED, SIM_TIME_SCALE: '1000', SWEEP_INTERVAL_SECONDS: '0' } });
     probe = http.createServer((req, res) => {
       probed.push(`${req.method} ${req.url}`);
       res.writeHead(200, { 'Content-Type': 'text/xml' }).end('<xml><return_code><![CDATA[SUCCESS]]></return_code></xml>');

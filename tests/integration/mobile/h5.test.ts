@@ -183,6 +183,8 @@ describe("H5 payment in live mode needs the shopper's public address", () => {
         WXPAY_PFX_PATH: path.resolve(__dirname, '../../fixtures/apiclient_cert.p12'),
         WXPAY_TRADE_TYPES: 'NATIVE,MWEB',
         SHOP_URL: 'https://shop.example.com',
+        // said explicitly, as live mode requires: no proxy trusted, so the shop sees 127.0.0.1
+        TRUST_PROXY: 'none',
         SWEEP_INTERVAL_SECONDS: '0',
       },
     });

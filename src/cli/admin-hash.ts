@@ -1,12 +1,15 @@
 /**
- * `npm run admin:hash`: makes the ADMIN_PASSWORD_HASH for a password.
+ * `npm run admin:hash`: makes the ADMIN_PASSWORD_HASH for a password. Part of the build
+ * (dist/cli/admin-hash.js), so it runs where only production dependencies are installed (the
+ * image, a server after `npm prune --omit=dev`); with the dev dependencies, npm runs this source
+ * through tsx.
  *   - on a terminal: asks for the password twice, without echo;
  *   - otherwise: reads it from stdin (`printf '%s' "$PW" | npm run -s admin:hash`), one trailing
  *     newline dropped.
  * Prints only the hash on stdout (prompts go to stderr), so `HASH=$(npm run -s admin:hash)` works.
  * The password never appears in arguments, where `ps` and shell history would show it.
  */
-import { DEFAULT_SCRYPT_PARAMS, hashPassword } from '../src/admin/password';
+import { DEFAULT_SCRYPT_PARAMS, hashPassword } from '../admin/password';
 
 const MIN_LENGTH = 12;
 
