@@ -7,6 +7,7 @@ import { createWxPayClient, type OrderQueryResult, type WxPayClient } from '../.
 import { expectAccessible } from './axe';
 import { decodeQrPng } from './browser';
 import { waitFor } from './processes';
+import { scaled } from '../../helpers/timeouts';
 
 export type Locale = 'zh' | 'en';
 
@@ -124,7 +125,7 @@ const squash = (text: string | null) => (text ?? '').replace(/\s+/g, ' ').trim()
  * Waits until `locator` reads `expected` (whitespace squashed): pages move on by themselves after
  * a click, so the check polls instead of reading once. The error says what the shopper saw instead.
  */
-export async function seeText(locator: Locator, expected: string, what: string, timeoutMs = 10_000): Promise<void> {
+export async function seeText(locator: Locator, expected: string, what: string, timeoutMs = scaled(10_000)): Promise<void> {
   let seen = '(nothing)';
   try {
     await waitFor(
