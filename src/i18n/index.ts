@@ -1,14 +1,16 @@
 import { adminEn } from './admin-en';
 import { adminZh } from './admin-zh';
+import { catalogEn } from './catalog-en';
+import { catalogZh } from './catalog-zh';
 import { en } from './en';
 import { zh } from './zh';
 
 /** Simplified Chinese by default; English when asked for (?lang=en, or the browser prefers it). */
 export type Locale = 'zh' | 'en';
-export type MessageKey = keyof typeof zh | keyof typeof adminZh;
+export type MessageKey = keyof typeof zh | keyof typeof adminZh | keyof typeof catalogZh;
 export type Translate = (key: MessageKey | string, params?: Record<string, string | number>) => string;
 
-const dictionaries: Record<Locale, Record<string, string>> = { zh: { ...zh, ...adminZh }, en: { ...en, ...adminEn } };
+const dictionaries: Record<Locale, Record<string, string>> = { zh: { ...zh, ...adminZh, ...catalogZh }, en: { ...en, ...adminEn, ...catalogEn } };
 
 
 export function isLocale(value: unknown): value is Locale {
