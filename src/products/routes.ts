@@ -7,6 +7,7 @@ import { DomainError, Invalid, NotFound } from '../errors';
 import { imageStoreFor, storeUpload } from '../images';
 import { countStock } from '../ledger';
 import { parseProductForm, type FormError } from './form';
+import { importRoutes } from './import-routes';
 import { PRODUCT_STATUSES, adminProduct, createCategory, createProduct, listAdminProducts, listAllCategories, setProductImage, setProductStatus, updateProduct, variantOfProduct, type ProductStatus } from './service';
 
 const ID = /^\d{1,9}$/;
@@ -31,6 +32,7 @@ export function productAdminRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'co
   const knex = deps.db.knex;
   const images = imageStoreFor(deps.config.images, knex);
   const maxMb = Math.round(deps.config.images.maxBytes / 1024 / 1024);
+  router.use(importRoutes(deps));
   router.use('/products', requireAdmin);
   router.use('/categories', requireAdmin);
 
