@@ -8,6 +8,8 @@ import { adminRoutes } from './admin/routes';
 import { requireAdmin } from './admin/auth';
 import { mediaRoutes } from './images/routes';
 import { productAdminRoutes } from './products/routes';
+import { shopSettingsRoutes } from './shop/routes';
+import { shopFace } from './shop/settings';
 import { CSV_UPLOAD_PATHS, IMAGE_UPLOAD_PATH, csvUpload, imageUpload } from './products/uploads';
 import { cartRoutes } from './cart/routes';
 import { catalogRoutes } from './catalog/routes';
@@ -174,6 +176,8 @@ export function createApp(deps: AppDeps): App {
   app.post(IMAGE_UPLOAD_PATH, requireAdmin, imageUpload(config.images.maxBytes));
   app.post(CSV_UPLOAD_PATHS, requireAdmin, csvUpload);
   app.use(csrfProtection(config.sessionSecret));
+  // the merchant's name, footer, contact and ICP number (admin settings, cached a few seconds)
+  app.use(shopFace(db.knex));
 
   app.use(orderRoutes(full));
   app.use(catalogRoutes(full));
@@ -182,6 +186,7 @@ export function createApp(deps: AppDeps): App {
   app.use(payRoutes(full));
   app.use('/admin', adminRoutes(full));
   app.use('/admin', productAdminRoutes(full));
+  app.use('/admin', shopSettingsRoutes(full));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

@@ -4,6 +4,8 @@ import { adminEn } from '../../../src/i18n/admin-en';
 import { adminZh } from '../../../src/i18n/admin-zh';
 import { en } from '../../../src/i18n/en';
 import { zh } from '../../../src/i18n/zh';
+import { catalogEn } from '../../../src/i18n/catalog-en';
+import { catalogZh } from '../../../src/i18n/catalog-zh';
 
 const ALL_VIEWS = path.resolve(__dirname, '../../../views');
 /** the admin's pages and the layout they share with the shop and the phone */
@@ -29,7 +31,7 @@ describe('admin dictionaries', () => {
   });
 
   test('every literal key an admin view asks for exists in both languages', () => {
-    const all = { zh: { ...zh, ...adminZh } as Record<string, string>, en: { ...en, ...adminEn } as Record<string, string> };
+    const all = { zh: { ...zh, ...adminZh, ...catalogZh } as Record<string, string>, en: { ...en, ...adminEn, ...catalogEn } as Record<string, string> };
     const keys = new Set<string>();
     for (const file of ADMIN_VIEWS.flatMap(viewFiles)) {
       for (const m of fs.readFileSync(file, 'utf8').matchAll(/\bt\('([\w.]+)'/g)) keys.add(m[1] as string);
