@@ -7,7 +7,7 @@
  *
  * Knobs (environment): BENCH_SECONDS (each load phase, default 5), BENCH_WAITERS (10000),
  * BENCH_BURST (1000), BENCH_BURST_CONCURRENCY (16), BENCH_CONNECTIONS (32), BENCH_SHOPPERS (20),
- * BENCH_ONLY=longpoll,notify,duplicate,paypage,journeys,hostile (a subset, each still with its ceiling),
+ * BENCH_ONLY=longpoll,notify,duplicate,paypage,catalog,journeys,hostile (a subset, each still with its ceiling),
  * BENCH_PROFILE=1 (CPU profile of the shop per phase and a heap profile of the held polls, top
  * frames printed, files in bench/results/profiles), BENCH_PG_SYNCHRONOUS_COMMIT=off (a diagnostic:
  * the bench database commits without waiting for the disk, for the shop and the bare transaction alike).
