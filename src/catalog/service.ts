@@ -106,22 +106,45 @@ function cardOf(r: Row): CatalogCard {
  */
 export async function listCatalog(knex: Knex, options: { page: number; categoryId?: number | undefined; query?: string | undefined }): Promise<CatalogPage> {
   const page = Math.min(Math.max(1, Math.trunc(options.page) || 1), MAX_PAGE);
-  const q = knex('products as p')
-    .select(knex.raw(CARD_SQL))
+  // the page's rows first (an index walk in id order, or the trigram index), then stock and the
+  // single variant for those 25 rows only: the subqueries never run for every match
+  const inner = knex('products as p')
+    .select('p.id', 'p.sku', 'p.title', 'p.seller', 'p.price_fen', 'p.image', 'p.image_key')
     .where('p.status', 'on_sale')
     .orderBy('p.id')
     .limit(PAGE_SIZE + 1)
     .offset((page - 1) * PAGE_SIZE);
-  if (options.categoryId !== undefined) q.where('p.category_id', options.categoryId);
-  if (options.query) q.whereRaw("p.title ILIKE ? ESCAPE '\\'", [likePattern(options.query)]);
+  if (options.categoryId !== undefined) inner.where('p.category_id', options.categoryId);
+  if (options.query) {
+    inner.whereRaw("p.title ILIKE ? ESCAPE '\\'", [likePattern(options.query)]);
+    // order by an expression, not the primary key: walking the key in order and testing every title
+    // until 25 match costs more the bigger the catalog; the trigram index finds the matches at once
+    inner.clearOrder().orderByRaw('p.id + 0');
+  }
+  const q = knex.select(knex.raw(CARD_SQL)).from(inner.as('p')).orderBy('p.id');
   const rows = (await q) as Row[];
   return { products: rows.slice(0, PAGE_SIZE).map(cardOf), page, hasNext: rows.length > PAGE_SIZE };
 }
 
-/** Every category, in the merchant's order. */
-export async function listCategories(knex: Knex): Promise<Category[]> {
-  const rows = (await knex('categories').orderBy('position').orderBy('id').select('id', 'name')) as Row[];
-  return rows.map((r) => ({ id: Number(r.id), name: String(r.name) }));
+const CATEGORIES_CACHE_MS = 5000;
+const categoriesCache = new WeakMap<Knex, { at: number; value: Promise<Category[]> }>();
+
+/**
+ * Every category, in the merchant's order. The menu of every catalog page: read through a
+ * per-instance cache of a few seconds (a new category shows on every instance within that), so a
+ * page is one statement.
+ */
+export function listCategories(knex: Knex, now = Date.now()): Promise<Category[]> {
+  const hit = categoriesCache.get(knex);
+  if (hit && now - hit.at < CATEGORIES_CACHE_MS) return hit.value;
+  const value = knex('categories')
+    .orderBy('position')
+    .orderBy('id')
+    .select('id', 'name')
+    .then((rows: Row[]) => rows.map((r) => ({ id: Number(r.id), name: String(r.name) })));
+  value.catch(() => categoriesCache.delete(knex));
+  categoriesCache.set(knex, { at: now, value });
+  return value;
 }
 
 /** A product on sale with its active variants, in one statement; NotFound for one off sale or archived. */
