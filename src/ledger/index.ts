@@ -139,7 +139,7 @@ export async function placeOrders(knex: Knex, input: PlaceOrdersInput): Promise<
           ),
         );
       }
-      // the units taken, one 'sale' movement per line (the variants are locked: none can fail)
+      // the units taken, one 'sale' movement per line (checked above; a second guard in the decrement)
       for (const orderId of orderIds) await stock.takeForOrder(trx, orderId, { operator: line.operator, at: input.now });
       if (outTradeNo) await repo.linkOrders(trx, outTradeNo, orderIds);
       return { orderIds, outTradeNo, totalFen, created: true };

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { Conflict } from '../errors';
 import type { ShortLine } from './events';
 
 /**
@@ -98,12 +99,17 @@ async function itemsOfOrders(trx: Knex.Transaction, orderIds: readonly number[])
   return rows.map((r) => ({ id: Number(r.id), order_id: Number(r.order_id), variant_id: Number(r.variant_id), title: String(r.title), quantity: Number(r.quantity), stock_short: Number(r.stock_short ?? 0) }));
 }
 
-/** The units orders took at checkout: one 'sale' movement per order line (after the orders are written). */
-export async function takeForOrder(trx: Knex.Transaction, orderId: number, by: Omit<MovementBy, 'reason'>): Promise<boolean> {
+/**
+ * The units orders took at checkout: one 'sale' movement per order line (after the orders are
+ * written). The variants are locked and their stock checked before; the conditional decrement is
+ * the second guard: a line the shelf cannot cover fails the whole checkout (Conflict).
+ */
+export async function takeForOrder(trx: Knex.Transaction, orderId: number, by: Omit<MovementBy, 'reason'>): Promise<void> {
   for (const item of await itemsOfOrders(trx, [orderId])) {
-    if ((await moveStock(trx, item.variant_id, -item.quantity, { ...by, reason: 'sale' }, orderId)) === undefined) return false;
+    if ((await moveStock(trx, item.variant_id, -item.quantity, { ...by, reason: 'sale' }, orderId)) === undefined) {
+      throw new Conflict(`${item.title}: ${item.quantity} wanted, not that many left`, 'cart.notEnoughStock', { title: item.title, stock: 0 });
+    }
   }
-  return true;
 }
 
 /**

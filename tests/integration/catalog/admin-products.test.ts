@@ -138,6 +138,11 @@ describe('admin: products, variants, images, stock', () => {
     const fakePng = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('garbage'.repeat(20))]);
     const res2 = await admin.agent.post(`/admin/products/${productId}/image`).field('_csrf', token).attach('file', fakePng, { filename: 'x.png', contentType: 'image/png' });
     expect(res2.status).toBe(400);
+    // an image, but not of a type the shop takes: an SVG (which may carry script) named .png
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30"><script>alert(1)</script><rect width="40" height="30" fill="red"/></svg>');
+    const res3 = await admin.agent.post(`/admin/products/${productId}/image`).field('_csrf', token).attach('file', svg, { filename: 'logo.png', contentType: 'image/png' });
+    expect(res3.status).toBe(400);
+    expect(res3.text).toContain('这不是 JPEG、PNG 或 WebP 图片');
     expect(await knex('images').count({ n: '*' }).first()).toEqual(before);
     expect((await knex('products').where({ id: productId }).first('image_key')).image_key).toBe(keyBefore);
   });
