@@ -5,6 +5,13 @@ import helmet from 'helmet';
 import pino from 'pino';
 import pinoHttp from 'pino-http';
 import { adminRoutes } from './admin/routes';
+import { adminCredentials, requireAdmin } from './admin/auth';
+import { need } from './admin/permissions';
+import { mediaRoutes } from './images/routes';
+import { productAdminRoutes } from './products/routes';
+import { shopSettingsRoutes } from './shop/routes';
+import { shopFace } from './shop/settings';
+import { CSV_UPLOAD_PATHS, IMAGE_UPLOAD_PATH, csvUpload, imageUpload } from './products/uploads';
 import { cartRoutes } from './cart/routes';
 import { catalogRoutes } from './catalog/routes';
 import { checkoutRoutes } from './checkout/routes';
@@ -134,6 +141,8 @@ export function createApp(deps: AppDeps): App {
   // static files only under their own paths, so other requests do not look on the disk first
   for (const dir of ['css', 'js', 'img']) app.use(`/${dir}`, express.static(path.join(ROOT, 'public', dir), { maxAge: '1h', index: false }));
   app.get('/favicon.svg', (_req, res) => res.sendFile(path.join(ROOT, 'public', 'favicon.svg'), { maxAge: '1d' }));
+  // uploaded product images, immutable by content key (no session, like the static files)
+  app.use(mediaRoutes(full));
   const sessionStore = new KnexSessionStore(db.knex, { defaultTtlMs: SESSION_TTL_MS, clock: full.clock });
   sessionStore.on('error', (err: unknown) => logger.warn({ err }, 'session sweep failed'));
   const sessions = session({
@@ -169,14 +178,21 @@ export function createApp(deps: AppDeps): App {
     if (req.session.flash && req.method === 'GET') delete req.session.flash;
     next();
   });
+  // the admin's uploads (multipart): parsed after the admin check and before the CSRF check reads `_csrf`
+  const owner = adminCredentials(config.admin, logger);
+  const catalogMember = [requireAdmin(db.knex, owner), need('catalog')];
+  app.post(IMAGE_UPLOAD_PATH, ...catalogMember, imageUpload(config.images.maxBytes));
+  app.post(CSV_UPLOAD_PATHS, ...catalogMember, csvUpload);
   app.use(csrfProtection(config.sessionSecret));
+  // the merchant's name, footer, contact and ICP number (admin settings, cached a few seconds)
+  app.use(shopFace(db.knex));
 
   app.use(orderRoutes(full));
   app.use(catalogRoutes(full));
   app.use(cartRoutes(full));
   app.use(checkoutRoutes(full));
   app.use(payRoutes(full));
-  app.use('/admin', adminRoutes(full));
+  app.use('/admin', adminRoutes(full, owner, [productAdminRoutes(full), shopSettingsRoutes(full)]));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import os from 'node:os';
-import { ConfigError } from './config-error';
+import { ConfigError } from './config-parse';
 import { isPublicAddress } from './http/client-ip';
 
 /**

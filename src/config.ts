@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { z } from 'zod';
-import { ConfigError } from './config-error';
+import { ConfigError, isHttpUrl, parseWith } from './config-parse';
+import { loadImageConfig, type ImageConfig } from './config-images';
 import { defaultSpbillCreateIp, notPublicReason, parseHost, parseTrustProxy } from './config-network';
 import { WX_BASE_URL } from './wechatpay/client';
 import type { SignType } from './wechatpay/sign';
@@ -38,7 +39,8 @@ export const DEFAULT_QR_TTL_SECONDS = 900;
  */
 export const SIMULATOR_CONFIRMATION = 'no-real-money';
 
-export { ConfigError } from './config-error';
+export { ConfigError } from './config-parse';
+export type { ImageConfig } from './config-images';
 export { DEFAULT_HOST, defaultSpbillCreateIp } from './config-network';
 
 export interface Config {
@@ -122,6 +124,8 @@ export interface Config {
   production: boolean;
   /** the bare demo (`npm start`): simulator mode without NODE_ENV=production; request lines are logged at debug */
   demo: boolean;
+  /** product images: the largest upload, and where the resized files are kept (every instance serves the same) */
+  images: ImageConfig;
 }
 
 
@@ -131,21 +135,6 @@ const portSchema = z.coerce.number().int().min(0).max(65535);
 const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const modeSchema = z.enum(['simulator', 'live']);
 const signTypeSchema = z.enum(['MD5', 'HMAC-SHA256']);
-
-function parseWith<T>(variable: string, schema: z.ZodType<T>, raw: string, expectation: string): T {
-  const result = schema.safeParse(raw);
-  if (!result.success) throw new ConfigError(variable, `${expectation} (got ${JSON.stringify(raw)})`);
-  return result.data;
-}
-
-function isHttpUrl(raw: string, protocols: string[]): URL | undefined {
-  try {
-    const url = new URL(raw);
-    return protocols.includes(url.protocol) ? url : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const get = (name: string) => optional(env[name]);
@@ -370,5 +359,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken,
     production,
     demo: !live && !production,
+    images: loadImageConfig(get),
   };
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type Extension } from '@electric-sql/pglite';
 import knexFactory, { type Knex } from 'knex';
 import ClientPGlite from 'knex-pglite';
 import pg from 'pg';
@@ -24,6 +24,11 @@ export interface Database {
 }
 
 const INT8_OID = 20;
+
+// pg_trgm for embedded PGlite (the catalog's trigram search); its contrib entry ships ESM-only
+// types, so it is required as the CommonJS build it also ships
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { pg_trgm } = require('@electric-sql/pglite/contrib/pg_trgm') as { pg_trgm: Extension };
 
 /**
  * A hot statement of fixed text, named so that a PostgreSQL server parses and plans it once per
@@ -200,7 +205,8 @@ class PGliteClient extends (ClientPGlite as unknown as new (config: Knex.Config)
 async function openPglite(dir: string, snapshot: Blob | undefined): Promise<Database> {
   const inMemory = dir.startsWith('memory://');
   if (!inMemory) fs.mkdirSync(dir, { recursive: true });
-  const pglite = new PGlite(dir, { parsers: { [INT8_OID]: parseBigint }, ...(inMemory && snapshot ? { loadDataDir: snapshot } : {}) });
+  // pg_trgm: the catalog's search (a trigram index on titles), as on a server
+  const pglite = new PGlite(dir, { parsers: { [INT8_OID]: parseBigint }, extensions: { pg_trgm }, ...(inMemory && snapshot ? { loadDataDir: snapshot } : {}) });
   await pglite.waitReady;
   const knex = knexFactory({
     client: PGliteClient as unknown as typeof ClientPGlite,

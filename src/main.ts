@@ -4,7 +4,7 @@ import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { createApp, type Clock } from './app';
 import { requireAdminForSimulatorFaults } from './admin/auth';
-import { seedCatalogIfEmpty } from './catalog/service';
+import { seedCatalogIfEmpty } from './catalog/seed';
 import { ConfigError, loadConfig, type Config } from './config';
 import { watchUntrustedForwarding, type TrustFn } from './http/forwarded-watch';
 import { migrateToLatest, openDatabase, type Database } from './db';
@@ -120,7 +120,9 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
     await waiters.start();
     const applied = await migrateToLatest(db.knex);
     if (applied.length > 0) logger.info({ applied }, 'database migrated');
-    const seeded = await seedCatalogIfEmpty(db.knex);
+    // the demo catalog (with its ¥0.01 test item) only in the simulator demo: a live shop starts
+    // empty and the merchant adds or imports their own products (README "Products")
+    const seeded = config.wxpay.mode === 'simulator' ? await seedCatalogIfEmpty(db.knex, clock()) : 0;
     if (seeded > 0) logger.info({ seeded }, 'demo catalog loaded');
     const sessionSecret = config.sessionSecret ?? (await getOrCreateSetting(db.knex, 'session_secret', () => randomSecret()));
 

@@ -1,3 +1,4 @@
+import { setStocks } from '../../src/ledger';
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import knexFactory from 'knex';
@@ -89,7 +90,9 @@ export async function seedTrades(knex: Knex, set: { prefix: string; count: numbe
 
 /** Gives every product a stock that thousands of bench checkouts cannot exhaust. */
 export async function plentyOfStock(knex: Knex): Promise<void> {
-  await knex('products').where('stock', '>', 0).update({ stock: 10_000_000 });
+  // through the ledger (a count movement per variant), so the stock stays the sum of its movements
+  const variants = (await knex('product_variants').where('stock', '>', 0).select('id')) as { id: number }[];
+  await knex.transaction((trx) => setStocks(trx, variants.map((v) => ({ variantId: Number(v.id), stock: 10_000_000 })), { reason: 'count', operator: 'bench', at: new Date() }));
 }
 
 /** WeChat's signed payment notify for trade i of a set (the simulator's merchant, MD5 as configured). */

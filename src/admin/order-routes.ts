@@ -21,7 +21,7 @@ export function adminOrderRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'conf
   const knex = deps.db.knex;
 
   router.get('/orders', need('view'), async (req, res) => {
-    onlyParams(req, ['pay_type', 'status', 'before']);
+    onlyParams(req, ['pay_type', 'status', 'before', 'q']);
     const filter = parseOrderFilter(req.query as Record<string, unknown>);
     const page = await listOrders(knex, filter);
     res.render('admin/orders', {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { Invalid } from '../errors';
 import { ORDER_STATUSES, PAY_TYPES, type DeliveryStatus, type OrderStatus, type PayType } from '../ledger';
+import { searchTerms } from './paylog-query';
 
 /**
  * The admin's view of every order, whatever its pay type (the orders view beside the paylog). What
@@ -14,6 +15,8 @@ export interface OrderFilter {
   status?: (typeof ORDER_STATUSES)[number];
   /** keyset: orders with a smaller id (older) */
   before?: number;
+  /** the search box: an order number (`9`, `#9`: that order exactly), a receiver, a mobile number */
+  q?: string;
 }
 
 export interface OrderListRow {
@@ -33,7 +36,12 @@ export interface OrderListRow {
 
 export function parseOrderFilter(query: Record<string, unknown>): OrderFilter {
   const filter: OrderFilter = {};
-  const { pay_type: payType, status, before } = query;
+  const { pay_type: payType, status, before, q } = query;
+  if (typeof q === 'string' && q.trim() !== '') {
+    const text = q.trim().replace(/\s+/g, ' ');
+    if ([...text].length > 64 || !/^[\p{L}\p{N} _·()（）#＃+-]*$/u.test(text)) throw new Invalid('bad q', 'admin.error.badParam', { name: 'q' });
+    filter.q = text;
+  }
   if (payType !== undefined && payType !== '') {
     if (!PAY_TYPES.includes(payType as OrderFilter['payType'] & string)) throw new Invalid(`bad pay_type ${String(payType)}`, 'admin.error.badParam', { name: 'pay_type' });
     filter.payType = payType as OrderFilter['payType'];
@@ -71,6 +79,17 @@ export async function listOrders(knex: Knex, filter: OrderFilter): Promise<{ row
   if (filter.payType) query.where('orders.pay_type', filter.payType);
   if (filter.status) query.where('orders.status', filter.status);
   if (filter.before !== undefined) query.where('orders.id', '<', filter.before);
+  for (const term of searchTerms(filter.q)) {
+    if (term.exactOrder) {
+      query.where('orders.id', term.orderId as number);
+      continue;
+    }
+    query.where((w) => {
+      w.where('orders.receiver_name', 'ilike', `%${term.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      if (term.orderId !== undefined) w.orWhere('orders.id', term.orderId);
+      if (term.mobile !== undefined) w.orWhere('orders.receiver_mobile', 'like', `%${term.mobile}%`);
+    });
+  }
   const rows = (await query) as OrderListRow[];
   const more = rows.length > PAGE_SIZE;
   const page = more ? rows.slice(0, PAGE_SIZE) : rows;

@@ -102,7 +102,7 @@ export function parsePaylogQuery(query: Record<string, unknown>): PaylogQuery {
     // payment and order numbers, Chinese names, mobile numbers as typed (+86, spaces, dashes):
     // letters of any script, digits, spaces and a few joiners; quotes, %, control characters are refused
     const text = q.trim().replace(/\s+/g, ' ');
-    if ([...text].length > 64 || !/^[\p{L}\p{N} _|*+().·（）-]*$/u.test(text)) throw bad('q');
+    if ([...text].length > 64 || !/^[\p{L}\p{N} _|*+().·（）#＃-]*$/u.test(text)) throw bad('q');
     if (text !== '') filter.q = text;
   }
   const result: PaylogQuery = { filter, size: DEFAULT_PAGE_SIZE };
@@ -139,6 +139,8 @@ export function filterQueryString(filter: PaylogFilter, extra: Record<string, st
 export interface SearchTerm {
   text: string;
   orderId?: number;
+  /** `#9`, or a number too short to be part of anything else (1-3 digits): order 9 and nothing else */
+  exactOrder?: boolean;
   /** digits of a mobile number (at least 4), without +86, spaces or dashes */
   mobile?: string;
 }
@@ -153,6 +155,8 @@ export function searchTerms(q: string | undefined): SearchTerm[] {
   const words = /^\d{4,11}$/.test(asMobile) && /[\s-]/.test(q) ? [asMobile] : q.split(' ').filter((w) => w !== '');
   return words.map((text) => {
     const digits = text.replace(/^(\+86|0086)/, '');
+    const hashed = /^[#＃](\d{1,15})$/.exec(text);
+    if (hashed || /^\d{1,3}$/.test(text)) return { text, orderId: Number(hashed ? hashed[1] : text), exactOrder: true };
     return {
       text,
       orderId: /^\d{1,15}$/.test(text) ? Number(text) : undefined,

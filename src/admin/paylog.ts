@@ -28,6 +28,10 @@ function applyFilter(knex: Knex, query: Knex.QueryBuilder, filter: PaylogFilter)
   if (filter.from) query.where('paylog.create_time', '>=', beijingDayStart(filter.from) as Date);
   if (filter.to) query.where('paylog.create_time', '<', new Date((beijingDayStart(filter.to) as Date).getTime() + DAY_MS));
   for (const term of searchTerms(filter.q)) {
+    if (term.exactOrder) {
+      query.whereExists(knex('paylog_orders').select(knex.raw('1')).whereRaw('paylog_orders.out_trade_no = paylog.out_trade_no').andWhere('paylog_orders.order_id', term.orderId as number));
+      continue;
+    }
     const like = `%${escapeLike(term.text)}%`;
     // every term must match something of the payment: its numbers, an order id, the receiver, the goods
     query.where((w) => {

@@ -3,7 +3,7 @@ import type { ResolvedDeps } from '../deps';
 import { auditActions } from './audit';
 import { accountRoutes, auditRoutes, staffRoutes } from './team-routes';
 import { adminAuthRoutes } from './auth-routes';
-import { adminCredentials, requireAdmin } from './auth';
+import { requireAdmin, type AdminCredentials } from './auth';
 import { adminOrderRoutes } from './order-routes';
 import { adminPaylogRoutes } from './paylog-routes';
 import { adminRefundRoutes } from './refund-routes';
@@ -14,12 +14,13 @@ import { adminRefundRoutes } from './refund-routes';
  * their role) and the audit log (every action recorded) the payments (paylog-routes.ts:
  * dashboard, paylog table and CSV, detail, query, close, flags, reconcile), refunds
  * (refund-routes.ts), every order with cash on delivery settled by hand (order-routes.ts), and
- * the team (team-routes.ts: staff, one's own account, the audit log). Each route names the
- * permission it needs (permissions.ts; roles.ts says which role has it).
+ * the team (team-routes.ts: staff, one's own account, the audit log), and the rooms app.ts hands
+ * over to sit behind the same gate (products, the shop's settings: feature folders of their own,
+ * which import the admin's guards, never the other way round). Each route names the permission it
+ * needs (permissions.ts; roles.ts says which role has it).
  */
-export function adminRoutes(deps: ResolvedDeps): Router {
+export function adminRoutes(deps: ResolvedDeps, owner: AdminCredentials, rooms: readonly Router[] = []): Router {
   const router = Router();
-  const owner = adminCredentials(deps.config.admin, deps.logger);
   router.use(adminAuthRoutes(deps, owner));
   router.use(requireAdmin(deps.db.knex, owner));
   router.use(auditActions(deps.db.knex, deps.clock, deps.logger));
@@ -29,5 +30,6 @@ export function adminRoutes(deps: ResolvedDeps): Router {
   router.use(staffRoutes(deps, owner));
   router.use(accountRoutes(deps, owner));
   router.use(auditRoutes(deps));
+  for (const room of rooms) router.use(room);
   return router;
 }

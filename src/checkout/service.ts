@@ -54,13 +54,13 @@ export function validateCheckoutForm(body: Record<string, unknown>): { receiver:
 /**
  * Turns the cart into one order per seller (the ledger's placeOrders: one transaction, limits,
  * stock, the paylog row). Lines the cart could not hold (not a product id, a quantity outside
- * 1..99) are left out here. Idempotent per checkout token.
+ * 1..99) are left out here. The cart's keys are variant ids. Idempotent per checkout token.
  */
 export async function checkout(knex: Knex, input: CheckoutInput): Promise<CheckoutResult> {
   if (!CHECKOUT_TOKEN_PATTERN.test(input.checkoutToken)) throw new Invalid('bad checkout token', 'checkout.error.stale');
   const lines = Object.entries(input.cart)
-    .map(([id, quantity]) => ({ productId: Number(id), quantity }))
-    .filter((l) => Number.isSafeInteger(l.productId) && Number.isInteger(l.quantity) && l.quantity >= 1 && l.quantity <= 99);
+    .map(([id, quantity]) => ({ variantId: Number(id), quantity }))
+    .filter((l) => Number.isSafeInteger(l.variantId) && Number.isInteger(l.quantity) && l.quantity >= 1 && l.quantity <= 99);
   const units = lines.reduce((sum, l) => sum + l.quantity, 0);
   // an order bigger than the per-session bound can never be placed, however much is held: say so
   // as what it is (the ledger would answer "your unpaid orders hold too many items")

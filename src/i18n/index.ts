@@ -1,5 +1,7 @@
 import { adminEn } from './admin-en';
 import { adminZh } from './admin-zh';
+import { catalogEn } from './catalog-en';
+import { catalogZh } from './catalog-zh';
 import { en } from './en';
 import { teamEn } from './team-en';
 import { teamZh } from './team-zh';
@@ -7,7 +9,7 @@ import { zh } from './zh';
 
 /** Simplified Chinese by default; English when asked for (?lang=en, or the browser prefers it). */
 export type Locale = 'zh' | 'en';
-export type MessageKey = keyof typeof zh | keyof typeof adminZh | keyof typeof teamZh;
+export type MessageKey = keyof typeof zh | keyof typeof adminZh | keyof typeof teamZh | keyof typeof catalogZh;
 export type Translate = (key: MessageKey | string, params?: Record<string, string | number>) => string;
 
 /**
@@ -19,6 +21,7 @@ export const DICTIONARY_PAIRS: readonly { name: string; zh: Readonly<Record<stri
   { name: 'shop', zh, en },
   { name: 'admin', zh: adminZh, en: adminEn },
   { name: 'team', zh: teamZh, en: teamEn },
+  { name: 'catalog', zh: catalogZh, en: catalogEn },
 ];
 
 const dictionaries: Record<Locale, Record<string, string>> = {

@@ -18,9 +18,11 @@ import { formatFen } from '../money';
  *    exactly when all of it is back;
  *  - delivery: the goods follow the money where they have not left (a closed order is never sent,
  *    an order accepted for delivery is cash on delivery, goods sent are paid for or cash on delivery);
- *  - stock: for each product whose starting stock is known, start = stock now + units held by open
- *    orders + units sold (orders paid, or whose goods left the warehouse), less the units a late
- *    payment could not take again (a closed order gave its units back);
+ *  - stock, per variant (product_variants): the stock on the shelf is the sum of its stock
+ *    movements; the units its orders' movements took (sale, less release and cancel, plus a late
+ *    payment's retake) are the units open orders hold + the units sold (orders paid, or whose goods
+ *    left the warehouse), less what a late payment could not take again; and where the starting
+ *    stock is given (per variant SKU), start = stock now + held + sold;
  *  - WeChat's side, where the database holds it (simulator mode: the sim_* tables of the merchant):
  *    each trade paid here is paid there with the same transaction id and amount, no trade paid there
  *    is unpaid (or unknown) here, no trade closed here can still be paid there, every refund there
@@ -67,7 +69,7 @@ export interface LedgerReport {
 export interface LedgerCheckOptions {
   /** our merchant: WeChat's side (sim_*) is read for this mch_id only */
   mchId: string;
-  /** starting stock per sku (the demo catalog's); products not listed are not checked */
+  /** starting stock per variant SKU (the demo catalog's); without it, the movements alone are checked */
   initialStock?: Readonly<Record<string, number>>;
   /** "now" for what can still be paid at WeChat (a test's clock); default the database's now() */
   now?: Date;
@@ -230,26 +232,52 @@ export async function checkLedger(knex: Knex, options: LedgerCheckOptions): Prom
       .select('id', 'status', 'pay_type', 'delivery_status')) as { id: number; status: string; pay_type: string; delivery_status: string }[];
     for (const o of deliveries) add('delivery_inconsistent', `order ${o.id}`, `is ${o.status} (${o.pay_type}) but its goods are ${o.delivery_status}`);
 
-    // 6. stock: what the shop started with = what is left + what orders hold
+    // 6. stock, per variant: the stock is the sum of its movements; what the orders took is what
+    // their movements say (held while the money is open, sold once paid for or once the goods left,
+    // less what a late payment found sold meanwhile); and, where the starting stock is known,
+    // start = on the shelf + held + sold
+    const stock = (await trx('product_variants')
+      .leftJoin(
+        trx('order_items')
+          .join('orders', 'orders.id', 'order_items.order_id')
+          .whereIn('orders.status', ['unpaid', 'paid', 'refunded'])
+          .groupBy('order_items.variant_id')
+          .select(
+            'order_items.variant_id',
+            trx.raw(`sum(order_items.quantity - order_items.stock_short) FILTER (WHERE orders.status = 'unpaid' AND orders.delivery_status IN ('pending', 'accepted'))::bigint AS held`),
+            trx.raw(`sum(order_items.quantity - order_items.stock_short) FILTER (WHERE NOT (orders.status = 'unpaid' AND orders.delivery_status IN ('pending', 'accepted')))::bigint AS sold`),
+          )
+          .as('taken'),
+        'taken.variant_id',
+        'product_variants.id',
+      )
+      .leftJoin(
+        trx('stock_movements')
+          .groupBy('variant_id')
+          .select(
+            'variant_id',
+            trx.raw('sum(delta)::bigint AS moved'),
+            trx.raw(`coalesce(-sum(delta) FILTER (WHERE reason IN ('sale', 'release', 'cancel', 'retake')), 0)::bigint AS by_orders`),
+          )
+          .as('movements'),
+        'movements.variant_id',
+        'product_variants.id',
+      )
+      .select(
+        'product_variants.sku',
+        'product_variants.stock',
+        trx.raw('coalesce(taken.held, 0)::bigint AS held'),
+        trx.raw('coalesce(taken.sold, 0)::bigint AS sold'),
+        trx.raw('coalesce(movements.moved, 0)::bigint AS moved'),
+        trx.raw('coalesce(movements.by_orders, 0)::bigint AS by_orders'),
+      )) as { sku: string; stock: number; held: number; sold: number; moved: number; by_orders: number }[];
+    for (const p of stock) {
+      if (n(p.moved) !== p.stock) add('stock_not_conserved', p.sku, `has ${p.stock} on the shelf but its stock movements add up to ${n(p.moved)}`);
+      if (n(p.by_orders) !== n(p.held) + n(p.sold)) {
+        add('stock_not_conserved', p.sku, `orders hold ${n(p.held)} and sold ${n(p.sold)}, but the stock movements of orders took ${n(p.by_orders)}`);
+      }
+    }
     if (options.initialStock) {
-      // units an order took from the shelf (less what a late payment found sold): held while its
-      // money is open, sold once paid for or once its goods left the warehouse
-      const stock = (await trx('products')
-        .leftJoin(
-          trx('order_items')
-            .join('orders', 'orders.id', 'order_items.order_id')
-            .whereIn('orders.status', ['unpaid', 'paid', 'refunded'])
-            .groupBy('order_items.product_id')
-            .select(
-              'order_items.product_id',
-              trx.raw(`sum(order_items.quantity - order_items.stock_short) FILTER (WHERE orders.status = 'unpaid' AND orders.delivery_status IN ('pending', 'accepted'))::bigint AS held`),
-              trx.raw(`sum(order_items.quantity - order_items.stock_short) FILTER (WHERE NOT (orders.status = 'unpaid' AND orders.delivery_status IN ('pending', 'accepted')))::bigint AS sold`),
-            )
-            .as('taken'),
-          'taken.product_id',
-          'products.id',
-        )
-        .select('products.sku', 'products.stock', trx.raw('coalesce(taken.held, 0)::bigint AS held'), trx.raw('coalesce(taken.sold, 0)::bigint AS sold'))) as { sku: string; stock: number; held: number; sold: number }[];
       const unknown: string[] = [];
       for (const p of stock) {
         const start = options.initialStock[p.sku];
@@ -262,9 +290,7 @@ export async function checkLedger(knex: Knex, options: LedgerCheckOptions): Prom
           add('stock_not_conserved', p.sku, `started with ${start}, has ${p.stock} on the shelf, ${n(p.held)} held by open orders and ${n(p.sold)} sold (${accounted - start > 0 ? '+' : ''}${accounted - start})`);
         }
       }
-      if (unknown.length > 0) unchecked.push(`stock of ${unknown.length} product(s) whose starting stock is unknown: ${unknown.slice(0, 10).join(', ')}`);
-    } else {
-      unchecked.push('stock: no starting stock given');
+      if (unknown.length > 0) unchecked.push(`starting stock of ${unknown.length} variant(s) not given (their movements are checked): ${unknown.slice(0, 10).join(', ')}`);
     }
 
     // 7. WeChat's side, when it is in this database (simulator mode)

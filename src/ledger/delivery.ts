@@ -21,7 +21,7 @@ export async function changeCodOrder(knex: Knex, input: { orderId: number; actio
     const order = await repo.lockOrder(trx, input.orderId);
     const decision = decideCod(order, input.action);
     if (decision.outcome !== 'done' || !order) return decision.outcome;
-    if (decision.returnStock) await stock.returnStock(trx, [order.id]);
+    if (decision.returnStock) await stock.returnStock(trx, [order.id], { reason: 'cancel', operator: input.operator, at: input.now });
     await repo.moveOrders(
       trx,
       [{ id: order.id, from: order.status, delivery: decision.delivery }],

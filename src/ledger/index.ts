@@ -30,6 +30,7 @@ export * from './refunds';
 export * from './delivery';
 export * from './flags';
 export * from './reads';
+export * from './stock';
 export { type NotifyRecord } from './fast-path';
 export { PAYLOG_CHANNEL, type SweepKind, claimForSweep, claimQuery, storeOrdered } from './repo';
 export { liveRefundFen } from './refund-repo';
@@ -38,8 +39,8 @@ export { liveRefundFen } from './refund-repo';
 
 export interface PlaceOrdersInput {
   shopperId: string;
-  /** product id -> quantity, as the cart holds it (checked here again) */
-  lines: readonly { productId: number; quantity: number }[];
+  /** variant id -> quantity, as the cart holds it (checked here again) */
+  lines: readonly { variantId: number; quantity: number }[];
   receiver: { name: string; mobile: string; address: string };
   payType: PayType;
   /** WeChat Pay: how the attempt is paid (chosen by the shopper's device) */
@@ -72,14 +73,15 @@ async function existingCheckout(knex: Knex, shopperId: string, checkoutToken: st
  * The cart becomes one order per seller, in ONE transaction: the shopper's and the address's
  * open checkouts within their bounds (under a lock per shopper, then per address, so two
  * checkouts at once cannot both slip under), items at the database's prices (never the form's),
- * stock reserved by conditional decrement (never below zero), a NOTPAY paylog row for WeChat Pay
+ * the variants locked in id order and their stock taken (never below zero, each unit a 'sale'
+ * stock movement naming its order), only of products on sale, a NOTPAY paylog row for WeChat Pay
  * (total_fee = the sum of the orders), order_log rows. Idempotent per checkout token.
  */
 export async function placeOrders(knex: Knex, input: PlaceOrdersInput): Promise<CheckoutResult> {
   const already = await existingCheckout(knex, input.shopperId, input.checkoutToken);
   if (already) return already;
-  // a fixed lock order, so two checkouts of the same products cannot deadlock
-  const lines = [...input.lines].sort((a, b) => a.productId - b.productId);
+  // a fixed lock order, so two checkouts of the same variants cannot deadlock
+  const lines = [...input.lines].sort((a, b) => a.variantId - b.variantId);
   if (lines.length === 0) throw new Invalid('the cart is empty', 'checkout.error.emptyCart');
   const units = lines.reduce((sum, l) => sum + l.quantity, 0);
   const ip = input.clientIp.slice(0, 64);
@@ -93,17 +95,22 @@ export async function placeOrders(knex: Knex, input: PlaceOrdersInput): Promise<
       }
       if (breach?.kind === 'units') throw new Conflict(`${breach.by} would hold more than ${breach.max} units`, 'checkout.error.tooManyUnits', { max: breach.max });
 
-      const bySeller = new Map<string, { productId: number; title: string; unitPriceFen: number; quantity: number }[]>();
+      // the variants locked in id order, read at the database's prices (never the form's)
+      const variants = await stock.lockVariants(
+        trx,
+        lines.map((l) => l.variantId),
+      );
+      const bySeller = new Map<string, repo.NewOrder['items']>();
       for (const line of lines) {
-        const reserved = await stock.reserveStock(trx, line.productId, line.quantity);
-        if (!reserved) {
-          const product = await stock.stockOf(trx, line.productId);
-          if (!product) throw new Conflict(`product ${line.productId} is gone`, 'checkout.error.productGone');
-          throw new Conflict(`${product.title}: ${line.quantity} wanted, ${product.stock} left`, 'cart.notEnoughStock', { title: product.title, stock: product.stock });
+        const variant = variants.get(line.variantId);
+        if (!variant || !variant.sellable) throw new Conflict(`variant ${line.variantId} is not sold`, 'checkout.error.productGone');
+        if (variant.stock < line.quantity) {
+          const title = variant.label ? `${variant.title} (${variant.label})` : variant.title;
+          throw new Conflict(`${title}: ${line.quantity} wanted, ${variant.stock} left`, 'cart.notEnoughStock', { title, stock: variant.stock });
         }
-        const items = bySeller.get(reserved.seller) ?? [];
-        items.push({ productId: reserved.id, title: reserved.title, unitPriceFen: reserved.priceFen, quantity: line.quantity });
-        bySeller.set(reserved.seller, items);
+        const items = bySeller.get(variant.seller) ?? [];
+        items.push({ productId: variant.productId, variantId: variant.id, sku: variant.sku, variantLabel: variant.label, title: variant.title, unitPriceFen: variant.priceFen, quantity: line.quantity });
+        bySeller.set(variant.seller, items);
       }
       const sellers = [...bySeller.keys()].sort();
       const totals = sellers.map((seller) => (bySeller.get(seller) ?? []).reduce((sum, i) => sum + i.unitPriceFen * i.quantity, 0));
@@ -132,6 +139,8 @@ export async function placeOrders(knex: Knex, input: PlaceOrdersInput): Promise<
           ),
         );
       }
+      // the units taken, one 'sale' movement per line (checked above; a second guard in the decrement)
+      for (const orderId of orderIds) await stock.takeForOrder(trx, orderId, { operator: line.operator, at: input.now });
       if (outTradeNo) await repo.linkOrders(trx, outTradeNo, orderIds);
       return { orderIds, outTradeNo, totalFen, created: true };
     });
@@ -217,7 +226,7 @@ function markPaidInTransaction(knex: Knex, input: MarkPaidInput, operator: strin
         return done('conflict');
       default: {
         await repo.changeAttempt(trx, input.outTradeNo, { trade_state: 'SUCCESS', transaction_id: input.transactionId, pay_time: input.paidAt, ...(decision.flag ? { flag: decision.flag } : {}) }, input.now);
-        const short = await stock.retakeStock(trx, decision.retakeStockOf);
+        const short = await stock.retakeStock(trx, decision.retakeStockOf, { operator, at: input.now });
         const paid = { transactionId: input.transactionId, source: input.source };
         await repo.moveOrders(trx, decision.payOrders, { to: 'paid', paidAt: input.paidAt, outTradeNo: input.outTradeNo }, { operator, event: decision.late ? orderEvent('paid_late', paid) : orderEvent('paid', paid), at: input.now });
         // goods sold meanwhile: each order says which of its lines could not be taken again
@@ -247,6 +256,7 @@ export async function closeAttempt(knex: Knex, input: { outTradeNo: string; now:
     await stock.returnStock(
       trx,
       orders.map((o) => o.id),
+      { reason: 'release', operator: input.operator, at: input.now },
     );
     const line = { operator: input.operator, event: input.event, at: input.now };
     await repo.moveOrders(

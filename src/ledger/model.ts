@@ -139,6 +139,11 @@ export function orderedAtWechat(attempt: { code_url: string | null; prepay_id: s
 
 export interface OrderItem {
   product_id: number;
+  /** the variant sold (a product without options has one) */
+  variant_id: number;
+  /** the variant's SKU code and option label as sold ('' for a product without options) */
+  sku: string | null;
+  variant_label: string;
   title: string;
   unit_price_fen: number;
   quantity: number;
@@ -299,7 +304,12 @@ export function orderOf(row: Row): Order {
 }
 
 export function orderItemOf(row: Row): OrderItem {
-  return { product_id: Number(row.product_id), title: text(row.title), unit_price_fen: fen(row.unit_price_fen), quantity: Number(row.quantity), stock_short: Number(row.stock_short ?? 0) };
+  return {
+    product_id: Number(row.product_id),
+    variant_id: Number(row.variant_id ?? row.product_id),
+    sku: textOrNull(row.sku),
+    variant_label: row.variant_label === null || row.variant_label === undefined ? '' : String(row.variant_label),
+    title: text(row.title), unit_price_fen: fen(row.unit_price_fen), quantity: Number(row.quantity), stock_short: Number(row.stock_short ?? 0) };
 }
 
 export function refundOf(row: Row): Refund {

@@ -81,7 +81,7 @@ export async function payPageOf(
   const query = db.raw<{ rows: (Row & { orders: Row[] })[] }>(
     `SELECT ${QUALIFIED_PAYLOG_COLUMNS.join(', ')}, ${PAID_BY_SQL},
             (SELECT coalesce(json_agg(json_build_object(${ORDER_COLUMNS.map((c) => `'${c}', o.${c}`).join(', ')},
-                      'items', (SELECT coalesce(json_agg(json_build_object('product_id', i.product_id, 'title', i.title, 'unit_price_fen', i.unit_price_fen, 'quantity', i.quantity, 'stock_short', i.stock_short) ORDER BY i.id), '[]'::json)
+                      'items', (SELECT coalesce(json_agg(json_build_object('product_id', i.product_id, 'variant_id', i.variant_id, 'sku', i.sku, 'variant_label', i.variant_label, 'title', i.title, 'unit_price_fen', i.unit_price_fen, 'quantity', i.quantity, 'stock_short', i.stock_short) ORDER BY i.id), '[]'::json)
                                   FROM order_items i WHERE i.order_id = o.id)) ORDER BY o.id), '[]'::json)
                FROM paylog_orders po JOIN orders o ON o.id = po.order_id
               WHERE po.out_trade_no = paylog.out_trade_no) AS orders,
@@ -114,7 +114,7 @@ export async function withItems<T extends { id: number }>(db: Db, orders: T[]): 
       orders.map((o) => o.id),
     )
     .orderBy('id')
-    .select('order_id', 'product_id', 'title', 'unit_price_fen', 'quantity', 'stock_short')) as Row[];
+    .select('order_id', 'product_id', 'variant_id', 'sku', 'variant_label', 'title', 'unit_price_fen', 'quantity', 'stock_short')) as Row[];
   return orders.map((o) => ({ ...o, items: rows.filter((r) => Number(r.order_id) === o.id).map(orderItemOf) }));
 }
 

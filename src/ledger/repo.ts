@@ -319,7 +319,7 @@ export interface NewOrder {
   outTradeNo: string | undefined;
   checkoutToken: string;
   clientIp: string;
-  items: { productId: number; title: string; unitPriceFen: number; quantity: number }[];
+  items: { productId: number; variantId: number; sku: string; variantLabel: string; title: string; unitPriceFen: number; quantity: number }[];
 }
 
 /** A new unpaid order (its goods pending) with its items and its first order_log line. Returns its id. */
@@ -344,7 +344,7 @@ export async function insertOrder(trx: Knex.Transaction, order: NewOrder, line: 
     .returning('id')) as Row[];
   if (!row) throw new Error('insert into orders returned no id');
   const id = Number(row.id);
-  await trx('order_items').insert(order.items.map((i) => ({ order_id: id, product_id: i.productId, title: i.title, unit_price_fen: i.unitPriceFen, quantity: i.quantity })));
+  await trx('order_items').insert(order.items.map((i) => ({ order_id: id, product_id: i.productId, variant_id: i.variantId, sku: i.sku, variant_label: i.variantLabel.slice(0, 100), title: i.title, unit_price_fen: i.unitPriceFen, quantity: i.quantity })));
   await writeOrderLog(trx, [{ orderId: id, from: null, to: 'unpaid' }], line);
   return id;
 }

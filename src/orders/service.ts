@@ -48,7 +48,7 @@ export function parseOrderNumber(raw: unknown): number | undefined {
 
 export interface BuyAgainResult {
   cart: Cart;
-  /** product ids put in the cart (with the quantity added) */
+  /** variants put in the cart (with the quantity added) */
   added: number;
   /** lines left out: the product is gone or sold out */
   skipped: number;
@@ -59,18 +59,26 @@ export interface BuyAgainResult {
  * has now (never more than its stock, never over the cart's 99 per line); what is gone or sold
  * out is left out and counted. Nothing is reserved: the cart is only a wish list until checkout.
  */
-export async function buyAgain(knex: Knex, cart: Cart, items: readonly Pick<OrderItem, 'product_id' | 'quantity'>[]): Promise<BuyAgainResult> {
-  const ids = [...new Set(items.map((i) => i.product_id))];
+export async function buyAgain(knex: Knex, cart: Cart, items: readonly Pick<OrderItem, 'variant_id' | 'quantity'>[]): Promise<BuyAgainResult> {
+  const ids = [...new Set(items.map((i) => i.variant_id))];
+  // what the shop still sells (product on sale, variant active) and has
   const stock = new Map(
-    ((ids.length === 0 ? [] : await knex('products').whereIn('id', ids).select('id', 'stock')) as { id: number; stock: number }[]).map((p) => [p.id, p.stock]),
+    (
+      (ids.length === 0
+        ? []
+        : await knex('product_variants as v').join('products as p', 'p.id', 'v.product_id').whereIn('v.id', ids).andWhere('v.active', true).andWhere('p.status', 'on_sale').select('v.id', 'v.stock')) as {
+        id: number;
+        stock: number;
+      }[]
+    ).map((p) => [Number(p.id), Number(p.stock)]),
   );
   const next: Cart = { ...cart };
   let added = 0;
   let skipped = 0;
   for (const item of items) {
-    const key = String(item.product_id);
+    const key = String(item.variant_id);
     const inCart = next[key] ?? 0;
-    const room = Math.min(stock.get(item.product_id) ?? 0, MAX_QUANTITY) - inCart;
+    const room = Math.min(stock.get(item.variant_id) ?? 0, MAX_QUANTITY) - inCart;
     const quantity = Math.min(item.quantity, room);
     if (quantity <= 0) {
       skipped += 1;

@@ -1,5 +1,5 @@
 import type { Clock } from '../../src/app';
-import { seedCatalogIfEmpty } from '../../src/catalog/service';
+import { seedCatalogIfEmpty } from '../../src/catalog/seed';
 import { openDatabase } from '../../src/db';
 import { start, type RunningShop } from '../../src/main';
 import { createTestDatabase, type TestDatabase } from './testdb';
@@ -24,7 +24,9 @@ export async function createTestShop(options: { env?: NodeJS.ProcessEnv; clock?:
     { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', CHECKOUT_MAX_OPEN_PER_ADDRESS: '100000', CHECKOUT_MAX_UNITS_PER_ADDRESS: '1000000', ...options.env },
     { db: testDb.db, clock: options.clock },
   );
-  if (options.seed === false) await testDb.db.knex('products').delete();
+  if (options.seed === false) {
+    for (const table of ['stock_movements', 'product_variants', 'products']) await testDb.db.knex(table).delete();
+  }
   else await seedCatalogIfEmpty(testDb.db.knex);
   return {
     ...shop,

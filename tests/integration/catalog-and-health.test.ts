@@ -17,8 +17,10 @@ describe('home page, health and metrics', () => {
     const res = await request(shop.app).get('/');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/html/);
-    const rows = await shop.testDb.db.knex('products').select('sku', 'title', 'price_fen', 'stock');
+    const rows = await shop.testDb.db.knex('products').whereRaw("option_names = '[]'::jsonb").select('sku', 'title', 'price_fen');
     expect(rows.length).toBeGreaterThanOrEqual(12);
+    // a product with options shows its lowest price, "from"
+    expect(res.text).toContain('¥79.00 起');
     for (const p of rows) {
       expect(res.text).toContain(`data-sku="${p.sku}"`);
       expect(res.text).toContain(`data-fen="${p.price_fen}">${formatFen(p.price_fen)}<`);

@@ -3,6 +3,7 @@ import { closeAttempt, orderEvent } from '../../src/ledger';
 import type { TestShop } from '../helpers/app';
 import { shopOnClock, tradeWithQr } from '../helpers/settlement';
 import { csrfOf, RECEIVER, Shopper } from '../helpers/shopper';
+import { setStockOf } from '../helpers/stock';
 
 /**
  * Issue 16, "never a dead end": the session's "my orders" (pending first, with "pay now"), the
@@ -105,7 +106,7 @@ describe('my orders', () => {
     await knex()('sim_trades').where({ out_trade_no: outTradeNo }).update({ trade_state: 'CLOSED' });
     expect(await closeAttempt(knex(), { outTradeNo, now: new Date(), operator: 'system', event: orderEvent('closed_expired', {}), wechat: 'closed' })).toBe('closed');
     // one of the two is sold out meanwhile
-    await knex()('products').where({ sku: 'SILK-PLW-02' }).update({ stock: 0 });
+    await setStockOf(knex(), 'SILK-PLW-02', 0);
 
     const renew = await shopper.agent.post(`/pay/${outTradeNo}/renew`).type('form').send({ _csrf: csrfOf(page.text) });
     expect(renew.status).toBe(303);

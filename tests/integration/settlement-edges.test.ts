@@ -4,6 +4,7 @@ import { closeAttempt, markPaid, orderEvent } from '../../src/ledger';
 import { startSecondInstance, type TestShop } from '../helpers/app';
 import { addFault, postNotify, shopOnClock, signedNotify, tradeWithQr } from '../helpers/settlement';
 import { Shopper, csrfOf, payOnPhone } from '../helpers/shopper';
+import { setStockOf } from '../helpers/stock';
 
 // The edges of settlement where money could be lost, counted twice or left half-done.
 
@@ -232,16 +233,16 @@ describe('double submit at the last unit (concurrent transactions on a server)',
     const { shop } = await edgeShop();
     try {
       const knex = shop.db.knex;
-      await knex('products').where({ sku: 'GEEK-KBD-87' }).update({ stock: 1 });
+      await setStockOf(knex, 'GEEK-KBD-87', 1);
       for (let round = 0; round < 5; round += 1) {
-        await knex('products').where({ sku: 'GEEK-KBD-87' }).update({ stock: 1 });
+        await setStockOf(knex, 'GEEK-KBD-87', 1);
         const shopper = new Shopper(shop.url, knex);
         await shopper.add('GEEK-KBD-87', 1);
         const { checkoutToken } = await shopper.checkoutForm();
         const [a, b] = await Promise.all([shopper.submitCheckout({}, checkoutToken), shopper.submitCheckout({}, checkoutToken)]);
         expect([a.status, b.status]).toEqual([303, 303]);
         expect(a.headers.location).toBe(b.headers.location);
-        expect((await knex('products').where({ sku: 'GEEK-KBD-87' }).first('stock')).stock).toBe(0);
+        expect((await knex('product_variants').where({ sku: 'GEEK-KBD-87' }).first('stock')).stock).toBe(0);
       }
     } finally {
       await shop.close();

@@ -244,9 +244,9 @@ describe('settlement: when the notify never comes, expiry, and late payments', (
     const { shop, clock } = await shopOnClock();
     try {
       const knex = shop.db.knex;
-      const stockBefore = (await knex('products').where({ sku: 'TEA-CUP-01' }).first('stock')).stock;
+      const stockBefore = (await knex('product_variants').where({ sku: 'TEA-CUP-01' }).first('stock')).stock;
       const { outTradeNo } = await tradeWithQr(shop, [['TEA-CUP-01', 2]]);
-      expect((await knex('products').where({ sku: 'TEA-CUP-01' }).first('stock')).stock).toBe(stockBefore - 2);
+      expect((await knex('product_variants').where({ sku: 'TEA-CUP-01' }).first('stock')).stock).toBe(stockBefore - 2);
       // not yet expired: nothing to do
       await shop.sweeper.sweepOnce();
       expect((await knex('paylog').where({ out_trade_no: outTradeNo }).first()).trade_state).toBe('NOTPAY');
@@ -256,12 +256,12 @@ describe('settlement: when the notify never comes, expiry, and late payments', (
       expect(paylog.trade_state).toBe('CLOSED');
       expect(orders.map((o: { status: string }) => o.status)).toEqual(['closed']);
       expect(logs.map((l: { to_status: string }) => l.to_status)).toEqual(['unpaid', 'closed']);
-      expect((await knex('products').where({ sku: 'TEA-CUP-01' }).first('stock')).stock).toBe(stockBefore);
+      expect((await knex('product_variants').where({ sku: 'TEA-CUP-01' }).first('stock')).stock).toBe(stockBefore);
       expect((await knex('sim_trades').where({ out_trade_no: outTradeNo }).first()).trade_state).toBe('CLOSED');
       // a second sweep changes nothing (the stock is not given back twice)
       clock.advance(60_000);
       await shop.sweeper.sweepOnce();
-      expect((await knex('products').where({ sku: 'TEA-CUP-01' }).first('stock')).stock).toBe(stockBefore);
+      expect((await knex('product_variants').where({ sku: 'TEA-CUP-01' }).first('stock')).stock).toBe(stockBefore);
     } finally {
       await shop.close();
     }
@@ -273,14 +273,14 @@ describe('settlement: when the notify never comes, expiry, and late payments', (
       const knex = shop.db.knex;
       const { outTradeNo, paylog } = await tradeWithQr(shop, [['SILK-SCF-01', 1]]);
       expect(await closeAttempt(knex, { outTradeNo, now: new Date(), operator: 'system', event: orderEvent('closed_expired', {}), wechat: 'closed' })).toBe('closed');
-      const stockClosed = (await knex('products').where({ sku: 'SILK-SCF-01' }).first('stock')).stock;
+      const stockClosed = (await knex('product_variants').where({ sku: 'SILK-SCF-01' }).first('stock')).stock;
       const res = await postNotify(shop, signedNotify(shop, { out_trade_no: outTradeNo, total_fee: paylog.total_fee, transaction_id: '4200000000202611250000000501' }));
       expect(res.text).toBe(SUCCESS);
       const after = await rowsOf(shop, outTradeNo);
       expect(after.paylog).toMatchObject({ trade_state: 'SUCCESS', flag: 'late_payment', transaction_id: '4200000000202611250000000501' });
       expect(after.orders.map((o: { status: string }) => o.status)).toEqual(['paid']);
       expect(after.logs.at(-1)).toMatchObject({ from_status: 'closed', to_status: 'paid' });
-      expect((await knex('products').where({ sku: 'SILK-SCF-01' }).first('stock')).stock).toBe(stockClosed - 1);
+      expect((await knex('product_variants').where({ sku: 'SILK-SCF-01' }).first('stock')).stock).toBe(stockClosed - 1);
       expect(await knex('notify_log').where({ out_trade_no: outTradeNo }).pluck('verdict')).toEqual(['late_payment']);
     } finally {
       await shop.close();

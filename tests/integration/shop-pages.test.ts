@@ -2,6 +2,7 @@ import request from 'supertest';
 import type { TestShop } from '../helpers/app';
 import { shopOnClock } from '../helpers/settlement';
 import { csrfOf, productIdOf, RECEIVER, Shopper } from '../helpers/shopper';
+import { setStockOf } from '../helpers/stock';
 
 /**
  * Issue 16, catalog, cart and checkout: mistakes answered on the page they came from, the
@@ -91,8 +92,8 @@ describe('the shop pages', () => {
     const shopper = new Shopper(shop.url, knex());
     await shopper.add('GEEK-KBD-87', 2);
     const form = await shopper.checkoutForm();
-    const stock = (await knex()('products').where({ sku: 'GEEK-KBD-87' }).first('stock')).stock as number;
-    await knex()('products').where({ sku: 'GEEK-KBD-87' }).update({ stock: 1 });
+    const stock = (await knex()('product_variants').where({ sku: 'GEEK-KBD-87' }).first('stock')).stock as number;
+    await setStockOf(knex(), 'GEEK-KBD-87', 1);
     try {
       const res = await shopper.submitCheckout({}, form.checkoutToken);
       expect(res.status).toBe(409);
@@ -101,7 +102,7 @@ describe('the shop pages', () => {
       expect(res.text).toContain('<h1>结算</h1>');
       expect(await knex()('orders').where({ checkout_token: form.checkoutToken }).count({ n: '*' }).first()).toEqual({ n: 0 });
     } finally {
-      await knex()('products').where({ sku: 'GEEK-KBD-87' }).update({ stock });
+      await setStockOf(knex(), 'GEEK-KBD-87', stock);
     }
   });
 

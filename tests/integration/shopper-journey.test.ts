@@ -4,6 +4,7 @@ import { decodeQrSvg } from '../helpers/qr';
 import { createTestShop, startSecondInstance, type TestShop } from '../helpers/app';
 import { RECEIVER, Shopper, csrfOf, payOnPhone, productIdOf } from '../helpers/shopper';
 import { addFault } from '../helpers/settlement';
+import { setStockOf } from '../helpers/stock';
 
 describe('shopper journey: catalog, cart, checkout, pay page', () => {
   let shop: TestShop;
@@ -17,7 +18,7 @@ describe('shopper journey: catalog, cart, checkout, pay page', () => {
     await shop.close();
   });
 
-  const stockOf = async (sku: string) => ((await knex('products').where({ sku }).first('stock')) as { stock: number }).stock;
+  const stockOf = async (sku: string) => ((await knex('product_variants').where({ sku }).first('stock')) as { stock: number }).stock;
   const sim = () => {
     if (!shop.simulator) throw new Error('simulator mode expected');
     return shop.simulator;
@@ -135,7 +136,7 @@ describe('shopper journey: catalog, cart, checkout, pay page', () => {
   });
 
   test('20 concurrent checkouts competing for the last 5 units: exactly 5 succeed and stock ends at 0', async () => {
-    await knex('products').where({ sku: 'GEEK-EAR-02' }).update({ stock: 5 });
+    await setStockOf(knex, 'GEEK-EAR-02', 5);
     const shoppers = Array.from({ length: 20 }, () => new Shopper(shop.url, knex));
     for (const s of shoppers) expect((await s.add('GEEK-EAR-02', 1)).status).toBe(303);
     const forms = await Promise.all(shoppers.map((s) => s.checkoutForm()));
@@ -205,7 +206,7 @@ describe('shopper journey: catalog, cart, checkout, pay page', () => {
 
     test('more than the stock', async () => {
       const shopper = new Shopper(shop.url, knex);
-      await knex('products').where({ sku: 'TEA-CUP-01' }).update({ stock: 3 });
+      await setStockOf(knex, 'TEA-CUP-01', 3);
       expect((await shopper.add('TEA-CUP-01', 2)).status).toBe(303);
       const res = await shopper.add('TEA-CUP-01', 2);
       expect(res.status).toBe(400);

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { start, type RunningShop } from '../../src/main';
 import { SEED_PRODUCTS } from '../../src/catalog/seed-data';
 import { createEmptyDatabase } from '../helpers/testdb';
+import { setStockOf } from '../helpers/stock';
 
 const SHOP_TABLES = ['products', 'orders', 'order_items', 'order_log', 'paylog', 'paylog_orders', 'notify_log', 'refunds', 'sessions', 'app_settings'];
 
@@ -51,13 +52,13 @@ describe('start-up (config -> db -> migrate -> seed -> listen)', () => {
   test('when started again on the same database, it neither re-migrates nor re-seeds, and keeps the session secret', async () => {
     shop = await start(env());
     const firstSecret = await shop.db.knex('app_settings').where({ key: 'session_secret' }).first('value');
-    await shop.db.knex('products').where({ sku: 'TEA-LJ-250' }).update({ stock: 7 });
+    await setStockOf(shop.db.knex, 'TEA-LJ-250', 7);
     await shop.stop();
 
     shop = await start(env());
     const knex = shop.db.knex;
     expect(await knex('products').count({ n: '*' }).first()).toEqual({ n: SEED_PRODUCTS.length });
-    expect((await knex('products').where({ sku: 'TEA-LJ-250' }).first('stock')).stock).toBe(7);
+    expect((await knex('product_variants').where({ sku: 'TEA-LJ-250' }).first('stock')).stock).toBe(7);
     expect(await knex('app_settings').where({ key: 'session_secret' }).first('value')).toEqual(firstSecret);
     expect(firstSecret.value.length).toBeGreaterThanOrEqual(32);
   });

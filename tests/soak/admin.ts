@@ -104,7 +104,9 @@ export class Admin {
         if (round % 10 === 5) await this.get('', '/admin');
         if (round % 15 === 7) await this.reconcile();
         const paid = rows.filter((r) => (r.state === 'SUCCESS' || r.state === 'REFUND') && !r.flag);
-        if (paid.length > 0 && Math.random() < 0.5) await this.refund(pick(paid).outTradeNo, Math.random() < 0.5 ? 'full' : 'part');
+        // a refund every round: six fault kinds wait for a refund (refund_change, _close, _slow,
+        // _notenough, _unknown_error, systemerror/refund), and a 60-second run must meet them all
+        if (paid.length > 0) await this.refund(pick(paid).outTradeNo, Math.random() < 0.5 ? 'full' : 'part');
         await this.answerComplaints(3);
         if (round % 3 === 0) await this.refundFlagged();
         if (round % 2 === 0) await this.followUp();

@@ -37,7 +37,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { hashPassword } from '../../src/admin/password';
-import { SEED_PRODUCTS } from '../../src/catalog/seed-data';
+import { seedStockBySku } from '../../src/catalog/seed-data';
+import { countStock } from '../../src/ledger';
 import { checkLedger, formatLedgerReport, yuan } from '../../src/ledger/check';
 import { freePorts } from '../e2e/helpers/processes';
 import { cleanShopEnv } from '../helpers/shop-env';
@@ -269,20 +270,29 @@ async function main(): Promise<number> {
     for (const line of describeMix(MIX)) console.log(line);
     console.log(`faults: ${SOAK_FAULTS.length} kinds kept armed (one injection a second at most, of 1 or 2 uses; a kind again once used up and ${REARM_MS / 1000} s after its last): ${SOAK_FAULTS.map((f) => f.label).join(', ')}`);
 
-    // deliveries from the warehouse: what sold out comes back in stock (counted, so that stock is still conserved)
-    const delivered = new Map<string, number>();
+    // deliveries from the warehouse: what sells out comes back in stock, counted by the admin as a
+    // stock count (a movement the ledger check adds up like every other)
     const restock = async () => {
       while (running()) {
-        const low = (await knex('products').where('stock', '<', 20).pluck('sku')) as string[];
-        for (const sku of low) {
-          await knex('products').where({ sku }).increment('stock', 200);
-          delivered.set(sku, (delivered.get(sku) ?? 0) + 200);
-          m.count('restocked products');
+        const low = (await knex('product_variants').where('stock', '<', 20).select('id', 'stock')) as { id: number; stock: number }[];
+        for (const v of low) {
+          await countStock(knex, { variantId: Number(v.id), stock: Number(v.stock) + 200, operator: 'admin:soak', note: 'delivery', now: clock() });
+          m.count('restocked variants');
         }
         await pause(2000);
       }
     };
-    const initialStock = () => Object.fromEntries(SEED_PRODUCTS.map((p) => [p.sku, p.stock + (delivered.get(p.sku) ?? 0)]));
+    // what each variant had: the demo catalog's opening stock and the deliveries counted since
+    const stockAtStart = async () => {
+      const counted = (await knex('stock_movements')
+        .join('product_variants', 'product_variants.id', 'stock_movements.variant_id')
+        .where('stock_movements.reason', 'count')
+        .groupBy('product_variants.sku')
+        .select('product_variants.sku', knex.raw('sum(stock_movements.delta)::bigint AS delta'))) as { sku: string; delta: number }[];
+      const start = seedStockBySku();
+      for (const c of counted) start[c.sku] = (start[c.sku] ?? 0) + Number(c.delta);
+      return start;
+    };
 
     // memory: each shop's RSS every second and its live heap after a full GC every fifth; the soak's own RSS
     const gc = (globalThis as { gc?: () => void }).gc;
@@ -355,14 +365,14 @@ async function main(): Promise<number> {
     await knex('sim_faults').update({ remaining: 0 });
     const settleStart = Date.now();
     const settleUntil = settleStart + 180_000;
-    let report = await checkLedger(knex, { mchId, initialStock: initialStock(), now: clock() });
+    let report = await checkLedger(knex, { mchId, initialStock: await stockAtStart(), now: clock() });
     while (died.length === 0) {
       const pending = (await knex('refunds').where({ status: 'PENDING' }).distinct('out_trade_no').pluck('out_trade_no')) as string[];
       await admin.retryPending(pending).catch(() => undefined);
       await admin.answerComplaints().catch(() => undefined);
       const busy = (await knex('sim_notifications').where({ status: 'pending' }).count({ n: '*' })) as { n: string | number }[];
       const processing = (await knex('refunds').whereIn('status', ['PENDING', 'PROCESSING']).count({ n: '*' })) as { n: string | number }[];
-      report = await checkLedger(knex, { mchId, initialStock: initialStock(), now: clock() });
+      report = await checkLedger(knex, { mchId, initialStock: await stockAtStart(), now: clock() });
       if ((report.discrepancies.length === 0 && Number(busy[0]?.n) === 0 && Number(processing[0]?.n) === 0) || Date.now() > settleUntil) break;
       await pause(2000);
     }

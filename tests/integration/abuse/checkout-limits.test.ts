@@ -9,7 +9,7 @@ jest.setTimeout(180_000);
 
 describe('no anonymous hoarding: open checkouts and units are bounded per session and per address', () => {
   let shop: TestShop;
-  const stockOf = async (sku: string) => ((await shop.db.knex('products').where({ sku }).first('stock')) as { stock: number }).stock;
+  const stockOf = async (sku: string) => ((await shop.db.knex('product_variants').where({ sku }).first('stock')) as { stock: number }).stock;
   const orderCount = async () => Number((await shop.db.knex('orders').count({ n: '*' }).first())?.n);
 
   beforeAll(async () => {

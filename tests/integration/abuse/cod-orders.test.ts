@@ -22,7 +22,7 @@ describe('cash on delivery: listed for the admin, settled or cancelled by hand, 
     await shop.close();
   });
 
-  const stock = async (sku = SKU) => ((await shop.db.knex('products').where({ sku }).first('stock')) as { stock: number }).stock;
+  const stock = async (sku = SKU) => ((await shop.db.knex('product_variants').where({ sku }).first('stock')) as { stock: number }).stock;
   const order = async (id: number) => shop.db.knex('orders').where({ id }).first('status', 'delivery_status', 'delivery_at', 'paid_at', 'closed_at');
   const logOf = async (id: number) => (await shop.db.knex('order_log').where({ order_id: id }).orderBy('id').select('from_status', 'to_status', 'operator')) as { from_status: string | null; to_status: string; operator: string }[];
 

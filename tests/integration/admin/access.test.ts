@@ -14,7 +14,8 @@ async function snapshot(shop: TestShop) {
     orders: await knex('orders').orderBy('id').select('*'),
     orderLog: await knex('order_log').orderBy('id').select('*'),
     refunds: await knex('refunds').orderBy('out_refund_no').select('*'),
-    products: await knex('products').orderBy('id').select('id', 'stock'),
+    variants: await knex('product_variants').orderBy('id').select('id', 'stock'),
+    movements: await knex('stock_movements').count({ n: '*' }),
     simRefunds: await knex('sim_refunds').count({ n: '*' }),
     simTrades: await knex('sim_trades').orderBy('id').select('id', 'trade_state', 'refunded_fee'),
   };

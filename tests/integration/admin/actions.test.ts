@@ -141,9 +141,9 @@ describe('admin actions: ask WeChat, close', () => {
   });
 
   test('close: too early within WeChat\'s 5 minutes; after them, trade and orders closed and stock given back', async () => {
-    const stockBefore = (await shop.db.knex('products').where({ sku: 'GEEK-CBL-01' }).first('stock')).stock as number;
+    const stockBefore = (await shop.db.knex('product_variants').where({ sku: 'GEEK-CBL-01' }).first('stock')).stock as number;
     const outTradeNo = await unpaidTrade(shop, [['GEEK-CBL-01', 3]]);
-    expect((await shop.db.knex('products').where({ sku: 'GEEK-CBL-01' }).first('stock')).stock).toBe(stockBefore - 3);
+    expect((await shop.db.knex('product_variants').where({ sku: 'GEEK-CBL-01' }).first('stock')).stock).toBe(stockBefore - 3);
     const detail = await admin.agent.get(`/admin/paylog/${outTradeNo}`).expect(200);
     expect(detail.text).toContain(`href="/admin/paylog/${outTradeNo}/close"`);
 
@@ -165,7 +165,7 @@ describe('admin actions: ask WeChat, close', () => {
     expect(state.orders.map((o) => o.status)).toEqual(['closed']);
     expect(state.logs.filter((l) => l.from_status === 'unpaid' && l.to_status === 'closed' && l.operator === 'admin:boss')).toHaveLength(1);
     expect(await simTrade()).toBe('CLOSED');
-    expect((await shop.db.knex('products').where({ sku: 'GEEK-CBL-01' }).first('stock')).stock).toBe(stockBefore);
+    expect((await shop.db.knex('product_variants').where({ sku: 'GEEK-CBL-01' }).first('stock')).stock).toBe(stockBefore);
     // closing again is a no-op that says so
     const again = await admin.agent.post(`/admin/paylog/${outTradeNo}/close`).type('form').send({ _csrf: csrfOf(detail.text), confirm: 'yes' });
     expect((await noticeOf(admin, again.headers.location)).text).toBe('交易早已关闭。');

@@ -48,7 +48,7 @@ describe('fault: WeChat failing for minutes', () => {
   };
   const stateOf = async (outTradeNo: string) => (await knex('paylog').where({ out_trade_no: outTradeNo }).first('trade_state', 'code_url', 'refunded_fee')) as { trade_state: string; code_url: string | null; refunded_fee: number };
   const simState = async (outTradeNo: string) => ((await knex('sim_trades').where({ out_trade_no: outTradeNo }).first('trade_state')) as { trade_state: string } | undefined)?.trade_state;
-  const stockOf = async (sku: string) => ((await knex('products').where({ sku }).first('stock')) as { stock: number }).stock;
+  const stockOf = async (sku: string) => ((await knex('product_variants').where({ sku }).first('stock')) as { stock: number }).stock;
 
   test('retry page, sweeper retrying, nothing closed or refunded by mistake; converges once WeChat is back', async () => {
     const deps = shop.app.locals.deps;

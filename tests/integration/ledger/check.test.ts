@@ -133,8 +133,8 @@ describe('the ledger check', () => {
   test('stock that appeared or vanished', async () => {
     await expectFound(
       ['stock_not_conserved'],
-      () => knex('products').where({ sku: 'TEA-LJ-250' }).increment('stock', 1),
-      () => knex('products').where({ sku: 'TEA-LJ-250' }).decrement('stock', 1),
+      () => knex('product_variants').where({ sku: 'TEA-LJ-250' }).increment('stock', 1),
+      () => knex('product_variants').where({ sku: 'TEA-LJ-250' }).decrement('stock', 1),
     );
   });
 

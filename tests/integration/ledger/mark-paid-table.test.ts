@@ -33,9 +33,11 @@ async function build(knex: Knex, c: PaymentCase): Promise<Built> {
   const newer = `TBL${tag}NEWR${Date.now() % 1e8}`;
   const txn = (id: string) => `${id.slice(0, 18)}${tag}${id.slice(22)}`;
   const [product] = (await knex('products')
-    .insert({ sku: `TBL-${tag}-${Date.now() % 1e6}`, title: `table ${tag}`, seller: 's', price_fen: 600, stock: STOCK, image: '/img/x.svg' })
+    .insert({ sku: `TBL-${tag}-${Date.now() % 1e6}`, title: `table ${tag}`, seller: 's', price_fen: 600, image: '/img/x.svg' })
     .returning('id')) as { id: number }[];
   const productId = Number(product?.id);
+  // its one variant, with the product's id, holding STOCK (a fixture: no movements, no ledger check here)
+  await knex('product_variants').insert({ id: productId + 900000, product_id: productId, sku: `TBL-${tag}-${productId}`, price_fen: 600, stock: STOCK });
   if (c.attempt) {
     const paid = c.attempt.trade_state === 'SUCCESS' || c.attempt.trade_state === 'REFUND';
     await knex('paylog').insert({
@@ -76,7 +78,7 @@ async function build(knex: Knex, c: PaymentCase): Promise<Built> {
       .returning('id')) as { id: number }[];
     const id = Number(order?.id);
     orderIds.push(id);
-    await knex('order_items').insert({ order_id: id, product_id: productId, title: 'x', unit_price_fen: 600, quantity: 1 });
+    await knex('order_items').insert({ order_id: id, product_id: productId, variant_id: productId + 900000, title: 'x', unit_price_fen: 600, quantity: 1 });
     await knex('paylog_orders').insert({ out_trade_no: self, order_id: id });
     if (o.current === 'newer') await knex('paylog_orders').insert({ out_trade_no: newer, order_id: id });
   }
@@ -89,7 +91,7 @@ async function snapshot(knex: Knex, b: Built) {
     orders: await knex('orders').whereIn('id', b.orderIds.length > 0 ? b.orderIds : [0]).orderBy('id').select('*'),
     log: await knex('order_log').whereIn('order_id', b.orderIds.length > 0 ? b.orderIds : [0]).count({ n: '*' }).first(),
     notifies: await knex('notify_log').where({ out_trade_no: b.self }).count({ n: '*' }).first(),
-    stock: (await knex('products').where({ id: b.productId }).first('stock'))?.stock,
+    stock: (await knex('product_variants').where({ product_id: b.productId }).first('stock'))?.stock,
   };
 }
 

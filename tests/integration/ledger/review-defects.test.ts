@@ -18,7 +18,7 @@ import type { ManualClock, TestShop } from '../../helpers/app';
 const MINUTE = 60 * 1000;
 
 async function stockOf(shop: TestShop, sku: string): Promise<number> {
-  return Number((await shop.db.knex('products').where({ sku }).first('stock')).stock);
+  return Number((await shop.db.knex('product_variants').where({ sku }).first('stock')).stock);
 }
 
 /** The payer pays in WeChat's H5 cashier (the simulator's), opened from the shop's page. */

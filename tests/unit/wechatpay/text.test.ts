@@ -3,7 +3,7 @@ import type { OrderItem } from '../../../src/ledger';
 import { orderBody } from '../../../src/pay/service';
 
 function orderOf(title: string, quantity: number): { items: OrderItem[] } {
-  return { items: [{ product_id: 1, title, unit_price_fen: 100, quantity, stock_short: 0 }] };
+  return { items: [{ product_id: 1, variant_id: 1, sku: null, variant_label: '', title, unit_price_fen: 100, quantity, stock_short: 0 }] };
 }
 
 describe('truncateUtf8', () => {

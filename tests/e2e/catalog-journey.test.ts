@@ -1,0 +1,120 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import sharp from 'sharp';
+import { expectAccessible } from './helpers/axe';
+import { artifactsDir, launchChromium } from './helpers/browser';
+import { freePort } from './helpers/processes';
+import { adminPasswordHash, startShop, type ShopProcess } from './helpers/shop';
+
+/**
+ * Issue 25 in a real browser, in Chinese and in English: the owner adds a product with two sizes
+ * and an image, a shopper buys one size, and the stock movement of that sale shows on the
+ * product's admin page; axe-core on every new page (catalog, product, admin products, product
+ * edit, import, settings) at a laptop's and a phone's size.
+ */
+describe('the merchant adds a product with sizes and an image, a shopper buys a size (real Chromium, PGlite)', () => {
+  const adminPassword = `e2e-${crypto.randomBytes(12).toString('base64url')}`;
+  let artifacts: string;
+  let tmp: string;
+  let shop: ShopProcess | undefined;
+  let browser: Browser | undefined;
+  let photo: string;
+
+  beforeAll(async () => {
+    artifacts = artifactsDir('catalog');
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wxpay-e2e-catalog-'));
+    photo = path.join(tmp, 'photo.jpg');
+    fs.writeFileSync(photo, await sharp({ create: { width: 800, height: 600, channels: 3, background: { r: 30, g: 90, b: 160 } } }).jpeg().toBuffer());
+    const [hash, port] = await Promise.all([adminPasswordHash(adminPassword), freePort()]);
+    const started = await Promise.allSettled([
+      startShop('shop', { port, env: { PGLITE_DIR: path.join(tmp, 'pglite'), ADMIN_PASSWORD_HASH: hash }, logPath: path.join(artifacts, 'shop.log') }),
+      launchChromium(),
+    ]);
+    if (started[0].status === 'fulfilled') shop = started[0].value;
+    if (started[1].status === 'fulfilled') browser = started[1].value;
+    for (const result of started) if (result.status === 'rejected') throw result.reason;
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    await shop?.stop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }, 30_000);
+
+  for (const locale of ['zh', 'en'] as const) {
+    test(`${locale}: add a product with two sizes and an image; a shopper buys size L; the sale shows as a stock movement`, async () => {
+      if (!shop || !browser) throw new Error('the shop or the browser did not start');
+      const base = shop.url;
+      const lang = `lang=${locale}`;
+      const admin: Page = await (await browser.newContext()).newPage();
+      await admin.goto(`${base}/admin/login?${lang}`);
+      await admin.locator('input[name="username"]').fill('admin');
+      await admin.locator('input[name="password"]').fill(adminPassword);
+      await admin.locator('form button[type="submit"]').click();
+      await admin.waitForURL(`${base}/admin`);
+
+      await admin.goto(`${base}/admin/products/new`);
+      await expectAccessible(admin, 'the new product form');
+      const sku = `E2E-${locale.toUpperCase()}-${Date.now() % 100000}`;
+      await admin.locator('#f-title').fill(locale === 'zh' ? '亚麻衬衫' : 'Linen shirt');
+      await admin.locator('#f-sku').fill(sku);
+      await admin.locator('#f-seller').fill('江南丝绸坊');
+      await admin.locator('#f-options').fill(locale === 'zh' ? '尺码' : 'Size');
+      const rows = admin.locator('table.variants-table tbody tr');
+      for (const [i, size, stock] of [[0, 'M', '4'], [1, 'L', '3']] as const) {
+        await rows.nth(i).locator('input[name="v_sku"]').fill(`${sku}-${size}`);
+        await rows.nth(i).locator('input[name="v_values"]').fill(size);
+        await rows.nth(i).locator('input[name="v_price"]').fill('199');
+        await rows.nth(i).locator('input[name="v_stock"]').fill(stock);
+      }
+      await admin.locator('form.product-form button[type="submit"]').click();
+      await admin.waitForURL(/\/admin\/products\/\d+$/);
+      const productId = /\/admin\/products\/(\d+)$/.exec(admin.url())?.[1] as string;
+      await admin.locator('input[name="file"]').setInputFiles(photo);
+      await admin.locator('form[enctype="multipart/form-data"] button[type="submit"]').click();
+      await admin.waitForURL(`${base}/admin/products/${productId}`);
+      expect(await admin.locator('img.product-admin-image').getAttribute('src')).toMatch(/^\/media\/[0-9a-f]{32}\/w240\.webp$/);
+      await expectAccessible(admin, 'the product admin page');
+      await admin.screenshot({ path: path.join(artifacts, `${locale}-admin-product.png`), fullPage: true });
+
+      const shopper: Page = await (await browser.newContext()).newPage();
+      await shopper.goto(`${base}/products/${productId}?${lang}`);
+      await expectAccessible(shopper, 'the product page');
+      const size = shopper.locator('#variant');
+      await size.selectOption({ label: await size.locator(`option[data-sku="${sku}-L"]`).innerText() });
+      await shopper.locator('form.add-to-cart button[type="submit"]').click();
+      await shopper.locator('.cart-link').filter({ hasText: /1/ }).waitFor();
+      await shopper.goto(`${base}/cart`);
+      expect(await shopper.locator(`tr.cart-line[data-sku="${sku}-L"]`).count()).toBe(1);
+      await shopper.goto(`${base}/checkout`);
+      await shopper.locator('#receiver_name').fill('王五');
+      await shopper.locator('#receiver_mobile').fill('13700137000');
+      await shopper.locator('#receiver_address').fill('杭州市西湖区文三路 1 号');
+      await shopper.locator('#pay_wxpay').check();
+      await shopper.locator('button.primary-action').click();
+      await shopper.waitForURL(/\/pay\/\d{24}$/);
+
+      await admin.goto(`${base}/admin/products/${productId}`);
+      const sale = admin.locator('tr.movement[data-reason="sale"]');
+      expect(await sale.count()).toBe(1);
+      expect(await sale.innerText()).toContain(`${sku}-L`);
+      expect(await sale.innerText()).toContain('-1');
+      expect(await admin.locator(`form.stock-count[data-sku="${sku}-L"] input[name="stock"]`).inputValue()).toBe('2');
+
+      await shopper.goto(`${base}/?${lang}`);
+      await expectAccessible(shopper, 'the catalog');
+      await shopper.goto(`${base}/search?q=${encodeURIComponent(locale === 'zh' ? '亚麻' : 'Linen')}`);
+      expect(await shopper.locator(`li.product[data-sku="${sku}"]`).count()).toBe(1);
+      await expectAccessible(shopper, 'a search');
+      for (const page of ['/admin/products', '/admin/products/import', '/admin/settings', '/admin/orders']) {
+        await admin.goto(`${base}${page}`);
+        await expectAccessible(admin, page);
+      }
+      await admin.context().close();
+      await shopper.context().close();
+    }, 180_000);
+  }
+});
