@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { formatFen } from '../money';
+import { checkFulfilment, type FulfilmentDiscrepancyKind } from './check-fulfilment';
 
 /**
  * The ledger's invariants, checked over the whole database in one read-only snapshot. It changes
@@ -18,6 +19,9 @@ import { formatFen } from '../money';
  *    exactly when all of it is back;
  *  - delivery: the goods follow the money where they have not left (a closed order is never sent,
  *    an order accepted for delivery is cash on delivery, goods sent are paid for or cash on delivery);
+ *  - fulfilment (check-fulfilment.ts): nothing shipped or completed unpaid (cash on delivery is
+ *    paid at the door), nothing completed once refunded in full, a parcel for every shipped order,
+ *    and no outbox event naming a change the ledger does not show;
  *  - stock: for each product whose starting stock is known, start = stock now + units held by open
  *    orders + units sold (orders paid, or whose goods left the warehouse), less the units a late
  *    payment could not take again (a closed order gave its units back);
@@ -43,7 +47,8 @@ export type DiscrepancyKind =
   | 'paid_at_wechat_not_here'
   | 'closed_here_payable_at_wechat'
   | 'refund_mismatch_at_wechat'
-  | 'totals_differ_from_wechat';
+  | 'totals_differ_from_wechat'
+  | FulfilmentDiscrepancyKind;
 
 export interface Discrepancy {
   kind: DiscrepancyKind;
@@ -217,6 +222,9 @@ export async function checkLedger(knex: Knex, options: LedgerCheckOptions): Prom
       )
       .select('id', 'status', 'pay_type', 'delivery_status')) as { id: number; status: string; pay_type: string; delivery_status: string }[];
     for (const o of deliveries) add('delivery_inconsistent', `order ${o.id}`, `is ${o.status} (${o.pay_type}) but its goods are ${o.delivery_status}`);
+
+    // 5d. the goods after "paid", and the events the merchant was sent
+    if (await hasTable(trx, 'shipments')) await checkFulfilment(trx, add);
 
     // 6. stock: what the shop started with = what is left + what orders hold
     if (options.initialStock) {
