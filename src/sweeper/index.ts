@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import client from 'prom-client';
 import { expireUnacceptedCod } from '../checkout/cod';
 import type { Clock } from '../deps';
-import { CLOSE_NOT_BEFORE_MS, claimForSweep, orderEvent, type SweepKind } from '../ledger';
+import { CLOSE_NOT_BEFORE_MS, claimForSweep, completeDueOrders, orderEvent, type SweepKind } from '../ledger';
 import type { PaymentProvider } from '../payments';
 import { closeTrade } from '../pay/attempts';
 import { settleFromQuery } from '../pay/settle';
@@ -13,7 +13,8 @@ import { settleFromQuery } from '../pay/settle';
  * whose time is up (or that were superseded, once WeChat would close them) are asked about, closed
  * at WeChat and here, and their stock given back; attempts with a live code and no news are asked
  * about, so a lost notify never leaves a paid shopper unpaid; cash-on-delivery orders nobody
- * accepted are cancelled. Several instances share the work safely (claims with SKIP LOCKED).
+ * accepted are cancelled; shipped orders nobody confirmed are completed AUTO_COMPLETE_DAYS after
+ * they left. Several instances share the work safely (claims with SKIP LOCKED).
  */
 
 export interface SweeperOptions {
@@ -31,6 +32,8 @@ export interface SweeperOptions {
   queryIntervalSeconds: number;
   /** a cash-on-delivery order not accepted by the merchant within this many hours is cancelled */
   codAcceptHours: number;
+  /** a shipped WeChat Pay order the shopper has not confirmed this many days after shipment is completed (default 10) */
+  autoCompleteDays?: number;
 }
 
 export interface Sweeper {
@@ -125,6 +128,15 @@ export function createSweeper(options: SweeperOptions): Sweeper {
     } catch (err) {
       actions.inc({ action: 'error' });
       logger.warn({ err }, 'sweeper could not cancel unaccepted cash-on-delivery orders; will try again');
+    }
+    // 4. shipped orders nobody confirmed: completed by the clock (src/ledger/fulfilment.ts)
+    try {
+      const completed = await completeDueOrders(knex, now, options.autoCompleteDays ?? 10, options.batchSize);
+      if (completed > 0) actions.inc({ action: 'auto_completed' }, completed);
+      handled += completed;
+    } catch (err) {
+      actions.inc({ action: 'error' });
+      logger.warn({ err }, 'sweeper could not complete shipped orders; will try again');
     }
     return handled;
   }
