@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import pino from 'pino';
 import pinoHttp from 'pino-http';
 import { adminRoutes } from './admin/routes';
+import { csvUpload } from './admin/csv-upload';
 import { cartRoutes } from './cart/routes';
 import { catalogRoutes } from './catalog/routes';
 import { checkoutRoutes } from './checkout/routes';
@@ -164,6 +165,8 @@ export function createApp(deps: AppDeps): App {
     if (req.session.flash && req.method === 'GET') delete req.session.flash;
     next();
   });
+  // the batch shipment's file (multipart) is read before the CSRF check, which needs its _csrf field
+  app.use('/admin/shipping/batch', csvUpload);
   app.use(csrfProtection(config.sessionSecret));
 
   app.use(orderRoutes(full));

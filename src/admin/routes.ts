@@ -5,6 +5,8 @@ import { requireAdmin } from './auth';
 import { adminOrderRoutes } from './order-routes';
 import { adminPaylogRoutes } from './paylog-routes';
 import { adminRefundRoutes } from './refund-routes';
+import { adminAlertRoutes } from './alert-routes';
+import { adminShippingRoutes } from './shipping-routes';
 
 /**
  * The merchant's admin, mounted at /admin after the session, body parser, locale and CSRF
@@ -18,6 +20,9 @@ export function adminRoutes(deps: ResolvedDeps): Router {
   router.use(requireAdmin);
   router.use(adminPaylogRoutes(deps));
   router.use(adminRefundRoutes(deps));
+  // before the cash-on-delivery actions: their /orders/:orderId/:action would take /orders/:orderId/ship
+  router.use(adminShippingRoutes(deps));
+  router.use(adminAlertRoutes(deps));
   router.use(adminOrderRoutes(deps));
   return router;
 }

@@ -1,14 +1,16 @@
 import { adminEn } from './admin-en';
 import { adminZh } from './admin-zh';
 import { en } from './en';
+import { fulfilmentEn } from './fulfilment-en';
+import { fulfilmentZh } from './fulfilment-zh';
 import { zh } from './zh';
 
 /** Simplified Chinese by default; English when asked for (?lang=en, or the browser prefers it). */
 export type Locale = 'zh' | 'en';
-export type MessageKey = keyof typeof zh | keyof typeof adminZh;
+export type MessageKey = keyof typeof zh | keyof typeof adminZh | keyof typeof fulfilmentZh;
 export type Translate = (key: MessageKey | string, params?: Record<string, string | number>) => string;
 
-const dictionaries: Record<Locale, Record<string, string>> = { zh: { ...zh, ...adminZh }, en: { ...en, ...adminEn } };
+const dictionaries: Record<Locale, Record<string, string>> = { zh: { ...zh, ...adminZh, ...fulfilmentZh }, en: { ...en, ...adminEn, ...fulfilmentEn } };
 
 
 export function isLocale(value: unknown): value is Locale {

@@ -192,3 +192,18 @@ export async function refundsOfOrders(db: Db, orderIds: readonly number[]): Prom
   const rows = (await db('refunds').whereIn('order_id', [...orderIds]).orderBy('created_at').orderBy('out_refund_no').select('*')) as Row[];
   return rows.map(refundOf);
 }
+
+/** One order with its items, only for its shopper or a session that found it by number and mobile. */
+export async function orderOfSession(db: Db, orderId: number, shopperId: string | undefined, foundOrderIds: readonly number[]): Promise<OrderWithItems | undefined> {
+  if (!shopperId && !foundOrderIds.includes(orderId)) return undefined;
+  const row = (await db('orders')
+    .where({ id: orderId })
+    .andWhere((q) => {
+      if (shopperId) q.where({ shopper_id: shopperId });
+      if (foundOrderIds.includes(orderId)) q.orWhere({ id: orderId });
+    })
+    .first(ORDER_COLUMNS)) as Row | undefined;
+  if (!row) return undefined;
+  const [order] = await withItems(db, [orderOf(row)]);
+  return order;
+}

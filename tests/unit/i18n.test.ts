@@ -3,9 +3,11 @@ import { adminZh } from '../../src/i18n/admin-zh';
 import { en as shopEn } from '../../src/i18n/en';
 import { localeFromAcceptLanguage, translator } from '../../src/i18n';
 import { zh as shopZh } from '../../src/i18n/zh';
+import { fulfilmentEn } from '../../src/i18n/fulfilment-en';
+import { fulfilmentZh } from '../../src/i18n/fulfilment-zh';
 
-const zh: Record<string, string> = { ...shopZh, ...adminZh };
-const en: Record<string, string> = { ...shopEn, ...adminEn };
+const zh: Record<string, string> = { ...shopZh, ...adminZh, ...fulfilmentZh };
+const en: Record<string, string> = { ...shopEn, ...adminEn, ...fulfilmentEn };
 
 describe('i18n', () => {
   test('both dictionaries have exactly the same keys', () => {

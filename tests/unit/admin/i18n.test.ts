@@ -3,6 +3,8 @@ import path from 'node:path';
 import { adminEn } from '../../../src/i18n/admin-en';
 import { adminZh } from '../../../src/i18n/admin-zh';
 import { en } from '../../../src/i18n/en';
+import { fulfilmentEn } from '../../../src/i18n/fulfilment-en';
+import { fulfilmentZh } from '../../../src/i18n/fulfilment-zh';
 import { zh } from '../../../src/i18n/zh';
 
 const ALL_VIEWS = path.resolve(__dirname, '../../../views');
@@ -29,7 +31,7 @@ describe('admin dictionaries', () => {
   });
 
   test('every literal key an admin view asks for exists in both languages', () => {
-    const all = { zh: { ...zh, ...adminZh } as Record<string, string>, en: { ...en, ...adminEn } as Record<string, string> };
+    const all = { zh: { ...zh, ...adminZh, ...fulfilmentZh } as Record<string, string>, en: { ...en, ...adminEn, ...fulfilmentEn } as Record<string, string> };
     const keys = new Set<string>();
     for (const file of ADMIN_VIEWS.flatMap(viewFiles)) {
       for (const m of fs.readFileSync(file, 'utf8').matchAll(/\bt\('([\w.]+)'/g)) keys.add(m[1] as string);
