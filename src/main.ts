@@ -167,6 +167,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
       queryIntervalSeconds: config.poll.queryIntervalSeconds,
       codAcceptHours: config.codAcceptHours,
       autoCompleteDays: config.fulfilment.autoCompleteDays,
+      reconcileDaily: true,
     });
     sweeper.start();
     const dispatcher = createDispatcher({

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Parcel, ShipmentState } from './fulfilment-rules';
+import type { FulfilmentOrder, Parcel, ShipmentState } from './fulfilment-rules';
 import type { Order } from './model';
 
 /**
@@ -86,8 +86,8 @@ export async function readShipments(db: Db, orderIds: readonly number[]): Promis
 }
 
 /** The orders as the fulfilment rules read them, without locks (a batch's preview; the change decides again under lock). */
-export async function readFulfilmentStates(db: Db, orderIds: readonly number[]): Promise<Map<number, { state: import('./fulfilment-rules').FulfilmentOrder; shipment: Shipment | undefined }>> {
-  const found = new Map<number, { state: import('./fulfilment-rules').FulfilmentOrder; shipment: Shipment | undefined }>();
+export async function readFulfilmentStates(db: Db, orderIds: readonly number[]): Promise<Map<number, { state: FulfilmentOrder; shipment: Shipment | undefined }>> {
+  const found = new Map<number, { state: FulfilmentOrder; shipment: Shipment | undefined }>();
   if (orderIds.length === 0) return found;
   const rows = (await db('orders')
     .whereIn('id', [...orderIds])

@@ -33,6 +33,7 @@ export * from './delivery';
 export * from './fulfilment-rules';
 export * from './fulfilment';
 export * from './alerts';
+export * from './reconcile-alerts';
 export * from './flags';
 export * from './reads';
 export { type NotifyRecord } from './fast-path';

@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import client from 'prom-client';
+import { reconcileYesterday } from '../admin/reconcile-alerts';
 import { expireUnacceptedCod } from '../checkout/cod';
+import { beijingDateOf, DAY_MS } from '../beijing-time';
 import type { Clock } from '../deps';
 import { CLOSE_NOT_BEFORE_MS, claimForSweep, completeDueOrders, orderEvent, type SweepKind } from '../ledger';
 import type { PaymentProvider } from '../payments';
@@ -34,6 +36,8 @@ export interface SweeperOptions {
   codAcceptHours: number;
   /** a shipped WeChat Pay order the shopper has not confirmed this many days after shipment is completed (default 10) */
   autoCompleteDays?: number;
+  /** reconcile yesterday against WeChat's bill once a day (after 10:30 Beijing), alerting on differences */
+  reconcileDaily?: boolean;
 }
 
 export interface Sweeper {
@@ -68,6 +72,8 @@ export function createSweeper(options: SweeperOptions): Sweeper {
     labelNames: ['action'] as const,
     registers: [options.registry],
   });
+  // the last day this instance reconciled (another instance may too: the alert is kept once)
+  let reconciled: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
   let stopped = false;
@@ -137,6 +143,17 @@ export function createSweeper(options: SweeperOptions): Sweeper {
     } catch (err) {
       actions.inc({ action: 'error' });
       logger.warn({ err }, 'sweeper could not complete shipped orders; will try again');
+    }
+    // 5. once a day: yesterday against WeChat's bill, differences told to the merchant (reconcile.mismatch)
+    if (options.reconcileDaily) {
+      const yesterday = beijingDateOf(new Date(now.getTime() - DAY_MS));
+      if (reconciled !== yesterday) {
+        try {
+          if ((await reconcileYesterday(knex, options.provider, now)) === yesterday) reconciled = yesterday;
+        } catch (err) {
+          logger.warn({ err }, 'sweeper could not reconcile yesterday; will try again');
+        }
+      }
     }
     return handled;
   }

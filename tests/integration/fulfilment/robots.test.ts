@@ -58,6 +58,7 @@ describe('alerts to the group robots (the simulator\'s stand-in)', () => {
     ]);
     const amount = `¥${(totalFee / 100).toFixed(2)}`;
     const link = `${shop.url}/admin/orders/${orderId}`;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a robot's JSON, read field by field below
     const body = (robot: string) => JSON.parse(messages.find((m) => m.robot === robot)?.body ?? '{}') as Record<string, any>;
     expect(body('wecom')).toEqual({ msgtype: 'markdown', markdown: { content: expect.stringContaining(`新订单已付款 ${amount}`) } });
     expect(body('wecom').markdown.content).toContain(`#${orderId}`);

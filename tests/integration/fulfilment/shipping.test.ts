@@ -3,7 +3,9 @@ import request from 'supertest';
 import { csrfOf, loggedIn, adminShop, paidTrade, unpaidTrade, type Admin } from '../admin/helpers';
 import { manualClock, type ManualClock, type TestShop } from '../../helpers/app';
 import { expectCleanLedger, codOrder, refundOf, ordersOfTrade } from '../../helpers/ledger';
-import { Shopper } from '../../helpers/shopper';
+import { Shopper, payOnPhone } from '../../helpers/shopper';
+import { waitFor } from '../admin/helpers';
+import { newOutRefundNo, refundFailed, requestRefund } from '../../../src/ledger';
 
 /**
  * Shipping as the merchant and the shopper meet it over HTTP, on the real shop: the queue, one
@@ -31,7 +33,7 @@ describe('shipping, receipt and the clock', () => {
     await shop?.close();
   });
 
-  const orderIdsOf = async (outTradeNo: string) => ((await ordersOfTrade(knex, outTradeNo).pluck('orders.id')) as unknown[]).map(Number);
+  const orderIdsOf = async (outTradeNo: string): Promise<[number, ...number[]]> => ((await ordersOfTrade(knex, outTradeNo).pluck('orders.id')) as unknown[]).map(Number) as [number, ...number[]];
   const ship = async (orderId: number, fields: Record<string, string>, lang = '') => {
     const page = await admin.agent.get(`/admin/orders/${orderId}${lang}`).expect(200);
     return admin.agent.post(`/admin/orders/${orderId}/ship${lang}`).type('form').send({ _csrf: csrfOf(page.text), ...fields });
@@ -42,9 +44,7 @@ describe('shipping, receipt and the clock', () => {
     const outTradeNo = await shopper.buy([['TEA-MLH-100', 1]]);
     await shopper.agent.get(`/pay/${outTradeNo}`).expect(200);
     const { code_url: codeUrl } = (await knex('paylog').where({ out_trade_no: outTradeNo }).first('code_url')) as { code_url: string };
-    const { payOnPhone } = await import('../../helpers/shopper');
     expect((await payOnPhone(shop.url, codeUrl)).status).toBe(200);
-    const { waitFor } = await import('../admin/helpers');
     await waitFor('paid', async () => ((await knex('paylog').where({ out_trade_no: outTradeNo }).first('trade_state')) as { trade_state: string }).trade_state === 'SUCCESS');
     const [orderId] = await orderIdsOf(outTradeNo);
 
@@ -73,7 +73,7 @@ describe('shipping, receipt and the clock', () => {
     expect(shipped.status).toBe(303);
     expect(await knex('orders').where({ id: orderId }).first('status', 'delivery_status')).toEqual({ status: 'paid', delivery_status: 'shipped' });
     expect(await knex('shipments').where({ order_id: orderId }).first('courier', 'tracking_no', 'shipped_by')).toEqual({ courier: 'sf', tracking_no: 'SF1234567890123', shipped_by: 'admin:boss' });
-    expect(await knex('order_log').where({ order_id: orderId, event: 'shipped' }).count({ n: '*' }).first()).toEqual({ n: expect.anything() });
+    expect(await knex('order_log').where({ order_id: orderId, event: 'shipped' }).pluck('operator')).toEqual(['admin:boss']);
     const orderPage = await admin.agent.get(`/admin/orders/${orderId}`).expect(200);
     expect(orderPage.text).toContain('已发货：顺丰速运，运单号 SF1234567890123');
 
@@ -103,9 +103,7 @@ describe('shipping, receipt and the clock', () => {
   test('an order with a refund still undecided cannot be shipped; once the refund settles, it can', async () => {
     const { outTradeNo } = await paidTrade(shop, [['TEA-MLH-100', 2]]);
     const [orderId] = await orderIdsOf(outTradeNo);
-    await knex('paylog').where({ out_trade_no: outTradeNo }).first();
     // the refund stored before WeChat is asked: PENDING
-    const { requestRefund, refundFailed, newOutRefundNo } = await import('../../../src/ledger');
     const outRefundNo = newOutRefundNo(clock());
     await requestRefund(knex, { outTradeNo, orderId, outRefundNo, refundFee: 100, reason: '', operator: 'admin:boss', now: clock() });
     const page = await admin.agent.get(`/admin/orders/${orderId}`).expect(200);
@@ -150,7 +148,6 @@ describe('shipping, receipt and the clock', () => {
     ]);
     expect(preview.text).toContain('预览：2 行可以发货');
     // nothing shipped by the preview
-    expect(await knex('shipments').whereIn('order_id', [a, b]).count({ n: '*' }).first()).toEqual({ n: expect.anything() });
     expect(Number(((await knex('shipments').whereIn('order_id', [a, b]).count({ n: '*' }).first()) as { n: string }).n)).toBe(0);
 
     const batch = /name="batch" value="([^"]+)"/.exec(preview.text)?.[1] as string;
