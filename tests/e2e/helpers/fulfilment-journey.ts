@@ -15,8 +15,8 @@ import { waitFor } from './processes';
  */
 
 const TEXTS = {
-  zh: { queue: '待发货', shipped: '已发货', completed: '已完成', confirm: '确认收货', batch: '批量发货', alerts: '商家提醒的发送', robotPaid: '新订单已付款', robotShipped: '订单已发货', robotCompleted: '订单已完成' },
-  en: { queue: 'Awaiting shipment', shipped: 'Shipped', completed: 'Completed', confirm: 'Confirm receipt', batch: 'Batch shipment', alerts: "Sending the merchant's alerts", robotPaid: 'New order paid', robotShipped: 'Order shipped', robotCompleted: 'Order completed' },
+  zh: { queue: '待发货', shipped: '已发货', completed: '已完成', batch: '批量发货', alerts: '商家提醒的发送', robotPaid: '新订单已付款', robotShipped: '订单已发货', robotCompleted: '订单已完成' },
+  en: { queue: 'Awaiting shipment', shipped: 'Shipped', completed: 'Completed', batch: 'Batch shipment', alerts: "Sending the merchant's alerts", robotPaid: 'New order paid', robotShipped: 'Order shipped', robotCompleted: 'Order completed' },
 } as const;
 
 export async function shipAndReceive(options: { browser: Browser; baseUrl: string; locale: Locale; shopper: Page; adminPassword: string; artifact: (name: string) => string }): Promise<void> {
@@ -45,24 +45,24 @@ export async function shipAndReceive(options: { browser: Browser; baseUrl: strin
     await page.waitForURL(/\/admin\/shipping/);
     await seeText(page.locator('h1'), t.queue, 'the awaiting-shipment queue');
     for (const id of orderIds) expect(await page.locator(`tr[data-order-id="${id}"]`).count()).toBe(1);
-    await shot(page, '10-admin-shipping-queue');
+    await shot(page, 'ship-01-admin-shipping-queue');
 
     // the first order from its page
     const [first, ...rest] = orderIds as [number, ...number[]];
     await page.locator(`tr[data-order-id="${first}"] a.button`).click();
     await page.waitForURL(new RegExp(`/admin/orders/${first}`));
-    await shot(page, '11-admin-order');
+    await shot(page, 'ship-02-admin-order');
     await page.locator('#ship-form-courier').selectOption('sf');
     await page.locator('#ship-form-tracking').fill(tracking(0));
     await page.locator('#ship-form button[type="submit"]').click();
     await page.waitForURL(new RegExp(`/admin/orders/${first}$`));
     await seeText(page.locator('#delivery-status'), t.shipped, `order ${first} shipped`);
-    await shot(page, '12-admin-order-shipped');
+    await shot(page, 'ship-03-admin-order-shipped');
 
     // the others with a batch CSV: previewed, then confirmed
     await page.goto(`${baseUrl}/admin/shipping/batch`);
     await seeText(page.locator('h1'), t.batch, 'the batch page');
-    await shot(page, '13-admin-batch');
+    await shot(page, 'ship-04-admin-batch');
     const csv = ['订单号,快递公司,快递单号', ...rest.map((id, i) => `${id},顺丰,${tracking(i + 1)}`), `${first},顺丰,${tracking(0)}`].join('\r\n');
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wxpay-batch-')), 'batch.csv');
     fs.writeFileSync(file, `\uFEFF${csv}`);
@@ -71,11 +71,11 @@ export async function shipAndReceive(options: { browser: Browser; baseUrl: strin
     await page.waitForSelector('#batch-summary');
     expect(await page.locator('tr.batch-line[data-tone="ok"]').count()).toBe(rest.length);
     expect(await page.locator('tr.batch-line[data-tone="same"]').count()).toBe(1);
-    await shot(page, '14-admin-batch-preview');
+    await shot(page, 'ship-05-admin-batch-preview');
     if (rest.length > 0) {
       await page.locator('#apply-batch').click();
       await page.waitForSelector('#batch-summary');
-      await shot(page, '15-admin-batch-applied');
+      await shot(page, 'ship-06-admin-batch-applied');
     }
 
     // the shopper follows the parcel and confirms receipt
@@ -83,28 +83,30 @@ export async function shipAndReceive(options: { browser: Browser; baseUrl: strin
       await shopper.goto(`${baseUrl}/orders/${id}`);
       await seeText(shopper.locator('#tracking-no'), tracking(i), `the tracking number of order ${id}`);
       expect(await shopper.locator('#tracking-link').getAttribute('href')).toBe(`https://www.sf-express.com/chn/sc/waybill/waybill-detail/${tracking(i)}`);
-      if (i === 0) await shot(shopper, '16-order-shipped');
+      if (i === 0) await shot(shopper, 'ship-07-order-shipped');
       await shopper.locator('#confirm-receipt').click();
       await shopper.waitForURL(new RegExp(`/orders/${id}$`));
       await seeText(shopper.locator('#order-state'), t.completed, `order ${id} completed`);
-      if (i === 0) await shot(shopper, '17-order-completed');
+      if (i === 0) await shot(shopper, 'ship-08-order-completed');
     }
 
     // the merchant's alerts: the admin's view of their delivery, and the stand-in robot's page
     await page.goto(`${baseUrl}/admin/alerts?show=delivered`);
     await seeText(page.locator('h1'), t.alerts, 'the alerts page');
-    await shot(page, '18-admin-alerts');
+    await shot(page, 'ship-09-admin-alerts');
     const robot = await admin.newPage();
     await waitFor(
       'the stand-in robot to show the paid, shipped and completed alerts',
       async () => {
         await robot.goto(`${baseUrl}/wxsim/robot`);
         const text = (await robot.locator('main').textContent()) ?? '';
-        return text.includes(t.robotPaid) && text.includes(t.robotShipped) && text.includes(t.robotCompleted);
+        // in the shop's language (ALERT_LOCALE, Chinese by default), whatever the shopper's
+        const shopT = TEXTS.zh;
+        return text.includes(shopT.robotPaid) && text.includes(shopT.robotShipped) && text.includes(shopT.robotCompleted);
       },
       { timeoutMs: 30_000, intervalMs: 1000 },
     );
-    await shot(robot, '19-robot');
+    await shot(robot, 'ship-10-robot');
   } finally {
     await admin.close();
   }
