@@ -1,7 +1,7 @@
 /**
  * Ceiling for the notify: markPaid's SQL transaction run bare from Node, on the same database, in
  * a process of its own — the four statements (lock the paylog FOR UPDATE, update it, update its
- * orders, insert order_log + pg_notify) between BEGIN and COMMIT. Through node-postgres with a
+ * orders, insert order_log and the orders' order.paid outbox rows + pg_notify) between BEGIN and COMMIT. Through node-postgres with a
  * pool of 8 on a server; through PGlite itself (one connection) when embedded.
  */
 import { PGlite } from '@electric-sql/pglite';
@@ -16,8 +16,12 @@ const UPDATE_ORDERS =
   "UPDATE orders SET status = 'paid', paid_at = $2, out_trade_no = $1, updated_at = $3 WHERE id IN (SELECT order_id FROM paylog_orders WHERE out_trade_no = $1) AND status IN ('unpaid', 'closed') RETURNING id";
 const LOG_AND_NOTIFY = `WITH logged AS (
     INSERT INTO order_log (order_id, from_status, to_status, operator, remark, at)
-    SELECT unnest($1::bigint[]), 'unpaid', 'paid', 'system', $2, $3 RETURNING 1)
-  SELECT pg_notify($4, $5) FROM (SELECT count(*) FROM logged) AS c`;
+    SELECT unnest($1::bigint[]), 'unpaid', 'paid', 'system', $2, $3 RETURNING 1
+  ), alerted AS (
+    INSERT INTO outbox (type, order_ids, data, created_at)
+    SELECT 'order.paid', ARRAY[id], jsonb_build_object('orders', jsonb_build_array(jsonb_build_object('id', id)), 'out_trade_no', $5::text), $3
+      FROM unnest($1::bigint[]) AS id RETURNING 1)
+  SELECT pg_notify($4, $5) FROM (SELECT (SELECT count(*) FROM logged) + (SELECT count(*) FROM alerted)) AS c`;
 
 type Query = (sql: string, params: unknown[]) => Promise<{ rows: unknown[] }>;
 

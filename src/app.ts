@@ -12,6 +12,7 @@ import { productAdminRoutes } from './products/routes';
 import { shopSettingsRoutes } from './shop/routes';
 import { shopFace } from './shop/settings';
 import { CSV_UPLOAD_PATHS, IMAGE_UPLOAD_PATH, csvUpload, imageUpload } from './products/uploads';
+import { BATCH_UPLOAD_PATH, batchUpload } from './admin/csv-upload';
 import { cartRoutes } from './cart/routes';
 import { catalogRoutes } from './catalog/routes';
 import { checkoutRoutes } from './checkout/routes';
@@ -183,6 +184,7 @@ export function createApp(deps: AppDeps): App {
   const catalogMember = [requireAdmin(db.knex, owner), need('catalog')];
   app.post(IMAGE_UPLOAD_PATH, ...catalogMember, imageUpload(config.images.maxBytes));
   app.post(CSV_UPLOAD_PATHS, ...catalogMember, csvUpload);
+  app.post(BATCH_UPLOAD_PATH, requireAdmin(db.knex, owner), need('orders'), batchUpload);
   app.use(csrfProtection(config.sessionSecret));
   // the merchant's name, footer, contact and ICP number (admin settings, cached a few seconds)
   app.use(shopFace(db.knex));

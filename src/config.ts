@@ -7,6 +7,9 @@ import { loadImageConfig, type ImageConfig } from './config-images';
 import { defaultSpbillCreateIp, notPublicReason, parseHost, parseTrustProxy } from './config-network';
 import { WX_BASE_URL } from './wechatpay/client';
 import type { SignType } from './wechatpay/sign';
+import { alertsConfigOf, type AlertsConfig } from './config-alerts';
+
+export type { AlertsConfig } from './config-alerts';
 
 /**
  * The one place `process.env` is read. A bad or missing value stops start-up with ONE line that
@@ -126,6 +129,10 @@ export interface Config {
   demo: boolean;
   /** product images: the largest upload, and where the resized files are kept (every instance serves the same) */
   images: ImageConfig;
+  /** after "paid": the clock completes a shipped order this many days after it left (AUTO_COMPLETE_DAYS) */
+  fulfilment: { autoCompleteDays: number };
+  /** the merchant's alerts (ALERT_*): each channel on when its URL is set */
+  alerts: AlertsConfig;
 }
 
 
@@ -332,6 +339,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('METRICS_TOKEN', 'must be 16-256 printable characters without spaces');
   }
 
+  const fulfilment = { autoCompleteDays: intSetting('AUTO_COMPLETE_DAYS', '10', 1, 60, ' of days') };
+  const alerts = alertsConfigOf({ get, live, intSetting, isUrl: (raw, protocols) => isHttpUrl(raw, protocols) !== undefined, fail: (variable, problem) => new ConfigError(variable, problem) });
+  if (live && shopUrl === undefined && (alerts.wecom || alerts.dingtalk || alerts.feishu || alerts.webhook)) {
+    throw new ConfigError('SHOP_URL', "is required when an ALERT_* channel is set in live mode (the alerts link to the shop's admin pages)");
+  }
+
   const shopName = get('SHOP_NAME') ?? '示例小店';
   if (shopName.length > 40) throw new ConfigError('SHOP_NAME', 'must be at most 40 characters');
 
@@ -360,5 +373,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production,
     demo: !live && !production,
     images: loadImageConfig(get),
+    fulfilment,
+    alerts,
   };
 }

@@ -8,6 +8,7 @@ import { seedCatalogIfEmpty } from './catalog/seed';
 import { ConfigError, loadConfig, type Config } from './config';
 import { watchUntrustedForwarding, type TrustFn } from './http/forwarded-watch';
 import { migrateToLatest, openDatabase, type Database } from './db';
+import { channelsOf, createDispatcher, type Dispatcher } from './outbox';
 import { PaylogWaiters } from './pay/waiters';
 import { createPaymentProvider } from './payments/provider';
 import { createSweeper, type Sweeper } from './sweeper';
@@ -34,6 +35,8 @@ export interface RunningShop {
   app: ReturnType<typeof createApp>;
   simulator: Simulator | undefined;
   sweeper: Sweeper;
+  /** delivers the merchant's alerts from the outbox (src/outbox) */
+  dispatcher: Dispatcher;
   waiters: PaylogWaiters;
   stop(): Promise<void>;
 }
@@ -152,6 +155,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
         logger: logger.child({ component: 'simulator' }),
         // faults are the admin's (app.ts puts the session in front of the fault paths)
         faultsGuard: requireAdminForSimulatorFaults,
+        robotSecrets: { dingtalk: config.alerts.dingtalk?.secret, feishu: config.alerts.feishu?.secret },
       });
       await simulator.ensureMerchant({ ...merchant, name: config.shopName, oaSecret: config.wxpay.oaSecret });
     }
@@ -193,8 +197,23 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
       queryAfterSeconds: config.poll.queryAfterSeconds,
       queryIntervalSeconds: config.poll.queryIntervalSeconds,
       codAcceptHours: config.codAcceptHours,
+      autoCompleteDays: config.fulfilment.autoCompleteDays,
+      reconcileDaily: true,
     });
     sweeper.start();
+    const dispatcher = createDispatcher({
+      knex: db.knex,
+      // simulator mode with no channel set: the simulator's stand-in WeCom robot (/wxsim/robot lists what it got)
+      channels: channelsOf(config.alerts, simulator ? `${url}/wxsim/cgi-bin/webhook/send?key=simulator` : undefined),
+      clock,
+      logger: logger.child({ component: 'outbox' }),
+      registry: app.locals.deps.metrics.registry,
+      intervalSeconds: config.alerts.dispatchIntervalSeconds,
+      baseUrl: config.shopUrl ?? url,
+      shopName: config.shopName,
+      locale: config.alerts.locale,
+    });
+    dispatcher.start();
     logger.info({ url, database: db.kind, wxpayMode: config.wxpay.mode }, `shop listening on ${url}`);
     // where each of the three doors is, one line each
     logger.info(`shop: ${url}/`);
@@ -206,6 +225,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
     if (config.host !== '127.0.0.1' && config.host !== '::1' && config.host !== 'localhost' && open.length > 0) {
       logger.warn(`listening on ${config.host}: other machines reach this shop, and ${open.join(' and ')} with it`);
     }
+    if (simulator && config.alerts.simulatorRobot) logger.info(`alerts (the simulator's stand-in group robot): ${url}/wxsim/robot`);
 
     let stopping: Promise<void> | undefined;
     const stop = () =>
@@ -219,13 +239,14 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
         // answer the waiting status polls now, so their connections can close
         await waiters.stop();
         await sweeper.stop();
+        await dispatcher.stop();
         await simulator?.stop();
         await closed;
         clearTimeout(force);
         if (!overrides.db) await db.close();
         logger.info('stopped');
       })());
-    return { server: listening, url, db, app, simulator, sweeper, waiters, stop };
+    return { server: listening, url, db, app, simulator, sweeper, dispatcher, waiters, stop };
   } catch (err) {
     server?.close();
     await simulator?.stop().catch(() => undefined);

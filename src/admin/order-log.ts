@@ -1,6 +1,7 @@
 import type { Translate } from '../i18n';
 import { isOrderEventCode, type OrderEventCode, type ShortLine } from '../ledger';
 import { formatFen } from '../money';
+import { courierText } from '../shipping/couriers-i18n';
 
 /**
  * order_log as the admin reads it: each row's event (a code and its parameters, written by the
@@ -25,7 +26,9 @@ function keyOf(code: OrderEventCode, params: Params): string {
 }
 
 /** A parameter as the reader reads it: amounts as money, codes in words, everything else as written. */
-function valueOf(code: OrderEventCode, name: string, value: unknown, t: Translate): string | number {
+function valueOf(code: OrderEventCode, name: string, value: unknown, t: Translate, params: Params = {}): string | number {
+  if (name === 'courier') return courierText(String(value), params.courierName, t);
+  if (name === 'oldCourier') return courierText(String(value), params.oldCourierName, t);
   if (name === 'amountFen' && typeof value === 'number') return formatFen(value);
   if (name === 'source') return t(`event.source.${String(value)}`);
   if (name === 'tradeType' || name === 'oldTradeType') return t(`event.tradeType.${String(value)}`);
@@ -53,7 +56,7 @@ export function describeLogged(row: LoggedEvent, t: Translate): string {
   const code = row.event;
   const params = paramsOf(row.params);
   const shown: Record<string, string | number> = {};
-  for (const [name, value] of Object.entries(params)) shown[name === 'amountFen' ? 'amount' : name] = valueOf(code, name, value, t);
+  for (const [name, value] of Object.entries(params)) shown[name === 'amountFen' ? 'amount' : name] = valueOf(code, name, value, t, params);
   return t(keyOf(code, params), shown);
 }
 

@@ -18,6 +18,7 @@ import { describeLogged, translateOperator } from './order-log';
 import { paylogBatches, paylogPage, paylogTotals, type PaylogRow } from './paylog';
 import { FLAG_FILTERS, TRADE_STATES, TRADE_TYPES, encodeCursor, filterQueryString, parsePaylogQuery } from './paylog-query';
 import { parseReconcileDate, reconcileDay } from './reconcile';
+import { alertOnDifferences } from './reconcile-alerts';
 
 const CSV_BATCH_SIZE = 1000;
 const CSV_COLUMNS = ['outTradeNo', 'created', 'paid', 'amount', 'refunded', 'state', 'transactionId', 'tradeType', 'orders', 'shopper', 'flag', 'body'] as const;
@@ -193,6 +194,8 @@ export function adminPaylogRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'pay
     if (req.query.date === undefined) return res.render('admin/reconcile', { nav: 'reconcile', date: yesterday, today, result: undefined });
     const date = parseReconcileDate(provider, req.query.date, now);
     const result = await reconcileDay(knex, provider, date, now);
+    // differences are the merchant's to hear of (once per day and set of differences)
+    await alertOnDifferences(knex, result, now);
     res.status(result.kind === 'failed' ? 502 : 200).render('admin/reconcile', { nav: 'reconcile', date, today, result });
   });
 

@@ -7,6 +7,8 @@ import { requireAdmin, type AdminCredentials } from './auth';
 import { adminOrderRoutes } from './order-routes';
 import { adminPaylogRoutes } from './paylog-routes';
 import { adminRefundRoutes } from './refund-routes';
+import { adminAlertRoutes } from './alert-routes';
+import { adminShippingRoutes } from './shipping-routes';
 
 /**
  * The merchant's admin, mounted at /admin after the session, body parser, locale and CSRF
@@ -26,6 +28,9 @@ export function adminRoutes(deps: ResolvedDeps, owner: AdminCredentials, rooms: 
   router.use(auditActions(deps.db.knex, deps.clock, deps.logger));
   router.use(adminPaylogRoutes(deps));
   router.use(adminRefundRoutes(deps));
+  // before the cash-on-delivery actions: their /orders/:orderId/:action would take /orders/:orderId/ship
+  router.use(adminShippingRoutes(deps));
+  router.use(adminAlertRoutes(deps));
   router.use(adminOrderRoutes(deps));
   router.use(staffRoutes(deps, owner));
   router.use(accountRoutes(deps, owner));

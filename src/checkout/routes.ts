@@ -64,7 +64,7 @@ export function checkoutRoutes(deps: Pick<AppDeps, 'db' | 'clock' | 'config'>): 
     if (!shopperId || !CHECKOUT_TOKEN_PATTERN.test(req.params.token)) throw new NotFound('no such checkout');
     const orders = await ordersOfCheckout(knex, shopperId, req.params.token);
     if (orders.length === 0) throw new NotFound('no such checkout');
-    res.render('checkout/complete', { orders, totalFen: orders.reduce((sum, o) => sum + o.total_fen, 0) });
+    res.render('checkout/complete', { orders, totalFen: orders.reduce((sum, o) => sum + o.total_fen, 0), codAcceptHours: deps.config.codAcceptHours });
   });
 
   return router;

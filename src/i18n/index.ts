@@ -5,11 +5,13 @@ import { catalogZh } from './catalog-zh';
 import { en } from './en';
 import { teamEn } from './team-en';
 import { teamZh } from './team-zh';
+import { fulfilmentEn } from './fulfilment-en';
+import { fulfilmentZh } from './fulfilment-zh';
 import { zh } from './zh';
 
 /** Simplified Chinese by default; English when asked for (?lang=en, or the browser prefers it). */
 export type Locale = 'zh' | 'en';
-export type MessageKey = keyof typeof zh | keyof typeof adminZh | keyof typeof teamZh | keyof typeof catalogZh;
+export type MessageKey = keyof typeof zh | keyof typeof adminZh | keyof typeof teamZh | keyof typeof catalogZh | keyof typeof fulfilmentZh;
 export type Translate = (key: MessageKey | string, params?: Record<string, string | number>) => string;
 
 /**
@@ -22,6 +24,7 @@ export const DICTIONARY_PAIRS: readonly { name: string; zh: Readonly<Record<stri
   { name: 'admin', zh: adminZh, en: adminEn },
   { name: 'team', zh: teamZh, en: teamEn },
   { name: 'catalog', zh: catalogZh, en: catalogEn },
+  { name: 'fulfilment', zh: fulfilmentZh, en: fulfilmentEn },
 ];
 
 const dictionaries: Record<Locale, Record<string, string>> = {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { formatFen } from '../money';
+import { checkFulfilment, type FulfilmentDiscrepancyKind } from './check-fulfilment';
 
 /**
  * The ledger's invariants, checked over the whole database in one read-only snapshot. It changes
@@ -23,6 +24,9 @@ import { formatFen } from '../money';
  *    payment's retake) are the units open orders hold + the units sold (orders paid, or whose goods
  *    left the warehouse), less what a late payment could not take again; and where the starting
  *    stock is given (per variant SKU), start = stock now + held + sold;
+ *  - fulfilment (check-fulfilment.ts): nothing shipped or completed unpaid (cash on delivery is
+ *    paid at the door), nothing completed once refunded in full, a parcel for every shipped order,
+ *    and no outbox event naming a change the ledger does not show;
  *  - WeChat's side, where the database holds it (simulator mode: the sim_* tables of the merchant):
  *    each trade paid here is paid there with the same transaction id and amount, no trade paid there
  *    is unpaid (or unknown) here, no trade closed here can still be paid there, every refund there
@@ -45,7 +49,8 @@ export type DiscrepancyKind =
   | 'paid_at_wechat_not_here'
   | 'closed_here_payable_at_wechat'
   | 'refund_mismatch_at_wechat'
-  | 'totals_differ_from_wechat';
+  | 'totals_differ_from_wechat'
+  | FulfilmentDiscrepancyKind;
 
 export interface Discrepancy {
   kind: DiscrepancyKind;
@@ -231,6 +236,9 @@ export async function checkLedger(knex: Knex, options: LedgerCheckOptions): Prom
       )
       .select('id', 'status', 'pay_type', 'delivery_status')) as { id: number; status: string; pay_type: string; delivery_status: string }[];
     for (const o of deliveries) add('delivery_inconsistent', `order ${o.id}`, `is ${o.status} (${o.pay_type}) but its goods are ${o.delivery_status}`);
+
+    // 5d. the goods after "paid", and the events the merchant was sent
+    if (await hasTable(trx, 'shipments')) await checkFulfilment(trx, add);
 
     // 6. stock, per variant: the stock is the sum of its movements; what the orders took is what
     // their movements say (held while the money is open, sold once paid for or once the goods left,

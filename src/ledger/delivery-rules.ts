@@ -18,7 +18,11 @@ export type DeliveryEvent =
   /** cash on delivery: the merchant took it on, delivered it and took the cash, or cancelled it */
   | 'cod_accept'
   | 'cod_delivered'
-  | 'cod_cancel';
+  | 'cod_cancel'
+  /** the parcel left with a courier (fulfilment-rules.ts decides when it may) */
+  | 'shipped'
+  /** the shopper (or the clock) confirmed receipt */
+  | 'completed';
 
 /**
  * The delivery status after an event. Goods that have left (shipped, completed) stay where they
@@ -38,6 +42,10 @@ export function deliveryAfter(current: DeliveryStatus, event: DeliveryEvent): De
       return current === 'pending' ? 'accepted' : current;
     case 'cod_delivered':
       return 'completed';
+    case 'shipped':
+      return current === 'pending' || current === 'accepted' ? 'shipped' : current;
+    case 'completed':
+      return current === 'shipped' ? 'completed' : current;
   }
 }
 
@@ -76,14 +84,16 @@ interface CodOrder {
   delivery_status: DeliveryStatus;
 }
 
-/** A cash-on-delivery order still to be settled: unpaid, not cancelled. */
+/** A cash-on-delivery order still to be settled: unpaid, not cancelled (shipped: on its way, the cash taken at the door). */
 function codOpen(order: CodOrder): boolean {
-  return order.pay_type === 'cod' && order.status === 'unpaid' && (order.delivery_status === 'pending' || order.delivery_status === 'accepted');
+  return order.pay_type === 'cod' && order.status === 'unpaid' && (order.delivery_status === 'pending' || order.delivery_status === 'accepted' || order.delivery_status === 'shipped');
 }
 
 /** The cash-on-delivery actions an order offers the merchant now (none for a WeChat Pay order or a settled one). */
 export function codActionsOf(order: CodOrder): CodAction[] {
   if (!codOpen(order)) return [];
+  // goods on their way are not cancelled by hand (a parcel refused at the door is after-sales)
+  if (order.delivery_status === 'shipped') return ['paid'];
   return order.delivery_status === 'accepted' ? ['paid', 'cancel'] : ['accept', 'paid', 'cancel'];
 }
 
@@ -101,8 +111,9 @@ export function decideCod(order: CodOrder | undefined, action: CodAction): CodDe
   if (!order) return { outcome: 'unknown_order' };
   if (order.pay_type !== 'cod') return { outcome: 'not_cod' };
   if (!codOpen(order)) return { outcome: 'not_open' };
+  if (order.delivery_status === 'shipped' && action === 'cancel') return { outcome: 'not_open' };
   if (action === 'accept') {
-    if (order.delivery_status === 'accepted') return { outcome: 'already' };
+    if (order.delivery_status === 'accepted' || order.delivery_status === 'shipped') return { outcome: 'already' };
     return { outcome: 'done', to: 'unpaid', delivery: deliveryAfter(order.delivery_status, 'cod_accept'), returnStock: false, event: 'cod_accepted' };
   }
   if (action === 'paid') return { outcome: 'done', to: 'paid', delivery: deliveryAfter(order.delivery_status, 'cod_delivered'), returnStock: false, event: 'cod_delivered_paid' };

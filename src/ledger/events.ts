@@ -64,6 +64,14 @@ export interface OrderEvents {
   /** an admin marked the payment's flag handled */
   flag_resolved: { flag: string; note: string };
   refund_flag_resolved: { outRefundNo: string; note: string };
+  /** the parcel left: courier (a code of the list, or `other` with its name) and tracking number */
+  shipped: { courier: string; courierName?: string; trackingNo: string };
+  /** a wrong tracking number (or courier) corrected: what it was, what it is */
+  tracking_corrected: { courier: string; courierName?: string; trackingNo: string; oldCourier: string; oldCourierName?: string; oldTrackingNo: string };
+  /** the shopper confirmed receipt */
+  completed: Record<string, never>;
+  /** no word from the shopper this many days after shipment: completed by the clock */
+  completed_auto: { days: number };
 }
 
 export type OrderEventCode = keyof OrderEvents;
@@ -102,6 +110,10 @@ export const ORDER_EVENT_CODES: readonly OrderEventCode[] = [
   'close_failed',
   'flag_resolved',
   'refund_flag_resolved',
+  'shipped',
+  'tracking_corrected',
+  'completed',
+  'completed_auto',
 ];
 
 export function isOrderEventCode(value: unknown): value is OrderEventCode {

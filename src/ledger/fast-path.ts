@@ -27,7 +27,7 @@ export interface FastPathInput {
 /**
  * The two common cases of markPaid in ONE statement (one round trip, its own transaction): a
  * NOTPAY attempt with the right amount whose orders all wait for it becomes SUCCESS with its
- * orders paid, order_log written and the waiters notified; or the attempt is paid with this very
+ * orders paid, order_log written, an order.paid outbox event per order and the waiters notified; or the attempt is paid with this very
  * transaction id already (WeChat's retries): a duplicate. With `record`, the webhook's
  * notify_log row is inserted by the same statement in either case (so a duplicate notify is one
  * round trip and one commit, nothing traded away). Locks are taken in markPaid's order (paylog
@@ -67,15 +67,26 @@ export async function markPaidInOneStatement(db: Db, input: FastPathInput, recor
      ), paid_orders AS (
        UPDATE orders SET status = 'paid', paid_at = :paidAt, updated_at = :now
         WHERE id IN (SELECT id FROM its_orders) AND EXISTS (SELECT 1 FROM paid_paylog)
-       RETURNING id
+       RETURNING id, total_fen
      ), logged AS (
        INSERT INTO order_log (order_id, from_status, to_status, operator, event, params, at)
        SELECT id, 'unpaid', 'paid', :operator, 'paid', CAST(:params AS jsonb), :now FROM paid_orders
        RETURNING order_id
+     ), alerted AS (
+       -- the order.paid events (alerts.orderPaidAlert's shape), in the same statement: an alert is
+       -- never lost for a payment that committed, never sent for one that did not
+       INSERT INTO outbox (type, order_ids, data, created_at)
+       SELECT 'order.paid', ARRAY[id], jsonb_build_object(
+                'orders', jsonb_build_array(jsonb_build_object('id', id, 'amount_fen', total_fen)),
+                'amount_fen', total_fen, 'pay_type', 'wxpay', 'out_trade_no', CAST(:outTradeNo AS text),
+                'transaction_id', CAST(:transactionId AS text), 'late', false), :now
+         FROM paid_orders ORDER BY id
+       RETURNING id
      )${recording}
      SELECT (SELECT array_agg(order_id ORDER BY order_id) FROM logged) AS paid_ids,
             (SELECT pg_notify(:channel, out_trade_no) FROM paid_paylog) AS notified,
             ${record ? '(SELECT count(*) FROM recorded)' : '0'} AS recorded,
+            (SELECT count(*) FROM alerted) AS alerted,
             before.trade_state AS state, before.transaction_id, before.total_fee
        FROM (SELECT 1) AS one
        LEFT JOIN paylog AS before ON before.out_trade_no = :outTradeNo`,

@@ -1,10 +1,12 @@
 import type { Knex } from 'knex';
 import client from 'prom-client';
 import { Conflict, Invalid, NotFound } from '../errors';
+import { needsAttentionAlert, orderPaidAlert, type AlertEvent } from './alerts';
 import { deliveryAfter } from './delivery-rules';
 import { orderEvent, type OrderEvent } from './events';
 import { markPaidInOneStatement, type NotifyRecord } from './fast-path';
 import { isPaid, newOutTradeNo, type PaySource, type PayType, type TradeState, type TradeType } from './model';
+import { insertAlerts } from './outbox-repo';
 import * as repo from './repo';
 import * as stock from './stock-repo';
 import { checkoutLimitBreach, decideClose, decidePayment, decideRenew, MAX_ATTEMPTS_PER_ORDERS, type CheckoutLimits, type MarkPaidOutcome, type WechatWord } from './rules';
@@ -28,6 +30,10 @@ export * from './refund-rules';
 export * from './delivery-rules';
 export * from './refunds';
 export * from './delivery';
+export * from './fulfilment-rules';
+export * from './fulfilment';
+export * from './alerts';
+export * from './reconcile-alerts';
 export * from './flags';
 export * from './reads';
 export * from './stock';
@@ -215,14 +221,26 @@ function markPaidInTransaction(knex: Knex, input: MarkPaidInput, operator: strin
     const orders = attempt && attempt.total_fee === input.totalFee && !isPaid(attempt.trade_state) ? await repo.lockOrdersOfAttempt(trx, input.outTradeNo) : [];
     const decision = decidePayment(attempt, orders, input);
     const done = (outcome: MarkPaidOutcome, orderIds: number[] = []): MarkPaidResult => ({ outcome, tradeState: attempt?.trade_state, orderIds, recorded: false });
+    // the merchant hears of a payment that did not go as it should, once per piece of news
+    const attention = async (reason: 'amount_mismatch' | 'conflict' | 'late_payment' | 'double_payment', dedupeKey?: string) => {
+      if (!attempt) return;
+      const its = orders.length > 0 ? orders : await repo.lockOrdersOfAttempt(trx, input.outTradeNo);
+      await insertAlerts(trx, [needsAttentionAlert({ reason, outTradeNo: input.outTradeNo, amountFen: input.totalFee, orders: its, transactionId: input.transactionId, ...(dedupeKey ? { dedupeKey } : {}) })], input.now);
+    };
     switch (decision.outcome) {
       case 'unknown_trade':
-      case 'amount_mismatch':
       case 'duplicate':
+        return done(decision.outcome);
+      case 'amount_mismatch':
+        // nothing changes, but someone sent news of another amount: WeChat retries it, the merchant hears it once
+        await attention('amount_mismatch', `amount_mismatch:${input.outTradeNo}:${input.transactionId}:${input.totalFee}`);
         return done(decision.outcome);
       case 'conflict':
         // an earlier flag (a late payment) stays: the admin sees both in the detail and notify_log
-        if (decision.recordConflict) await repo.recordConflict(trx, input.outTradeNo, decision.recordConflict, input.now);
+        if (decision.recordConflict) {
+          await repo.recordConflict(trx, input.outTradeNo, decision.recordConflict, input.now);
+          await attention('conflict');
+        }
         return done('conflict');
       default: {
         await repo.changeAttempt(trx, input.outTradeNo, { trade_state: 'SUCCESS', transaction_id: input.transactionId, pay_time: input.paidAt, ...(decision.flag ? { flag: decision.flag } : {}) }, input.now);
@@ -231,6 +249,12 @@ function markPaidInTransaction(knex: Knex, input: MarkPaidInput, operator: strin
         await repo.moveOrders(trx, decision.payOrders, { to: 'paid', paidAt: input.paidAt, outTradeNo: input.outTradeNo }, { operator, event: decision.late ? orderEvent('paid_late', paid) : orderEvent('paid', paid), at: input.now });
         // goods sold meanwhile: each order says which of its lines could not be taken again
         for (const [orderId, lines] of short) await repo.noteOnOrders(trx, [orderId], { operator, event: orderEvent('stock_short', { lines }), at: input.now });
+        const alerts: AlertEvent[] = decision.payOrders.map((paid) => {
+          const order = orders.find((o) => o.id === paid.id);
+          return orderPaidAlert({ id: paid.id, total_fen: order?.total_fen ?? 0, pay_type: 'wxpay' }, { outTradeNo: input.outTradeNo, transactionId: input.transactionId, late: decision.late });
+        });
+        await insertAlerts(trx, alerts, input.now);
+        if (decision.flag) await attention(decision.flag);
         await repo.wake(trx, decision.wake);
         return { outcome: decision.outcome, tradeState: 'SUCCESS', orderIds: decision.payOrders.map((o) => o.id), recorded: false };
       }

@@ -198,3 +198,18 @@ export async function orderStateOf(db: Db, orderId: number): Promise<{ id: numbe
   const row = (await db('orders').where({ id: orderId }).first('id', 'status', 'delivery_status', 'refunded_fen')) as Row | undefined;
   return row ? { id: Number(row.id), status: String(row.status), delivery_status: String(row.delivery_status), refunded_fen: Number(row.refunded_fen) } : undefined;
 }
+
+/** One order with its items, only for its shopper or a session that found it by number and mobile. */
+export async function orderOfSession(db: Db, orderId: number, shopperId: string | undefined, foundOrderIds: readonly number[]): Promise<OrderWithItems | undefined> {
+  if (!shopperId && !foundOrderIds.includes(orderId)) return undefined;
+  const row = (await db('orders')
+    .where({ id: orderId })
+    .andWhere((q) => {
+      if (shopperId) q.where({ shopper_id: shopperId });
+      if (foundOrderIds.includes(orderId)) q.orWhere({ id: orderId });
+    })
+    .first(ORDER_COLUMNS)) as Row | undefined;
+  if (!row) return undefined;
+  const [order] = await withItems(db, [orderOf(row)]);
+  return order;
+}

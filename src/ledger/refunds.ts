@@ -1,9 +1,11 @@
 import type { Knex } from 'knex';
 import { Conflict, Invalid, NotFound } from '../errors';
 import { fenToYuanString } from '../money';
+import { needsAttentionAlert, type AttentionReason } from './alerts';
 import { orderEvent } from './events';
 import { resolveAttemptFlag } from './flags';
 import { OUT_REFUND_NO, type Refund, type RefundStatus } from './model';
+import { insertAlerts } from './outbox-repo';
 import * as refundRepo from './refund-repo';
 import { decideRefundAccepted, decideRefundFailed, decideRefundRequest, decideRefundSettle, orderAfterFullRefund, type RefundNews, type RefundOrder, type SettleRefundOutcome } from './refund-rules';
 import { readAttempt } from './reads';
@@ -102,6 +104,13 @@ async function noteOnRefund(trx: Knex.Transaction, refund: Pick<Refund, 'out_tra
   else await repo.noteOnOrders(trx, [refund.order_id], line);
 }
 
+/** The merchant hears of a refund that did not go as asked (an outbox event in the same transaction). */
+async function refundNeedsAttention(trx: Knex.Transaction, refund: Pick<Refund, 'out_trade_no' | 'order_id' | 'out_refund_no' | 'refund_fee'>, reason: AttentionReason, now: Date): Promise<void> {
+  const order = refund.order_id === null ? undefined : await repo.lockOrder(trx, refund.order_id);
+  const orders = order ? [order] : await repo.lockOrdersOfAttempt(trx, refund.out_trade_no);
+  await insertAlerts(trx, [needsAttentionAlert({ reason, outTradeNo: refund.out_trade_no, amountFen: refund.refund_fee, orders, outRefundNo: refund.out_refund_no })], now);
+}
+
 async function refundNamed(knex: Knex, outRefundNo: string): Promise<Refund> {
   const found = await refundRepo.findRefund(knex, outRefundNo);
   if (!found) throw new NotFound(`no refund ${outRefundNo}`, 'refund.error.notFound');
@@ -150,6 +159,7 @@ export async function refundFailed(knex: Knex, input: { outRefundNo: string; err
     await refundRepo.changeRefund(trx, input.outRefundNo, { status, last_error: input.error }, input.now);
     const event = input.final ? orderEvent('refund_refused', { outRefundNo: input.outRefundNo, error: input.error }) : orderEvent('refund_not_accepted', { outRefundNo: input.outRefundNo, error: input.error });
     await noteOnRefund(trx, found, { operator: input.operator, event, at: input.now });
+    if (status === 'REFUNDCLOSE') await refundNeedsAttention(trx, refund, 'refund_refused', input.now);
     return status;
   });
 }
@@ -193,6 +203,7 @@ export async function settleRefund(knex: Knex, input: RefundOutcomeInput): Promi
       case 'changed':
         await refundRepo.changeRefund(trx, input.outRefundNo, { status: input.status, refund_id: input.refundId }, input.now);
         await noteOnRefund(trx, refund, line(decision.outcome === 'closed' ? orderEvent('refund_closed', amount) : orderEvent('refund_change', amount)));
+        await refundNeedsAttention(trx, refund, decision.outcome === 'closed' ? 'refund_closed' : 'refund_change', input.now);
         return decision.outcome;
       case 'refunded':
       case 'fully_refunded':
@@ -225,6 +236,7 @@ export async function settleRefund(knex: Knex, input: RefundOutcomeInput): Promi
           }
           if (done.length === 0) await noteOnRefund(trx, refund, line(event));
         }
+        if (decision.flag) await refundNeedsAttention(trx, refund, 'refund_succeeded_after_close', input.now);
         await repo.wake(trx, [attempt.out_trade_no]);
         return decision.outcome;
       }

@@ -264,6 +264,7 @@ export async function moveOrders(trx: Knex.Transaction, orders: readonly { id: n
         status: move.to,
         ...(move.to === 'paid' ? { paid_at: move.paidAt ?? line.at } : {}),
         ...(move.to === 'closed' ? { closed_at: line.at } : {}),
+        ...(move.to === 'refunded' ? { refunded_at: line.at } : {}),
         ...(move.outTradeNo ? { out_trade_no: move.outTradeNo } : {}),
         ...(delivery ? { delivery_status: delivery, delivery_at: trx.raw('CASE WHEN delivery_status = ? THEN delivery_at ELSE ? END', [delivery, line.at]) } : {}),
         updated_at: line.at,
@@ -274,6 +275,12 @@ export async function moveOrders(trx: Knex.Transaction, orders: readonly { id: n
     orders.map((o) => ({ orderId: o.id, from: o.from, to: move.to })),
     line,
   );
+}
+
+/** The goods of an order to `delivery` (its money as it is), with its order_log line: shipped, completed. */
+export async function moveGoods(trx: Knex.Transaction, order: { id: number; status: OrderStatus }, delivery: DeliveryStatus, line: LogLine): Promise<void> {
+  await trx('orders').where({ id: order.id }).update({ delivery_status: delivery, delivery_at: line.at, updated_at: line.at });
+  await writeOrderLog(trx, [{ orderId: order.id, from: order.status, to: order.status }], line);
 }
 
 /** Orders whose whole amount came back through a refund that named no order (one from before refunds named orders). */

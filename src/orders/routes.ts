@@ -6,6 +6,7 @@ import { awaitsDelivery, shopperOrderAction } from '../ledger';
 import { cartOf, existingShopperId, flash, foundOrdersOf, startShopping } from '../http/shopper';
 import { clientAddressKey } from '../http/client-ip';
 import { buyAgain, findOrderByMobile, maskMobile, ordersOfSession, parseOrderNumber, unpaidCountOf } from './service';
+import { confirmReceipt, shopperOrderPage } from './order-page';
 
 /**
  * Order lookups by number and mobile, shared by every instance: 5 misses per address in 15 minutes
@@ -36,7 +37,7 @@ function wantsPage(req: Request): boolean {
  * number and the receiver's mobile from another device, "buy these again", and the header's badge
  * of unpaid orders.
  */
-export function orderRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock'>): Router {
+export function orderRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config'>): Router {
   const router = Router();
   const knex = deps.db.knex;
 
@@ -76,6 +77,21 @@ export function orderRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock'>): Router {
     req.session.foundOrders = [orderId, ...foundOrdersOf(req).filter((id) => id !== orderId)].slice(0, MAX_FOUND);
     flash(req, 'orders.found', { id: orderId });
     res.redirect(303, '/orders');
+  });
+
+  // one order: its timeline, its parcel, "confirm receipt"
+  router.get('/orders/:orderId', async (req, res) => {
+    if (!/^\d{1,15}$/.test(req.params.orderId)) throw new NotFound(`no order ${req.params.orderId}`, 'orders.notFound');
+    const page = await shopperOrderPage(knex, Number(req.params.orderId), existingShopperId(req), foundOrdersOf(req));
+    res.render('orders/order', { ...page, maskMobile, shopperOrderAction, autoCompleteDays: deps.config.fulfilment.autoCompleteDays, codAcceptHours: deps.config.codAcceptHours });
+  });
+
+  router.post('/orders/:orderId/confirm-receipt', async (req, res) => {
+    if (!/^\d{1,15}$/.test(req.params.orderId)) throw new NotFound(`no order ${req.params.orderId}`, 'orders.notFound');
+    const orderId = Number(req.params.orderId);
+    const outcome = await confirmReceipt(knex, { orderId, shopperId: existingShopperId(req), found: foundOrdersOf(req), now: deps.clock(), autoCompleteDays: deps.config.fulfilment.autoCompleteDays });
+    flash(req, outcome === 'completed' || outcome === 'already' ? 'orders.received' : 'orders.cannotConfirm', { id: orderId });
+    res.redirect(303, `/orders/${orderId}`);
   });
 
   router.post('/orders/:orderId/buy-again', async (req, res) => {

@@ -1,4 +1,4 @@
-import type express from 'express';
+import express from 'express';
 import type { Knex } from 'knex';
 import type pino from 'pino';
 import type { SimContext } from './context';
@@ -6,6 +6,7 @@ import { deliverDueNotifications } from './notifier';
 import { simulatorRoutes } from './routes';
 import { ensureMerchant } from './merchants';
 import { completeDueRefunds } from './refunds';
+import { robotRoutes } from './robot';
 
 /**
  * A local stand-in for WeChat Pay v2: the API (unifiedorder, orderquery, closeorder, refund,
@@ -37,6 +38,8 @@ export interface SimulatorOptions {
    * refund naming another is never notified. Unset: any URL (the simulator alone, its own tests).
    */
   allowedNotifyUrls?: string[];
+  /** the stand-in group robot's signing secrets (the shop's DingTalk and Feishu ones), checked as those robots do */
+  robotSecrets?: { dingtalk?: string | undefined; feishu?: string | undefined };
 }
 
 /** The same URL however it is spelled (case of the host, default port, trailing dot-segments). */
@@ -130,7 +133,8 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
   }
 
   return {
-    router: simulatorRoutes(ctx, { faultsGuard: opts.faultsGuard }),
+    // the stand-in group robot first: the simulator's own routes end with their "not found"
+    router: express.Router().use(robotRoutes({ knex: opts.knex, clock: opts.clock, secrets: opts.robotSecrets })).use(simulatorRoutes(ctx, { faultsGuard: opts.faultsGuard })),
     ensureMerchant: (m) => ensureMerchant(ctx, m),
     start() {
       if (started) return;

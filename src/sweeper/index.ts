@@ -1,9 +1,11 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import client from 'prom-client';
+import { reconcileYesterday } from '../admin/reconcile-alerts';
 import { expireUnacceptedCod } from '../checkout/cod';
+import { beijingDateOf, DAY_MS } from '../beijing-time';
 import type { Clock } from '../deps';
-import { CLOSE_NOT_BEFORE_MS, claimForSweep, orderEvent, type SweepKind } from '../ledger';
+import { CLOSE_NOT_BEFORE_MS, claimForSweep, completeDueOrders, orderEvent, type SweepKind } from '../ledger';
 import type { PaymentProvider } from '../payments';
 import { closeTrade } from '../pay/attempts';
 import { settleFromQuery } from '../pay/settle';
@@ -15,7 +17,8 @@ import { settleFromQuery } from '../pay/settle';
  * about, so a lost notify never leaves a paid shopper unpaid; attempts closed here are asked about
  * twice more in WeChat's day of notify retries, so a payment WeChat took after the close (its
  * notify lost too) is found and settled as late; cash-on-delivery orders nobody accepted are
- * cancelled. Several instances share the work safely (claims with SKIP LOCKED).
+ * cancelled; shipped orders nobody confirmed are completed AUTO_COMPLETE_DAYS after they left.
+ * Several instances share the work safely (claims with SKIP LOCKED).
  */
 
 export interface SweeperOptions {
@@ -33,6 +36,10 @@ export interface SweeperOptions {
   queryIntervalSeconds: number;
   /** a cash-on-delivery order not accepted by the merchant within this many hours is cancelled */
   codAcceptHours: number;
+  /** a shipped WeChat Pay order the shopper has not confirmed this many days after shipment is completed (default 10) */
+  autoCompleteDays?: number;
+  /** reconcile yesterday against WeChat's bill once a day (after 10:30 Beijing), alerting on differences */
+  reconcileDaily?: boolean;
 }
 
 export interface Sweeper {
@@ -67,6 +74,8 @@ export function createSweeper(options: SweeperOptions): Sweeper {
     labelNames: ['action'] as const,
     registers: [options.registry],
   });
+  // the last day this instance reconciled (another instance may too: the alert is kept once)
+  let reconciled: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
   let stopped = false;
@@ -145,6 +154,26 @@ export function createSweeper(options: SweeperOptions): Sweeper {
     } catch (err) {
       actions.inc({ action: 'error' });
       logger.warn({ err }, 'sweeper could not cancel unaccepted cash-on-delivery orders; will try again');
+    }
+    // 4. shipped orders nobody confirmed: completed by the clock (src/ledger/fulfilment.ts)
+    try {
+      const completed = await completeDueOrders(knex, now, options.autoCompleteDays ?? 10, options.batchSize);
+      if (completed > 0) actions.inc({ action: 'auto_completed' }, completed);
+      handled += completed;
+    } catch (err) {
+      actions.inc({ action: 'error' });
+      logger.warn({ err }, 'sweeper could not complete shipped orders; will try again');
+    }
+    // 5. once a day: yesterday against WeChat's bill, differences told to the merchant (reconcile.mismatch)
+    if (options.reconcileDaily) {
+      const yesterday = beijingDateOf(new Date(now.getTime() - DAY_MS));
+      if (reconciled !== yesterday) {
+        try {
+          if ((await reconcileYesterday(knex, options.provider, now)) === yesterday) reconciled = yesterday;
+        } catch (err) {
+          logger.warn({ err }, 'sweeper could not reconcile yesterday; will try again');
+        }
+      }
     }
     return handled;
   }

@@ -262,7 +262,8 @@ describe('the way to pay follows the device (real Chromium with device emulation
       await download.saveAs(csvPath);
       const lines = fs.readFileSync(csvPath, 'utf8').split('\r\n');
       for (const [outTradeNo, tradeType] of paid) {
-        expect(lines.find((line) => line.startsWith(`${outTradeNo},`))?.split(',')).toEqual(expect.arrayContaining(['SUCCESS', tradeType]));
+        // (a long number is written ="..." so that Excel keeps it as text)
+        expect(lines.find((line) => line.startsWith(`="${outTradeNo}",`))?.split(',')).toEqual(expect.arrayContaining(['SUCCESS', tradeType]));
       }
     } finally {
       await c.close();

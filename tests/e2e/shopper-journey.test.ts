@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { artifactsDir, launchChromium } from './helpers/browser';
+import { shipAndReceive } from './helpers/fulfilment-journey';
 import { ShopperJourney, type JourneyPlan, type Locale } from './helpers/journey';
 import { freePort } from './helpers/processes';
 import { adminPasswordHash, startShop, type ShopProcess } from './helpers/shop';
@@ -89,6 +90,11 @@ describe('a shopper pays with WeChat Pay in a real browser (the shop as `npm sta
       test('5. the admin logs in, sees the payment as paid (SUCCESS) in the paylog table, and the exported CSV contains it', async () => {
         await journey.adminFindsPayment(adminPassword);
       });
+
+      test('8. the admin ships the orders (one from its page, the rest by a batch CSV), the shopper sees the courier and tracking number and confirms receipt, and the stand-in robot shows the alerts', async () => {
+        if (!shop || !browser) throw new Error('the shop or the browser did not start');
+        await shipAndReceive({ browser, baseUrl: shop.url, locale, shopper: journey.shopperPage(), adminPassword, artifact: (name) => journey.artifact(name) });
+      }, 120_000);
 
       test('7. another shopper, on a phone-sized screen, pays while WeChat\'s notify is lost: "I have paid" asks WeChat and the page moves to success', async () => {
         await journey.rescueLostNotify(locale === 'zh' ? 'FARM-PIN-01' : 'GEEK-PB-10K', adminPassword);

@@ -18,7 +18,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 const FILES = sourceFiles(SRC).map((file) => ({ file, rel: path.relative(SRC, file), text: fs.readFileSync(file, 'utf8') }));
-const LEDGER_TABLES = ['paylog', 'orders', 'order_items', 'order_log', 'paylog_orders', 'refunds'];
+const LEDGER_TABLES = ['paylog', 'orders', 'order_items', 'order_log', 'paylog_orders', 'refunds', 'shipments'];
 
 /** Writes on a ledger table in a file: knex builders (`x('orders')....update(`) and raw SQL. */
 function ledgerWrites(text: string): string[] {
@@ -44,6 +44,17 @@ describe('the house rules', () => {
   test('no file in src/ is over 400 lines: a file that grows that far holds two things (split it by what it does)', () => {
     const long = FILES.map((f) => ({ file: f.rel, lines: f.text.split('\n').length - (f.text.endsWith('\n') ? 1 : 0) })).filter((f) => f.lines > 400);
     expect(long).toEqual([]);
+  });
+
+  test('only src/ledger inserts outbox events (in the transaction of the change that causes them); src/outbox only delivers them', () => {
+    const inserts = (text: string) => [...text.matchAll(/INSERT\s+INTO\s+outbox\b|\(\s*'outbox'\s*\)([^;]*?)\.insert\(/gi)].map((m) => m[0].slice(0, 40));
+    const outside = FILES.filter((f) => !f.rel.startsWith(`ledger${path.sep}`)).map((f) => ({ file: f.rel, inserts: inserts(f.text) })).filter((f) => f.inserts.length > 0);
+    expect(outside).toEqual([]);
+    expect(inserts("await trx('outbox').insert(row)")).toHaveLength(1);
+    expect(inserts('INSERT INTO outbox (type) VALUES (1)')).toHaveLength(1);
+    expect(inserts('INSERT INTO outbox_deliveries (outbox_id)')).toHaveLength(0);
+    // and the ledger does write them: markPaid's one statement and the alerts of every other change
+    expect(FILES.filter((f) => f.rel.startsWith(`ledger${path.sep}`) && inserts(f.text).length > 0).map((f) => path.basename(f.rel)).sort()).toEqual(['fast-path.ts', 'outbox-repo.ts']);
   });
 
   test('routes parse, call a service and render: no knex, no SQL', () => {

@@ -404,9 +404,10 @@ export class ShopperJourney {
       await download.saveAs(csvPath);
       const csv = fs.readFileSync(csvPath, 'utf8');
       expect(csv.startsWith(`\uFEFF${t.csvFirstHeader},`)).toBe(true);
-      const rowOfPayment = csv.split('\r\n').find((line) => line.startsWith(`${outTradeNo},`));
+      // long numbers are written ="..." so that Excel keeps them as text
+      const rowOfPayment = csv.split('\r\n').find((line) => line.startsWith(`="${outTradeNo}",`));
       expect(rowOfPayment).toBeDefined();
-      expect(rowOfPayment?.split(',')).toEqual(expect.arrayContaining([fenToYuanString(total), 'SUCCESS', transactionId]));
+      expect(rowOfPayment?.split(',')).toEqual(expect.arrayContaining([fenToYuanString(total), 'SUCCESS', `="${transactionId}"`]));
 
       // search by the receiver's Chinese name finds the payment
       await page.locator('#f-q').fill(RECEIVER.name);

@@ -73,6 +73,8 @@ describe('reconciliation against the simulator\'s bill', () => {
     expect(resultOf(page.text)).toEqual({ kind: 'compared', differences: '0' });
     expect(page.text).toContain(`${today}：账单中支付 3 笔、退款 1 笔；我们记录支付 3 笔、退款 1 笔。`);
     expect(page.text).toContain(`${today} 对账完成：没有差异。`);
+    // nothing for the merchant to hear of
+    expect(Number(((await shop.db.knex('outbox').where({ type: 'reconcile.mismatch' }).count({ n: '*' }).first()) as { n: string }).n)).toBe(0);
   });
 
   test('every difference after tampering is listed: amount, state, refund amount, ours only, theirs only', async () => {
@@ -107,6 +109,15 @@ describe('reconciliation against the simulator\'s bill', () => {
       );
       expect(found).toHaveLength(5);
       expect(page.text).toContain('发现 5 处差异');
+      // the merchant is told once (reconcile.mismatch): opening the day again, or the daily run after 10:30, adds nothing
+      await admin.agent.get(`/admin/reconcile?date=${today}`).expect(200);
+      clock.set(new Date(beijingDayStart(today).getTime() + DAY_MS + 10.6 * 3600 * 1000));
+      await shop.sweeper.sweepOnce();
+      clock.set(morning);
+      const alerts = (await knex('outbox').where({ type: 'reconcile.mismatch' }).select('data')) as { data: unknown }[];
+      expect(alerts.map((a) => (typeof a.data === 'string' ? JSON.parse(a.data) : a.data))).toEqual([
+        { date: today, differences: 5, kinds: { payment_amount: 1, payment_state: 1, refund_amount: 1, payment_not_in_bill: 1, payment_not_ours: 1 } },
+      ]);
       expect(page.text).toContain('账单有，我们没有');
     } finally {
       await knex('paylog').where({ out_trade_no: a.outTradeNo }).update({ total_fee: a.totalFee });

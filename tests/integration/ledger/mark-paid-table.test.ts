@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { markPaid, PAYLOG_CHANNEL } from '../../../src/ledger';
+import { markPaid, orderPaidAlert, PAYLOG_CHANNEL } from '../../../src/ledger';
 import { markPaidInOneStatement } from '../../../src/ledger/fast-path';
 import { createTestDatabase, type TestDatabase } from '../../helpers/testdb';
 import { PAYMENT_CASES, type PaymentCase } from '../../helpers/payment-cases';
@@ -92,6 +92,12 @@ async function snapshot(knex: Knex, b: Built) {
     log: await knex('order_log').whereIn('order_id', b.orderIds.length > 0 ? b.orderIds : [0]).count({ n: '*' }).first(),
     notifies: await knex('notify_log').where({ out_trade_no: b.self }).count({ n: '*' }).first(),
     stock: (await knex('product_variants').where({ product_id: b.productId }).first('stock'))?.stock,
+    // the merchant's alerts written with the change (src/ledger/alerts.ts)
+    outbox: ((await knex('outbox').whereRaw("data->>'out_trade_no' = ?", [b.self]).orderBy('id').select('type', 'order_ids', 'data')) as { type: string; order_ids: unknown; data: unknown }[]).map((r) => ({
+      type: r.type,
+      order_ids: (r.order_ids as (number | string)[]).map(Number),
+      data: typeof r.data === 'string' ? (JSON.parse(r.data) as unknown) : r.data,
+    })),
   };
 }
 
@@ -138,6 +144,13 @@ describe('markPaid on a real database follows the rules table', () => {
     expect(await knex()('orders').whereIn('id', b.orderIds).orderBy('id').pluck('status')).toEqual(b.orderIds.map(() => 'paid'));
     expect(Number(after.log?.n)).toBe(Number(before.log?.n) + b.orderIds.length);
     expect(after.stock).toBe(STOCK);
+    // one order.paid alert per order, in the same statement, exactly as the transaction writes it
+    expect(after.outbox).toEqual(
+      b.orderIds.map((id) => {
+        const alert = orderPaidAlert({ id, total_fen: 600, pay_type: 'wxpay' }, { outTradeNo: b.self, transactionId: b.txn(c.news.transactionId), late: false });
+        return { type: alert.type, order_ids: [id], data: alert.data };
+      }),
+    );
   });
 
   /** Resolves once every wake-up committed before it has arrived (a marker sent now arrives after them). */
@@ -170,13 +183,24 @@ describe('markPaid on a real database follows the rules table', () => {
         // the orders it paid point at this attempt now
         for (const p of c.expect.pays) expect((await knex()('orders').where({ id: b.orderIds[p.index] }).first('out_trade_no')).out_trade_no).toBe(b.self);
         for (const w of c.expect.wakes ?? []) expectedWakes.push(w === 'self' ? b.self : b.newer);
+        // an order.paid alert per order it paid; a payment to look at (late, twice) tells the merchant too
+        const alerts = [...c.expect.pays.map(() => 'order.paid'), ...(c.expect.flag ? ['payment.needs_attention'] : [])];
+        expect([where, after.outbox.map((a) => a.type)]).toEqual([where, alerts]);
+        if (c.expect.flag) expect([where, (after.outbox.at(-1)?.data as { reason: string }).reason]).toEqual([where, c.expect.flag]);
       } else if (c.expect.outcome === 'conflict') {
         expect([where, paylog?.conflict_transaction_id]).toEqual([where, b.txn((c.expect.recordConflict ?? c.attempt?.conflict_transaction_id) as string)]);
         expect([where, paylog?.flag]).toEqual([where, 'conflict']);
         expect([where, after.orders, after.stock]).toEqual([where, before.orders, before.stock]);
+        // the merchant hears of the second transaction id once, when it is first kept
+        expect([where, after.outbox.map((a) => a.type)]).toEqual([where, c.expect.recordConflict ? ['payment.needs_attention'] : []]);
       } else {
-        // refused or a duplicate: nothing changed at all
-        expect([where, after]).toEqual([where, before]);
+        // refused or a duplicate: nothing changed at all, but a wrong amount is told to the merchant (once)
+        expect([where, { ...after, outbox: [] }]).toEqual([where, { ...before, outbox: [] }]);
+        expect([where, after.outbox.map((a) => (a.data as { reason?: string }).reason ?? a.type)]).toEqual([where, c.expect.outcome === 'amount_mismatch' ? ['amount_mismatch'] : []]);
+        if (c.expect.outcome === 'amount_mismatch') {
+          await markPaid(knex(), { outTradeNo: b.self, transactionId: b.txn(c.news.transactionId), totalFee: c.news.totalFee, paidAt: PAID_AT, source: 'notify', now: AT });
+          expect([where, (await snapshot(knex(), b)).outbox.length]).toEqual([where, 1]);
+        }
       }
     }
     // every wake-up arrives after its commit, in order: a marker sent last arrives last

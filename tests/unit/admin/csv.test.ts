@@ -26,6 +26,17 @@ describe('CSV cells', () => {
     expect(csvCell(value)).toBe(expected);
   });
 
+  test.each([
+    ['202612080257211234567890', '="202612080257211234567890"'],
+    ['4200000000202612080000000001', '="4200000000202612080000000001"'],
+    ['773012345678901', '="773012345678901"'],
+    // short enough for Excel to show whole: a mobile number, an order number
+    ['13800138000', '13800138000'],
+    ['SF1234567890123', 'SF1234567890123'],
+  ])('a long number %j stays text in Excel as %j', (value, expected) => {
+    expect(csvCell(value)).toBe(expected);
+  });
+
   test('numbers, null and undefined', () => {
     expect(csvCell(42)).toBe('42');
     expect(csvCell(null)).toBe('');

@@ -46,6 +46,13 @@ const EXAMPLES: Record<OrderEvent['event'], OrderEvent[]> = {
   close_failed: [orderEvent('close_failed', { error: 'timed out' })],
   flag_resolved: [orderEvent('flag_resolved', { flag: 'late_payment', note: 'restocked' })],
   refund_flag_resolved: [orderEvent('refund_flag_resolved', { outRefundNo: 'R1', note: 'checked' })],
+  shipped: [orderEvent('shipped', { courier: 'sf', trackingNo: 'SF1234567890123' }), orderEvent('shipped', { courier: 'other', courierName: '同城闪送', trackingNo: 'TC123456' })],
+  tracking_corrected: [
+    orderEvent('tracking_corrected', { courier: 'zto', trackingNo: '773012345678', oldCourier: 'sf', oldTrackingNo: 'SF1234567890123' }),
+    orderEvent('tracking_corrected', { courier: 'sf', trackingNo: 'SF1234567890123', oldCourier: 'other', oldCourierName: '同城闪送', oldTrackingNo: 'TC123456' }),
+  ],
+  completed: [orderEvent('completed', {})],
+  completed_auto: [orderEvent('completed_auto', { days: 10 })],
 };
 
 const logged = (e: OrderEvent) => ({ event: e.event, params: JSON.parse(JSON.stringify(e.params)) as unknown, remark: null });
@@ -75,6 +82,15 @@ describe('the order log in the reader\'s language', () => {
     expect(describeLogged(logged(orderEvent('stock_short', { lines: [{ title: 'Tea', short: 2 }, { title: 'Cup', short: 1 }] })), en)).toContain('Tea × 2, Cup × 1');
     // parameters as PGlite or node-postgres may hand them back: an object, or JSON text
     expect(describeLogged({ event: 'cod_expired', params: '{"hours":48}', remark: null }, en)).toBe('Cash on delivery not accepted within 48 h: cancelled, stock returned');
+  });
+
+  test('a parcel reads with its courier by name, "other" by the name the merchant typed', () => {
+    expect(describeLogged(logged(orderEvent('shipped', { courier: 'sf', trackingNo: 'SF1234567890123' })), en)).toBe('Shipped by SF Express, tracking number SF1234567890123');
+    expect(describeLogged(logged(orderEvent('shipped', { courier: 'other', courierName: '同城闪送', trackingNo: 'TC123456' })), zh)).toBe('已发货：同城闪送，运单号 TC123456');
+    expect(describeLogged(logged(orderEvent('tracking_corrected', { courier: 'zto', trackingNo: '773012345678', oldCourier: 'sf', oldTrackingNo: 'SF1234567890123' })), en)).toBe(
+      'Tracking corrected: ZTO Express 773012345678 (was SF Express SF1234567890123)',
+    );
+    expect(describeLogged(logged(orderEvent('completed_auto', { days: 10 })), en)).toBe('Completed automatically: no word from the shopper 10 days after shipment');
   });
 
   test('a row from before events keeps its remark, as written; an unknown code is not guessed at', () => {
