@@ -38,7 +38,8 @@ export * from './flags';
 export * from './reads';
 export * from './stock';
 export { type NotifyRecord } from './fast-path';
-export { PAYLOG_CHANNEL, type SweepKind, claimForSweep, claimQuery, storeOrdered } from './repo';
+export { PAYLOG_CHANNEL, storeOrdered } from './repo';
+export { type SweepKind, claimForSweep, claimQuery } from './sweep-repo';
 export { liveRefundFen } from './refund-repo';
 
 // ---- checkout ------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { CLOSE_NOT_BEFORE_MS, newOutRefundNo, requestRefund } from '../../../src/ledger';
-import { CLOSED_ASK_AFTER_MS } from '../../../src/ledger/repo';
+import { CLOSED_ASK_AFTER_MS } from '../../../src/ledger/sweep-repo';
 import { DEFAULT_QR_TTL_SECONDS } from '../../../src/config';
 import { translator } from '../../../src/i18n';
 import { ABANDON_AFTER_MS, sendRefund } from '../../../src/refunds/service';

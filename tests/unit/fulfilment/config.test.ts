@@ -11,6 +11,7 @@ const LIVE = {
   WXPAY_MCH_ID: '10000100',
   WXPAY_API_KEY: '192006250b4c09247ec02edce69f6a2d',
   WXPAY_NOTIFY_URL: 'https://shop.example.com/wxpay/notify',
+  TRUST_PROXY: 'none',
 };
 
 function messageOf(env: NodeJS.ProcessEnv): string {
