@@ -24,8 +24,11 @@ const json = (value: unknown): string | null => (value === undefined ? null : JS
 
 /** Records every admin action (not GET or HEAD) of a signed-in member, after its answer. */
 export function auditActions(knex: Knex, clock: () => Date, logger: Pick<Logger, 'error'>): RequestHandler {
-  return (req, res, next) => {
-    if (req.method === 'GET' || req.method === 'HEAD') return next();
+  // named, for tests/integration/admin/roles.test.ts; once per request (the upload parsers in app.ts
+  // record their requests, refused ones too, before the admin router would)
+  return function auditActions(req, res, next) {
+    if (req.method === 'GET' || req.method === 'HEAD' || res.locals.audited === true) return next();
+    res.locals.audited = true;
     const at = clock();
     res.on('finish', () => {
       const actor = res.locals.adminUser as string | undefined;
