@@ -1,7 +1,8 @@
 import { ROLES, memberCan, type Permission, type Role } from '../../../src/admin/roles';
 import { translator } from '../../../src/i18n';
 import type { TestShop } from '../../helpers/app';
-import { Admin, adminShop, paidTrade, unpaidTrade, waitFor } from './helpers';
+import type { Admin} from './helpers';
+import { adminShop, paidTrade, unpaidTrade, waitFor } from './helpers';
 import { MEMBERS, accountCsrf, addMember, memberLoggedIn, patternOf, targetsOf, teamSnapshot } from './team-helpers';
 
 /**
