@@ -35,7 +35,9 @@ export function auditActions(knex: Knex, clock: () => Date, logger: Pick<Logger,
       if (!actor) return;
       const change = res.locals.auditChange as AuditChange | undefined;
       const pattern = (req.route as { path?: string } | undefined)?.path;
-      const params = Object.entries(req.params ?? {}).map(([name, value]) => `${name}=${String(value)}`);
+      // the route's params as its guard saw them (need() keeps them): a refused action is on something too
+      const routeParams = (res.locals.routeParams as Record<string, string> | undefined) ?? req.params ?? {};
+      const params = Object.entries(routeParams).map(([name, value]) => `${name}=${String(value)}`);
       knex('admin_audit')
         .insert({
           at,

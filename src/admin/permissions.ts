@@ -17,7 +17,9 @@ export function roleOf(res: Response): Role {
 }
 
 export function need(permission: Permission): Guard {
-  const guard: RequestHandler = (_req, res, next) => {
+  const guard: RequestHandler = (req, res, next) => {
+    // what the action is on, for its audit row even when refused (Express forgets a route's params once its error leaves it)
+    res.locals.routeParams = { ...req.params };
     const member = res.locals.adminMember as Member | undefined;
     if (member && memberCan(member, permission)) return next();
     next(new Forbidden(`${roleOf(res)} may not ${permission}`, 'admin.error.forbidden'));

@@ -237,6 +237,9 @@ describe('roles: every admin route names its permission, and every role gets wha
     const audited = async () => Number(((await shop.db.knex('admin_audit').where({ actor: MEMBERS[role], status: 403 }).count({ n: '*' }))[0] as { n: string | number }).n);
     await waitFor('the refusals in the audit log', async () => (await audited()) >= actions);
     expect(await audited()).toBe(actions);
+    // with what each was on: the refund refused names its payment
+    const refund = await shop.db.knex('admin_audit').where({ actor: MEMBERS[role], status: 403, action: 'POST /paylog/:outTradeNo/refund' }).first('subject', 'role');
+    if (!allowedTo(role, 'refund')) expect(refund).toEqual({ subject: `outTradeNo=${paid}`, role });
   });
 
   test.each([...ROLES])('%s: every route it may use is not refused', async (role) => {
