@@ -48,7 +48,7 @@ describe('the merchant adds a product with sizes and an image, a shopper buys a 
   }, 30_000);
 
   for (const locale of ['zh', 'en'] as const) {
-    test(`${locale}: add a product with two sizes and an image; a shopper buys size L; the sale shows as a stock movement`, async () => {
+    test(`${locale}: add a product with two sizes and an image; a shopper buys size L; the sale shows as a stock movement; operations ships it but cannot refund`, async () => {
       if (!shop || !browser) throw new Error('the shop or the browser did not start');
       const base = shop.url;
       const lang = `lang=${locale}`;
