@@ -6,8 +6,8 @@ import { clientIp } from '../http/client-ip';
 /**
  * The audit log: every admin action (every request that is not a read), who made it, when, on
  * what, and how it ended; for money and stock, what they were before and after (a route says so
- * with auditChange). Written once the answer is sent, never changed (a trigger refuses UPDATE and
- * DELETE on admin_audit), read by the owner.
+ * with auditChange). Written once the answer is sent, never changed (triggers refuse UPDATE,
+ * DELETE and TRUNCATE on admin_audit), read by the owner.
  */
 
 export interface AuditChange {

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { Unauthorized } from '../errors';
+import { Forbidden, Unauthorized } from '../errors';
 import { hashPasswordSync, parsePasswordHash, randomPassword } from './password';
 import { memberCan, type Permission } from './roles';
 import { findMember, type FirstOwner, type Member } from './staff';
@@ -128,12 +128,17 @@ function signIn(res: Response, member: Member): void {
 
 /**
  * In front of the simulator's fault panel and fault API (app.ts): the session's member as they
- * stand now, for requireAdminForSimulatorFaults to judge. Never refuses by itself.
+ * stand now. A member whose role may not change the shop's settings is refused here, 403 through
+ * the shop's error handler (in their language, as every admin refusal); the rest is for
+ * requireAdminForSimulatorFaults (no login: the way to it).
  */
 export function adminMemberForSimulatorFaults(knex: Knex, owner: FirstOwner): RequestHandler {
   return async (req, res, next) => {
     const member = await currentMember(knex, owner, req);
-    if (member && !member.must_change_password) signIn(res, member);
+    if (member && !member.must_change_password) {
+      if (!memberCan(member, 'settings')) return next(new Forbidden(`${member.role} may not change the simulator's faults`, 'admin.error.forbidden'));
+      signIn(res, member);
+    }
     next();
   };
 }
@@ -152,10 +157,7 @@ export const requireAdminForSimulatorFaults: RequestHandler = (req, res, next) =
   // the member as they stand now (adminMemberForSimulatorFaults, in front): faults are the shop's settings, the owner's
   const member = res.locals.adminMember as Member | undefined;
   if (member && memberCan(member, 'settings')) return next();
-  if (member) {
-    res.status(403).json({ error: `the simulator's faults are the owner's: your role (${member.role}) may not change them` });
-    return;
-  }
+  if (member) return void res.status(403).json({ error: `the simulator's faults are the owner's: your role (${member.role}) may not change them` });
   if ((req.method === 'GET' || req.method === 'HEAD') && wantsHtml(req)) {
     return res.redirect(303, `/admin/login?next=${encodeURIComponent(SIMULATOR_PANEL_PATH)}`);
   }
