@@ -5,7 +5,8 @@ import helmet from 'helmet';
 import pino from 'pino';
 import pinoHttp from 'pino-http';
 import { adminRoutes } from './admin/routes';
-import { adminCredentials, requireAdmin } from './admin/auth';
+import { adminCredentials, adminMemberForSimulatorFaults, requireAdmin } from './admin/auth';
+import { auditActions } from './admin/audit';
 import { need } from './admin/permissions';
 import { mediaRoutes } from './images/routes';
 import { productAdminRoutes } from './products/routes';
@@ -158,8 +159,10 @@ export function createApp(deps: AppDeps): App {
 
   // the simulator (WeChat's stand-in and its phone pages): its own parsers, no shop session, but
   // for its fault panel and fault API, which are the admin's (main.ts gives it the admin guard)
+  const owner = adminCredentials(config.admin, logger);
   if (deps.simulator) {
-    app.use(['/wxsim/faults', '/wxsim/panel'], sessions);
+    // the member as they stand now: a removed or demoted owner's session no longer moves faults
+    app.use(['/wxsim/faults', '/wxsim/panel'], sessions, adminMemberForSimulatorFaults(db.knex, owner));
     app.use('/wxsim', deps.simulator.router);
   }
 
@@ -180,11 +183,10 @@ export function createApp(deps: AppDeps): App {
     next();
   });
   // the admin's uploads (multipart): parsed after the admin check and before the CSRF check reads `_csrf`
-  const owner = adminCredentials(config.admin, logger);
-  const catalogMember = [requireAdmin(db.knex, owner), need('catalog')];
-  app.post(IMAGE_UPLOAD_PATH, ...catalogMember, imageUpload(config.images.maxBytes));
-  app.post(CSV_UPLOAD_PATHS, ...catalogMember, csvUpload);
-  app.post(BATCH_UPLOAD_PATH, requireAdmin(db.knex, owner), need('orders'), batchUpload);
+  const adminAudited = [requireAdmin(db.knex, owner), auditActions(db.knex, full.clock, logger)];
+  app.post(IMAGE_UPLOAD_PATH, ...adminAudited, need('catalog'), imageUpload(config.images.maxBytes));
+  app.post(CSV_UPLOAD_PATHS, ...adminAudited, need('catalog'), csvUpload);
+  app.post(BATCH_UPLOAD_PATH, ...adminAudited, need('orders'), batchUpload);
   app.use(csrfProtection(config.sessionSecret));
   // the merchant's name, footer, contact and ICP number (admin settings, cached a few seconds)
   app.use(shopFace(db.knex));

@@ -6,8 +6,8 @@ import { clientIp } from '../http/client-ip';
 /**
  * The audit log: every admin action (every request that is not a read), who made it, when, on
  * what, and how it ended; for money and stock, what they were before and after (a route says so
- * with auditChange). Written once the answer is sent, never changed (a trigger refuses UPDATE and
- * DELETE on admin_audit), read by the owner.
+ * with auditChange). Written once the answer is sent, never changed (triggers refuse UPDATE,
+ * DELETE and TRUNCATE on admin_audit), read by the owner.
  */
 
 export interface AuditChange {
@@ -24,15 +24,20 @@ const json = (value: unknown): string | null => (value === undefined ? null : JS
 
 /** Records every admin action (not GET or HEAD) of a signed-in member, after its answer. */
 export function auditActions(knex: Knex, clock: () => Date, logger: Pick<Logger, 'error'>): RequestHandler {
-  return (req, res, next) => {
-    if (req.method === 'GET' || req.method === 'HEAD') return next();
+  // named, for tests/integration/admin/roles.test.ts; once per request (the upload parsers in app.ts
+  // record their requests, refused ones too, before the admin router would)
+  return function auditActions(req, res, next) {
+    if (req.method === 'GET' || req.method === 'HEAD' || res.locals.audited === true) return next();
+    res.locals.audited = true;
     const at = clock();
     res.on('finish', () => {
       const actor = res.locals.adminUser as string | undefined;
       if (!actor) return;
       const change = res.locals.auditChange as AuditChange | undefined;
       const pattern = (req.route as { path?: string } | undefined)?.path;
-      const params = Object.entries(req.params ?? {}).map(([name, value]) => `${name}=${String(value)}`);
+      // the route's params as its guard saw them (need() keeps them): a refused action is on something too
+      const routeParams = (res.locals.routeParams as Record<string, string> | undefined) ?? req.params ?? {};
+      const params = Object.entries(routeParams).map(([name, value]) => `${name}=${String(value)}`);
       knex('admin_audit')
         .insert({
           at,

@@ -1,10 +1,10 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { Unauthorized } from '../errors';
+import { Forbidden, Unauthorized } from '../errors';
 import { hashPasswordSync, parsePasswordHash, randomPassword } from './password';
-import { can, type Permission } from './roles';
-import { findMember, type FirstOwner } from './staff';
+import { memberCan, type Permission } from './roles';
+import { findMember, type FirstOwner, type Member } from './staff';
 
 declare module 'express-session' {
   interface SessionData {
@@ -12,7 +12,7 @@ declare module 'express-session' {
     adminUser?: string;
     /** the member's session epoch at login: a role changed or a removal since ends the session */
     adminEpoch?: number;
-    /** the member's role at login (the simulator's fault panel reads it; admin pages look it up each time) */
+    /** the member's role at login, for the log (admin pages and the fault panel look the member up each time) */
     adminRole?: string;
     /** a one-time message for the next admin page (POST -> redirect -> GET) */
     adminNotice?: AdminNotice;
@@ -86,26 +86,60 @@ export const ACCOUNT_PATH = '/admin/account';
  * cached.
  */
 export function requireAdmin(knex: Knex, owner: FirstOwner): RequestHandler {
-  return async (req, res, next) => {
+  // named, so that tests/integration/admin/roles.test.ts knows it in front of an app-level /admin route's guard
+  return async function requireAdmin(req, res, next) {
     res.set('Cache-Control', 'no-store');
-    const user = req.session?.adminUser;
-    const member = user ? await findMember(knex, owner, user) : undefined;
-    if (member && (req.session.adminEpoch ?? 0) === member.session_epoch) {
-      res.locals.adminUser = member.username;
-      res.locals.adminRole = member.role;
-      res.locals.adminMember = member;
-      res.locals.can = (permission: Permission) => can(member.role, permission);
+    const member = await currentMember(knex, owner, req);
+    if (member) {
+      signIn(res, member);
       const toAccount = member.must_change_password && !req.originalUrl.startsWith(ACCOUNT_PATH) && !req.originalUrl.startsWith('/admin/logout');
       if (toAccount && (req.method === 'GET' || req.method === 'HEAD')) return res.redirect(303, ACCOUNT_PATH);
       if (toAccount) return next(new Unauthorized('change the password first', 'admin.account.mustChange'));
       return next();
     }
-    // removed, or its role changed: this session is over
-    if (user) delete req.session.adminUser;
     if ((req.method === 'GET' || req.method === 'HEAD') && wantsHtml(req)) {
       return res.redirect(303, `/admin/login?next=${encodeURIComponent(safeNext(req.originalUrl))}`);
     }
     next(new Unauthorized('admin login required', 'admin.error.loginRequired'));
+  };
+}
+
+/**
+ * The session's member as they stand now, or undefined: a removed member, or one whose role
+ * changed (or who changed their password elsewhere) since this session logged in, is signed out
+ * of it here, at once.
+ */
+async function currentMember(knex: Knex, owner: FirstOwner, req: Request): Promise<Member | undefined> {
+  const user = req.session?.adminUser;
+  if (!user) return undefined;
+  const member = await findMember(knex, owner, user);
+  if (member && (req.session.adminEpoch ?? 0) === member.session_epoch) return member;
+  delete req.session.adminUser;
+  delete req.session.adminRole;
+  return undefined;
+}
+
+function signIn(res: Response, member: Member): void {
+  res.locals.adminUser = member.username;
+  res.locals.adminRole = member.role;
+  res.locals.adminMember = member;
+  res.locals.can = (permission: Permission) => memberCan(member, permission);
+}
+
+/**
+ * In front of the simulator's fault panel and fault API (app.ts): the session's member as they
+ * stand now. A member whose role may not change the shop's settings is refused here, 403 through
+ * the shop's error handler (in their language, as every admin refusal); the rest is for
+ * requireAdminForSimulatorFaults (no login: the way to it).
+ */
+export function adminMemberForSimulatorFaults(knex: Knex, owner: FirstOwner): RequestHandler {
+  return async (req, res, next) => {
+    const member = await currentMember(knex, owner, req);
+    if (member && !member.must_change_password) {
+      if (!memberCan(member, 'settings')) return next(new Forbidden(`${member.role} may not change the simulator's faults`, 'admin.error.forbidden'));
+      signIn(res, member);
+    }
+    next();
   };
 }
 
@@ -120,8 +154,10 @@ export const SIMULATOR_PANEL_PATH = '/wxsim/panel';
  */
 export const requireAdminForSimulatorFaults: RequestHandler = (req, res, next) => {
   res.set('Cache-Control', 'no-store');
-  // the shop's settings are the owner's (the session's role is checked at login; a role changed since ends it on the next admin page)
-  if (req.session?.adminUser && req.session.adminRole === 'owner') return next();
+  // the member as they stand now (adminMemberForSimulatorFaults, in front): faults are the shop's settings, the owner's
+  const member = res.locals.adminMember as Member | undefined;
+  if (member && memberCan(member, 'settings')) return next();
+  if (member) return void res.status(403).json({ error: `the simulator's faults are the owner's: your role (${member.role}) may not change them` });
   if ((req.method === 'GET' || req.method === 'HEAD') && wantsHtml(req)) {
     return res.redirect(303, `/admin/login?next=${encodeURIComponent(SIMULATOR_PANEL_PATH)}`);
   }

@@ -1,6 +1,7 @@
 import type { RequestHandler, Response } from 'express';
 import { Forbidden } from '../errors';
-import { can, type Permission, type Role } from './roles';
+import { memberCan, type Permission, type Role } from './roles';
+import type { Member } from './staff';
 
 /**
  * Every admin route names what it needs, as its first handler: `need('refund')`, or `signedIn`
@@ -16,8 +17,11 @@ export function roleOf(res: Response): Role {
 }
 
 export function need(permission: Permission): Guard {
-  const guard: RequestHandler = (_req, res, next) => {
-    if (can(roleOf(res), permission)) return next();
+  const guard: RequestHandler = (req, res, next) => {
+    // what the action is on, for its audit row even when refused (Express forgets a route's params once its error leaves it)
+    res.locals.routeParams = { ...req.params };
+    const member = res.locals.adminMember as Member | undefined;
+    if (member && memberCan(member, permission)) return next();
     next(new Forbidden(`${roleOf(res)} may not ${permission}`, 'admin.error.forbidden'));
   };
   return Object.assign(guard, { permission });

@@ -44,6 +44,15 @@ export function can(role: Role, permission: Permission): boolean {
   return GRANTS[role].includes(permission);
 }
 
+/**
+ * What this member may do: their role's grants, less refunds for an operations member the owner
+ * has allowed none (a limit of 0), so that no refund button is shown and no refund route answers.
+ */
+export function memberCan(member: { role: Role; refund_limit_fen: number }, permission: Permission): boolean {
+  if (!can(member.role, permission)) return false;
+  return permission !== 'refund' || refundLimitOf(member) !== 0;
+}
+
 export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
 }

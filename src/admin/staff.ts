@@ -151,13 +151,23 @@ export async function removeMember(knex: Knex, owner: FirstOwner, input: { usern
   });
 }
 
-/** A member changes their own password, proving the current one. The first owner's is set where the shop is deployed. */
-export async function changeOwnPassword(knex: Knex, owner: FirstOwner, input: { username: string; current: string; next: string; now: Date }): Promise<void> {
+/**
+ * A member changes their own password, proving the current one. Their other sessions end at once
+ * (a new session epoch, returned for the session that made the change to keep). The first owner's
+ * is set where the shop is deployed.
+ */
+export async function changeOwnPassword(knex: Knex, owner: FirstOwner, input: { username: string; current: string; next: string; now: Date }): Promise<{ sessionEpoch: number }> {
   if (input.username === owner.user) throw new Conflict('the first owner\'s password is ADMIN_PASSWORD_HASH', 'admin.account.error.firstOwner');
   if ([...input.next].length < MIN_PASSWORD_LENGTH) throw new Invalid('password too short', 'admin.account.error.short', { min: MIN_PASSWORD_LENGTH });
   if (input.next === input.current) throw new Invalid('the same password', 'admin.account.error.same');
   const member = await authenticate(knex, owner, input.username, input.current);
   if (!member) throw new Invalid('wrong current password', 'admin.account.error.current');
   const hash = await hashPassword(input.next);
-  await knex('admin_users').where({ username: input.username }).whereNull('removed_at').update({ password_hash: hash, must_change_password: false, updated_at: input.now });
+  const [row] = (await knex('admin_users')
+    .where({ username: input.username })
+    .whereNull('removed_at')
+    .update({ password_hash: hash, must_change_password: false, session_epoch: knex.raw('session_epoch + 1'), updated_at: input.now })
+    .returning('session_epoch')) as Row[];
+  if (!row) throw new NotFound(`no member ${input.username}`, 'admin.staff.error.notFound');
+  return { sessionEpoch: Number(row.session_epoch) };
 }

@@ -102,7 +102,9 @@ export function accountRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock'>, owner: A
     const next = formText(req, 'password', 1024);
     if (next !== formText(req, 'password_again', 1024)) return renderAccount(req, res, 400, { key: 'admin.account.error.again' });
     try {
-      await changeOwnPassword(knex, owner, { username: res.locals.adminUser as string, current, next, now: deps.clock() });
+      // this session stays signed in; every other one of this member's ends
+      const { sessionEpoch } = await changeOwnPassword(knex, owner, { username: res.locals.adminUser as string, current, next, now: deps.clock() });
+      req.session.adminEpoch = sessionEpoch;
     } catch (err) {
       // a wrong current password, one too short, the first owner's (set where the shop is deployed): said on the form
       if (!(err instanceof DomainError) || (err.kind !== 'invalid' && err.kind !== 'conflict')) throw err;

@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { need } from '../admin/permissions';
+import { auditChange } from '../admin/audit';
 import { onlyParams, operatorOf } from '../admin/http';
 import { takeNotice } from '../admin/notices';
 import type { ResolvedDeps } from '../deps';
@@ -15,6 +16,11 @@ const ID = /^\d{1,9}$/;
 function idParam(value: unknown): number {
   if (typeof value !== 'string' || !ID.test(value)) throw new NotFound('no such product', 'error.productNotFound');
   return Number(value);
+}
+
+/** A product's money and stock, for the audit log's before and after: each variant's price and stock. */
+function moneyAndStock(product: Awaited<ReturnType<typeof adminProduct>>): { variants: { sku: string; price_fen: number; stock: number }[] } {
+  return { variants: product.variants.map((v) => ({ sku: v.sku, price_fen: v.price_fen, stock: v.stock })) };
 }
 
 function statusParam(value: unknown): ProductStatus | undefined {
@@ -81,6 +87,7 @@ export function productAdminRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'co
     const body = req.body as Record<string, unknown>;
     const { input, errors } = parseProductForm(body);
     if (errors.length > 0) return renderForm(res, await adminProduct(knex, id), body, errors, 400);
+    const before = moneyAndStock(await adminProduct(knex, id));
     try {
       await updateProduct(knex, id, input, { operator: operatorOf(req), now: deps.clock() });
     } catch (err) {
@@ -88,6 +95,7 @@ export function productAdminRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'co
       if (!error) throw err;
       return renderForm(res, await adminProduct(knex, id), body, [error], err instanceof DomainError && err.kind === 'conflict' ? 409 : 400);
     }
+    auditChange(res, { before, after: moneyAndStock(await adminProduct(knex, id)) });
     req.session.adminNotice = { tone: 'ok', key: 'products.notice.saved', params: { title: input.title } };
     res.redirect(303, `/admin/products/${id}`);
   });
@@ -110,6 +118,7 @@ export function productAdminRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'co
     const note = typeof body.note === 'string' ? body.note.trim().slice(0, 200) : '';
     if (!/^\d{1,6}$/.test(raw)) throw new Invalid(`bad count ${JSON.stringify(raw)}`, 'products.error.countStock');
     await countStock(knex, { variantId: variant.id, stock: Number(raw), operator: operatorOf(req), note: note || undefined, now: deps.clock() });
+    auditChange(res, { before: { variant: variant.id, stock: variant.stock }, after: { variant: variant.id, stock: Number(raw) } });
     req.session.adminNotice = { tone: 'ok', key: 'products.notice.counted', params: { before: variant.stock, after: Number(raw) } };
     res.redirect(303, `/admin/products/${id}#stock`);
   });

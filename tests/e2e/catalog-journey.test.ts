@@ -8,14 +8,17 @@ import { expectAccessible } from './helpers/axe';
 import { artifactsDir, launchChromium } from './helpers/browser';
 import { freePort } from './helpers/processes';
 import { adminPasswordHash, startShop, type ShopProcess } from './helpers/shop';
+import { operationsShipsButCannotRefund } from './helpers/team-journey';
 
 /**
  * Issue 25 in a real browser, in Chinese and in English: the owner adds a product with two sizes
  * and an image, a shopper buys one size, and the stock movement of that sale shows on the
- * product's admin page; axe-core on every new page (catalog, product, admin products, product
- * edit, import, settings) at a laptop's and a phone's size.
+ * product's admin page; the shopper pays, and an operations member the owner invites ships the
+ * order but cannot refund it (tests/e2e/helpers/team-journey.ts). axe-core on every new page
+ * (catalog, product, admin products, product edit, import, settings, staff, account, audit) at a
+ * laptop's and a phone's size.
  */
-describe('the merchant adds a product with sizes and an image, a shopper buys a size (real Chromium, PGlite)', () => {
+describe('the merchant adds a product with sizes and an image, a shopper buys a size, operations ships it but cannot refund (real Chromium, PGlite)', () => {
   const adminPassword = `e2e-${crypto.randomBytes(12).toString('base64url')}`;
   let artifacts: string;
   let tmp: string;
@@ -45,7 +48,7 @@ describe('the merchant adds a product with sizes and an image, a shopper buys a 
   }, 30_000);
 
   for (const locale of ['zh', 'en'] as const) {
-    test(`${locale}: add a product with two sizes and an image; a shopper buys size L; the sale shows as a stock movement`, async () => {
+    test(`${locale}: add a product with two sizes and an image; a shopper buys size L; the sale shows as a stock movement; operations ships it but cannot refund`, async () => {
       if (!shop || !browser) throw new Error('the shop or the browser did not start');
       const base = shop.url;
       const lang = `lang=${locale}`;
@@ -104,6 +107,19 @@ describe('the merchant adds a product with sizes and an image, a shopper buys a 
       expect(await sale.innerText()).toContain('-1');
       expect(await admin.locator(`form.stock-count[data-sku="${sku}-L"] input[name="stock"]`).inputValue()).toBe('2');
 
+      // the shopper pays on the simulator's phone; the pay page moves on to the paid order
+      const outTradeNo = /\/pay\/(\d{24})$/.exec(shopper.url())?.[1] as string;
+      const codeUrl = (await shopper.locator('figure.qr').getAttribute('data-code-url')) as string;
+      const phone = await shopper.context().newPage();
+      await phone.goto(`${base}/wxsim/scan?code_url=${encodeURIComponent(codeUrl)}`);
+      const paid = shopper.waitForURL(new RegExp(`/pay/${outTradeNo}/success$`), { timeout: 20_000 });
+      await phone.locator('#pay').click();
+      await phone.locator('.card.success').waitFor();
+      await paid;
+      await phone.close();
+      const orderId = Number(await shopper.locator('.pay-success .order[data-order-id]').first().getAttribute('data-order-id'));
+      expect(orderId).toBeGreaterThan(0);
+
       await shopper.goto(`${base}/?${lang}`);
       await expectAccessible(shopper, 'the catalog');
       await shopper.goto(`${base}/search?q=${encodeURIComponent(locale === 'zh' ? '亚麻' : 'Linen')}`);
@@ -113,6 +129,9 @@ describe('the merchant adds a product with sizes and an image, a shopper buys a 
         await admin.goto(`${base}${page}`);
         await expectAccessible(admin, page);
       }
+
+      // an operations member ships that order but cannot refund it
+      await operationsShipsButCannotRefund({ browser, baseUrl: base, locale, owner: admin, outTradeNo, orderId, shot: (page, name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true }).then(() => undefined) });
       await admin.context().close();
       await shopper.context().close();
     }, 180_000);
