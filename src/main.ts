@@ -10,6 +10,7 @@ import { watchUntrustedForwarding, type TrustFn } from './http/forwarded-watch';
 import { migrateToLatest, openDatabase, type Database } from './db';
 import { channelsOf, createDispatcher, type Dispatcher } from './outbox';
 import { PaylogWaiters } from './pay/waiters';
+import type { PaymentProvider } from './payments';
 import { createPaymentProvider } from './payments/provider';
 import { createSweeper, type Sweeper } from './sweeper';
 import { refundNotifyUrl } from './webhooks/routes';
@@ -48,6 +49,8 @@ export interface StartOverrides {
   clock?: Clock;
   /** where the log goes (tests read it); by default createLogger's */
   logger?: Logger;
+  /** the payment provider, made from where WeChat (or this app's simulator) is, instead of the configuration's (tests of a provider not yet configurable) */
+  payments?: (where: { baseUrl: string; notifyUrl: string; refundNotifyUrl: string; simulator: Simulator | undefined; db: Database; clock: Clock }) => Promise<PaymentProvider> | PaymentProvider;
 }
 
 /**
@@ -160,7 +163,9 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
       await simulator.ensureMerchant({ ...merchant, name: config.shopName, oaSecret: config.wxpay.oaSecret });
     }
     const wxBaseUrl = config.wxpay.baseUrl ?? `${url}/wxsim`;
-    const payments = createPaymentProvider(config.wxpay, { baseUrl: wxBaseUrl, notifyUrl, refundNotifyUrl: refundNotifyUrl(notifyUrl) });
+    const payments = overrides.payments
+      ? await overrides.payments({ baseUrl: wxBaseUrl, notifyUrl, refundNotifyUrl: refundNotifyUrl(notifyUrl), simulator, db, clock })
+      : createPaymentProvider(config.wxpay, { baseUrl: wxBaseUrl, notifyUrl, refundNotifyUrl: refundNotifyUrl(notifyUrl) });
 
     // the Official Account's web authorization (JSAPI): WeChat's hosts, or this app's /wxsim
     const oauth = config.wxpay.mode === 'simulator' ? { authorizeBase: undefined, apiBase: `${url}/wxsim` } : { authorizeBase: OAUTH_AUTHORIZE_BASE, apiBase: OAUTH_API_BASE };

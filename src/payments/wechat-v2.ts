@@ -147,7 +147,7 @@ export function createWechatV2Provider(options: WechatV2Options, injected?: { cl
           timeStart: request.startsAt,
           timeExpire: request.expiresAt,
         });
-        return { kind: 'offered', prepayId: answer.prepayId, codeUrl: answer.codeUrl === '' ? null : answer.codeUrl, cashierUrl: answer.mwebUrl === '' ? null : answer.mwebUrl };
+        return { kind: 'offered', prepayId: answer.prepayId, codeUrl: answer.codeUrl === '' ? null : answer.codeUrl, cashierUrl: answer.mwebUrl === '' ? null : answer.mwebUrl, api: 'v2' };
       } catch (err) {
         if (err instanceof WxBusinessError && err.errCode === 'ORDERPAID') return { kind: 'paid' };
         if (err instanceof WxBusinessError && err.errCode === 'ORDERCLOSED') return { kind: 'closed' };
