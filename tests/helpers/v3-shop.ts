@@ -28,6 +28,8 @@ export interface V3Shop {
   /** the v3 adapter alone (its keyring holds the simulator's public key) */
   v3: PaymentProvider;
   keyring: WechatKeyring;
+  /** the same two adapters on the same database, ordering on another version (as after a switch) */
+  speaking(current: 'v2' | 'v3'): PaymentProvider;
 }
 
 /**
@@ -57,13 +59,15 @@ export async function createV3Shop(options: { env?: NodeJS.ProcessEnv; current?:
       clock,
     });
     const v2 = createWechatV2Provider({ ...merchant, signType: 'MD5', baseUrl, pfx: undefined, notifyUrl, refundNotifyUrl, spbillCreateIp: '127.0.0.1' });
-    const versioned = createVersionedProvider({
-      providers: { v2, v3 },
-      current: options.current ?? 'v3',
-      versionOfAttempt: (outTradeNo) => apiVersionOfAttempt(db.knex, outTradeNo),
-      versionOfRefund: (outRefundNo) => apiVersionOfRefund(db.knex, outRefundNo),
-    });
-    made = { payments: versioned, v3, keyring };
+    const speaking = (current: 'v2' | 'v3') =>
+      createVersionedProvider({
+        providers: { v2, v3 },
+        current,
+        versionOfAttempt: (outTradeNo) => apiVersionOfAttempt(db.knex, outTradeNo),
+        versionOfRefund: (outRefundNo) => apiVersionOfRefund(db.knex, outRefundNo),
+      });
+    const versioned = speaking(options.current ?? 'v3');
+    made = { payments: versioned, v3, keyring, speaking };
     return versioned;
   };
   const shop = await createTestShop({ env: { SIM_TIME_SCALE: '1000', SWEEP_INTERVAL_SECONDS: '0', ...options.env }, clock: options.clock, payments });
