@@ -84,3 +84,30 @@ export function parseWxpayV3(get: (name: string) => string | undefined): WxpayV3
   }
   return { apiV3Key, privateKey, merchantSerial, publicKey };
 }
+
+/**
+ * Which API the shop orders on (WXPAY_API_VERSION), from the credentials it is given: APIv3
+ * credentials alone -> v3, a v2 key alone -> v2, both -> WXPAY_API_VERSION must say (attempts
+ * made on the other keep settling on it). Simulator mode: WXPAY_API_VERSION picks the demo's (v2
+ * by default). Live v3 needs the WeChat Pay public key (certificate mode is not built yet).
+ */
+export function chooseApiVersion(get: (name: string) => string | undefined, given: { live: boolean; v2Key: boolean; v3: WxpayV3Credentials | undefined }): 'v2' | 'v3' {
+  const raw = get('WXPAY_API_VERSION');
+  if (raw !== undefined && raw !== 'v2' && raw !== 'v3') throw new ConfigError('WXPAY_API_VERSION', `must be v2 or v3 (got ${JSON.stringify(raw)})`);
+  if (!given.live) return raw ?? 'v2';
+  let version: 'v2' | 'v3';
+  if (given.v3 && given.v2Key) {
+    if (raw === undefined) throw new ConfigError('WXPAY_API_VERSION', 'must be v2 or v3 when both the v2 key (WXPAY_API_KEY) and the APIv3 credentials are set: say which one new payments use');
+    version = raw;
+  } else if (given.v3) {
+    if (raw === 'v2') throw new ConfigError('WXPAY_API_VERSION', 'is v2 but WXPAY_API_KEY (the v2 key) is not set');
+    version = 'v3';
+  } else {
+    if (raw === 'v3') throw new ConfigError('WXPAY_API_VERSION', 'is v3 but the APIv3 credentials are not set (WXPAY_API_V3_KEY, WXPAY_PRIVATE_KEY_PATH, WXPAY_MERCHANT_CERT_PATH or WXPAY_MERCHANT_SERIAL, WXPAY_PUBLIC_KEY_PATH and WXPAY_PUBLIC_KEY_ID)');
+    version = 'v2';
+  }
+  if (given.v3 && !given.v3.publicKey) {
+    throw new ConfigError('WXPAY_PUBLIC_KEY_PATH', 'is required for APIv3 in live mode with WXPAY_PUBLIC_KEY_ID (the WeChat Pay public key; platform-certificate mode is not supported yet)');
+  }
+  return version;
+}

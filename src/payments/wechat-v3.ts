@@ -1,6 +1,6 @@
 import type crypto from 'node:crypto';
 import { billTimes, oldestBillDate } from '../wechatpay';
-import { WxV3ApiError, WxV3TransportError, createWxV3Client, jsapiBridgeParams, newNonce, type WechatKeyring, type WxV3Client } from '../wechatpay/v3';
+import { WechatKeyring, WxV3ApiError, WxV3TransportError, createWxV3Client, jsapiBridgeParams, newNonce, type WxV3Client } from '../wechatpay/v3';
 import { ProviderError, type PaymentProvider, type ProviderSaid, type RefundHold, type TradeFacts } from './port';
 import { REFUND_STATUS_OF_V3, parseRfc3339, readV3PaymentNotify, readV3RefundNotify, v3NotifyReply } from './wechat-v3-notify';
 
@@ -28,6 +28,11 @@ export interface WechatV3Options {
 }
 
 const NOTIFY_MAX_BYTES = 16 * 1024;
+
+/** Public-key mode: WeChat's keys are its one public key under its PUB_KEY_ID. */
+export function publicKeyring(id: string, key: crypto.KeyObject): WechatKeyring {
+  return new WechatKeyring().addPublicKey(id, key);
+}
 
 /** A code in either spelling WeChat has used (v3's ORDER_NOT_EXIST, older pages' ORDERNOTEXIST). */
 const codeIs = (err: unknown, ...codes: string[]): boolean => err instanceof WxV3ApiError && codes.some((c) => c === err.code || c.replace(/_/g, '') === err.code);

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '../../src/config';
 import { ConfigError } from '../../src/config-parse';
 import { parseWxpayV3 } from '../../src/config-wxpay-v3';
 
@@ -72,5 +73,54 @@ describe('APIv3 credentials at start-up', () => {
     expect(refusal({ ...GOOD, WXPAY_PUBLIC_KEY_ID: undefined })).toMatch(/^config: WXPAY_PUBLIC_KEY_ID is required/);
     expect(refusal({ ...GOOD, WXPAY_PRIVATE_KEY_PATH: path.join(dir, 'missing.pem') })).toMatch(/^config: WXPAY_PRIVATE_KEY_PATH cannot be read: ENOENT/);
     expect(refusal({ ...GOOD, WXPAY_PRIVATE_KEY_PATH: wechatPublicKey })).toMatch(/^config: WXPAY_PRIVATE_KEY_PATH is not a PEM private key/);
+  });
+});
+
+describe('which API a live shop orders on follows its credentials', () => {
+  const TEST_P12 = path.resolve(__dirname, '..', 'fixtures', 'apiclient_cert.p12');
+  const LIVE = { WXPAY_MODE: 'live', WXPAY_APPID: 'wxd930ea5d5a258f4f', WXPAY_MCH_ID: '10000100', WXPAY_NOTIFY_URL: 'https://shop.example.com/wxpay/notify', TRUST_PROXY: '1' };
+  const V2 = { WXPAY_API_KEY: '192006250b4c09247ec02edce69f6a2d', WXPAY_PFX_PATH: TEST_P12 };
+  const load = (env: Record<string, string | undefined>) => loadConfig(env as NodeJS.ProcessEnv).wxpay;
+  const errorOf = (env: Record<string, string | undefined>): string => {
+    try {
+      load(env);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.message;
+      throw err;
+    }
+    return 'accepted';
+  };
+
+  test('APIv3 credentials alone: v3, with no v2 key or p12 required', () => {
+    expect(load({ ...LIVE, ...GOOD })).toMatchObject({ apiVersion: 'v3', v2Enabled: false });
+  });
+
+  test('a v2 key alone: v2, as before', () => {
+    expect(load({ ...LIVE, ...V2 })).toMatchObject({ apiVersion: 'v2', v2Enabled: true, v3: undefined });
+    expect(errorOf({ ...LIVE, ...V2, WXPAY_API_VERSION: 'v3' })).toMatch(/^config: WXPAY_API_VERSION is v3 but the APIv3 credentials are not set/);
+  });
+
+  test('both: WXPAY_API_VERSION must say which, and then it is what it says', () => {
+    expect(errorOf({ ...LIVE, ...V2, ...GOOD })).toMatch(/^config: WXPAY_API_VERSION must be v2 or v3 when both/);
+    expect(load({ ...LIVE, ...V2, ...GOOD, WXPAY_API_VERSION: 'v3' })).toMatchObject({ apiVersion: 'v3', v2Enabled: true });
+    expect(load({ ...LIVE, ...V2, ...GOOD, WXPAY_API_VERSION: 'v2' })).toMatchObject({ apiVersion: 'v2', v2Enabled: true });
+    expect(errorOf({ ...LIVE, ...V2, ...GOOD, WXPAY_API_VERSION: '3' })).toMatch(/^config: WXPAY_API_VERSION must be v2 or v3 \(got "3"\)/);
+  });
+
+  test('neither: the v2 key is asked for, naming the v3 way too', () => {
+    expect(errorOf(LIVE)).toMatch(/^config: WXPAY_API_KEY is required when WXPAY_MODE=live \(or the APIv3 credentials/);
+  });
+
+  test('live APIv3 without the WeChat Pay public key stops start-up naming WXPAY_PUBLIC_KEY_PATH (certificate mode is not built)', () => {
+    expect(errorOf({ ...LIVE, ...GOOD, WXPAY_PUBLIC_KEY_PATH: undefined, WXPAY_PUBLIC_KEY_ID: undefined })).toMatch(/^config: WXPAY_PUBLIC_KEY_PATH is required for APIv3 in live mode/);
+  });
+
+  test('APIv3 settings count as real credentials: WXPAY_MODE must then be explicit', () => {
+    expect(errorOf({ WXPAY_API_V3_KEY: GOOD.WXPAY_API_V3_KEY })).toMatch(/^config: WXPAY_MODE must be set to live or simulator explicitly when WXPAY_API_V3_KEY is set/);
+  });
+
+  test('simulator mode: WXPAY_API_VERSION picks the demo\'s, v2 by default', () => {
+    expect(load({}).apiVersion).toBe('v2');
+    expect(load({ WXPAY_API_VERSION: 'v3' }).apiVersion).toBe('v3');
   });
 });
