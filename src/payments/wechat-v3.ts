@@ -1,4 +1,4 @@
-import type crypto from 'node:crypto';
+import crypto from 'node:crypto';
 import { billTimes, oldestBillDate } from '../wechatpay';
 import { WechatKeyring, WxV3ApiError, WxV3TransportError, createWxV3Client, jsapiBridgeParams, newNonce, type WxV3Client } from '../wechatpay/v3';
 import { ProviderError, type PaymentProvider, type ProviderSaid, type RefundHold, type TradeFacts } from './port';
@@ -46,6 +46,22 @@ function unavailable(err: unknown, what: string): never {
 export function rfc3339Beijing(at: Date): string {
   const beijing = new Date(at.getTime() + 8 * 3600 * 1000);
   return `${beijing.toISOString().slice(0, 19)}+08:00`;
+}
+
+/** H5's cashier URL names the trade's prepay_id (…/checkmweb?prepay_id=wx…&package=…). */
+function prepayIdInUrl(url: string | null): string | undefined {
+  if (url === null) return undefined;
+  try {
+    return new URL(url).searchParams.get('prepay_id') ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A URL as the attempt's offer id (paylog.prepay_id holds 64 characters): itself, or its digest. */
+function offerIdOf(url: string | null): string | undefined {
+  if (url === null) return undefined;
+  return url.length <= 64 ? url : `sha256:${crypto.createHash('sha256').update(url).digest('hex').slice(0, 57)}`;
 }
 
 const obj = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {});
@@ -113,8 +129,8 @@ export function createWechatV3Provider(options: WechatV3Options, injected?: { cl
         const answer = obj((await client.call('POST', path, body)).json);
         const codeUrl = str(answer.code_url) ?? null;
         const cashierUrl = str(answer.h5_url) ?? null;
-        // NATIVE and H5 get no prepay_id in v3: the URL they get stands for the offer
-        const prepayId = str(answer.prepay_id) ?? codeUrl ?? cashierUrl;
+        // NATIVE and H5 get no prepay_id in v3: H5's cashier URL carries it; NATIVE's code_url stands for the offer
+        const prepayId = str(answer.prepay_id) ?? prepayIdInUrl(cashierUrl) ?? offerIdOf(codeUrl ?? cashierUrl);
         if (!prepayId) throw new ProviderError(`order ${request.outTradeNo}: WeChat's answer has neither prepay_id, code_url nor h5_url`);
         return { kind: 'offered', prepayId, codeUrl, cashierUrl, api: 'v3' };
       } catch (err) {
