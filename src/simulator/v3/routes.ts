@@ -4,6 +4,7 @@ import type { SimContext } from '../context';
 import { writeV3Answer, v3error, type V3Outcome } from './answers';
 import { v3Close, v3Order, v3Query, v3RefundCreate, v3RefundQuery, type V3TradeKind } from './api';
 import { checkV3Request } from './auth';
+import { v3BillFile, v3TradeBill } from './bill';
 
 /** Where the simulator is, as the caller reached it (for the H5 cashier's URL). */
 function selfBase(req: Request): string {
@@ -44,6 +45,15 @@ export function simulatorV3Routes(ctx: SimContext): express.Router {
   router.post('/v3/pay/transactions/out-trade-no/:no/close', raw, handle((mchId, req) => v3Close(ctx, mchId, param(req, 'no'), bodyOf(req))));
   router.post('/v3/refund/domestic/refunds', raw, handle((mchId, req) => v3RefundCreate(ctx, mchId, bodyOf(req))));
   router.get('/v3/refund/domestic/refunds/:no', raw, handle((mchId, req) => v3RefundQuery(ctx, mchId, param(req, 'no'))));
+  router.get('/v3/bill/tradebill', raw, handle((mchId, req) => v3TradeBill(ctx, mchId, req.query as Record<string, unknown>, selfBase(req))));
+  // the bill file: the signature checked as for any call, the answer unsigned gzip bytes
+  router.get('/v3/billdownload/file', raw, async (req, res) => {
+    const checked = checkV3Request(ctx.v3, { method: req.method, url: req.originalUrl, headers: req.headers, raw: Buffer.alloc(0) }, ctx.clock());
+    const file = checked.ok ? await v3BillFile(ctx, checked.mchId, req.query.token) : checked.outcome;
+    if ('gzip' in file) return void res.status(200).type('application/octet-stream').send(file.gzip);
+    const answer = writeV3Answer(ctx.v3, file, ctx.clock());
+    res.status(answer.status).set(answer.headers).send(answer.body);
+  });
   // public-key mode: no platform certificates to download (WECHATPAY-V3.md)
   router.get('/v3/certificates', raw, handle(async () => v3error(404, 'RESOURCE_NOT_EXISTS', '无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥')));
   return router;

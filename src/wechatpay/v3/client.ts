@@ -82,6 +82,8 @@ function send(url: URL, method: string, headers: Record<string, string>, body: s
 export interface WxV3Client {
   /** one signed call; `path` from /v3/... with its query; `body` is sent as compact JSON */
   call(method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<V3Answer>;
+  /** a signed GET of a download_url WeChat gave (a bill): its bytes, unsigned (the caller checks the digest WeChat gave) */
+  download(url: string): Promise<Buffer>;
   readonly signer: RequestSigner;
 }
 
@@ -89,19 +91,25 @@ export function createWxV3Client(options: WxV3ClientOptions): WxV3Client {
   const base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
   const timeoutMs = options.timeoutMs ?? 10_000;
   const maxBytes = options.maxBytes ?? 1024 * 1024;
+  const signedHeaders = (method: string, url: URL, text: string): Record<string, string> => ({
+    Authorization: authorizationHeader(options, { method, pathWithQuery: `${url.pathname}${url.search}`, timestamp: Math.floor(options.clock().getTime() / 1000), nonce: newNonce(), body: text }),
+    Accept: 'application/json',
+    'User-Agent': V3_USER_AGENT,
+    'Wechatpay-Serial': options.wechatpaySerial(),
+  });
   return {
     signer: { mchId: options.mchId, serial: options.serial, privateKey: options.privateKey },
+    async download(link) {
+      const url = new URL(link);
+      if (url.origin !== base.origin) throw new WxV3TransportError(`the download_url ${url.origin} is not WeChat Pay's host ${base.origin}`);
+      const answer = await send(url, 'GET', signedHeaders('GET', url, ''), undefined, timeoutMs, 64 * 1024 * 1024);
+      if (answer.status !== 200) throw new WxV3ApiError(answer.status, `HTTP_${answer.status}`, answer.body.toString('utf8').slice(0, 200));
+      return answer.body;
+    },
     async call(method, path, body) {
       const url = new URL(path.replace(/^\//, ''), base);
-      const pathWithQuery = `${url.pathname}${url.search}`;
       const text = body === undefined ? '' : JSON.stringify(body);
-      const timestamp = Math.floor(options.clock().getTime() / 1000);
-      const headers: Record<string, string> = {
-        Authorization: authorizationHeader(options, { method, pathWithQuery, timestamp, nonce: newNonce(), body: text }),
-        Accept: 'application/json',
-        'User-Agent': V3_USER_AGENT,
-        'Wechatpay-Serial': options.wechatpaySerial(),
-      };
+      const headers = signedHeaders(method, url, text);
       if (body !== undefined) headers['Content-Type'] = 'application/json';
       const answer = await send(url, method, headers, body === undefined ? undefined : text, timeoutMs, maxBytes);
       if (answer.status < 200 || answer.status > 299) {
