@@ -8,6 +8,7 @@ import { defaultSpbillCreateIp, notPublicReason, parseHost, parseTrustProxy } fr
 import { WX_BASE_URL } from './wechatpay/client';
 import type { SignType } from './wechatpay/sign';
 import { alertsConfigOf, type AlertsConfig } from './config-alerts';
+import { V3_SETTINGS, chooseApiVersion, parseWxpayV3, type WxpayV3Credentials } from './config-wxpay-v3';
 
 export type { AlertsConfig } from './config-alerts';
 
@@ -82,6 +83,11 @@ export interface Config {
     tradeTypes: readonly ShopTradeType[];
     /** the Official Account's AppSecret for its web authorization (JSAPI's openid); the AppID is WXPAY_APPID */
     oaSecret: string | undefined;
+    /** the API new payments are ordered on (WXPAY_API_VERSION, or what the credentials allow); v2 false: no v2 key (a live v3-only shop) */
+    apiVersion: 'v2' | 'v3';
+    v2Enabled: boolean;
+    /** the APIv3 credentials, when given (simulator mode on v3 without them: the simulator's, made and kept at start) */
+    v3: WxpayV3Credentials | undefined;
   };
   /**
    * the shop's public address (SHOP_URL): H5's scene_info and the pages WeChat sends the payer back
@@ -164,7 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (modeRaw === undefined) {
     // fail closed: a shop with real credentials (or in production) must never take "orders" that
     // its own simulator pays, so the default simulator mode is for the bare demo only
-    const credential = ['WXPAY_APPID', 'WXPAY_MCH_ID', 'WXPAY_API_KEY', 'WXPAY_PFX_PATH'].find((name) => get(name) !== undefined);
+    const credential = ['WXPAY_APPID', 'WXPAY_MCH_ID', 'WXPAY_API_KEY', 'WXPAY_PFX_PATH', ...V3_SETTINGS].find((name) => get(name) !== undefined);
     if (credential !== undefined || production) {
       const why = credential !== undefined ? `${credential} is set` : 'NODE_ENV=production';
       throw new ConfigError('WXPAY_MODE', `must be set to live or simulator explicitly when ${why} (refusing to start in simulator mode by default)`);
@@ -181,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ['WXPAY_MCH_ID', SIMULATOR_MERCHANT.mchId],
         ['WXPAY_API_KEY', SIMULATOR_MERCHANT.apiKey],
         ['WXPAY_PFX_PATH', undefined],
+        ...V3_SETTINGS.map((name) => [name, undefined] as const),
       ] as const
     ).find(([name, own]) => get(name) !== undefined && get(name) !== own)?.[0];
     const confirm = get('WXPAY_SIMULATOR_CONFIRM');
@@ -209,7 +216,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const appId = merchantValue('WXPAY_APPID', SIMULATOR_MERCHANT.appId, /^wx[0-9A-Za-z]{16}$/, 'must be "wx" followed by 16 letters or digits');
   const mchId = merchantValue('WXPAY_MCH_ID', SIMULATOR_MERCHANT.mchId, /^\d{6,16}$/, 'must be the digits of the merchant id');
   const apiKeyRaw = get('WXPAY_API_KEY');
-  if (apiKeyRaw === undefined && live) throw new ConfigError('WXPAY_API_KEY', 'is required when WXPAY_MODE=live');
+  // APIv3 credentials (config-wxpay-v3.ts); a live shop needs the v2 key only when it has none
+  const v3 = parseWxpayV3(get);
+  const apiVersion = chooseApiVersion(get, { live, v2Key: apiKeyRaw !== undefined, v3 });
+  const v2Enabled = !live || apiKeyRaw !== undefined;
+  if (apiKeyRaw === undefined && live && v3 === undefined) throw new ConfigError('WXPAY_API_KEY', 'is required when WXPAY_MODE=live (or the APIv3 credentials: see README "Going live on APIv3")');
   if (apiKeyRaw !== undefined && !/^[0-9A-Za-z]{32}$/.test(apiKeyRaw)) {
     // never echo a secret back into the log
     throw new ConfigError('WXPAY_API_KEY', 'must be the 32-character v2 API key (letters and digits)');
@@ -236,7 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const pfxPath = get('WXPAY_PFX_PATH');
   // refunds go over mutual TLS: a live shop without its certificate could take money it cannot give back
-  if (pfxPath === undefined && live) throw new ConfigError('WXPAY_PFX_PATH', 'is required when WXPAY_MODE=live (the merchant certificate apiclient_cert.p12, for refunds)');
+  if (pfxPath === undefined && live && v2Enabled) throw new ConfigError('WXPAY_PFX_PATH', 'is required when WXPAY_MODE=live (the merchant certificate apiclient_cert.p12, for refunds)');
   let pfx: Buffer | undefined;
   if (pfxPath !== undefined) {
     try {
@@ -360,7 +371,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionSecret,
     trustProxy,
     shopName,
-    wxpay: { mode, appId, mchId, apiKey, signType, baseUrl, notifyUrl: notifyUrlRaw, pfx, spbillCreateIp, tradeTypes: tradeTypes as ShopTradeType[], oaSecret },
+    wxpay: { mode, appId, mchId, apiKey, signType, baseUrl, notifyUrl: notifyUrlRaw, pfx, spbillCreateIp, tradeTypes: tradeTypes as ShopTradeType[], oaSecret, apiVersion, v2Enabled, v3 },
     shopUrl,
     payQrTtlSeconds,
     checkoutLimits,

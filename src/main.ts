@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
@@ -10,7 +11,10 @@ import { watchUntrustedForwarding, type TrustFn } from './http/forwarded-watch';
 import { migrateToLatest, openDatabase, type Database } from './db';
 import { channelsOf, createDispatcher, type Dispatcher } from './outbox';
 import { PaylogWaiters } from './pay/waiters';
+import type { PaymentProvider } from './payments';
 import { createPaymentProvider } from './payments/provider';
+import { apiVersionOfAttempt, apiVersionOfRefund } from './ledger';
+import { keptV3Keys } from './simulator/v3/kept-keys';
 import { createSweeper, type Sweeper } from './sweeper';
 import { refundNotifyUrl } from './webhooks/routes';
 import { getOrCreateSetting, randomSecret } from './settings';
@@ -48,6 +52,8 @@ export interface StartOverrides {
   clock?: Clock;
   /** where the log goes (tests read it); by default createLogger's */
   logger?: Logger;
+  /** the payment provider, made from where WeChat (or this app's simulator) is, instead of the configuration's (tests of a provider not yet configurable) */
+  payments?: (where: { baseUrl: string; notifyUrl: string; refundNotifyUrl: string; simulator: Simulator | undefined; db: Database; clock: Clock }) => Promise<PaymentProvider> | PaymentProvider;
 }
 
 /**
@@ -144,8 +150,16 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
     // database may deliver a payment made through any other; the address of this very process
     // would be refused by the other instances' simulators (they notify only their own shop)
     const notifyUrl = config.wxpay.notifyUrl ?? `${config.wxpay.mode === 'simulator' && config.shopUrl ? config.shopUrl : url}/wxpay/notify`;
+    // APIv3: live, the configured credentials; the simulator demo on v3, its own kept keys (or the configured ones)
+    const simV3 = config.wxpay.mode === 'simulator' && config.wxpay.apiVersion === 'v3' ? await keptV3Keys(db.knex) : undefined;
+    const v3Merchant = simV3
+      ? (config.wxpay.v3 ?? { apiV3Key: simV3.merchant.apiV3Key, privateKey: crypto.createPrivateKey(simV3.merchant.privateKeyPem), merchantSerial: simV3.merchant.serial, publicKey: undefined })
+      : config.wxpay.mode === 'live'
+        ? config.wxpay.v3
+        : undefined;
     if (config.wxpay.mode === 'simulator') {
       simulator = createSimulator({
+        v3: simV3?.simulator,
         // notifies go to this shop's own notify URLs and nowhere else
         allowedNotifyUrls: [notifyUrl, refundNotifyUrl(notifyUrl)],
         knex: db.knex,
@@ -157,10 +171,25 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
         faultsGuard: requireAdminForSimulatorFaults,
         robotSecrets: { dingtalk: config.alerts.dingtalk?.secret, feishu: config.alerts.feishu?.secret },
       });
-      await simulator.ensureMerchant({ ...merchant, name: config.shopName, oaSecret: config.wxpay.oaSecret });
+      const v3Keys = v3Merchant && { apiV3Key: v3Merchant.apiV3Key, merchantSerial: v3Merchant.merchantSerial, merchantPublicKeyPem: crypto.createPublicKey(v3Merchant.privateKey).export({ type: 'spki', format: 'pem' }).toString() };
+      await simulator.ensureMerchant({ ...merchant, name: config.shopName, oaSecret: config.wxpay.oaSecret, v3: v3Keys });
     }
     const wxBaseUrl = config.wxpay.baseUrl ?? `${url}/wxsim`;
-    const payments = createPaymentProvider(config.wxpay, { baseUrl: wxBaseUrl, notifyUrl, refundNotifyUrl: refundNotifyUrl(notifyUrl) });
+    const payments = overrides.payments
+      ? await overrides.payments({ baseUrl: wxBaseUrl, notifyUrl, refundNotifyUrl: refundNotifyUrl(notifyUrl), simulator, db, clock })
+      : createPaymentProvider(
+          config.wxpay,
+          { baseUrl: wxBaseUrl, notifyUrl, refundNotifyUrl: refundNotifyUrl(notifyUrl) },
+          {
+            clock,
+            versionOfAttempt: (outTradeNo) => apiVersionOfAttempt(db.knex, outTradeNo),
+            versionOfRefund: (outRefundNo) => apiVersionOfRefund(db.knex, outRefundNo),
+            v3: v3Merchant && {
+              ...v3Merchant,
+              wechatPublicKey: simulator && simV3 ? { id: simulator.v3PublicKey.id, key: crypto.createPublicKey(simulator.v3PublicKey.pem) } : (v3Merchant.publicKey as { id: string; key: crypto.KeyObject }),
+            },
+          },
+        );
 
     // the Official Account's web authorization (JSAPI): WeChat's hosts, or this app's /wxsim
     const oauth = config.wxpay.mode === 'simulator' ? { authorizeBase: undefined, apiBase: `${url}/wxsim` } : { authorizeBase: OAUTH_AUTHORIZE_BASE, apiBase: OAUTH_API_BASE };

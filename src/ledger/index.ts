@@ -361,3 +361,4 @@ export async function replaceAttempt(
 export async function noteOnAttempt(knex: Knex, outTradeNo: string, operator: string, event: OrderEvent, now: Date): Promise<void> {
   await repo.noteOnOrdersOf(knex, outTradeNo, { operator, event, at: now });
 }
+export { apiVersionOfAttempt, apiVersionOfRefund } from './api-version';

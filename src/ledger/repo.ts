@@ -92,12 +92,16 @@ export async function recordConflict(trx: Knex.Transaction, outTradeNo: string, 
  * the same already): its prepay_id, NATIVE's code_url, until when it is offered, the body it was
  * made with, and a JSAPI attempt's payer. Later answers for the same trade change nothing.
  */
-export async function storeOrdered(db: Db, outTradeNo: string, order: { prepayId: string; codeUrl: string | null; expiresAt: Date; body: string; openid: string | null; now: Date }): Promise<void> {
+export async function storeOrdered(
+  db: Db,
+  outTradeNo: string,
+  order: { prepayId: string; codeUrl: string | null; expiresAt: Date; body: string; openid: string | null; now: Date; /** the API version WeChat took it on */ apiVersion: string },
+): Promise<void> {
   await db('paylog')
     .where({ out_trade_no: outTradeNo, trade_state: 'NOTPAY' })
     .whereNull('prepay_id')
     .whereNull('code_url')
-    .update({ prepay_id: order.prepayId, code_url: order.codeUrl, code_url_expires_at: order.expiresAt, body: order.body, openid: order.openid, updated_at: order.now });
+    .update({ prepay_id: order.prepayId, code_url: order.codeUrl, code_url_expires_at: order.expiresAt, body: order.body, openid: order.openid, api_version: order.apiVersion, updated_at: order.now });
 }
 
 /** Wakes the pollers of these attempts on every instance (delivered after commit). */

@@ -139,6 +139,7 @@ async function orderAtWechatFor(knex: Knex, wx: PayContext, paylog: Paylog, orde
     body,
     openid: way.tradeType === 'JSAPI' ? way.openid : null,
     now,
+    apiVersion: facts.api,
   });
   const stored = await reloadPaylog(knex, paylog.out_trade_no);
   // the payer goes to WeChat only for an attempt that is still the one on offer: closed, paid or

@@ -35,7 +35,7 @@ export interface OrderRequest {
 
 export type OrderAnswer =
   /** the provider has the trade: its prepay id; NATIVE's QR code text, MWEB's cashier URL (null where not that way) */
-  | { kind: 'offered'; prepayId: string; codeUrl: string | null; cashierUrl: string | null }
+  | { kind: 'offered'; prepayId: string; codeUrl: string | null; cashierUrl: string | null; /** the API that took it (recorded with the attempt: its later calls use the same) */ api: string }
   /** paid already (its notify still on the way): ask and settle */
   | { kind: 'paid' }
   /** this number can never be paid any more: a new attempt is needed */
@@ -160,7 +160,11 @@ export type NotifyRefusal =
   | 'missing_field'
   | 'bad_amount'
   | 'bad_fee_type'
-  | 'bad_field';
+  | 'bad_field'
+  /** a body that is not what the API sends at all (v3: not its JSON) */
+  | 'bad_body'
+  /** an encrypted resource that does not open with our key */
+  | 'bad_resource';
 
 /** What a notify said, or why it is refused, read from its headers and raw body, before anything is stored. */
 export type NotifyReading<News> =
@@ -208,8 +212,8 @@ export interface PaymentProvider {
   bridgeParams(prepayId: string, now: Date): Record<string, string>;
   readPaymentNotify(headers: Readonly<Record<string, string | string[] | undefined>>, raw: Buffer): Promise<NotifyReading<PaidNews>>;
   readRefundNotify(headers: Readonly<Record<string, string | string[] | undefined>>, raw: Buffer): Promise<NotifyReading<RefundNotice>>;
-  /** the body for a notify taken (`ok`), or refused / failed with `status` and a reason */
-  notifyReply(answer: { ok: true } | { ok: false; status: number; message: string }): NotifyReply;
+  /** the body for a notify taken (`ok`), or refused / failed with `status` and a reason; `headers`: the notify's own (a provider of several versions answers in the notify's way) */
+  notifyReply(answer: { ok: true } | { ok: false; status: number; message: string }, headers?: Readonly<Record<string, string | string[] | undefined>>): NotifyReply;
 }
 
 /** The provider did not answer, or not in a way the shop can act on: nothing was changed; try again later. */

@@ -1,6 +1,4 @@
 import {
-  BILL_COLUMNS as C,
-  BILL_REFUND_PROCESSING,
   NOTIFY_MAX_BYTES,
   WxBusinessError,
   WxPayError,
@@ -12,13 +10,13 @@ import {
   oldestBillDate,
   parseBeijingForPeople,
   parseBeijingTime,
-  yuanToFen,
   type OrderQueryResult,
   type WxPayClient,
   type WxPayClientOptions,
 } from '../wechatpay';
+import { dayBillOf } from './wechat-v2-bill';
 import { readV2PaymentNotify, readV2RefundNotify, v2NotifyReply } from './wechat-v2-notify';
-import { ProviderError, type BillPayment, type BillRefund, type PaymentProvider, type ProviderRefundStatus, type ProviderSaid, type RefundHold, type TradeFacts } from './port';
+import { ProviderError, type PaymentProvider, type ProviderSaid, type RefundHold, type TradeFacts } from './port';
 
 /**
  * The payment port's first adapter: WeChat Pay API v2 (XML, MD5 or HMAC-SHA256 with the API key,
@@ -101,24 +99,8 @@ export function tradeFactsOf(outTradeNo: string, answer: OrderQueryResult): Trad
   }
 }
 
-/** The refund states a v2 bill writes, besides PROCESSING (frozen before any outcome): the shop's own words. */
-const BILL_REFUND_STATUSES: readonly ProviderRefundStatus[] = ['SUCCESS', 'REFUNDCLOSE', 'CHANGE'];
-
 const compactDate = (date: string): string => date.replace(/-/g, '');
 const dashedDate = (compact: string): string => `${compact.slice(0, 4)}-${compact.slice(4, 6)}-${compact.slice(6, 8)}`;
-
-function fenOf(text: string | undefined): number | undefined {
-  try {
-    return text === undefined ? undefined : yuanToFen(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function isRefundRow(row: Record<string, string>): boolean {
-  const no = row[C.outRefundNo];
-  return row[C.tradeState] === 'REFUND' || (no !== undefined && no !== '' && no !== '0');
-}
 
 export function createWechatV2Provider(options: WechatV2Options, injected?: { client?: WxPayClient }): PaymentProvider & { readonly client: WxPayClient } {
   const client = injected?.client ?? createWxPayClient(options);
@@ -147,7 +129,7 @@ export function createWechatV2Provider(options: WechatV2Options, injected?: { cl
           timeStart: request.startsAt,
           timeExpire: request.expiresAt,
         });
-        return { kind: 'offered', prepayId: answer.prepayId, codeUrl: answer.codeUrl === '' ? null : answer.codeUrl, cashierUrl: answer.mwebUrl === '' ? null : answer.mwebUrl };
+        return { kind: 'offered', prepayId: answer.prepayId, codeUrl: answer.codeUrl === '' ? null : answer.codeUrl, cashierUrl: answer.mwebUrl === '' ? null : answer.mwebUrl, api: 'v2' };
       } catch (err) {
         if (err instanceof WxBusinessError && err.errCode === 'ORDERPAID') return { kind: 'paid' };
         if (err instanceof WxBusinessError && err.errCode === 'ORDERCLOSED') return { kind: 'closed' };
@@ -230,27 +212,7 @@ export function createWechatV2Provider(options: WechatV2Options, injected?: { cl
         if (err instanceof WxReturnError && /No Bill Exist/i.test(err.returnMsg)) return { kind: 'none' };
         return unavailable(err, `downloadbill ${date}`);
       }
-      const payments: BillPayment[] = [];
-      const refunds: BillRefund[] = [];
-      for (const row of bill.rows) {
-        if (isRefundRow(row)) {
-          const refundText = row[C.refundFee] ?? '';
-          const status = row[C.refundStatus] ?? '';
-          refunds.push({
-            outTradeNo: row[C.outTradeNo] ?? '',
-            outRefundNo: row[C.outRefundNo] ?? '',
-            amountFen: fenOf(row[C.refundFee]),
-            amountText: refundText,
-            status: status === '' || status === BILL_REFUND_PROCESSING ? 'frozen' : (BILL_REFUND_STATUSES as readonly string[]).includes(status) ? (status as ProviderRefundStatus) : 'unrecognised',
-            statusText: status,
-          });
-        } else {
-          const amountText = row[C.totalFee] ?? row[C.settlementTotalFee] ?? '';
-          const state = row[C.tradeState] ?? '';
-          payments.push({ outTradeNo: row[C.outTradeNo] ?? '', transactionId: row[C.transactionId] ?? '', amountFen: fenOf(amountText === '' ? undefined : amountText), amountText, state, paid: state === 'SUCCESS' });
-        }
-      }
-      return { kind: 'bill', payments, refunds };
+      return dayBillOf(bill);
     },
 
     billReadyAt(date) {

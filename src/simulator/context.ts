@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Fields, SignType } from '../wechatpay';
+import type { SimV3State } from './v3/state';
 
 /** What every simulator function is given: the database, the clock and the time scale. */
 export interface SimContext {
@@ -22,6 +23,8 @@ export interface SimContext {
   keys: Map<string, string>;
   /** The Official Accounts' AppSecrets, by AppID, in memory only (the web authorization's code exchange). */
   oaSecrets: Map<string, string>;
+  /** APIv3: the simulator's own signing key (public-key mode) and the v3 merchants' keys, in memory only */
+  v3: SimV3State;
   /** Where notifies may go (this shop's own notify URLs); undefined = anywhere (the simulator alone, tests). */
   notifyUrlAllowed?: ((url: string) => boolean) | undefined;
 }

@@ -7,6 +7,9 @@ import { simulatorRoutes } from './routes';
 import { ensureMerchant } from './merchants';
 import { completeDueRefunds } from './refunds';
 import { robotRoutes } from './robot';
+import { simulatorV3Routes } from './v3/routes';
+import { createSimV3State, type SimV3Options, type SimV3State } from './v3/state';
+import type { V3MerchantKeys } from './merchants';
 
 /**
  * A local stand-in for WeChat Pay v2: the API (unifiedorder, orderquery, closeorder, refund,
@@ -40,6 +43,8 @@ export interface SimulatorOptions {
   allowedNotifyUrls?: string[];
   /** the stand-in group robot's signing secrets (the shop's DingTalk and Feishu ones), checked as those robots do */
   robotSecrets?: { dingtalk?: string | undefined; feishu?: string | undefined };
+  /** APIv3: the simulator's WeChat Pay key (generated when unset) and the unconfirmed choices */
+  v3?: SimV3Options;
 }
 
 /** The same URL however it is spelled (case of the host, default port, trailing dot-segments). */
@@ -55,7 +60,9 @@ export interface Simulator {
   /** mount at /wxsim; has its own body parsers */
   router: express.Router;
   /** upsert by mch_id: the simulator accepts whatever is configured */
-  ensureMerchant(m: { appId: string; mchId: string; apiKey: string; name?: string; refundNotifyUrl?: string; oaSecret?: string | undefined }): Promise<void>;
+  ensureMerchant(m: { appId: string; mchId: string; apiKey: string; name?: string; refundNotifyUrl?: string; oaSecret?: string | undefined; v3?: V3MerchantKeys | undefined }): Promise<void>;
+  /** the WeChat Pay public key APIv3 answers and notifies are signed with, and its id (what a merchant downloads) */
+  readonly v3PublicKey: { id: string; pem: string };
   /** starts the background delivery loop (notifies, refund completion) */
   start(): void;
   /** stops it and waits for an in-flight round */
@@ -80,6 +87,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
   let chain: Promise<unknown> = Promise.resolve();
   let roundsQueued = 0;
 
+  let v3State: SimV3State | undefined;
   const ctx: SimContext = {
     knex: opts.knex,
     clock: opts.clock,
@@ -89,6 +97,10 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
     notifyTimeoutMs: opts.notifyTimeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS,
     keys: new Map(),
     oaSecrets: new Map(),
+    // made on first use: a 2048-bit key takes a moment, and most runs never speak v3
+    get v3() {
+      return (v3State ??= createSimV3State(opts.v3));
+    },
     notifyUrlAllowed: opts.allowedNotifyUrls
       ? ((allowed: Set<string>) => (url: string) => {
           const normal = normalizedUrl(url);
@@ -134,8 +146,11 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
 
   return {
     // the stand-in group robot first: the simulator's own routes end with their "not found"
-    router: express.Router().use(robotRoutes({ knex: opts.knex, clock: opts.clock, secrets: opts.robotSecrets })).use(simulatorRoutes(ctx, { faultsGuard: opts.faultsGuard })),
+    router: express.Router().use(simulatorV3Routes(ctx)).use(robotRoutes({ knex: opts.knex, clock: opts.clock, secrets: opts.robotSecrets })).use(simulatorRoutes(ctx, { faultsGuard: opts.faultsGuard })),
     ensureMerchant: (m) => ensureMerchant(ctx, m),
+    get v3PublicKey() {
+      return { id: ctx.v3.publicKeyId, pem: ctx.v3.publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+    },
     start() {
       if (started) return;
       started = true;

@@ -4,7 +4,10 @@ import express from 'express';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../config';
 import { migrateToLatest, openDatabase } from '../db';
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
 import { createSimulator } from './index';
+import { keptV3Keys } from './v3/kept-keys';
 import { refundNotifyUrl } from '../webhooks/routes';
 
 /**
@@ -15,14 +18,56 @@ import { refundNotifyUrl } from '../webhooks/routes';
  * http://host:PORT/wxsim (point WXPAY_BASE_URL there) and the phone at /wxsim/.
  * Note: embedded PGlite is one process's: to share state with a running shop, use DATABASE_URL.
  */
-export async function startSimulator(env: NodeJS.ProcessEnv = process.env): Promise<{ url: string; stop(): Promise<void> }> {
+/** What a third-party APIv3 SDK needs to talk to this simulator (`--print-credentials`). */
+export interface V3Credentials {
+  baseUrl: string;
+  appid: string;
+  mchid: string;
+  apiV3Key: string;
+  merchantSerial: string;
+  merchantPrivateKeyPem: string;
+  publicKeyId: string;
+  publicKeyPem: string;
+}
+
+async function v3CredentialsOf(knex: Knex, baseUrl: string, merchant: { appId: string; mchId: string }): Promise<V3Credentials> {
+  const kept = await keptV3Keys(knex);
+  return {
+    baseUrl,
+    appid: merchant.appId,
+    mchid: merchant.mchId,
+    apiV3Key: kept.merchant.apiV3Key,
+    merchantSerial: kept.merchant.serial,
+    merchantPrivateKeyPem: kept.merchant.privateKeyPem,
+    publicKeyId: kept.simulator.publicKeyId,
+    publicKeyPem: crypto.createPublicKey(kept.simulator.privateKeyPem).export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+/** The v3 credentials the standalone simulator (on this database) accepts and signs with: made once and kept there. */
+export async function printCredentials(env: NodeJS.ProcessEnv = process.env): Promise<V3Credentials> {
+  const config = loadConfig({ ...env, WXPAY_MODE: 'simulator', PORT: env.PORT?.trim() ? env.PORT : '3100' });
+  const db = await openDatabase(config);
+  try {
+    await migrateToLatest(db.knex);
+    const host = config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : '127.0.0.1';
+    return await v3CredentialsOf(db.knex, `http://${host}:${config.port}/wxsim`, config.wxpay);
+  } finally {
+    await db.close();
+  }
+}
+
+export async function startSimulator(env: NodeJS.ProcessEnv = process.env): Promise<{ url: string; v3: V3Credentials; stop(): Promise<void> }> {
   // the simulator alone is a simulator whatever merchant values it is given
   const config = loadConfig({ ...env, WXPAY_MODE: env.WXPAY_MODE?.trim() ? env.WXPAY_MODE : 'simulator', PORT: env.PORT?.trim() ? env.PORT : '3100' });
   const logger = pino({ level: config.logLevel });
   const db = await openDatabase(config);
   try {
     await migrateToLatest(db.knex);
+    // APIv3 beside v2: its keys made once and kept in the database (--print-credentials shows them)
+    const kept = await keptV3Keys(db.knex);
     const simulator = createSimulator({
+      v3: kept.simulator,
       knex: db.knex,
       clock: () => new Date(),
       timeScale: config.simulator.timeScale,
@@ -31,7 +76,15 @@ export async function startSimulator(env: NodeJS.ProcessEnv = process.env): Prom
       // with WXPAY_NOTIFY_URL set, notifies go only there (and to its refund-notify sibling)
       allowedNotifyUrls: config.wxpay.notifyUrl ? [config.wxpay.notifyUrl, refundNotifyUrl(config.wxpay.notifyUrl)] : undefined,
     });
-    await simulator.ensureMerchant({ appId: config.wxpay.appId, mchId: config.wxpay.mchId, apiKey: config.wxpay.apiKey, name: config.shopName, oaSecret: config.wxpay.oaSecret });
+    const merchantPublicKeyPem = crypto.createPublicKey(kept.merchant.privateKeyPem).export({ type: 'spki', format: 'pem' }).toString();
+    await simulator.ensureMerchant({
+      appId: config.wxpay.appId,
+      mchId: config.wxpay.mchId,
+      apiKey: config.wxpay.apiKey,
+      name: config.shopName,
+      oaSecret: config.wxpay.oaSecret,
+      v3: { apiV3Key: kept.merchant.apiV3Key, merchantSerial: kept.merchant.serial, merchantPublicKeyPem },
+    });
 
     const app = express();
     app.disable('x-powered-by');
@@ -52,6 +105,7 @@ export async function startSimulator(env: NodeJS.ProcessEnv = process.env): Prom
     let stopping: Promise<void> | undefined;
     return {
       url,
+      v3: await v3CredentialsOf(db.knex, `${url}/wxsim`, config.wxpay),
       stop: () =>
         (stopping ??= (async () => {
           const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -68,7 +122,17 @@ export async function startSimulator(env: NodeJS.ProcessEnv = process.env): Prom
   }
 }
 
-if (require.main === module) {
+if (require.main === module && process.argv.includes('--print-credentials')) {
+  printCredentials().then(
+    (credentials) => {
+      process.stdout.write(`${JSON.stringify(credentials)}\n`);
+    },
+    (err: unknown) => {
+      console.error(err instanceof ConfigError ? err.message : `cannot read the simulator's credentials: ${(err as Error).message}`);
+      process.exit(err instanceof ConfigError ? 2 : 1);
+    },
+  );
+} else if (require.main === module) {
   startSimulator().then(
     (running) => {
       const onSignal = () => {

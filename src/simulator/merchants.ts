@@ -7,6 +7,14 @@ import type { SimContext, SimMerchant } from './context';
  * AppSecrets stay in this process's memory (ctx.keys, ctx.oaSecrets); the table keeps a fingerprint.
  */
 
+/** What the simulator needs of a merchant to take its v3 requests and notify it on v3. */
+export interface V3MerchantKeys {
+  apiV3Key: string;
+  merchantSerial: string;
+  /** the merchant certificate's public key (or the certificate itself), PEM */
+  merchantPublicKeyPem: string;
+}
+
 export interface MerchantRow {
   mch_id: string;
   appid: string;
@@ -34,7 +42,7 @@ export function keyFingerprint(apiKey: string): string {
  */
 export async function ensureMerchant(
   ctx: SimContext,
-  m: { appId: string; mchId: string; apiKey: string; name?: string; refundNotifyUrl?: string; oaSecret?: string | undefined },
+  m: { appId: string; mchId: string; apiKey: string; name?: string; refundNotifyUrl?: string; oaSecret?: string | undefined; v3?: V3MerchantKeys | undefined },
 ): Promise<void> {
   const knex = ctx.knex;
   const now = ctx.clock();
@@ -47,6 +55,11 @@ export async function ensureMerchant(
   ctx.keys.set(m.mchId, m.apiKey);
   // the Official Account of this AppID, for its web authorization (JSAPI): in memory only, like the key
   if (m.oaSecret !== undefined) ctx.oaSecrets.set(m.appId, m.oaSecret);
+  // APIv3: the merchant's APIv3 key and the certificate that checks its requests, in memory like the v2 key
+  if (m.v3 !== undefined) {
+    if (Buffer.byteLength(m.v3.apiV3Key, 'utf8') !== 32) throw new TypeError('v3.apiV3Key must be 32 bytes');
+    ctx.v3.merchants.set(m.mchId, { apiV3Key: m.v3.apiV3Key, serial: m.v3.merchantSerial.toUpperCase(), publicKey: crypto.createPublicKey(m.v3.merchantPublicKeyPem) });
+  }
   await knex('sim_merchants')
     .insert({ mch_id: m.mchId, appid: m.appId, api_key: fingerprint, name, refund_notify_url: refundNotifyUrl, created_at: now, updated_at: now })
     .onConflict('mch_id')

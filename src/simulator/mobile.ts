@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { checkJsapiPayParams } from '../wechatpay';
 import { sameText } from '../timing-safe';
+import { checkRsaBridge } from './v3/bridge';
 import type { SimContext } from './context';
 import { newOpenid } from './ids';
 import type { TradeRow } from './model';
@@ -191,7 +192,8 @@ export async function payByBridge(ctx: SimContext, params: Record<string, unknow
   if (params.appId !== trade.appid) return fail(`appId 与下单的 appid 不一致 (${String(params.appId)} vs ${trade.appid})`);
   const key = ctx.keys.get(trade.mch_id);
   if (key === undefined) return fail('商户不存在');
-  const checked = checkJsapiPayParams(params, key);
+  // a v3 trade's bridge is signed with the merchant's private key (signType RSA), a v2 trade's with its key
+  const checked = trade.api_version === 'v3' ? checkRsaBridge(ctx.v3.merchants.get(trade.mch_id), params) : checkJsapiPayParams(params, key);
   if (!checked.ok) return fail(checked.message);
   const payer = userKey ? ((await ctx.knex('sim_openids').where({ appid: trade.appid, user_key: userKey }).first('openid')) as { openid: string } | undefined) : undefined;
   if (!payer || payer.openid !== trade.openid) return fail('当前微信用户与下单用户不一致 (the openid of the order is another WeChat user)');

@@ -35,6 +35,8 @@ export interface TradeRow {
   code_expires_at: Date;
   phone_token: string;
   trade_state: TradeState;
+  /** the API the trade was made on: its notifies are that version's */
+  api_version: 'v2' | 'v3';
   transaction_id: string | null;
   time_end: Date | null;
   openid: string | null;

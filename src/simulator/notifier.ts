@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { buildXml, isSuccessReply, signatureOf } from '../wechatpay';
 import { scaledMs, type SimContext } from './context';
 import { takeFault } from './faults';
+import { buildV3Notify } from './v3/notify';
 
 /**
  * Notify delivery as WeChat does it: the first attempt at once, then retries after 15 s, 15 s,
@@ -39,6 +40,8 @@ export interface NotificationRow {
   refund_id: number | null;
   url: string;
   payload: Record<string, string>;
+  /** v3: the payload is the resource's plaintext, encrypted and signed afresh at each attempt */
+  api_version: 'v2' | 'v3';
   status: NotificationStatus;
   attempts: number;
   next_attempt_at: Date | null;
@@ -56,8 +59,9 @@ export interface NewNotification {
   outTradeNo: string;
   refundId?: number;
   url: string;
-  /** the XML fields, signed already for a payment notify */
+  /** the XML fields, signed already for a payment notify; v3: see v3/notify.ts */
   payload: Record<string, string>;
+  apiVersion?: 'v2' | 'v3' | undefined;
 }
 
 /**
@@ -93,6 +97,7 @@ export async function enqueueNotification(trx: Knex.Transaction, ctx: SimContext
       refund_id: note.refundId ?? null,
       url: note.url,
       payload: JSON.stringify(note.payload),
+      api_version: note.apiVersion ?? 'v2',
       status,
       attempts: 0,
       next_attempt_at: nextAttemptAt,
@@ -110,6 +115,24 @@ export interface DeliveryResult {
 
 /** One POST of a notify: success only for HTTP 200 with a return_code=SUCCESS body, within the timeout. */
 export function postNotify(url: string, xml: string, timeoutMs: number): Promise<DeliveryResult> {
+  return postBody(url, Buffer.from(xml, 'utf8'), { 'Content-Type': 'text/xml; charset=utf-8', 'User-Agent': 'Mozilla/4.0' }, timeoutMs, async (status, body) => {
+    if (status !== 200) return { ok: false, error: `HTTP ${status}` };
+    try {
+      return (await isSuccessReply(body)) ? { ok: true } : { ok: false, error: `HTTP 200 without return_code SUCCESS: ${snippet(body)}` };
+    } catch (err) {
+      return { ok: false, error: `unreadable answer: ${(err as Error).message}` };
+    }
+  });
+}
+
+/** One POST of a v3 notify: success for HTTP 200 or 204 (the body is ignored), within the timeout. */
+export function postV3Notify(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<DeliveryResult> {
+  return postBody(url, Buffer.from(body, 'utf8'), { 'Content-Type': 'application/json', 'User-Agent': 'Mozilla/4.0', ...headers }, timeoutMs, async (status, reply) =>
+    status === 200 || status === 204 ? { ok: true } : { ok: false, error: `HTTP ${status}: ${snippet(reply)}` },
+  );
+}
+
+function postBody(url: string, payload: Buffer, headers: Record<string, string>, timeoutMs: number, judge: (status: number, body: Buffer) => Promise<DeliveryResult>): Promise<DeliveryResult> {
   return new Promise<DeliveryResult>((resolve) => {
     let settled = false;
     let request: http.ClientRequest | undefined;
@@ -128,12 +151,11 @@ export function postNotify(url: string, xml: string, timeoutMs: number): Promise
       finish({ ok: false, error: 'the notify_url is not a URL' });
       return;
     }
-    const payload = Buffer.from(xml, 'utf8');
     const transport = target.protocol === 'https:' ? https : http;
     try {
       request = transport.request(
         target,
-        { method: 'POST', headers: { 'Content-Type': 'text/xml; charset=utf-8', 'Content-Length': payload.length, 'User-Agent': 'Mozilla/4.0' } },
+        { method: 'POST', headers: { ...headers, 'Content-Length': payload.length } },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
@@ -147,16 +169,7 @@ export function postNotify(url: string, xml: string, timeoutMs: number): Promise
           });
           res.on('error', (err) => finish({ ok: false, error: `the answer broke off: ${err.message}` }));
           res.on('end', () => {
-            const status = res.statusCode ?? 0;
-            const body = Buffer.concat(chunks);
-            if (status !== 200) {
-              finish({ ok: false, error: `HTTP ${status}` });
-              return;
-            }
-            isSuccessReply(body).then(
-              (success) => finish(success ? { ok: true } : { ok: false, error: `HTTP 200 without return_code SUCCESS: ${snippet(body)}` }),
-              (err: unknown) => finish({ ok: false, error: `unreadable answer: ${(err as Error).message}` }),
-            );
+            judge(res.statusCode ?? 0, Buffer.concat(chunks)).then(finish, (err: unknown) => finish({ ok: false, error: `unreadable answer: ${(err as Error).message}` }));
           });
         },
       );
@@ -238,9 +251,16 @@ async function claimDue(ctx: SimContext, now: Date): Promise<ClaimedAttempt[]> {
 
 async function sendAttempt(ctx: SimContext, claim: ClaimedAttempt): Promise<DeliveryResult> {
   if (ctx.notifyUrlAllowed && !ctx.notifyUrlAllowed(claim.row.url)) return { ok: false, error: `not sent: ${claim.row.url.slice(0, 200)} is not one of this shop's notify URLs` };
-  const fields = claim.badSignature ? badlySigned(claim.row.payload) : claim.row.payload;
-  const xml = buildXml(fields);
-  const results = await Promise.all(Array.from({ length: claim.copies }, () => postNotify(claim.row.url, xml, ctx.notifyTimeoutMs)));
+  let send: () => Promise<DeliveryResult>;
+  if (claim.row.api_version === 'v3') {
+    // encrypted and signed at each attempt: a fresh timestamp and nonce every time (the 300 s rule)
+    const notify = buildV3Notify(ctx, claim.row, { badSignature: claim.badSignature });
+    send = () => postV3Notify(claim.row.url, notify.body, notify.headers, ctx.notifyTimeoutMs);
+  } else {
+    const xml = buildXml(claim.badSignature ? badlySigned(claim.row.payload) : claim.row.payload);
+    send = () => postNotify(claim.row.url, xml, ctx.notifyTimeoutMs);
+  }
+  const results = await Promise.all(Array.from({ length: claim.copies }, send));
   const success = results.find((r) => r.ok);
   if (success) return success;
   const error = results[0]?.error ?? 'not sent';

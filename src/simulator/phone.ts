@@ -7,6 +7,7 @@ import { codeTokenOf, codeUrlOf, newOpenid, newTransactionId } from './ids';
 import { merchantName, merchantRowOf, toMerchant } from './merchants';
 import { isPaid, type TradeRow } from './model';
 import { enqueueNotification } from './notifier';
+import { v3PaymentNotifyPayload } from './v3/shapes';
 
 /**
  * The payer's side: the phone that scans a code_url and shows the trade, and payTrade, the one way
@@ -142,15 +143,12 @@ export async function payTrade(ctx: SimContext, lock: (trx: Knex.Transaction) =>
       })
       .returning('*')) as TradeRow[];
     const t = paid as TradeRow;
-    const xml = buildPaymentNotify(paymentNotifyFields(t, now, withSignType), { appId: t.appid, mchId: t.mch_id, apiKey: merchant.apiKey, signType: t.sign_type });
-    await enqueueNotification(trx, ctx, {
-      kind: 'pay',
-      mchId: t.mch_id,
-      tradeId: t.id,
-      outTradeNo: t.out_trade_no,
-      url: t.notify_url,
-      payload: { ...(await parseXml(xml)) },
-    });
+    // the notify in the API the trade was made on
+    const payload =
+      t.api_version === 'v3'
+        ? v3PaymentNotifyPayload(t)
+        : { ...(await parseXml(buildPaymentNotify(paymentNotifyFields(t, now, withSignType), { appId: t.appid, mchId: t.mch_id, apiKey: merchant.apiKey, signType: t.sign_type }))) };
+    await enqueueNotification(trx, ctx, { kind: 'pay', mchId: t.mch_id, tradeId: t.id, outTradeNo: t.out_trade_no, url: t.notify_url, payload, apiVersion: t.api_version });
     return { kind: 'paid', view: phoneView(t, merchant.name, now) };
   });
   if (outcome.kind === 'paid') ctx.wake();

@@ -6,6 +6,7 @@ import { formatBeijingDateTime, newRefundId } from './ids';
 import { merchantRowOf, toMerchant } from './merchants';
 import { lockTrade, type RefundRow, type TradeRow } from './model';
 import { enqueueNotification } from './notifier';
+import { v3RefundNotifyPayload } from './v3/shapes';
 import type { RefundParams, RefundQueryParams } from './requests';
 
 /**
@@ -261,16 +262,12 @@ export async function completeDueRefunds(ctx: SimContext, limit = 100): Promise<
       const merchantRow = await merchantRowOf(trx, r.mch_id);
       const notifyUrl = r.notify_url ?? merchantRow.refund_notify_url;
       if (notifyUrl) {
-        const xml = buildRefundNotify(refundNotifyFields(trade, r, now), toMerchant(merchantRow, ctx.keys));
-        await enqueueNotification(trx, ctx, {
-          kind: 'refund',
-          mchId: r.mch_id,
-          tradeId: trade.id,
-          outTradeNo: trade.out_trade_no,
-          refundId: r.id,
-          url: notifyUrl,
-          payload: { ...(await parseXml(xml)) },
-        });
+        // the notify in the API the trade was made on
+        const payload =
+          trade.api_version === 'v3'
+            ? v3RefundNotifyPayload(trade, r, ctx.v3.refundAssociatedData)
+            : { ...(await parseXml(buildRefundNotify(refundNotifyFields(trade, r, now), toMerchant(merchantRow, ctx.keys)))) };
+        await enqueueNotification(trx, ctx, { kind: 'refund', mchId: r.mch_id, tradeId: trade.id, outTradeNo: trade.out_trade_no, refundId: r.id, url: notifyUrl, payload, apiVersion: trade.api_version });
       }
       return true;
     });

@@ -113,6 +113,8 @@ export interface UnifiedOrderParams {
   timeExpire: Date | undefined;
   /** the ORDER_PARAM_NAMES fields that were sent (fee_type defaulted to CNY) */
   orderParams: Record<string, string>;
+  /** the API the order came on (its notifies follow it); v2 unless said */
+  apiVersion?: 'v2' | 'v3' | undefined;
 }
 
 export function readUnifiedOrder(fields: Record<string, string>): Parsed<UnifiedOrderParams> {

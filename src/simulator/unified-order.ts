@@ -66,6 +66,7 @@ async function insertTrade(trx: Knex.Transaction, merchant: SimMerchant, signTyp
       code_expires_at: codeExpiry(now, p.timeExpire),
       phone_token: newPhoneToken(),
       trade_state: 'NOTPAY',
+      api_version: p.apiVersion ?? 'v2',
       created_at: now,
       updated_at: now,
     })

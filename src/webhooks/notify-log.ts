@@ -37,6 +37,8 @@ const STATUS_BY_REFUSAL: Readonly<Record<string, number>> = {
   bad_amount: 400,
   bad_fee_type: 400,
   bad_field: 400,
+  bad_body: 400,
+  bad_resource: 401,
 };
 
 export function refusalStatus(code: string): number {

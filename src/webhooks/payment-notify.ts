@@ -40,7 +40,7 @@ export async function handlePaymentNotify(deps: WebhookDeps, headers: WebhookHea
       rawBody: text,
       receivedAt,
     }).catch((logErr: unknown) => deps.logger.error({ err: logErr }, 'could not record a refused notify'));
-    return { ...provider.notifyReply({ ok: false, status, message: reading.message }), verdict: reading.verdict };
+    return { ...provider.notifyReply({ ok: false, status, message: reading.message }, headers), verdict: reading.verdict };
   }
 
   const { news } = reading;
@@ -53,7 +53,7 @@ export async function handlePaymentNotify(deps: WebhookDeps, headers: WebhookHea
   } catch (err) {
     deps.logger.error({ err, outTradeNo: news.outTradeNo }, 'notify could not be settled; WeChat will retry');
     await recordNotify(deps.knex, { kind: 'pay', source, outTradeNo: news.outTradeNo, transactionId: news.transactionId, verdict: 'error', detail: String(err), rawBody: text, receivedAt }).catch(() => undefined);
-    return { ...provider.notifyReply({ ok: false, status: 500, message: 'temporarily unable to store the payment' }), verdict: 'error' };
+    return { ...provider.notifyReply({ ok: false, status: 500, message: 'temporarily unable to store the payment' }, headers), verdict: 'error' };
   }
 
   const { status, reply } = ANSWER_BY_OUTCOME[outcome];
@@ -63,7 +63,7 @@ export async function handlePaymentNotify(deps: WebhookDeps, headers: WebhookHea
     );
   }
   if (paymentNeedsAdmin(outcome)) deps.logger.warn({ outTradeNo: news.outTradeNo, outcome }, 'payment needs an admin');
-  return { ...provider.notifyReply(reply === undefined ? { ok: true } : { ok: false, status, message: reply }), verdict: outcome };
+  return { ...provider.notifyReply(reply === undefined ? { ok: true } : { ok: false, status, message: reply }, headers), verdict: outcome };
 }
 
 export type WebhookHeaders = Readonly<Record<string, string | string[] | undefined>>;

@@ -33,7 +33,7 @@ export async function handleRefundNotify(deps: WebhookDeps, headers: WebhookHead
     await recordNotify(deps.knex, { kind: 'refund', refused: true, verified: reading.verified, source, verdict: reading.verdict, detail: reading.message, rawBody: text, receivedAt }).catch((logErr: unknown) =>
       deps.logger.error({ err: logErr }, 'could not record a refused refund notify'),
     );
-    return { ...provider.notifyReply({ ok: false, status: refusalStatus(reading.verdict), message: reading.message }), verdict: reading.verdict };
+    return { ...provider.notifyReply({ ok: false, status: refusalStatus(reading.verdict), message: reading.message }, headers), verdict: reading.verdict };
   }
 
   const { news, summary } = reading;
@@ -52,7 +52,7 @@ export async function handleRefundNotify(deps: WebhookDeps, headers: WebhookHead
       rawBody: text,
       receivedAt,
     }).catch(() => undefined);
-    return { ...provider.notifyReply({ ok: false, status: 500, message: 'temporarily unable to store the refund' }), verdict: 'error' };
+    return { ...provider.notifyReply({ ok: false, status: 500, message: 'temporarily unable to store the refund' }, headers), verdict: 'error' };
   }
 
   const { status, reply } = ANSWER_BY_OUTCOME[outcome];
@@ -67,5 +67,5 @@ export async function handleRefundNotify(deps: WebhookDeps, headers: WebhookHead
     receivedAt,
   }).catch((err: unknown) => deps.logger.error({ err, outRefundNo: news.outRefundNo }, 'could not record a refund notify'));
   if (refundNeedsAdmin(outcome)) deps.logger.warn({ outRefundNo: news.outRefundNo, outcome }, 'refund needs an admin');
-  return { ...provider.notifyReply(reply === undefined ? { ok: true } : { ok: false, status, message: reply }), verdict: outcome };
+  return { ...provider.notifyReply(reply === undefined ? { ok: true } : { ok: false, status, message: reply }, headers), verdict: outcome };
 }

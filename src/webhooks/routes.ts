@@ -46,7 +46,7 @@ export function webhookRoutes(deps: Pick<ResolvedDeps, 'db' | 'payments' | 'cloc
     const kind = HANDLERS.find((h) => h.path === req.path)?.kind ?? 'pay';
     if (status === 500) deps.logger.error({ err, kind }, 'notify failed');
     notifies.inc({ kind, verdict: status === 413 ? 'too_large' : status === 500 ? 'error' : 'bad_request' });
-    const reply = deps.payments.notifyReply({ ok: false, status, message: status === 413 ? 'body too large' : status === 500 ? 'temporarily unable to process' : 'bad request' });
+    const reply = deps.payments.notifyReply({ ok: false, status, message: status === 413 ? 'body too large' : status === 500 ? 'temporarily unable to process' : 'bad request' }, req.headers);
     res.status(reply.status).type(reply.contentType).send(reply.body);
   };
   router.use('/wxpay', replyErrors);

@@ -1,7 +1,7 @@
 import type { Clock } from '../../src/app';
 import { seedCatalogIfEmpty } from '../../src/catalog/seed';
 import { openDatabase } from '../../src/db';
-import { start, type RunningShop } from '../../src/main';
+import { start, type RunningShop, type StartOverrides } from '../../src/main';
 import { createTestDatabase, type TestDatabase } from './testdb';
 
 export interface TestShop extends RunningShop {
@@ -17,12 +17,12 @@ export { manualClock, type ManualClock } from './clock';
  * 127.0.0.1 at a free port, on a fresh database of its own (PGlite in memory, or a new database on
  * the server named by DATABASE_URL).
  */
-export async function createTestShop(options: { env?: NodeJS.ProcessEnv; clock?: Clock; seed?: boolean; testDb?: TestDatabase } = {}): Promise<TestShop> {
+export async function createTestShop(options: { env?: NodeJS.ProcessEnv; clock?: Clock; seed?: boolean; testDb?: TestDatabase; payments?: StartOverrides['payments'] } = {}): Promise<TestShop> {
   const testDb = options.testDb ?? (await createTestDatabase());
   // every test shopper comes from 127.0.0.1: the per-address checkout limits are for tests that ask for them
   const shop = await start(
     { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', CHECKOUT_MAX_OPEN_PER_ADDRESS: '100000', CHECKOUT_MAX_UNITS_PER_ADDRESS: '1000000', ...options.env },
-    { db: testDb.db, clock: options.clock },
+    { db: testDb.db, clock: options.clock, payments: options.payments },
   );
   if (options.seed === false) {
     for (const table of ['stock_movements', 'product_variants', 'products']) await testDb.db.knex(table).delete();
