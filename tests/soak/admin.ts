@@ -13,6 +13,8 @@ import type { Measurements } from './measure';
  *  - Query WeChat (orderquery) and Close (closeorder) on unpaid payments, and Query WeChat on each
  *    payment a shopper wrote to support about ("I paid, the page says closed", "charged twice");
  *  - cash on delivery: accept, then delivered and paid; a few cancelled;
+ *  - shipping: the oldest orders of the awaiting-shipment queue shipped from their order page
+ *    (SF Express and a tracking number of its shape), now and then one's tracking number corrected;
  *  - the CSV export, the dashboard, and the reconciliation of yesterday's bill (downloadbill).
  */
 
@@ -111,6 +113,7 @@ export class Admin {
         if (round % 3 === 0) await this.refundFlagged();
         if (round % 2 === 0) await this.followUp();
         if (round % 2 === 1) await this.cashOnDelivery();
+        await this.ship(3);
         const unpaid = rows.filter((r) => r.state === 'NOTPAY');
         if (unpaid.length > 0 && round % 4 === 1) await this.query(pick(unpaid).outTradeNo);
         // an old unpaid one (the table lists the newest first): closed by hand
@@ -119,6 +122,29 @@ export class Admin {
         this.m.count(`admin errors: ${(err as Error).message.slice(0, 80)}`);
       }
       await pause(300 + Math.random() * 400);
+    }
+  }
+
+  /**
+   * The awaiting-shipment queue (oldest first): up to `most` orders shipped from their order page's
+   * form; one in ten shipped orders has its tracking number corrected afterwards.
+   */
+  private async ship(most: number): Promise<void> {
+    const queue = await this.get('/shipping', '/admin/shipping');
+    const ids = [...new Set([...queue.text.matchAll(/href="\/admin\/orders\/(\d+)#ship"/g)].map((x) => x[1] as string))].slice(0, most);
+    for (const id of ids) {
+      const page = await this.get('/orders/:orderId', `/admin/orders/${id}`);
+      if (!page.text.includes(`action="/admin/orders/${id}/ship"`)) continue;
+      const tracking = `SF${String(Math.floor(Math.random() * 1e12)).padStart(12, '0')}`;
+      const shipped = await this.post('/orders/:orderId/ship', `/admin/orders/${id}/ship`, { _csrf: csrfOf(page.text), courier: 'sf', courier_name: '', tracking_no: tracking });
+      if (shipped.status !== 303) continue;
+      const after = await this.get('/orders/:orderId', `/admin/orders/${id}`);
+      const tone = /class="admin-notice tone-(\w+)"/.exec(after.text)?.[1];
+      this.m.count(tone === 'ok' ? 'orders shipped' : `ship answered ${tone ?? 'no notice'}`);
+      if (tone === 'ok' && Math.random() < 0.1 && after.text.includes(`action="/admin/orders/${id}/tracking"`)) {
+        const corrected = await this.post('/orders/:orderId/tracking', `/admin/orders/${id}/tracking`, { _csrf: csrfOf(after.text), courier: 'sf', courier_name: '', tracking_no: `${tracking.slice(0, -1)}${(Number(tracking.at(-1)) + 1) % 10}` });
+        if (corrected.status === 303) this.m.count('tracking numbers corrected');
+      }
     }
   }
 

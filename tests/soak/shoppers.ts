@@ -102,6 +102,7 @@ export function describeMix(mix: ShopperMix): string[] {
     `  devices: ${shares(mix.devices)} (desktop pays by QR code, phone by H5, wechat by JSAPI)`,
     `  after a WeChat Pay checkout: ${shares(mix.behaviours)}`,
     `  cash on delivery ${Math.round(mix.cod * 100)}% of checkouts; "I have paid" pressed by ${Math.round(mix.check * 100)}% of payers; another checkout in the same session ${Math.round(mix.again * 100)}% (at most ${MAX_VISITS}); refused at the limit: ${Math.round(mix.limitPays * 100)}% pay an open checkout, the rest leave`,
+    `  ${Math.round(COMING_BACK_SHARE * 100)}% of arrivals: a shopper who ordered earlier, back at "my orders" to confirm the receipt of what was shipped`,
   ];
 }
 
@@ -137,6 +138,8 @@ class Session {
   private csrf = '';
   /** the last pay page's HTML */
   private page = '';
+  /** this session placed an order: coming back, it looks whether one was shipped */
+  ordered = false;
 
   constructor(
     private readonly ctx: ShopperContext,
@@ -170,7 +173,8 @@ class Session {
     const { mix } = this.ctx;
     const home = await this.get('/', '/');
     if (Math.random() < 0.3) await this.get('/cart', '/cart');
-    if (Math.random() < 0.15) await this.get('/orders', '/orders');
+    if (this.ordered) await this.receive();
+    else if (Math.random() < 0.15) await this.get('/orders', '/orders');
     const inStock = [...home.text.matchAll(/name="product_id" value="(\d+)"/g)].map((x) => x[1] as string);
     const lines = 1 + Math.floor(Math.random() * 3);
     for (let i = 0; i < lines && inStock.length > 0; i += 1) {
@@ -197,6 +201,7 @@ class Session {
       this.m.count(`checkouts refused ${done.status}`);
       return false;
     }
+    this.ordered = true;
     const location = String(done.headers.location ?? '');
     if (cod) {
       this.m.count('cash on delivery orders');
@@ -212,6 +217,18 @@ class Session {
     this.m.count(`behaviour: ${behaviour}`);
     await this[behaviour](outTradeNo);
     return true;
+  }
+
+  /** Back at "my orders": each of its orders (at most 3) opened, and a shipped one's receipt confirmed. */
+  async receive(): Promise<void> {
+    const orders = await this.get('/orders', '/orders');
+    const ids = [...new Set([...orders.text.matchAll(/href="\/orders\/(\d+)"/g)].map((x) => x[1] as string))].slice(0, 3);
+    for (const id of ids) {
+      const page = await this.get('/orders/:orderId', `/orders/${id}`);
+      if (!page.text.includes(`action="/orders/${id}/confirm-receipt"`)) continue;
+      const res = await this.post('/orders/:orderId/confirm-receipt', `/orders/${id}/confirm-receipt`, {});
+      this.m.count(res.status === 303 ? 'receipts confirmed by shoppers' : `confirm receipt answered ${res.status}`);
+    }
   }
 
   /** Refused at a limit: pay one of the open checkouts ("my orders", Pay now), or leave. */
@@ -520,15 +537,29 @@ class Session {
 const ADDRESSES = 2000;
 const addressOf = (i: number) => `198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 
+/** Sessions that ordered and left, oldest first: some come back days later (on the shop's clock) to their orders. */
+const gone: Session[] = [];
+const GONE_MAX = 5000;
+/** the share of arrivals that are such a shopper coming back (to confirm the receipt of what was shipped) */
+export const COMING_BACK_SHARE = 0.1;
+
 /**
  * One shopper slot: sessions one after another, each arriving after a pause (exponential, mean 1 s)
- * and leaving after its visits. SOAK_SHOPPERS slots make that many sessions at once.
+ * and leaving after its visits. SOAK_SHOPPERS slots make that many sessions at once. One arrival
+ * in ten is the oldest session that ordered and left, back at "my orders" (the admin ships the
+ * oldest orders first, so theirs are the ones shipped by now).
  */
 export async function shopperSlot(ctx: ShopperContext): Promise<void> {
   const { m, mix } = ctx;
   while (ctx.running()) {
     await pause(-Math.log(1 - Math.random()) * 1000);
     if (!ctx.running()) break;
+    const back = gone.length > 0 && Math.random() < COMING_BACK_SHARE ? gone.shift() : undefined;
+    if (back) {
+      m.count('shoppers back at their orders');
+      await back.receive().catch((err: unknown) => m.count(`shopper errors: ${(err as Error).message.slice(0, 80)}`));
+      continue;
+    }
     const session = new Session(ctx, weighted(mix.devices), addressOf(Math.floor(Math.random() * ADDRESSES)));
     m.count('sessions arrived');
     m.count(`sessions on ${session.device}`);
@@ -542,6 +573,10 @@ export async function shopperSlot(ctx: ShopperContext): Promise<void> {
     } catch (err) {
       m.count(`shopper errors: ${(err as Error).message.slice(0, 80)}`);
       await pause(200);
+    }
+    if (session.ordered) {
+      gone.push(session);
+      if (gone.length > GONE_MAX) gone.shift();
     }
   }
 }

@@ -17,7 +17,10 @@
  * abandon, pay late, pay twice or switch how to pay, in the mix printed at the start (SOAK_MIX
  * changes it); cash-on-delivery orders; an admin refunding (in full, in part, and every flagged
  * payment), retrying and syncing refunds, querying and closing payments, settling cash on delivery,
- * exporting CSV and reconciling; every fault kind kept armed; the warehouse restocking.
+ * exporting CSV and reconciling, shipping the oldest orders of the queue (and correcting a tracking
+ * number now and then); shoppers who come back confirming the receipt of what was shipped; the
+ * merchant's alerts (order paid, shipped, completed, needs attention) delivered to the simulator's
+ * stand-in robot; every fault kind kept armed; the warehouse restocking.
  *
  * The verdicts (each printed with its bound and why; exit 1 if any fails, 2 on a bad setting):
  *  - the ledger check: 0 discrepancies;
@@ -28,6 +31,8 @@
  *  - memory, per shop process: the live heap after a full GC grows no more than HEAP_BOUND over
  *    the second half, and RSS (printed per minute) levels off within RSS_BOUND (in a load of 5
  *    minutes or more);
+ *  - orders shipped by the admin (and, in a load of 5 minutes or more, receipts confirmed);
+ *  - every alert of the outbox delivered once the load is over (none pending, none given up);
  *  - no answer 500 (an error the shop did not expect), and neither shop process died.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -363,6 +368,12 @@ async function main(): Promise<number> {
     // ---- settle: WeChat behaves again, pending refunds are retried by the admin, the sweeper and retries finish
     const use = await faultUse(knex, m, mchId);
     await knex('sim_faults').update({ remaining: 0 });
+    // the merchant's alerts still on their way: events not yet fanned out to the channels, deliveries not yet made
+    const alertsInFlight = async () => {
+      const [unfanned] = (await knex('outbox').whereNull('fanned_out_at').count({ n: '*' })) as { n: string | number }[];
+      const [pending] = (await knex('outbox_deliveries').where({ status: 'pending' }).count({ n: '*' })) as { n: string | number }[];
+      return Number(unfanned?.n ?? 0) + Number(pending?.n ?? 0);
+    };
     const settleStart = Date.now();
     const settleUntil = settleStart + 180_000;
     let report = await checkLedger(knex, { mchId, initialStock: await stockAtStart(), now: clock() });
@@ -372,8 +383,9 @@ async function main(): Promise<number> {
       await admin.answerComplaints().catch(() => undefined);
       const busy = (await knex('sim_notifications').where({ status: 'pending' }).count({ n: '*' })) as { n: string | number }[];
       const processing = (await knex('refunds').whereIn('status', ['PENDING', 'PROCESSING']).count({ n: '*' })) as { n: string | number }[];
+      const alerting = await alertsInFlight();
       report = await checkLedger(knex, { mchId, initialStock: await stockAtStart(), now: clock() });
-      if ((report.discrepancies.length === 0 && Number(busy[0]?.n) === 0 && Number(processing[0]?.n) === 0) || Date.now() > settleUntil) break;
+      if ((report.discrepancies.length === 0 && Number(busy[0]?.n) === 0 && Number(processing[0]?.n) === 0 && alerting === 0) || Date.now() > settleUntil) break;
       await pause(2000);
     }
     console.log(`load over after ${loadMinutes.toFixed(1)} min; settled in ${((Date.now() - settleStart) / 1000).toFixed(0)} s (faults removed, pending refunds retried and support written to answered by the admin, notifies and refunds finished)`);
@@ -392,7 +404,11 @@ async function main(): Promise<number> {
     const cod = (await knex('orders').where({ pay_type: 'cod' }).groupBy('status').orderBy('status').select('status', knex.raw('count(*)::int AS n'))) as { status: string; n: number }[];
     const list = (rows: { n: number }[], key: string) => rows.map((r) => `${(r as unknown as Record<string, string>)[key]} ${r.n}`).join(', ') || 'none';
     console.log(`trades: ${report.trades} (${list(states, 'trade_state')}; ${list(types, 'trade_type')}); flagged: ${list(flags, 'flag')}; ${yuan(report.paidFen)} paid, ${yuan(report.refundedFen)} refunded`);
+    const goods = (await knex('orders').groupBy('delivery_status').orderBy('delivery_status').select('delivery_status', knex.raw('count(*)::int AS n'))) as { delivery_status: string; n: number }[];
+    const events = (await knex('outbox').groupBy('type').orderBy('type').select('type', knex.raw('count(*)::int AS n'))) as { type: string; n: number }[];
+    const deliveries = (await knex('outbox_deliveries').groupBy('channel', 'status').orderBy(['channel', 'status']).select(knex.raw("channel || '/' || status AS cs"), knex.raw('count(*)::int AS n'))) as { cs: string; n: number }[];
     console.log(`refunds: ${list(refunds, 'status')}; cash-on-delivery orders: ${list(cod, 'status')}`);
+    console.log(`goods: ${list(goods, 'delivery_status')}; alerts (outbox events): ${list(events, 'type')}; deliveries: ${list(deliveries, 'cs')}`);
     console.log(`activity: ${[...m.counters].filter(([k]) => !k.startsWith('faults injected')).sort().map(([k, v]) => `${k} ${v}`).join('; ')}`);
     console.log(`notifies received by verdict: ${verdicts.map((v) => `${v.kind}/${v.verdict} ${v.n}`).join(', ')}`);
 
@@ -429,6 +445,22 @@ async function main(): Promise<number> {
     for (const f of use) console.log(`  ${f.label.padEnd(34)} ${String(f.injected).padStart(8)} ${String(f.used).padStart(6)}${f.used === 0 ? '  <- never used' : ''}`);
     const unused = use.filter((f) => f.used === 0).map((f) => f.label);
     verdict(unused.length === 0, `faults used: ${use.length - unused.length} of ${use.length} kinds`, `fault kinds never used: ${unused.join(', ')}`);
+
+    // the goods after "paid" and the merchant's alerts (issue 23's states): driven, and every alert delivered
+    const shippedByAdmin = m.get('orders shipped');
+    const received = m.get('receipts confirmed by shoppers');
+    verdict(
+      shippedByAdmin > 0 && (received > 0 || loadMinutes < RSS_JUDGED_FROM_S / 60),
+      `shipping: ${shippedByAdmin} orders shipped by the admin, ${m.get('tracking numbers corrected')} tracking numbers corrected, ${received} receipts confirmed by shoppers (required: some shipped; some received in a load of ${RSS_JUDGED_FROM_S / 60} min or more)`,
+      `shipping not driven: ${shippedByAdmin} shipped, ${received} received`,
+    );
+    const deliveredAlerts = deliveries.filter((d) => d.cs.endsWith('/delivered')).reduce((sum, d) => sum + d.n, 0);
+    const undelivered = deliveries.filter((d) => !d.cs.endsWith('/delivered')).reduce((sum, d) => sum + d.n, 0) + (await alertsInFlight());
+    verdict(
+      deliveredAlerts > 0 && undelivered === 0,
+      `alerts: ${deliveredAlerts} deliveries made to the robot, ${undelivered} pending or given up after settling (required: some, and none left)`,
+      `alerts: ${deliveredAlerts} delivered, ${undelivered} left undelivered`,
+    );
 
     for (const line of m.latencyLines()) console.log(line);
     const errors = m.answersWith(500);
