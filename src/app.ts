@@ -17,6 +17,7 @@ import { cartRoutes } from './cart/routes';
 import { catalogRoutes } from './catalog/routes';
 import { checkoutRoutes } from './checkout/routes';
 import { orderRoutes } from './orders/routes';
+import { aftersaleRoutes } from './aftersales/routes';
 import { csrfProtection } from './http/csrf';
 import { noStore, refuseControlCharacters } from './http/form-guard';
 import { metricsAuth } from './http/metrics-auth';
@@ -190,6 +191,7 @@ export function createApp(deps: AppDeps): App {
   app.use(shopFace(db.knex));
 
   app.use(orderRoutes(full));
+  app.use(aftersaleRoutes(full));
   app.use(catalogRoutes(full));
   app.use(cartRoutes(full));
   app.use(checkoutRoutes(full));

@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import type { ResolvedDeps } from '../deps';
 import { beginLoginAttempt, failLoginAttempt, forgetLoginAttempt, type LoginLimit } from '../http/attempt-limit';
 import { NotFound } from '../errors';
-import { awaitsDelivery, shopperOrderAction } from '../ledger';
+import { awaitsDelivery, shopperOrderAction, unpaidOffersOf } from '../ledger';
 import { cartOf, existingShopperId, flash, foundOrdersOf, startShopping } from '../http/shopper';
 import { clientAddressKey } from '../http/client-ip';
 import { buyAgain, findOrderByMobile, maskMobile, ordersOfSession, parseOrderNumber, unpaidCountOf } from './service';
@@ -27,6 +27,11 @@ export const ORDER_LOOKUP_LIMIT: LoginLimit = {
 /** a session keeps at most this many found orders */
 const MAX_FOUND = 20;
 
+/** The payment attempts of the unpaid WeChat Pay orders among these (their time left and cancel). */
+function unpaidAttemptsOf(orders: readonly { status: string; pay_type: string; out_trade_no: string | null }[]): string[] {
+  return orders.flatMap((o) => (o.status === 'unpaid' && o.pay_type === 'wxpay' && o.out_trade_no ? [o.out_trade_no] : []));
+}
+
 /** Shop pages with the header's badge; the pay pages count it in their own statement (src/pay/routes.ts). */
 function wantsPage(req: Request): boolean {
   return req.method === 'GET' && !req.path.startsWith('/wxsim') && !req.path.startsWith('/admin') && !req.path.startsWith('/pay/');
@@ -50,7 +55,9 @@ export function orderRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config'>)
   });
 
   router.get('/orders', async (req, res) => {
-    res.render('orders/index', { orders: await ordersOfSession(knex, existingShopperId(req), foundOrdersOf(req)), maskMobile, shopperOrderAction, awaitsDelivery });
+    const orders = await ordersOfSession(knex, existingShopperId(req), foundOrdersOf(req));
+    const offers = await unpaidOffersOf(knex, unpaidAttemptsOf(orders), deps.config.payQrTtlSeconds);
+    res.render('orders/index', { orders, offers, now: deps.clock(), maskMobile, shopperOrderAction, awaitsDelivery });
   });
 
   router.get('/orders/find', (_req, res) => {
@@ -83,7 +90,8 @@ export function orderRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config'>)
   router.get('/orders/:orderId', async (req, res) => {
     if (!/^\d{1,15}$/.test(req.params.orderId)) throw new NotFound(`no order ${req.params.orderId}`, 'orders.notFound');
     const page = await shopperOrderPage(knex, Number(req.params.orderId), existingShopperId(req), foundOrdersOf(req));
-    res.render('orders/order', { ...page, maskMobile, shopperOrderAction, autoCompleteDays: deps.config.fulfilment.autoCompleteDays, codAcceptHours: deps.config.codAcceptHours });
+    const offers = await unpaidOffersOf(knex, unpaidAttemptsOf([page.order]), deps.config.payQrTtlSeconds);
+    res.render('orders/order', { ...page, offers, now: deps.clock(), maskMobile, shopperOrderAction, autoCompleteDays: deps.config.fulfilment.autoCompleteDays, codAcceptHours: deps.config.codAcceptHours });
   });
 
   router.post('/orders/:orderId/confirm-receipt', async (req, res) => {

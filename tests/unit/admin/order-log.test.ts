@@ -19,6 +19,8 @@ const EXAMPLES: Record<OrderEvent['event'], OrderEvent[]> = {
   paid_late: [orderEvent('paid_late', { transactionId: '4200000000202612070000000001', source: 'sweeper' })],
   stock_short: [orderEvent('stock_short', { lines: [{ title: '明前龙井 250g', short: 2 }, { title: '茶杯', short: 1 }] })],
   closed_expired: [orderEvent('closed_expired', {})],
+  closed_by_shopper: [orderEvent('closed_by_shopper', {})],
+  cancel_requested: [orderEvent('cancel_requested', {})],
   closed_by_admin: [orderEvent('closed_by_admin', {})],
   closed_paid_elsewhere: [orderEvent('closed_paid_elsewhere', { outTradeNo: '202612071030001234567890' })],
   attempt_replaced: [orderEvent('attempt_replaced', { fresh: 'NEW', old: 'OLD' })],

@@ -1,0 +1,40 @@
+import { Router } from 'express';
+import type { ResolvedDeps } from '../deps';
+import { NotFound } from '../errors';
+import { formatDateTime } from '../beijing-time';
+import { existingShopperId, flash, foundOrdersOf } from '../http/shopper';
+import { cancelUnpaid } from './service';
+
+/** An order number in a path: digits only, else "not found" (nothing is read, nothing changes). */
+function orderIdOf(raw: string): number {
+  if (!/^\d{1,15}$/.test(raw)) throw new NotFound(`no order ${raw}`, 'orders.notFound');
+  return Number(raw);
+}
+
+/**
+ * The shopper's after-sales doors (issue 24): cancel an unpaid checkout. Only for the session that
+ * placed the order or found it (/orders/find); anyone else gets "not found".
+ */
+export function aftersaleRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'payments'>): Router {
+  const router = Router();
+  const knex = deps.db.knex;
+
+  router.post('/orders/:orderId/cancel', async (req, res) => {
+    const orderId = orderIdOf(req.params.orderId);
+    const result = await cancelUnpaid(knex, deps.payments, { orderId, shopperId: existingShopperId(req), found: foundOrdersOf(req), now: deps.clock() });
+    switch (result.kind) {
+      case 'paid':
+        // paid after all: the paid page, never an error
+        flash(req, 'aftersale.cancel.paidMeanwhile', { id: orderId });
+        return res.redirect(303, `/pay/${result.outTradeNo}/success`);
+      case 'cancelled':
+        flash(req, 'aftersale.cancel.done', { id: orderId });
+        return res.redirect(303, `/orders/${orderId}`);
+      case 'requested':
+        flash(req, 'aftersale.cancel.requested', { id: orderId, time: formatDateTime(result.closesAt) });
+        return res.redirect(303, `/orders/${orderId}`);
+    }
+  });
+
+  return router;
+}
