@@ -3,7 +3,8 @@ import type { ResolvedDeps } from '../deps';
 import { NotFound } from '../errors';
 import { formatDateTime } from '../beijing-time';
 import { existingShopperId, flash, foundOrdersOf } from '../http/shopper';
-import { cancelUnpaid } from './service';
+import { formatFen } from '../money';
+import { cancelPaid, cancelUnpaid } from './service';
 
 /** An order number in a path: digits only, else "not found" (nothing is read, nothing changes). */
 function orderIdOf(raw: string): number {
@@ -15,7 +16,7 @@ function orderIdOf(raw: string): number {
  * The shopper's after-sales doors (issue 24): cancel an unpaid checkout. Only for the session that
  * placed the order or found it (/orders/find); anyone else gets "not found".
  */
-export function aftersaleRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'payments'>): Router {
+export function aftersaleRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'payments' | 'config'>): Router {
   const router = Router();
   const knex = deps.db.knex;
 
@@ -34,6 +35,15 @@ export function aftersaleRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'payme
         flash(req, 'aftersale.cancel.requested', { id: orderId, time: formatDateTime(result.closesAt) });
         return res.redirect(303, `/orders/${orderId}`);
     }
+  });
+
+  // a paid order that has not shipped: refunded in full at once, or asked of the merchant
+  router.post('/orders/:orderId/cancel-paid', async (req, res) => {
+    const orderId = orderIdOf(req.params.orderId);
+    const outcome = await cancelPaid(knex, deps.payments, { orderId, shopperId: existingShopperId(req), found: foundOrdersOf(req), approval: deps.config.aftersale.cancelApproval, clock: deps.clock });
+    if (outcome.kind === 'refund') flash(req, 'aftersale.cancelPaid.refund', { id: orderId, amount: formatFen(outcome.amountFen) });
+    else flash(req, outcome.kind === 'requested' ? 'aftersale.cancelPaid.requested' : 'aftersale.cancelPaid.already', { id: orderId });
+    res.redirect(303, `/orders/${orderId}`);
   });
 
   return router;

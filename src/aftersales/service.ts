@@ -1,8 +1,23 @@
 import type { Knex } from 'knex';
 import { Conflict, NotFound } from '../errors';
-import { CLOSE_NOT_BEFORE_MS, cancelAfterClose, decideCancelUnpaid, orderEvent, orderOfSession, readAttempt, recordCancelRequest, type CloseForCancel } from '../ledger';
+import type { Clock } from '../deps';
+import {
+  CLOSE_NOT_BEFORE_MS,
+  cancelAfterClose,
+  cancelPaidOrder,
+  decideAftersaleRequest,
+  decideCancelUnpaid,
+  orderEvent,
+  orderOfSession,
+  readAttempt,
+  readRefund,
+  recordCancelRequest,
+  type CloseForCancel,
+  type MerchantDecisionResult,
+} from '../ledger';
 import { closeTrade } from '../pay/attempts';
 import { ProviderError, type PaymentProvider } from '../payments';
+import { sendRefund, type SendRefundOutcome } from '../refunds/service';
 
 /**
  * The shopper's side after checkout (issue 24). Who may act on an order: the session that placed
@@ -63,5 +78,67 @@ export async function cancelUnpaid(knex: Knex, provider: PaymentProvider, input:
       const allowedAt = new Date((attempt?.create_time ?? input.now).getTime() + CLOSE_NOT_BEFORE_MS);
       return { kind: 'requested', orderId: order.id, closesAt: allowedAt.getTime() > input.now.getTime() ? allowedAt : input.now };
     }
+  }
+}
+
+export type CancelPaidOutcome =
+  /** refunded in full at once: the refund was sent to WeChat (`sent` says what it answered) */
+  | { kind: 'refund'; amountFen: number; sent: SendRefundOutcome['kind'] | 'provider_failed' }
+  /** waits for the merchant's approval (AFTERSALE_CANCEL_APPROVAL=merchant) */
+  | { kind: 'requested' }
+  /** asked for already (a request waits, or the money is on its way back) */
+  | { kind: 'already' };
+
+/**
+ * The shopper cancels a paid order that has not shipped: the ledger's cancelPaidOrder stores the
+ * request and, unless the merchant approves cancels, its refund of all that remains (PENDING, in
+ * the same transaction); then the refund goes to WeChat through the existing refund machinery
+ * (refunds/service.ts sendRefund, outside any transaction), and its notify or query settles it.
+ */
+export async function cancelPaid(
+  knex: Knex,
+  provider: PaymentProvider,
+  input: { orderId: number; shopperId: string | undefined; found: readonly number[]; approval: 'auto' | 'merchant'; clock: Clock },
+): Promise<CancelPaidOutcome> {
+  const order = await orderOfSession(knex, input.orderId, input.shopperId, input.found);
+  if (!order) throw new NotFound(`order ${input.orderId} is not this session's`, 'orders.notFound');
+  const operator = `shopper:${input.shopperId ?? order.shopper_id}`;
+  const result = await cancelPaidOrder(knex, { orderId: order.id, approval: input.approval, operator, now: input.clock() });
+  switch (result.kind) {
+    case 'unknown_order':
+      throw new NotFound(`no order ${order.id}`, 'orders.notFound');
+    case 'not_paid':
+      throw new Conflict(`order ${order.id} is not paid by WeChat Pay`, 'aftersale.error.notPaid');
+    case 'shipped':
+      throw new Conflict(`order ${order.id} has shipped`, 'aftersale.error.shipped');
+    case 'already':
+    case 'requested':
+      return { kind: result.kind };
+    case 'refund': {
+      const refund = await readRefund(knex, result.outRefundNo);
+      const amountFen = refund?.refund_fee ?? 0;
+      try {
+        const sent = await sendRefund(knex, provider, { outRefundNo: result.outRefundNo, operator, clock: input.clock });
+        return { kind: 'refund', amountFen, sent: sent.kind };
+      } catch (err) {
+        // WeChat unreachable: the refund stays PENDING with its number, for a retry with the same number
+        if (err instanceof ProviderError) return { kind: 'refund', amountFen, sent: 'provider_failed' };
+        throw err;
+      }
+    }
+  }
+}
+
+export type ApproveOutcome = Exclude<MerchantDecisionResult, { kind: 'approved' }> | { kind: 'approved'; outRefundNo: string; sent: SendRefundOutcome | { kind: 'provider_failed'; message: string } };
+
+/** The merchant decides a waiting request (ledger: decideAftersaleRequest); an approval's refund is then sent to WeChat. */
+export async function decideRequest(knex: Knex, provider: PaymentProvider, input: { aftersaleId: number; approve: boolean; note: string; operator: string; clock: Clock }): Promise<ApproveOutcome> {
+  const result = await decideAftersaleRequest(knex, { aftersaleId: input.aftersaleId, approve: input.approve, note: input.note, operator: input.operator, now: input.clock() });
+  if (result.kind !== 'approved') return result;
+  try {
+    return { ...result, sent: await sendRefund(knex, provider, { outRefundNo: result.outRefundNo, operator: input.operator, clock: input.clock }) };
+  } catch (err) {
+    if (err instanceof ProviderError) return { ...result, sent: { kind: 'provider_failed', message: err.message } };
+    throw err;
   }
 }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { formatFen } from '../money';
-import { checkAftersale, type AftersaleDiscrepancyKind } from './check-aftersale';
+import { checkAftersale, checkAftersaleRequests, type AftersaleDiscrepancyKind } from './check-aftersale';
 import { checkFulfilment, type FulfilmentDiscrepancyKind } from './check-fulfilment';
 import { checkWechatSide, type WechatDiscrepancyKind } from './check-wechat';
 
@@ -27,7 +27,8 @@ import { checkWechatSide, type WechatDiscrepancyKind } from './check-wechat';
  *    left the warehouse), less what a late payment could not take again; and where the starting
  *    stock is given (per variant SKU), start = stock now + held + sold;
  *  - after-sales (check-aftersale.ts): a payment its shopper cancelled, once closed, leaves no order
- *    waiting for it;
+ *    waiting for it; every approved request has its refund (its order, at most its amount), no
+ *    other request names one, and an order's approved requests never add up to more than it cost;
  *  - fulfilment (check-fulfilment.ts): nothing shipped or completed unpaid (cash on delivery is
  *    paid at the door), nothing completed once refunded in full, a parcel for every shipped order,
  *    and no outbox event naming a change the ledger does not show;
@@ -246,6 +247,7 @@ export async function checkLedger(knex: Knex, options: LedgerCheckOptions): Prom
     // 5d. the goods after "paid", and the events the merchant was sent
     if (await hasTable(trx, 'shipments')) await checkFulfilment(trx, add);
     if (await hasColumn(trx, 'paylog', 'cancel_requested_at')) await checkAftersale(trx, add);
+    if (await hasTable(trx, 'aftersales')) await checkAftersaleRequests(trx, add);
 
     // 6. stock, per variant: the stock is the sum of its movements; what the orders took is what
     // their movements say (held while the money is open, sold once paid for or once the goods left,

@@ -34,6 +34,10 @@ export interface OrderEvents {
   closed_by_shopper: Record<string, never>;
   /** the shopper asked to cancel it while WeChat could not close it yet: the sweeper closes it once WeChat allows */
   cancel_requested: Record<string, never>;
+  /** the shopper asked for money back (after-sales request `id`): `approved` when refunded at once */
+  aftersale_requested: { id: number; kind: string; amountFen: number; approved: boolean };
+  aftersale_approved: { id: number; amountFen: number };
+  aftersale_rejected: { id: number; note?: string };
   /** closed because another attempt paid its orders */
   closed_paid_elsewhere: { outTradeNo: string };
   /** "pay again": a new attempt, paid the same way */
@@ -93,6 +97,9 @@ export const ORDER_EVENT_CODES: readonly OrderEventCode[] = [
   'closed_by_admin',
   'closed_by_shopper',
   'cancel_requested',
+  'aftersale_requested',
+  'aftersale_approved',
+  'aftersale_rejected',
   'closed_paid_elsewhere',
   'attempt_replaced',
   'attempt_switched',

@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import type { ResolvedDeps } from '../deps';
 import { beginLoginAttempt, failLoginAttempt, forgetLoginAttempt, type LoginLimit } from '../http/attempt-limit';
 import { NotFound } from '../errors';
-import { awaitsDelivery, shopperOrderAction, unpaidOffersOf } from '../ledger';
+import { aftersalesOfOrder, awaitsDelivery, canCancelPaid, refundsOfOrders, shopperOrderAction, unpaidOffersOf } from '../ledger';
 import { cartOf, existingShopperId, flash, foundOrdersOf, startShopping } from '../http/shopper';
 import { clientAddressKey } from '../http/client-ip';
 import { buyAgain, findOrderByMobile, maskMobile, ordersOfSession, parseOrderNumber, unpaidCountOf } from './service';
@@ -91,7 +91,11 @@ export function orderRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config'>)
     if (!/^\d{1,15}$/.test(req.params.orderId)) throw new NotFound(`no order ${req.params.orderId}`, 'orders.notFound');
     const page = await shopperOrderPage(knex, Number(req.params.orderId), existingShopperId(req), foundOrdersOf(req));
     const offers = await unpaidOffersOf(knex, unpaidAttemptsOf([page.order]), deps.config.payQrTtlSeconds);
-    res.render('orders/order', { ...page, offers, now: deps.clock(), maskMobile, shopperOrderAction, autoCompleteDays: deps.config.fulfilment.autoCompleteDays, codAcceptHours: deps.config.codAcceptHours });
+    const requests = await aftersalesOfOrder(knex, page.order.id);
+    const refunds = await refundsOfOrders(knex, [page.order.id]);
+    const busy = requests.some((r) => r.status === 'requested') || refunds.some((r) => r.status === 'PENDING' || r.status === 'PROCESSING');
+    const aftersale = { requests, refunds, canCancelPaid: canCancelPaid(page.order, busy), approval: deps.config.aftersale.cancelApproval };
+    res.render('orders/order', { ...page, offers, aftersale, now: deps.clock(), maskMobile, shopperOrderAction, autoCompleteDays: deps.config.fulfilment.autoCompleteDays, codAcceptHours: deps.config.codAcceptHours });
   });
 
   router.post('/orders/:orderId/confirm-receipt', async (req, res) => {

@@ -1,4 +1,4 @@
-import { cancelAfterClose, decideCancelUnpaid, decideRecordCancel, type CancellableOrder, type CancelUnpaidDecision, type CloseForCancel, type CancelUnpaidOutcome, type RecordCancelDecision } from '../../../src/ledger';
+import { canCancelPaid, cancelAfterClose, decideCancelPaid, decideCancelUnpaid, decideMerchant, decideRecordCancel, type AftersaleOrder, type CancellableOrder, type CancelPaidDecision, type CancelUnpaidDecision, type CloseForCancel, type CancelUnpaidOutcome, type MerchantDecision, type RecordCancelDecision } from '../../../src/ledger';
 
 /** The shopper's cancel of an unpaid checkout (src/ledger/aftersale-rules.ts), as a table. */
 describe('the shopper cancels an unpaid checkout: the rules', () => {
@@ -39,5 +39,50 @@ describe('the shopper cancels an unpaid checkout: the rules', () => {
   ];
   test.each(record)('recording a cancel: %s', (_name, attempt, expected) => {
     expect(decideRecordCancel(attempt)).toBe(expected);
+  });
+});
+
+describe('the shopper cancels a paid order before it ships: the rules', () => {
+  const paid = (o: Partial<AftersaleOrder> = {}): AftersaleOrder => ({ pay_type: 'wxpay', status: 'paid', delivery_status: 'pending', total_fen: 5000, live_refund_fen: 0, waiting: false, ...o });
+  const cases: [string, AftersaleOrder, 'auto' | 'merchant', CancelPaidDecision][] = [
+    ['paid, not shipped, auto: all of it refunded at once', paid(), 'auto', { kind: 'refund', amountFen: 5000 }],
+    ['paid, not shipped, merchant: a request for all of it', paid(), 'merchant', { kind: 'request', amountFen: 5000 }],
+    ['partly refunded by the admin: the rest', paid({ live_refund_fen: 1200 }), 'auto', { kind: 'refund', amountFen: 3800 }],
+    ['its money all on its way back already', paid({ live_refund_fen: 5000 }), 'auto', { kind: 'already' }],
+    ['a request waits already', paid({ waiting: true }), 'auto', { kind: 'already' }],
+    ['refunded in full', paid({ status: 'refunded', delivery_status: 'cancelled', live_refund_fen: 5000 }), 'auto', { kind: 'already' }],
+    ['shipped: a return, not a cancel', paid({ delivery_status: 'shipped' }), 'auto', { kind: 'shipped' }],
+    ['completed', paid({ delivery_status: 'completed' }), 'merchant', { kind: 'shipped' }],
+    ['unpaid', paid({ status: 'unpaid' }), 'auto', { kind: 'not_paid' }],
+    ['closed', paid({ status: 'closed', delivery_status: 'cancelled' }), 'auto', { kind: 'not_paid' }],
+    ['cash on delivery', paid({ pay_type: 'cod', status: 'unpaid' }), 'auto', { kind: 'not_paid' }],
+  ];
+  test.each(cases)('%s', (_name, order, approval, expected) => {
+    expect(decideCancelPaid(order, approval)).toEqual(expected);
+  });
+
+  const request = { status: 'requested' as const, amount_fen: 5000 };
+  const merchant: [string, Parameters<typeof decideMerchant>[0], AftersaleOrder, boolean, MerchantDecision][] = [
+    ['approve a waiting request: its amount', request, paid({ waiting: true }), true, { kind: 'approve', amountFen: 5000 }],
+    ['approve after the admin refunded part: at most what remains', request, paid({ live_refund_fen: 1000 }), true, { kind: 'approve', amountFen: 4000 }],
+    ['approve when nothing remains', request, paid({ live_refund_fen: 5000 }), true, { kind: 'nothing_left' }],
+    ['approve once refunded in full', request, paid({ status: 'refunded', live_refund_fen: 5000 }), true, { kind: 'nothing_left' }],
+    ['approve a cancel whose goods left meanwhile', request, paid({ delivery_status: 'shipped' }), true, { kind: 'shipped' }],
+    ['reject a waiting request', request, paid(), false, { kind: 'reject' }],
+    ['decide an approved one again', { status: 'approved', amount_fen: 5000 }, paid(), true, { kind: 'not_waiting' }],
+    ['decide a rejected one again', { status: 'rejected', amount_fen: 5000 }, paid(), false, { kind: 'not_waiting' }],
+    ['no such request', undefined, paid(), true, { kind: 'not_waiting' }],
+  ];
+  test.each(merchant)('the merchant: %s', (_name, req, order, approve, expected) => {
+    expect(decideMerchant(req, order, approve)).toEqual(expected);
+  });
+
+  test.each([
+    ['paid, pending, nothing in progress', paid(), false, true],
+    ['a refund or request in progress', paid(), true, false],
+    ['shipped', paid({ delivery_status: 'shipped' }), false, false],
+    ['unpaid', paid({ status: 'unpaid' }), false, false],
+  ] as [string, AftersaleOrder, boolean, boolean][])('the page offers "cancel and refund": %s', (_name, order, busy, expected) => {
+    expect(canCancelPaid(order, busy)).toBe(expected);
   });
 });
