@@ -4,7 +4,7 @@ import { NotFound } from '../errors';
 import { formatDateTime } from '../beijing-time';
 import { existingShopperId, flash, foundOrdersOf } from '../http/shopper';
 import { formatFen } from '../money';
-import { cancelPaid, cancelUnpaid } from './service';
+import { askAfterDelivery, cancelPaid, cancelUnpaid, withdrawRequest } from './service';
 
 /** An order number in a path: digits only, else "not found" (nothing is read, nothing changes). */
 function orderIdOf(raw: string): number {
@@ -43,6 +43,33 @@ export function aftersaleRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'payme
     const outcome = await cancelPaid(knex, deps.payments, { orderId, shopperId: existingShopperId(req), found: foundOrdersOf(req), approval: deps.config.aftersale.cancelApproval, clock: deps.clock });
     if (outcome.kind === 'refund') flash(req, 'aftersale.cancelPaid.refund', { id: orderId, amount: formatFen(outcome.amountFen) });
     else flash(req, outcome.kind === 'requested' ? 'aftersale.cancelPaid.requested' : 'aftersale.cancelPaid.already', { id: orderId });
+    res.redirect(303, `/orders/${orderId}`);
+  });
+
+  // after shipment, within the return window: "refund only" or "return and refund"
+  router.post('/orders/:orderId/aftersales', async (req, res) => {
+    const orderId = orderIdOf(req.params.orderId);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const { aftersaleId } = await askAfterDelivery(knex, {
+      orderId,
+      shopperId: existingShopperId(req),
+      found: foundOrdersOf(req),
+      kind: body.kind,
+      reason: body.reason,
+      amount: body.amount,
+      note: body.note,
+      now: deps.clock(),
+      returnDays: deps.config.aftersale.returnDays,
+    });
+    flash(req, 'aftersale.asked', { id: aftersaleId });
+    res.redirect(303, `/orders/${orderId}`);
+  });
+
+  router.post('/orders/:orderId/aftersales/:aftersaleId/withdraw', async (req, res) => {
+    const orderId = orderIdOf(req.params.orderId);
+    const aftersaleId = orderIdOf(req.params.aftersaleId);
+    const outcome = await withdrawRequest(knex, { orderId, aftersaleId, shopperId: existingShopperId(req), found: foundOrdersOf(req), now: deps.clock() });
+    flash(req, outcome === 'withdrawn' ? 'aftersale.withdrawn' : 'aftersale.notWaiting', { id: aftersaleId });
     res.redirect(303, `/orders/${orderId}`);
   });
 

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { Conflict, NotFound } from '../errors';
+import { Conflict, Invalid, NotFound } from '../errors';
+import { formatFen } from '../money';
 import type { Clock } from '../deps';
 import {
   CLOSE_NOT_BEFORE_MS,
@@ -12,6 +13,9 @@ import {
   readAttempt,
   readRefund,
   recordCancelRequest,
+  requestAfterDelivery,
+  requestsDueForApproval,
+  withdrawAftersale,
   type CloseForCancel,
   type MerchantDecisionResult,
 } from '../ledger';
@@ -132,8 +136,15 @@ export async function cancelPaid(
 export type ApproveOutcome = Exclude<MerchantDecisionResult, { kind: 'approved' }> | { kind: 'approved'; outRefundNo: string; sent: SendRefundOutcome | { kind: 'provider_failed'; message: string } };
 
 /** The merchant decides a waiting request (ledger: decideAftersaleRequest); an approval's refund is then sent to WeChat. */
-export async function decideRequest(knex: Knex, provider: PaymentProvider, input: { aftersaleId: number; approve: boolean; note: string; operator: string; clock: Clock }): Promise<ApproveOutcome> {
-  const result = await decideAftersaleRequest(knex, { aftersaleId: input.aftersaleId, approve: input.approve, note: input.note, operator: input.operator, now: input.clock() });
+export async function decideRequest(knex: Knex, provider: PaymentProvider, input: { aftersaleId: number; approve: boolean; note: string; operator: string; clock: Clock; dueAfterHours?: number }): Promise<ApproveOutcome> {
+  const result = await decideAftersaleRequest(knex, {
+    aftersaleId: input.aftersaleId,
+    approve: input.approve,
+    note: input.note,
+    operator: input.operator,
+    now: input.clock(),
+    ...(input.dueAfterHours === undefined ? {} : { dueAfterHours: input.dueAfterHours }),
+  });
   if (result.kind !== 'approved') return result;
   try {
     return { ...result, sent: await sendRefund(knex, provider, { outRefundNo: result.outRefundNo, operator: input.operator, clock: input.clock }) };
@@ -141,4 +152,69 @@ export async function decideRequest(knex: Knex, provider: PaymentProvider, input
     if (err instanceof ProviderError) return { ...result, sent: { kind: 'provider_failed', message: err.message } };
     throw err;
   }
+}
+
+/** The sweeper's round: requests the merchant left undecided `hours` are approved (each in its own transaction, decided again under lock) and their refunds sent. Returns how many were. */
+export async function approveDueRequests(knex: Knex, provider: PaymentProvider, input: { clock: Clock; hours: number; limit: number }): Promise<number> {
+  let approved = 0;
+  for (const aftersaleId of await requestsDueForApproval(knex, input.clock(), input.hours, input.limit)) {
+    const outcome = await decideRequest(knex, provider, { aftersaleId, approve: true, note: '', operator: 'system', clock: input.clock, dueAfterHours: input.hours });
+    if (outcome.kind === 'approved') approved += 1;
+  }
+  return approved;
+}
+
+/** "¥12.34", "12.3", "12" -> fen; undefined when it is not an amount of money. */
+export function parseYuan(raw: unknown): number | undefined {
+  const text = typeof raw === 'string' ? raw.trim().replace(/^¥/, '') : '';
+  if (!/^\d{1,9}(\.\d{1,2})?$/.test(text)) return undefined;
+  const [whole = '0', part = ''] = text.split('.');
+  return Number(whole) * 100 + Number(part.padEnd(2, '0'));
+}
+
+/** The shopper asks for "refund only" or "return and refund" after shipment (ledger: requestAfterDelivery decides). */
+export async function askAfterDelivery(
+  knex: Knex,
+  input: { orderId: number; shopperId: string | undefined; found: readonly number[]; kind: unknown; reason: unknown; amount: unknown; note: unknown; now: Date; returnDays: number },
+): Promise<{ aftersaleId: number }> {
+  const order = await orderOfSession(knex, input.orderId, input.shopperId, input.found);
+  if (!order) throw new NotFound(`order ${input.orderId} is not this session's`, 'orders.notFound');
+  if (input.kind !== 'refund_only' && input.kind !== 'return_refund') throw new Invalid('kind must be refund_only or return_refund', 'aftersale.error.kind');
+  const amountFen = parseYuan(input.amount);
+  if (amountFen === undefined || amountFen <= 0) throw new Invalid('bad amount', 'aftersale.error.amount');
+  const result = await requestAfterDelivery(knex, {
+    orderId: order.id,
+    kind: input.kind,
+    reason: typeof input.reason === 'string' ? input.reason : '',
+    amountFen,
+    note: typeof input.note === 'string' ? input.note : '',
+    operator: `shopper:${input.shopperId ?? order.shopper_id}`,
+    now: input.now,
+    returnDays: input.returnDays,
+  });
+  switch (result.kind) {
+    case 'requested':
+      return { aftersaleId: result.aftersaleId };
+    case 'unknown_order':
+      throw new NotFound(`no order ${order.id}`, 'orders.notFound');
+    case 'not_paid':
+      throw new Conflict(`order ${order.id} has nothing paid to refund`, 'aftersale.error.notPaid');
+    case 'not_shipped':
+      throw new Conflict(`order ${order.id} has not shipped`, 'aftersale.error.notShipped');
+    case 'window_closed':
+      throw new Conflict(`order ${order.id}: the return window is closed`, 'aftersale.error.windowClosed', { days: input.returnDays });
+    case 'waiting':
+      throw new Conflict(`order ${order.id} has a request waiting`, 'aftersale.error.waiting');
+    case 'exceeds':
+      throw new Conflict(`more than the ${result.leftFen} fen left`, 'aftersale.error.exceeds', { left: formatFen(result.leftFen) });
+  }
+}
+
+/** The shopper withdraws their waiting request. */
+export async function withdrawRequest(knex: Knex, input: { orderId: number; aftersaleId: number; shopperId: string | undefined; found: readonly number[]; now: Date }): Promise<'withdrawn' | 'not_waiting'> {
+  const order = await orderOfSession(knex, input.orderId, input.shopperId, input.found);
+  if (!order) throw new NotFound(`order ${input.orderId} is not this session's`, 'orders.notFound');
+  const outcome = await withdrawAftersale(knex, { orderId: order.id, aftersaleId: input.aftersaleId, operator: `shopper:${input.shopperId ?? order.shopper_id}`, now: input.now });
+  if (outcome === 'unknown_order') throw new NotFound(`no order ${order.id}`, 'orders.notFound');
+  return outcome;
 }

@@ -71,9 +71,9 @@ export function decideRecordCancel(attempt: { trade_state: TradeState; cancel_re
 
 // ---- a paid order cancelled before it ships ----------------------------------------------------
 
-export const AFTERSALE_KINDS = ['cancel'] as const;
+export const AFTERSALE_KINDS = ['cancel', 'refund_only', 'return_refund'] as const;
 export type AftersaleKind = (typeof AFTERSALE_KINDS)[number];
-export const AFTERSALE_STATUSES = ['requested', 'approved', 'rejected'] as const;
+export const AFTERSALE_STATUSES = ['requested', 'approved', 'rejected', 'withdrawn'] as const;
 export type AftersaleStatus = (typeof AFTERSALE_STATUSES)[number];
 
 /** A paid order as the after-sales rules read it, locked (its payment attempt locked first). */
@@ -123,10 +123,10 @@ export type MerchantDecision =
   | { kind: 'nothing_left' };
 
 /** The merchant approves (refund of what was asked, at most what remains) or rejects a waiting request. */
-export function decideMerchant(request: { status: AftersaleStatus; amount_fen: number } | undefined, order: Omit<AftersaleOrder, 'waiting'>, approve: boolean): MerchantDecision {
+export function decideMerchant(request: { kind: AftersaleKind; status: AftersaleStatus; amount_fen: number } | undefined, order: Omit<AftersaleOrder, 'waiting'>, approve: boolean): MerchantDecision {
   if (!request || request.status !== 'requested') return { kind: 'not_waiting' };
   if (!approve) return { kind: 'reject' };
-  if (order.delivery_status === 'shipped' || order.delivery_status === 'completed') return { kind: 'shipped' };
+  if (request.kind === 'cancel' && (order.delivery_status === 'shipped' || order.delivery_status === 'completed')) return { kind: 'shipped' };
   const left = Math.min(request.amount_fen, order.total_fen - order.live_refund_fen);
   if (order.status !== 'paid' || left <= 0) return { kind: 'nothing_left' };
   return { kind: 'approve', amountFen: left };
@@ -135,4 +135,52 @@ export function decideMerchant(request: { status: AftersaleStatus; amount_fen: n
 /** What the shopper may do with a paid order now: cancel it while its goods have not left (the page's button; decideCancelPaid decides under lock). */
 export function canCancelPaid(order: { pay_type: PayType; status: OrderStatus; delivery_status: DeliveryStatus }, waitingOrRefunding: boolean): boolean {
   return order.pay_type === 'wxpay' && order.status === 'paid' && order.delivery_status === 'pending' && !waitingOrRefunding;
+}
+
+// ---- after delivery: refund only, return and refund --------------------------------------------
+
+export const AFTERSALE_REASONS = ['not_as_described', 'damaged', 'wrong_item', 'quality', 'no_reason', 'other'] as const;
+export type AftersaleReason = (typeof AFTERSALE_REASONS)[number];
+export const MAX_NOTE_LENGTH = 200;
+
+export type AfterDeliveryDecision =
+  | { kind: 'request' }
+  | { kind: 'not_paid' }
+  /** its goods have not left: cancel instead */
+  | { kind: 'not_shipped' }
+  /** the return window (`days` after completion) is over */
+  | { kind: 'window_closed' }
+  | { kind: 'waiting' }
+  /** more than was paid for the order less what its refunds hold */
+  | { kind: 'exceeds'; leftFen: number };
+
+/** When an order's return window closes: `days` after completion (receipt confirmed, or by the clock); open while it is on its way. */
+export function returnWindowEndsAt(completedAt: Date | null, days: number): Date | undefined {
+  return completedAt ? new Date(completedAt.getTime() + days * 24 * 3600 * 1000) : undefined;
+}
+
+/**
+ * A shopper asks for "refund only" or "return and refund" after shipment: a paid WeChat Pay order
+ * whose goods left, within `days` of completion, none waiting, for at most what was paid for the
+ * order less what its refunds hold (amountFen > 0 is checked before).
+ */
+export function decideAfterDelivery(order: AftersaleOrder, completedAt: Date | null, now: Date, days: number, amountFen: number): AfterDeliveryDecision {
+  if (order.pay_type !== 'wxpay' || order.status !== 'paid') return { kind: 'not_paid' };
+  if (order.delivery_status !== 'shipped' && order.delivery_status !== 'completed') return { kind: 'not_shipped' };
+  const ends = returnWindowEndsAt(order.delivery_status === 'completed' ? completedAt : null, days);
+  if (ends && now.getTime() > ends.getTime()) return { kind: 'window_closed' };
+  if (order.waiting) return { kind: 'waiting' };
+  const left = order.total_fen - order.live_refund_fen;
+  if (amountFen > left) return { kind: 'exceeds', leftFen: Math.max(0, left) };
+  return { kind: 'request' };
+}
+
+/** The shopper withdraws their own request while it waits; a decided one stays as it is. */
+export function decideWithdraw(request: { status: AftersaleStatus } | undefined): 'withdraw' | 'not_waiting' {
+  return request?.status === 'requested' ? 'withdraw' : 'not_waiting';
+}
+
+/** The clock approves a request the merchant left undecided `hours` after it was made: a cancel or "refund only" (a return waits for the goods, so for the merchant). */
+export function dueForAutoApproval(request: { kind: AftersaleKind; status: AftersaleStatus; requested_at: Date }, now: Date, hours: number): boolean {
+  return request.status === 'requested' && request.kind !== 'return_refund' && now.getTime() >= request.requested_at.getTime() + hours * 3600 * 1000;
 }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { decideCancelPaid, decideMerchant, decideRecordCancel, type AftersaleKind, type AftersaleOrder, type AftersaleStatus, type RecordCancelDecision } from './aftersale-rules';
+import { decideCancelPaid, decideMerchant, dueForAutoApproval, decideRecordCancel, type AftersaleKind, type AftersaleOrder, type AftersaleStatus, type RecordCancelDecision } from './aftersale-rules';
 import { orderEvent } from './events';
 import { newOutRefundNo, type Order } from './model';
 import * as refundRepo from './refund-repo';
@@ -36,6 +36,8 @@ export interface Aftersale {
   kind: AftersaleKind;
   status: AftersaleStatus;
   amount_fen: number;
+  reason: string | null;
+  note: string | null;
   requested_by: string;
   requested_at: Date;
   decided_by: string | null;
@@ -44,13 +46,15 @@ export interface Aftersale {
   out_refund_no: string | null;
 }
 
-function aftersaleOf(row: Record<string, unknown>): Aftersale {
+export function aftersaleOf(row: Record<string, unknown>): Aftersale {
   return {
     id: Number(row.id),
     order_id: Number(row.order_id),
     kind: row.kind as AftersaleKind,
     status: row.status as AftersaleStatus,
     amount_fen: Number(row.amount_fen),
+    reason: row.reason === null || row.reason === undefined ? null : String(row.reason),
+    note: row.note === null || row.note === undefined ? null : String(row.note),
     requested_by: String(row.requested_by),
     requested_at: new Date(row.requested_at as Date),
     decided_by: row.decided_by === null ? null : String(row.decided_by),
@@ -73,7 +77,7 @@ export async function aftersaleQueue(db: Knex, limit: number): Promise<{ waiting
 }
 
 /** The order, its attempt locked first, and what the after-sales rules read of it. */
-async function lockForAftersale(trx: Knex.Transaction, orderId: number): Promise<{ order: Order; state: AftersaleOrder; waiting: Aftersale | undefined } | undefined> {
+export async function lockForAftersale(trx: Knex.Transaction, orderId: number): Promise<{ order: Order; state: AftersaleOrder; waiting: Aftersale | undefined } | undefined> {
   const peek = (await trx('orders').where({ id: orderId }).first('out_trade_no')) as { out_trade_no: string | null } | undefined;
   if (!peek) return undefined;
   if (peek.out_trade_no) await repo.lockAttempt(trx, peek.out_trade_no);
@@ -135,13 +139,17 @@ export type MerchantDecisionResult = { kind: 'approved'; outRefundNo: string } |
  * (payment attempt, order, request locked in that order; decideMerchant decides). A request is
  * decided once: a second decision, or one racing the first, is `not_waiting` and refunds nothing.
  */
-export async function decideAftersaleRequest(knex: Knex, input: { aftersaleId: number; approve: boolean; note: string; operator: string; now: Date }): Promise<MerchantDecisionResult> {
+export async function decideAftersaleRequest(
+  knex: Knex,
+  input: { aftersaleId: number; approve: boolean; note: string; operator: string; now: Date; /** the clock's approval: only once due (dueForAutoApproval, under the lock) */ dueAfterHours?: number },
+): Promise<MerchantDecisionResult> {
   const peek = (await knex('aftersales').where({ id: input.aftersaleId }).first('order_id')) as { order_id: number } | undefined;
   if (!peek) return { kind: 'unknown_request' };
   return knex.transaction(async (trx): Promise<MerchantDecisionResult> => {
     const locked = await lockForAftersale(trx, Number(peek.order_id));
     if (!locked?.order.out_trade_no) return { kind: 'unknown_request' };
-    const request = locked.waiting?.id === input.aftersaleId ? locked.waiting : undefined;
+    const waiting = locked.waiting?.id === input.aftersaleId ? locked.waiting : undefined;
+    const request = waiting && input.dueAfterHours !== undefined && !dueForAutoApproval(waiting, input.now, input.dueAfterHours) ? undefined : waiting;
     const decision = decideMerchant(request, locked.state, input.approve);
     const note = input.note.trim().slice(0, 200);
     const line = { operator: input.operator, at: input.now };

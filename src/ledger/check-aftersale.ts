@@ -6,7 +6,8 @@ import type { Knex } from 'knex';
  * asked to cancel that is CLOSED has no order still waiting (unpaid) for it: the close took every
  * order whose current attempt it is, and gave their stock back. Every approved after-sales request
  * has its refund, of its own order, of no more than was approved; no refund names a request that
- * was not approved; and what an order's approved requests refund never exceeds what it cost.
+ * was not approved; no request asks for more than its order cost; and what an order's approved
+ * requests refund never exceeds what it cost.
  */
 
 export type AftersaleDiscrepancyKind = 'cancelled_but_open' | 'aftersale_refund_mismatch' | 'aftersale_over_paid';
@@ -46,4 +47,10 @@ export async function checkAftersaleRequests(trx: Knex.Transaction, add: Add): P
     .havingRaw('sum(a.amount_fen) > o.total_fen')
     .select('a.order_id', 'o.total_fen', trx.raw('sum(a.amount_fen)::bigint AS approved_fen'))) as { order_id: number; total_fen: string; approved_fen: string }[];
   for (const o of over) add('aftersale_over_paid', `order ${o.order_id}`, `has ${o.approved_fen} fen of approved after-sales refunds, more than its ${o.total_fen} fen`);
+}
+
+/** No request, whatever its state, asks for more than its order cost (the rule allows at most what remains). */
+export async function checkAftersaleAmounts(trx: Knex.Transaction, add: Add): Promise<void> {
+  const over = (await trx('aftersales as a').join('orders as o', 'o.id', 'a.order_id').whereRaw('a.amount_fen > o.total_fen').orderBy('a.id').select('a.id', 'a.status', 'a.amount_fen', 'o.id as order_id', 'o.total_fen')) as { id: number; status: string; amount_fen: string; order_id: number; total_fen: string }[];
+  for (const r of over) add('aftersale_over_paid', `after-sales ${r.id}`, `(${r.status}) asks for ${r.amount_fen} fen of order ${r.order_id}, which cost ${r.total_fen} fen`);
 }

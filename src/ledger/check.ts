@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { formatFen } from '../money';
-import { checkAftersale, checkAftersaleRequests, type AftersaleDiscrepancyKind } from './check-aftersale';
+import { checkAftersale, checkAftersaleAmounts, checkAftersaleRequests, type AftersaleDiscrepancyKind } from './check-aftersale';
 import { checkFulfilment, type FulfilmentDiscrepancyKind } from './check-fulfilment';
 import { checkWechatSide, type WechatDiscrepancyKind } from './check-wechat';
 
@@ -247,7 +247,10 @@ export async function checkLedger(knex: Knex, options: LedgerCheckOptions): Prom
     // 5d. the goods after "paid", and the events the merchant was sent
     if (await hasTable(trx, 'shipments')) await checkFulfilment(trx, add);
     if (await hasColumn(trx, 'paylog', 'cancel_requested_at')) await checkAftersale(trx, add);
-    if (await hasTable(trx, 'aftersales')) await checkAftersaleRequests(trx, add);
+    if (await hasTable(trx, 'aftersales')) {
+      await checkAftersaleRequests(trx, add);
+      await checkAftersaleAmounts(trx, add);
+    }
 
     // 6. stock, per variant: the stock is the sum of its movements; what the orders took is what
     // their movements say (held while the money is open, sold once paid for or once the goods left,

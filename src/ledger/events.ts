@@ -38,6 +38,7 @@ export interface OrderEvents {
   aftersale_requested: { id: number; kind: string; amountFen: number; approved: boolean };
   aftersale_approved: { id: number; amountFen: number };
   aftersale_rejected: { id: number; note?: string };
+  aftersale_withdrawn: { id: number };
   /** closed because another attempt paid its orders */
   closed_paid_elsewhere: { outTradeNo: string };
   /** "pay again": a new attempt, paid the same way */
@@ -100,6 +101,7 @@ export const ORDER_EVENT_CODES: readonly OrderEventCode[] = [
   'aftersale_requested',
   'aftersale_approved',
   'aftersale_rejected',
+  'aftersale_withdrawn',
   'closed_paid_elsewhere',
   'attempt_replaced',
   'attempt_switched',

@@ -28,6 +28,7 @@ export * from './events';
 export * from './rules';
 export * from './aftersale-rules';
 export * from './aftersale';
+export * from './aftersale-returns';
 export * from './refund-rules';
 export * from './delivery-rules';
 export * from './refunds';

@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import type { ResolvedDeps } from '../deps';
 import { beginLoginAttempt, failLoginAttempt, forgetLoginAttempt, type LoginLimit } from '../http/attempt-limit';
 import { NotFound } from '../errors';
-import { aftersalesOfOrder, awaitsDelivery, canCancelPaid, refundsOfOrders, shopperOrderAction, unpaidOffersOf } from '../ledger';
+import { AFTERSALE_REASONS, aftersalesOfOrder, awaitsDelivery, canCancelPaid, decideAfterDelivery, returnWindowEndsAt, refundsOfOrders, shopperOrderAction, unpaidOffersOf } from '../ledger';
 import { cartOf, existingShopperId, flash, foundOrdersOf, startShopping } from '../http/shopper';
 import { clientAddressKey } from '../http/client-ip';
 import { buyAgain, findOrderByMobile, maskMobile, ordersOfSession, parseOrderNumber, unpaidCountOf } from './service';
@@ -94,7 +94,18 @@ export function orderRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config'>)
     const requests = await aftersalesOfOrder(knex, page.order.id);
     const refunds = await refundsOfOrders(knex, [page.order.id]);
     const busy = requests.some((r) => r.status === 'requested') || refunds.some((r) => r.status === 'PENDING' || r.status === 'PROCESSING');
-    const aftersale = { requests, refunds, canCancelPaid: canCancelPaid(page.order, busy), approval: deps.config.aftersale.cancelApproval };
+    const { returnDays } = deps.config.aftersale;
+    const completedAt = page.shipment?.completed_at ?? null;
+    const liveFen = refunds.filter((r) => r.status !== 'REFUNDCLOSE').reduce((sum, r) => sum + r.refund_fee, 0);
+    const state = { ...page.order, live_refund_fen: liveFen, waiting: requests.some((r) => r.status === 'requested') };
+    const canAsk = decideAfterDelivery(state, completedAt, deps.clock(), returnDays, 1).kind === 'request';
+    const aftersale = {
+      requests,
+      refunds,
+      canCancelPaid: canCancelPaid(page.order, busy),
+      approval: deps.config.aftersale.cancelApproval,
+      ask: canAsk ? { leftFen: page.order.total_fen - liveFen, endsAt: returnWindowEndsAt(page.order.delivery_status === 'completed' ? completedAt : null, returnDays), returnDays, reasons: AFTERSALE_REASONS } : undefined,
+    };
     res.render('orders/order', { ...page, offers, aftersale, now: deps.clock(), maskMobile, shopperOrderAction, autoCompleteDays: deps.config.fulfilment.autoCompleteDays, codAcceptHours: deps.config.codAcceptHours });
   });
 

@@ -1,4 +1,4 @@
-import { canCancelPaid, cancelAfterClose, decideCancelPaid, decideCancelUnpaid, decideMerchant, decideRecordCancel, type AftersaleOrder, type CancellableOrder, type CancelPaidDecision, type CancelUnpaidDecision, type CloseForCancel, type CancelUnpaidOutcome, type MerchantDecision, type RecordCancelDecision } from '../../../src/ledger';
+import { dueForAutoApproval, decideAfterDelivery, decideWithdraw, type AfterDeliveryDecision, canCancelPaid, cancelAfterClose, decideCancelPaid, decideCancelUnpaid, decideMerchant, decideRecordCancel, type AftersaleOrder, type CancellableOrder, type CancelPaidDecision, type CancelUnpaidDecision, type CloseForCancel, type CancelUnpaidOutcome, type MerchantDecision, type RecordCancelDecision } from '../../../src/ledger';
 
 /** The shopper's cancel of an unpaid checkout (src/ledger/aftersale-rules.ts), as a table. */
 describe('the shopper cancels an unpaid checkout: the rules', () => {
@@ -61,7 +61,7 @@ describe('the shopper cancels a paid order before it ships: the rules', () => {
     expect(decideCancelPaid(order, approval)).toEqual(expected);
   });
 
-  const request = { status: 'requested' as const, amount_fen: 5000 };
+  const request = { kind: 'cancel' as const, status: 'requested' as const, amount_fen: 5000 };
   const merchant: [string, Parameters<typeof decideMerchant>[0], AftersaleOrder, boolean, MerchantDecision][] = [
     ['approve a waiting request: its amount', request, paid({ waiting: true }), true, { kind: 'approve', amountFen: 5000 }],
     ['approve after the admin refunded part: at most what remains', request, paid({ live_refund_fen: 1000 }), true, { kind: 'approve', amountFen: 4000 }],
@@ -69,8 +69,11 @@ describe('the shopper cancels a paid order before it ships: the rules', () => {
     ['approve once refunded in full', request, paid({ status: 'refunded', live_refund_fen: 5000 }), true, { kind: 'nothing_left' }],
     ['approve a cancel whose goods left meanwhile', request, paid({ delivery_status: 'shipped' }), true, { kind: 'shipped' }],
     ['reject a waiting request', request, paid(), false, { kind: 'reject' }],
-    ['decide an approved one again', { status: 'approved', amount_fen: 5000 }, paid(), true, { kind: 'not_waiting' }],
-    ['decide a rejected one again', { status: 'rejected', amount_fen: 5000 }, paid(), false, { kind: 'not_waiting' }],
+    ['decide an approved one again', { ...request, status: 'approved' }, paid(), true, { kind: 'not_waiting' }],
+    ['decide a rejected one again', { ...request, status: 'rejected' }, paid(), false, { kind: 'not_waiting' }],
+    ['decide a withdrawn one', { ...request, status: 'withdrawn' }, paid(), true, { kind: 'not_waiting' }],
+    ['approve "refund only" of a shipped order: a refund', { ...request, kind: 'refund_only', amount_fen: 1000 }, paid({ delivery_status: 'completed' }), true, { kind: 'approve', amountFen: 1000 }],
+    ['approve "return and refund" of a completed order: a refund', { ...request, kind: 'return_refund' }, paid({ delivery_status: 'completed', live_refund_fen: 500 }), true, { kind: 'approve', amountFen: 4500 }],
     ['no such request', undefined, paid(), true, { kind: 'not_waiting' }],
   ];
   test.each(merchant)('the merchant: %s', (_name, req, order, approve, expected) => {
@@ -84,5 +87,47 @@ describe('the shopper cancels a paid order before it ships: the rules', () => {
     ['unpaid', paid({ status: 'unpaid' }), false, false],
   ] as [string, AftersaleOrder, boolean, boolean][])('the page offers "cancel and refund": %s', (_name, order, busy, expected) => {
     expect(canCancelPaid(order, busy)).toBe(expected);
+  });
+});
+
+describe('after delivery: refund only, return and refund, withdraw, the clock', () => {
+  const DAY = 24 * 3600 * 1000;
+  const now = new Date('2026-12-10T08:00:00Z');
+  const order = (o: Partial<AftersaleOrder> = {}): AftersaleOrder => ({ pay_type: 'wxpay', status: 'paid', delivery_status: 'completed', total_fen: 5000, live_refund_fen: 0, waiting: false, ...o });
+  const cases: [string, AftersaleOrder, Date | null, number, AfterDeliveryDecision][] = [
+    ['on its way: may ask', order({ delivery_status: 'shipped' }), null, 5000, { kind: 'request' }],
+    ['completed 6 days ago: may ask', order(), new Date(now.getTime() - 6 * DAY), 5000, { kind: 'request' }],
+    ['completed exactly 7 days ago: may still ask', order(), new Date(now.getTime() - 7 * DAY), 100, { kind: 'request' }],
+    ['completed 7 days and a second ago: the window is closed', order(), new Date(now.getTime() - 7 * DAY - 1000), 100, { kind: 'window_closed' }],
+    ['not shipped: cancel instead', order({ delivery_status: 'pending' }), null, 100, { kind: 'not_shipped' }],
+    ['refunded in full', order({ status: 'refunded', live_refund_fen: 5000 }), now, 100, { kind: 'not_paid' }],
+    ['cash on delivery', order({ pay_type: 'cod' }), now, 100, { kind: 'not_paid' }],
+    ['a request waits', order({ waiting: true }), now, 100, { kind: 'waiting' }],
+    ['more than was paid', order(), now, 5001, { kind: 'exceeds', leftFen: 5000 }],
+    ['more than is left after a refund', order({ live_refund_fen: 3000 }), now, 2001, { kind: 'exceeds', leftFen: 2000 }],
+    ['all that is left after a refund', order({ live_refund_fen: 3000 }), now, 2000, { kind: 'request' }],
+  ];
+  test.each(cases)('%s', (_name, o, completedAt, amount, expected) => {
+    expect(decideAfterDelivery(o, completedAt, now, 7, amount)).toEqual(expected);
+  });
+
+  test.each([
+    ['requested', 'withdraw'],
+    ['approved', 'not_waiting'],
+    ['rejected', 'not_waiting'],
+    ['withdrawn', 'not_waiting'],
+  ] as const)('withdrawing a request that is %s: %s', (status, expected) => {
+    expect(decideWithdraw({ status })).toBe(expected);
+  });
+
+  const at = new Date(now.getTime() - 48 * 3600 * 1000);
+  test.each([
+    ['a cancel left 48 hours', { kind: 'cancel', status: 'requested', requested_at: at }, true],
+    ['"refund only" left 48 hours', { kind: 'refund_only', status: 'requested', requested_at: at }, true],
+    ['"refund only" left 47 hours', { kind: 'refund_only', status: 'requested', requested_at: new Date(at.getTime() + 3600 * 1000) }, false],
+    ['a return waits for the merchant', { kind: 'return_refund', status: 'requested', requested_at: at }, false],
+    ['decided already', { kind: 'refund_only', status: 'rejected', requested_at: at }, false],
+  ] as [string, Parameters<typeof dueForAutoApproval>[0], boolean][])('the clock approves %s: %s', (_name, request, expected) => {
+    expect(dueForAutoApproval(request, now, 48)).toBe(expected);
   });
 });
