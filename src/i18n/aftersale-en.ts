@@ -90,4 +90,12 @@ export const aftersaleEn: Record<keyof typeof aftersaleZh, string> = {
   'aftersale.error.windowClosed': 'The {days} days after receipt for after-sales requests are over.',
   'aftersale.error.waiting': 'A request for this order is waiting for the merchant already.',
   'aftersale.error.exceeds': 'The amount can be at most {left} (what was paid, less what is refunded or being refunded).',
+  'alert.aftersale.requested': 'After-sales request #{id}: {kind}, {amount}',
+  'alert.aftersale.approved': 'After-sales #{id} approved: {kind}, refund {amount}',
+  'alert.aftersale.rejected': 'After-sales #{id} rejected: {kind}, {amount}',
+  'alert.aftersale.withdrawn': 'After-sales #{id} withdrawn by the shopper: {kind}, {amount}',
+  'alert.aftersale.by.merchant': 'Decided by the merchant',
+  'alert.aftersale.by.clock': 'Left undecided by the merchant: approved by the clock',
+  'alert.aftersale.by.auto': 'Not shipped: refunded at once, as set',
+  'alert.aftersale.by.shopper': 'Withdrawn by the shopper',
 };

@@ -91,4 +91,12 @@ export const aftersaleZh = {
   'aftersale.error.windowClosed': '已超过确认收货后 {days} 天的售后期限。',
   'aftersale.error.waiting': '这笔订单已有一条售后申请在等待处理。',
   'aftersale.error.exceeds': '退款金额不能超过 {left}（已付金额减去已退或退款中的金额）。',
+  'alert.aftersale.requested': '售后申请 #{id}：{kind}，{amount}',
+  'alert.aftersale.approved': '售后 #{id} 已同意：{kind}，退款 {amount}',
+  'alert.aftersale.rejected': '售后 #{id} 已拒绝：{kind}，{amount}',
+  'alert.aftersale.withdrawn': '售后 #{id} 已被顾客撤销：{kind}，{amount}',
+  'alert.aftersale.by.merchant': '由商家处理',
+  'alert.aftersale.by.clock': '商家超时未处理，系统自动同意',
+  'alert.aftersale.by.auto': '未发货订单，按设置立即退款',
+  'alert.aftersale.by.shopper': '由顾客撤销',
 } as const;

@@ -2,7 +2,9 @@ import type { Knex } from 'knex';
 import { Invalid } from '../errors';
 import { lockForAftersale } from './aftersale';
 import { AFTERSALE_REASONS, MAX_NOTE_LENGTH, decideAfterDelivery, decideWithdraw, type AftersaleReason } from './aftersale-rules';
+import { aftersaleDecidedAlert, aftersaleRequestedAlert } from './alerts';
 import { orderEvent } from './events';
+import { insertAlerts } from './outbox-repo';
 import * as repo from './repo';
 
 /**
@@ -40,6 +42,7 @@ export async function requestAfterDelivery(
       .returning('id')) as { id: number }[];
     const aftersaleId = Number(row?.id);
     await repo.noteOnOrders(trx, [input.orderId], { operator: input.operator, at: input.now, event: orderEvent('aftersale_requested', { id: aftersaleId, kind: input.kind, amountFen: input.amountFen, approved: false }) });
+    await insertAlerts(trx, [aftersaleRequestedAlert(locked.order, { id: aftersaleId, kind: input.kind, amountFen: input.amountFen })], input.now);
     return { kind: 'requested', aftersaleId };
   });
 }
@@ -53,6 +56,7 @@ export async function withdrawAftersale(knex: Knex, input: { orderId: number; af
     if (decideWithdraw(request) !== 'withdraw') return 'not_waiting';
     await trx('aftersales').where({ id: input.aftersaleId }).update({ status: 'withdrawn', decided_by: input.operator, decided_at: input.now });
     await repo.noteOnOrders(trx, [input.orderId], { operator: input.operator, at: input.now, event: orderEvent('aftersale_withdrawn', { id: input.aftersaleId }) });
+    if (request) await insertAlerts(trx, [aftersaleDecidedAlert(locked.order, { id: request.id, kind: request.kind, amountFen: request.amount_fen }, 'withdrawn', 'shopper')], input.now);
     return 'withdrawn';
   });
 }

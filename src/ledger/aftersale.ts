@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import { decideCancelPaid, decideMerchant, dueForAutoApproval, decideRecordCancel, type AftersaleKind, type AftersaleOrder, type AftersaleStatus, type RecordCancelDecision } from './aftersale-rules';
+import { aftersaleDecidedAlert, aftersaleRequestedAlert } from './alerts';
 import { orderEvent } from './events';
+import { insertAlerts } from './outbox-repo';
 import { newOutRefundNo, type Order } from './model';
 import * as refundRepo from './refund-repo';
 import { requestRefundIn } from './refunds';
@@ -127,6 +129,8 @@ export async function cancelPaidOrder(knex: Knex, input: { orderId: number; appr
       .returning('id')) as { id: number }[];
     const aftersaleId = Number(row?.id);
     await repo.noteOnOrders(trx, [order.id], { ...line, event: orderEvent('aftersale_requested', { id: aftersaleId, kind: 'cancel', amountFen: decision.amountFen, approved: outRefundNo !== null }) });
+    const alerted = { id: aftersaleId, kind: 'cancel', amountFen: decision.amountFen };
+    await insertAlerts(trx, [aftersaleRequestedAlert(order, alerted), ...(outRefundNo ? [aftersaleDecidedAlert(order, alerted, 'approved', 'auto')] : [])], input.now);
     return outRefundNo ? { kind: 'refund', aftersaleId, outRefundNo } : { kind: 'requested', aftersaleId };
   });
 }
@@ -161,12 +165,15 @@ export async function decideAftersaleRequest(
       case 'reject':
         await trx('aftersales').where({ id: input.aftersaleId }).update({ status: 'rejected', decided_by: input.operator, decided_at: input.now, decision_note: note || null });
         await repo.noteOnOrders(trx, [locked.order.id], { ...line, event: orderEvent('aftersale_rejected', { id: input.aftersaleId, ...(note ? { note } : {}) }) });
+        await insertAlerts(trx, [aftersaleDecidedAlert(locked.order, { id: input.aftersaleId, kind: request?.kind ?? 'cancel', amountFen: request?.amount_fen ?? 0 }, 'rejected', 'merchant')], input.now);
         return { kind: 'rejected' };
       case 'approve': {
         const outRefundNo = newOutRefundNo(input.now);
         await requestRefundIn(trx, { outTradeNo: locked.order.out_trade_no, orderId: locked.order.id, outRefundNo, refundFee: decision.amountFen, reason: 'after-sales request approved', operator: input.operator, now: input.now });
         await trx('aftersales').where({ id: input.aftersaleId }).update({ status: 'approved', decided_by: input.operator, decided_at: input.now, decision_note: note || null, out_refund_no: outRefundNo });
         await repo.noteOnOrders(trx, [locked.order.id], { ...line, event: orderEvent('aftersale_approved', { id: input.aftersaleId, amountFen: decision.amountFen }) });
+        const by = input.dueAfterHours === undefined ? 'merchant' : 'clock';
+        await insertAlerts(trx, [aftersaleDecidedAlert(locked.order, { id: input.aftersaleId, kind: request?.kind ?? 'cancel', amountFen: decision.amountFen }, 'approved', by)], input.now);
         return { kind: 'approved', outRefundNo };
       }
     }

@@ -1,4 +1,5 @@
 import { completeOrder, shipOrder } from '../../../src/ledger';
+import { renderAlert } from '../../../src/outbox/message';
 import { manualClock, type ManualClock, type TestShop } from '../../helpers/app';
 import { expectCleanLedger, ledgerOf } from '../../helpers/ledger';
 import { csrfOf, payOnPhone, Shopper } from '../../helpers/shopper';
@@ -72,6 +73,13 @@ describe('after delivery: refund only, return and refund', () => {
     expect((await refundsOf(orderId)).map((r) => Number(r.refund_fee))).toEqual([1000]);
     expect(await knex()('orders').where({ id: orderId }).first('status', 'delivery_status', 'refunded_fen')).toMatchObject({ status: 'paid', delivery_status: 'shipped', refunded_fen: 1000 });
     await shopper.agent.get(`/orders/${orderId}?lang=zh`).expect(200);
+    // the merchant heard of the request and of the decision through the outbox, in the same transactions
+    const events = (await knex()('outbox').whereRaw('? = ANY(order_ids)', [orderId]).orderBy('id').select('id', 'event_id', 'type', 'data', 'created_at')) as { id: number; event_id: string; type: string; data: unknown; created_at: Date }[];
+    expect(events.map((e) => e.type)).toEqual(['order.paid', 'order.shipped', 'aftersale.requested', 'aftersale.decided']);
+    const decided = renderAlert({ id: events[3]?.id ?? 0, eventId: events[3]?.event_id ?? '', type: 'aftersale.decided', data: (typeof events[3]?.data === 'string' ? JSON.parse(events[3].data) : events[3]?.data) as Record<string, unknown>, createdAt: new Date() }, 'zh', '店', 'https://shop.example');
+    expect(decided.title).toBe(`售后 #${request?.id} 已同意：仅退款，退款 ¥10.00`);
+    expect(decided.lines).toContain('由商家处理');
+    expect(decided.link.url).toBe(`https://shop.example/admin/orders/${orderId}`);
     await expectCleanLedger(shop, clock());
   });
 
