@@ -98,4 +98,5 @@ export const aftersaleEn: Record<keyof typeof aftersaleZh, string> = {
   'alert.aftersale.by.clock': 'Left undecided by the merchant: approved by the clock',
   'alert.aftersale.by.auto': 'Not shipped: refunded at once, as set',
   'alert.aftersale.by.shopper': 'Withdrawn by the shopper',
+  'aftersale.refund.PENDING.held': 'Refund of {amount}: not accepted by WeChat Pay yet ({error}); the merchant will send it again',
 };

@@ -99,4 +99,5 @@ export const aftersaleZh = {
   'alert.aftersale.by.clock': '商家超时未处理，系统自动同意',
   'alert.aftersale.by.auto': '未发货订单，按设置立即退款',
   'alert.aftersale.by.shopper': '由顾客撤销',
+  'aftersale.refund.PENDING.held': '退款 {amount}：微信支付暂未受理（{error}），商家处理后会再次发起',
 } as const;

@@ -1,6 +1,7 @@
 import { cancelPaidOrder, shipOrder } from '../../../src/ledger';
 import type { TestShop } from '../../helpers/app';
 import { expectCleanLedger, ledgerOf } from '../../helpers/ledger';
+import { addFault } from '../../helpers/settlement';
 import { csrfOf, payOnPhone, Shopper } from '../../helpers/shopper';
 import { adminShop, loggedIn, waitFor } from '../admin/helpers';
 
@@ -78,6 +79,20 @@ describe('the shopper cancels a paid order before it ships (refunded at once)', 
     expect(await shipOrder(shop.db.knex, { orderId, parcel: PARCEL, operator: 'admin:test', now: new Date() })).toBe('refunded');
     expect(((await shop.db.knex('paylog').where({ out_trade_no: outTradeNo }).first('refunded_fee')) as { refunded_fee: number }).refunded_fee).toBe(totalFee);
     await expectCleanLedger(shop);
+  });
+
+  test('WeChat refuses the refund (NOTENOUGH, the merchant\'s balance is short): the refund waits with WeChat\'s reason, shown to the shopper and the admin; nothing ships meanwhile', async () => {
+    const { shopper, outTradeNo, orderId } = await paidOrder(shop);
+    await addFault(shop, { out_trade_no: outTradeNo, kind: 'refund_notenough' });
+    expect((await cancelPaid(shopper, orderId)).status).toBe(303);
+    const [refund] = (await shop.db.knex('refunds').where({ order_id: orderId }).select('status', 'last_error')) as { status: string; last_error: string | null }[];
+    expect(refund?.status).toBe('PENDING');
+    expect(refund?.last_error).toMatch(/NOTENOUGH/);
+    const page = await shopper.agent.get(`/orders/${orderId}?lang=en`).expect(200);
+    expect(page.text).toMatch(/Refund of ¥[\d.]+: not accepted by WeChat Pay yet \([^)]*NOTENOUGH[^)]*\); the merchant will send it again/);
+    const admin = await loggedIn(shop);
+    expect((await admin.agent.get(`/admin/paylog/${outTradeNo}`).expect(200)).text).toContain('NOTENOUGH');
+    expect(await shipOrder(shop.db.knex, { orderId, parcel: PARCEL, operator: 'admin:test', now: new Date() })).toBe('refund_in_progress');
   });
 
   test('shipped first: the cancel is refused with a clear 409 and nothing is refunded', async () => {
