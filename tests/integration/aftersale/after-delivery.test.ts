@@ -113,6 +113,11 @@ describe('after delivery: refund only, return and refund', () => {
     const withdrawToken = csrfOf((await shopper.agent.get('/').expect(200)).text);
     expect((await shopper.agent.post(`/orders/${orderId}/aftersales/${second?.id}/withdraw`).type('form').send({ _csrf: withdrawToken })).status).toBe(303);
     expect((await requestsOf(orderId)).map((r) => r.status)).toEqual(['rejected', 'withdrawn']);
+    // a decided request cannot be withdrawn: it stays as decided
+    const decidedWithdraw = await shopper.agent.post(`/orders/${orderId}/aftersales/${first?.id}/withdraw`).type('form').send({ _csrf: withdrawToken });
+    expect(decidedWithdraw.status).toBe(303);
+    expect((await shopper.agent.get(`/orders/${orderId}`).expect(200)).text).toContain(`售后申请 #${first?.id} 已经处理，不能撤销。`);
+    expect((await requestsOf(orderId)).map((r) => r.status)).toEqual(['rejected', 'withdrawn']);
     // withdrawn: the merchant can no longer approve it
     expect((await admin.agent.post(`/admin/aftersales/${second?.id}/approve`).type('form').send({ _csrf: token })).status).toBe(303);
     expect(await refundsOf(orderId)).toEqual([]);
