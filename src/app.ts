@@ -18,6 +18,8 @@ import { cartRoutes } from './cart/routes';
 import { catalogRoutes } from './catalog/routes';
 import { checkoutRoutes } from './checkout/routes';
 import { orderRoutes } from './orders/routes';
+import { aftersaleRoutes } from './aftersales/routes';
+import { aftersaleAdminRoutes } from './aftersales/admin-routes';
 import { csrfProtection } from './http/csrf';
 import { noStore, refuseControlCharacters } from './http/form-guard';
 import { metricsAuth } from './http/metrics-auth';
@@ -192,11 +194,12 @@ export function createApp(deps: AppDeps): App {
   app.use(shopFace(db.knex));
 
   app.use(orderRoutes(full));
+  app.use(aftersaleRoutes(full));
   app.use(catalogRoutes(full));
   app.use(cartRoutes(full));
   app.use(checkoutRoutes(full));
   app.use(payRoutes(full));
-  app.use('/admin', adminRoutes(full, owner, [productAdminRoutes(full), shopSettingsRoutes(full)]));
+  app.use('/admin', adminRoutes(full, owner, [productAdminRoutes(full), shopSettingsRoutes(full), aftersaleAdminRoutes(full)]));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

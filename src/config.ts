@@ -4,6 +4,7 @@ import tls from 'node:tls';
 import { z } from 'zod';
 import { ConfigError, isHttpUrl, parseWith } from './config-parse';
 import { loadImageConfig, type ImageConfig } from './config-images';
+import { loadAftersaleConfig, type AftersaleConfig } from './config-aftersale';
 import { defaultSpbillCreateIp, notPublicReason, parseHost, parseTrustProxy } from './config-network';
 import { WX_BASE_URL } from './wechatpay/client';
 import type { SignType } from './wechatpay/sign';
@@ -139,6 +140,8 @@ export interface Config {
   fulfilment: { autoCompleteDays: number };
   /** the merchant's alerts (ALERT_*): each channel on when its URL is set */
   alerts: AlertsConfig;
+  /** after-sales (AFTERSALE_*): whether a paid order cancelled before shipment is refunded at once */
+  aftersale: AftersaleConfig;
 }
 
 
@@ -386,5 +389,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     images: loadImageConfig(get),
     fulfilment,
     alerts,
+    aftersale: loadAftersaleConfig(get),
   };
 }

@@ -227,6 +227,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, overrides: Sta
       queryIntervalSeconds: config.poll.queryIntervalSeconds,
       codAcceptHours: config.codAcceptHours,
       autoCompleteDays: config.fulfilment.autoCompleteDays,
+      approveAfterHours: config.aftersale.approveAfterHours,
       reconcileDaily: true,
     });
     sweeper.start();

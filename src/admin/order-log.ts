@@ -22,6 +22,8 @@ function keyOf(code: OrderEventCode, params: Params): string {
   if (code === 'attempt_switched' && params.closeLater === true) return 'event.attempt_switched.later';
   if (code === 'refund_requested' && typeof params.reason === 'string' && params.reason !== '') return 'event.refund_requested.reason';
   if (code === 'query_answered' && typeof params.outcome === 'string') return 'event.query_answered.outcome';
+  if (code === 'aftersale_requested' && params.approved === true) return 'event.aftersale_requested.approved';
+  if (code === 'aftersale_rejected' && typeof params.note === 'string' && params.note !== '') return 'event.aftersale_rejected.note';
   return `event.${code}`;
 }
 
@@ -32,6 +34,7 @@ function valueOf(code: OrderEventCode, name: string, value: unknown, t: Translat
   if (name === 'amountFen' && typeof value === 'number') return formatFen(value);
   if (name === 'source') return t(`event.source.${String(value)}`);
   if (name === 'tradeType' || name === 'oldTradeType') return t(`event.tradeType.${String(value)}`);
+  if (name === 'kind' && code.startsWith('aftersale_')) return t(`aftersale.kind.${String(value)}`);
   if (name === 'fact') return t(`admin.fact.${String(value)}`);
   if (name === 'flag') return t(`admin.flag.${String(value)}`);
   if (name === 'outcome') return t(code === 'close_asked' ? `event.closeOutcome.${String(value)}` : `event.settled.${String(value)}`);

@@ -189,4 +189,6 @@ export const fulfilmentEn: Record<keyof typeof fulfilmentZh, string> = {
   'alert.reason.refund_succeeded_after_close': 'WeChat says a refund we had closed succeeded',
   'alert.shop': 'Shop: {shop}',
   'alert.link': 'Open in the admin',
+  'alerts.type.aftersale.requested': 'After-sales request',
+  'alerts.type.aftersale.decided': 'After-sales decided',
 };

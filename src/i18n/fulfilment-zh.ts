@@ -190,4 +190,6 @@ export const fulfilmentZh = {
   'alert.reason.refund_succeeded_after_close': '已关闭的退款又被微信告知成功',
   'alert.shop': '店铺：{shop}',
   'alert.link': '在后台查看',
+  'alerts.type.aftersale.requested': '售后申请',
+  'alerts.type.aftersale.decided': '售后已处理',
 } as const;

@@ -1,4 +1,6 @@
 import { adminEn } from './admin-en';
+import { aftersaleEn } from './aftersale-en';
+import { aftersaleZh } from './aftersale-zh';
 import { adminZh } from './admin-zh';
 import { catalogEn } from './catalog-en';
 import { catalogZh } from './catalog-zh';
@@ -11,7 +13,7 @@ import { zh } from './zh';
 
 /** Simplified Chinese by default; English when asked for (?lang=en, or the browser prefers it). */
 export type Locale = 'zh' | 'en';
-export type MessageKey = keyof typeof zh | keyof typeof adminZh | keyof typeof teamZh | keyof typeof catalogZh | keyof typeof fulfilmentZh;
+export type MessageKey = keyof typeof zh | keyof typeof adminZh | keyof typeof teamZh | keyof typeof catalogZh | keyof typeof fulfilmentZh | keyof typeof aftersaleZh;
 export type Translate = (key: MessageKey | string, params?: Record<string, string | number>) => string;
 
 /**
@@ -25,6 +27,7 @@ export const DICTIONARY_PAIRS: readonly { name: string; zh: Readonly<Record<stri
   { name: 'team', zh: teamZh, en: teamEn },
   { name: 'catalog', zh: catalogZh, en: catalogEn },
   { name: 'fulfilment', zh: fulfilmentZh, en: fulfilmentEn },
+  { name: 'aftersale', zh: aftersaleZh, en: aftersaleEn },
 ];
 
 const dictionaries: Record<Locale, Record<string, string>> = {

@@ -8,7 +8,7 @@ import type { PayType } from './model';
  * is what a merchant's own webhook receives, so its names are snake_case and stable.
  */
 
-export const ALERT_TYPES = ['order.paid', 'payment.needs_attention', 'order.shipped', 'order.completed', 'reconcile.mismatch'] as const;
+export const ALERT_TYPES = ['order.paid', 'payment.needs_attention', 'order.shipped', 'order.completed', 'reconcile.mismatch', 'aftersale.requested', 'aftersale.decided'] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 
 /** Why a payment or a refund needs the merchant: the money did not go as it should. */
@@ -27,6 +27,10 @@ export interface AlertData {
   'order.completed': { orders: AlertOrder[]; amount_fen: number; pay_type: PayType; by: 'shopper' | 'clock' | 'cash_on_delivery' };
   /** a day's bill against our records: how many differences, by kind */
   'reconcile.mismatch': { date: string; differences: number; kinds: Record<string, number> };
+  /** a shopper asked for money back (issue 24): `amount_fen` is what they asked for */
+  'aftersale.requested': { orders: AlertOrder[]; amount_fen: number; aftersale_id: number; kind: string };
+  /** a request was decided: by the merchant, the clock, at once (`auto`), or withdrawn by its shopper */
+  'aftersale.decided': { orders: AlertOrder[]; amount_fen: number; aftersale_id: number; kind: string; decision: 'approved' | 'rejected' | 'withdrawn'; by: 'merchant' | 'clock' | 'auto' | 'shopper' };
 }
 
 /** One event as the ledger hands it to the outbox. */
@@ -101,4 +105,17 @@ export function adminPathOf(type: AlertType, data: Record<string, unknown>): str
   if (type === 'reconcile.mismatch') return `/admin/reconcile?date=${encodeURIComponent(String(data.date))}`;
   const orders = Array.isArray(data.orders) ? (data.orders as AlertOrder[]) : [];
   return orders[0] ? `/admin/orders/${orders[0].id}` : '/admin/orders';
+}
+
+export function aftersaleRequestedAlert(order: { id: number; total_fen: number }, request: { id: number; kind: string; amountFen: number }): AlertEvent {
+  return { type: 'aftersale.requested', data: { orders: one(order), amount_fen: request.amountFen, aftersale_id: request.id, kind: request.kind } };
+}
+
+export function aftersaleDecidedAlert(
+  order: { id: number; total_fen: number },
+  request: { id: number; kind: string; amountFen: number },
+  decision: AlertData['aftersale.decided']['decision'],
+  by: AlertData['aftersale.decided']['by'],
+): AlertEvent {
+  return { type: 'aftersale.decided', data: { orders: one(order), amount_fen: request.amountFen, aftersale_id: request.id, kind: request.kind, decision, by } };
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { formatFen } from '../money';
+import { checkAftersale, checkAftersaleAmounts, checkAftersaleRequests, type AftersaleDiscrepancyKind } from './check-aftersale';
 import { checkFulfilment, type FulfilmentDiscrepancyKind } from './check-fulfilment';
 import { checkWechatSide, type WechatDiscrepancyKind } from './check-wechat';
 
@@ -25,6 +26,9 @@ import { checkWechatSide, type WechatDiscrepancyKind } from './check-wechat';
  *    payment's retake) are the units open orders hold + the units sold (orders paid, or whose goods
  *    left the warehouse), less what a late payment could not take again; and where the starting
  *    stock is given (per variant SKU), start = stock now + held + sold;
+ *  - after-sales (check-aftersale.ts): a payment its shopper cancelled, once closed, leaves no order
+ *    waiting for it; every approved request has its refund (its order, at most its amount), no
+ *    other request names one, and an order's approved requests never add up to more than it cost;
  *  - fulfilment (check-fulfilment.ts): nothing shipped or completed unpaid (cash on delivery is
  *    paid at the door), nothing completed once refunded in full, a parcel for every shipped order,
  *    and no outbox event naming a change the ledger does not show;
@@ -47,7 +51,8 @@ export type DiscrepancyKind =
   | 'delivery_inconsistent'
   | 'stock_not_conserved'
   | WechatDiscrepancyKind
-  | FulfilmentDiscrepancyKind;
+  | FulfilmentDiscrepancyKind
+  | AftersaleDiscrepancyKind;
 
 export interface Discrepancy {
   kind: DiscrepancyKind;
@@ -86,6 +91,11 @@ export const yuan = formatFen;
 
 async function hasTable(trx: Knex.Transaction, table: string): Promise<boolean> {
   const { rows } = await trx.raw<{ rows: { present: boolean }[] }>('SELECT to_regclass(?) IS NOT NULL AS present', [table]);
+  return rows[0]?.present === true;
+}
+
+async function hasColumn(trx: Knex.Transaction, table: string, column: string): Promise<boolean> {
+  const { rows } = await trx.raw<{ rows: { present: boolean }[] }>('SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = ? AND column_name = ?) AS present', [table, column]);
   return rows[0]?.present === true;
 }
 
@@ -236,6 +246,11 @@ export async function checkLedger(knex: Knex, options: LedgerCheckOptions): Prom
 
     // 5d. the goods after "paid", and the events the merchant was sent
     if (await hasTable(trx, 'shipments')) await checkFulfilment(trx, add);
+    if (await hasColumn(trx, 'paylog', 'cancel_requested_at')) await checkAftersale(trx, add);
+    if (await hasTable(trx, 'aftersales')) {
+      await checkAftersaleRequests(trx, add);
+      await checkAftersaleAmounts(trx, add);
+    }
 
     // 6. stock, per variant: the stock is the sum of its movements; what the orders took is what
     // their movements say (held while the money is open, sold once paid for or once the goods left,

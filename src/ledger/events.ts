@@ -30,6 +30,15 @@ export interface OrderEvents {
   /** closed unpaid: its QR code expired, or its orders were paid through another attempt */
   closed_expired: Record<string, never>;
   closed_by_admin: Record<string, never>;
+  /** the shopper cancelled it before paying (closed at WeChat first), its stock given back */
+  closed_by_shopper: Record<string, never>;
+  /** the shopper asked to cancel it while WeChat could not close it yet: the sweeper closes it once WeChat allows */
+  cancel_requested: Record<string, never>;
+  /** the shopper asked for money back (after-sales request `id`): `approved` when refunded at once */
+  aftersale_requested: { id: number; kind: string; amountFen: number; approved: boolean };
+  aftersale_approved: { id: number; amountFen: number };
+  aftersale_rejected: { id: number; note?: string };
+  aftersale_withdrawn: { id: number };
   /** closed because another attempt paid its orders */
   closed_paid_elsewhere: { outTradeNo: string };
   /** "pay again": a new attempt, paid the same way */
@@ -87,6 +96,12 @@ export const ORDER_EVENT_CODES: readonly OrderEventCode[] = [
   'stock_short',
   'closed_expired',
   'closed_by_admin',
+  'closed_by_shopper',
+  'cancel_requested',
+  'aftersale_requested',
+  'aftersale_approved',
+  'aftersale_rejected',
+  'aftersale_withdrawn',
   'closed_paid_elsewhere',
   'attempt_replaced',
   'attempt_switched',

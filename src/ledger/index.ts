@@ -26,6 +26,9 @@ import { checkoutLimitBreach, decideClose, decidePayment, decideRenew, MAX_ATTEM
 export * from './model';
 export * from './events';
 export * from './rules';
+export * from './aftersale-rules';
+export * from './aftersale';
+export * from './aftersale-returns';
 export * from './refund-rules';
 export * from './delivery-rules';
 export * from './refunds';
@@ -273,8 +276,11 @@ export type CloseAttemptOutcome = 'closed' | 'already_closed' | 'paid' | 'unknow
  */
 export async function closeAttempt(knex: Knex, input: { outTradeNo: string; now: Date; operator: string; event: OrderEvent; wechat: WechatWord }): Promise<CloseAttemptOutcome> {
   return knex.transaction(async (trx) => {
-    const decision = decideClose(await repo.lockAttempt(trx, input.outTradeNo), input.wechat);
+    const attempt = await repo.lockAttempt(trx, input.outTradeNo);
+    const decision = decideClose(attempt, input.wechat);
     if (decision !== 'close') return decision;
+    // the shopper's cancel, carried out now that WeChat allows it (the sweeper's round, or the shopper's own)
+    const event = attempt?.cancel_requested_at ? orderEvent('closed_by_shopper', {}) : input.event;
     await repo.changeAttempt(trx, input.outTradeNo, { trade_state: 'CLOSED', closed_at: input.now }, input.now);
     // only the orders whose current attempt this is: a newer attempt keeps its orders open
     const orders = await repo.lockCurrentOrders(trx, input.outTradeNo, 'unpaid');
@@ -283,7 +289,7 @@ export async function closeAttempt(knex: Knex, input: { outTradeNo: string; now:
       orders.map((o) => o.id),
       { reason: 'release', operator: input.operator, at: input.now },
     );
-    const line = { operator: input.operator, event: input.event, at: input.now };
+    const line = { operator: input.operator, event, at: input.now };
     await repo.moveOrders(
       trx,
       orders.map((o) => ({ id: o.id, from: 'unpaid' as const, delivery: deliveryAfter(o.delivery_status, 'closed') })),

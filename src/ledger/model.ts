@@ -130,6 +130,8 @@ export interface Paylog {
   flag_resolved_at: Date | null;
   flag_resolved_by: string | null;
   flag_note: string | null;
+  /** the shopper asked to cancel it (issue 24): the sweeper closes it as soon as WeChat allows */
+  cancel_requested_at: Date | null;
 }
 
 /** WeChat has been asked to take the money for it (a code_url or a prepay_id came back). */
@@ -235,6 +237,7 @@ export const PAYLOG_COLUMNS = [
   'flag_resolved_at',
   'flag_resolved_by',
   'flag_note',
+  'cancel_requested_at',
 ] as const;
 
 export function paylogOf(row: Row): Paylog {
@@ -262,6 +265,7 @@ export function paylogOf(row: Row): Paylog {
     flag_resolved_at: instantOrNull(row.flag_resolved_at),
     flag_resolved_by: textOrNull(row.flag_resolved_by),
     flag_note: textOrNull(row.flag_note),
+    cancel_requested_at: instantOrNull(row.cancel_requested_at),
   };
 }
 

@@ -213,3 +213,18 @@ export async function orderOfSession(db: Db, orderId: number, shopperId: string 
   const [order] = await withItems(db, [orderOf(row)]);
   return order;
 }
+
+/** For "my orders": when each unpaid attempt stops being offered (its QR code's end), and whether its shopper asked to cancel it. */
+export async function unpaidOffersOf(db: Db, outTradeNos: readonly string[], qrTtlSeconds: number): Promise<Map<string, { endsAt: Date; cancelRequestedAt: Date | null }>> {
+  if (outTradeNos.length === 0) return new Map();
+  const rows = (await db('paylog').whereIn('out_trade_no', [...new Set(outTradeNos)]).where('trade_state', 'NOTPAY').select('out_trade_no', 'code_url_expires_at', 'create_time', 'cancel_requested_at')) as Row[];
+  return new Map(
+    rows.map((r) => [
+      String(r.out_trade_no),
+      {
+        endsAt: r.code_url_expires_at ? new Date(r.code_url_expires_at as Date) : new Date(new Date(r.create_time as Date).getTime() + qrTtlSeconds * 1000),
+        cancelRequestedAt: r.cancel_requested_at ? new Date(r.cancel_requested_at as Date) : null,
+      },
+    ]),
+  );
+}

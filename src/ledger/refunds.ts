@@ -39,37 +39,49 @@ export interface RequestRefundInput {
  * stored row (`created: false`); with another, Conflict.
  */
 export async function requestRefund(knex: Knex, input: RequestRefundInput): Promise<{ refund: Refund; created: boolean }> {
+  checkRefundInput(input);
+  return knex.transaction((trx) => requestRefundIn(trx, input));
+}
+
+function checkRefundInput(input: RequestRefundInput): void {
   if (!OUT_REFUND_NO.test(input.outRefundNo)) throw new Invalid('bad out_refund_no', 'refund.error.badToken');
   if (!Number.isSafeInteger(input.refundFee) || input.refundFee <= 0) throw new Invalid('refund_fee must be positive fen', 'refund.error.badAmount');
+  if ([...input.reason.trim()].length > MAX_REASON_LENGTH) throw new Invalid('reason too long', 'refund.error.reasonTooLong', { max: MAX_REASON_LENGTH });
+}
+
+/**
+ * requestRefund's statements inside a transaction the caller holds (an after-sales approval stores
+ * its refund in its own transaction, ledger/aftersale.ts): the paylog row locked first, the same
+ * rule and invariant. The caller must not have locked an order or refund before the paylog row.
+ */
+export async function requestRefundIn(trx: Knex.Transaction, input: RequestRefundInput): Promise<{ refund: Refund; created: boolean }> {
+  checkRefundInput(input);
   const reason = input.reason.trim();
-  if ([...reason].length > MAX_REASON_LENGTH) throw new Invalid('reason too long', 'refund.error.reasonTooLong', { max: MAX_REASON_LENGTH });
-  return knex.transaction(async (trx) => {
-    const attempt = await repo.lockAttempt(trx, input.outTradeNo);
-    const existing = attempt ? await refundRepo.lockRefund(trx, input.outRefundNo) : undefined;
-    const orders = attempt ? await refundRepo.refundableOrders(trx, input.outTradeNo) : [];
-    const live = attempt ? await refundRepo.liveRefundFen(trx, input.outTradeNo) : 0;
-    const decision = decideRefundRequest(attempt, existing, live, input, orders);
-    switch (decision.kind) {
-      case 'not_found':
-        throw new NotFound(`no paylog ${input.outTradeNo}`, 'admin.error.noPaylog');
-      case 'wrong_order':
-        throw new Invalid(`order ${String(input.orderId)} is not one ${input.outTradeNo} paid for`, 'refund.error.wrongOrder');
-      case 'token_used':
-        throw new Conflict(`out_refund_no ${input.outRefundNo} is used by another refund`, 'refund.error.tokenUsed');
-      case 'existing':
-        return { refund: existing as Refund, created: false };
-      case 'not_paid':
-        throw new Conflict(`${input.outTradeNo} is ${decision.state}, not paid`, 'refund.error.notPaid');
-      case 'exceeds':
-        throw new Conflict(`refund of ${input.refundFee} exceeds the ${decision.leftFen} fen left`, 'refund.error.exceeds', { left: fenToYuanString(decision.leftFen) });
-      case 'create': {
-        const refund = await refundRepo.insertRefund(trx, { ...input, reason: reason === '' ? null : reason });
-        const event = orderEvent('refund_requested', { outRefundNo: input.outRefundNo, amountFen: input.refundFee, ...(reason ? { reason } : {}) });
-        await noteOnRefund(trx, refund, { operator: input.operator, event, at: input.now });
-        return { refund, created: true };
-      }
+  const attempt = await repo.lockAttempt(trx, input.outTradeNo);
+  const existing = attempt ? await refundRepo.lockRefund(trx, input.outRefundNo) : undefined;
+  const orders = attempt ? await refundRepo.refundableOrders(trx, input.outTradeNo) : [];
+  const live = attempt ? await refundRepo.liveRefundFen(trx, input.outTradeNo) : 0;
+  const decision = decideRefundRequest(attempt, existing, live, input, orders);
+  switch (decision.kind) {
+    case 'not_found':
+      throw new NotFound(`no paylog ${input.outTradeNo}`, 'admin.error.noPaylog');
+    case 'wrong_order':
+      throw new Invalid(`order ${String(input.orderId)} is not one ${input.outTradeNo} paid for`, 'refund.error.wrongOrder');
+    case 'token_used':
+      throw new Conflict(`out_refund_no ${input.outRefundNo} is used by another refund`, 'refund.error.tokenUsed');
+    case 'existing':
+      return { refund: existing as Refund, created: false };
+    case 'not_paid':
+      throw new Conflict(`${input.outTradeNo} is ${decision.state}, not paid`, 'refund.error.notPaid');
+    case 'exceeds':
+      throw new Conflict(`refund of ${input.refundFee} exceeds the ${decision.leftFen} fen left`, 'refund.error.exceeds', { left: fenToYuanString(decision.leftFen) });
+    case 'create': {
+      const refund = await refundRepo.insertRefund(trx, { ...input, reason: reason === '' ? null : reason });
+      const event = orderEvent('refund_requested', { outRefundNo: input.outRefundNo, amountFen: input.refundFee, ...(reason ? { reason } : {}) });
+      await noteOnRefund(trx, refund, { operator: input.operator, event, at: input.now });
+      return { refund, created: true };
     }
-  });
+  }
 }
 
 /** An attempt's total, what its refunds hold, and what is left to refund; the same per order. */

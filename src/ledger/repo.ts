@@ -67,6 +67,8 @@ export async function attemptsOfOrders(trx: Knex.Transaction, orderIds: readonly
 
 export interface AttemptChange {
   trade_state?: TradeState;
+  /** the shopper asked to cancel it (issue 24) */
+  cancel_requested_at?: Date;
   transaction_id?: string;
   pay_time?: Date;
   closed_at?: Date;

@@ -66,6 +66,8 @@ export async function claimForSweep(db: Db, kind: SweepKind, now: Date, options:
         e
           .where('code_url_expires_at', '<=', now)
           .orWhere((q2) => q2.whereNull('code_url').whereNull('prepay_id').andWhere('create_time', '<=', new Date(now.getTime() - options.qrTtlSeconds * 1000)))
+          // the shopper asked to cancel it (issue 24): closed as soon as WeChat allows
+          .orWhere((c) => c.whereNotNull('cancel_requested_at').andWhere('create_time', '<=', new Date(now.getTime() - options.closeNotBeforeMs)))
           // superseded: its orders were paid through another attempt, or moved on to a newer one;
           // asked about only once WeChat would close it (before, every round would ask in vain)
           .orWhere((q3) =>

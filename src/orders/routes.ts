@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import type { ResolvedDeps } from '../deps';
 import { beginLoginAttempt, failLoginAttempt, forgetLoginAttempt, type LoginLimit } from '../http/attempt-limit';
 import { NotFound } from '../errors';
-import { awaitsDelivery, shopperOrderAction } from '../ledger';
+import { AFTERSALE_REASONS, aftersalesOfOrder, awaitsDelivery, canCancelPaid, decideAfterDelivery, returnWindowEndsAt, refundsOfOrders, shopperOrderAction, unpaidOffersOf } from '../ledger';
 import { cartOf, existingShopperId, flash, foundOrdersOf, startShopping } from '../http/shopper';
 import { clientAddressKey } from '../http/client-ip';
 import { buyAgain, findOrderByMobile, maskMobile, ordersOfSession, parseOrderNumber, unpaidCountOf } from './service';
@@ -27,6 +27,11 @@ export const ORDER_LOOKUP_LIMIT: LoginLimit = {
 /** a session keeps at most this many found orders */
 const MAX_FOUND = 20;
 
+/** The payment attempts of the unpaid WeChat Pay orders among these (their time left and cancel). */
+function unpaidAttemptsOf(orders: readonly { status: string; pay_type: string; out_trade_no: string | null }[]): string[] {
+  return orders.flatMap((o) => (o.status === 'unpaid' && o.pay_type === 'wxpay' && o.out_trade_no ? [o.out_trade_no] : []));
+}
+
 /** Shop pages with the header's badge; the pay pages count it in their own statement (src/pay/routes.ts). */
 function wantsPage(req: Request): boolean {
   return req.method === 'GET' && !req.path.startsWith('/wxsim') && !req.path.startsWith('/admin') && !req.path.startsWith('/pay/');
@@ -50,7 +55,9 @@ export function orderRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config'>)
   });
 
   router.get('/orders', async (req, res) => {
-    res.render('orders/index', { orders: await ordersOfSession(knex, existingShopperId(req), foundOrdersOf(req)), maskMobile, shopperOrderAction, awaitsDelivery });
+    const orders = await ordersOfSession(knex, existingShopperId(req), foundOrdersOf(req));
+    const offers = await unpaidOffersOf(knex, unpaidAttemptsOf(orders), deps.config.payQrTtlSeconds);
+    res.render('orders/index', { orders, offers, now: deps.clock(), maskMobile, shopperOrderAction, awaitsDelivery });
   });
 
   router.get('/orders/find', (_req, res) => {
@@ -83,7 +90,23 @@ export function orderRoutes(deps: Pick<ResolvedDeps, 'db' | 'clock' | 'config'>)
   router.get('/orders/:orderId', async (req, res) => {
     if (!/^\d{1,15}$/.test(req.params.orderId)) throw new NotFound(`no order ${req.params.orderId}`, 'orders.notFound');
     const page = await shopperOrderPage(knex, Number(req.params.orderId), existingShopperId(req), foundOrdersOf(req));
-    res.render('orders/order', { ...page, maskMobile, shopperOrderAction, autoCompleteDays: deps.config.fulfilment.autoCompleteDays, codAcceptHours: deps.config.codAcceptHours });
+    const offers = await unpaidOffersOf(knex, unpaidAttemptsOf([page.order]), deps.config.payQrTtlSeconds);
+    const requests = await aftersalesOfOrder(knex, page.order.id);
+    const refunds = await refundsOfOrders(knex, [page.order.id]);
+    const busy = requests.some((r) => r.status === 'requested') || refunds.some((r) => r.status === 'PENDING' || r.status === 'PROCESSING');
+    const { returnDays } = deps.config.aftersale;
+    const completedAt = page.shipment?.completed_at ?? null;
+    const liveFen = refunds.filter((r) => r.status !== 'REFUNDCLOSE').reduce((sum, r) => sum + r.refund_fee, 0);
+    const state = { ...page.order, live_refund_fen: liveFen, waiting: requests.some((r) => r.status === 'requested') };
+    const canAsk = decideAfterDelivery(state, completedAt, deps.clock(), returnDays, 1).kind === 'request';
+    const aftersale = {
+      requests,
+      refunds,
+      canCancelPaid: canCancelPaid(page.order, busy),
+      approval: deps.config.aftersale.cancelApproval,
+      ask: canAsk ? { leftFen: page.order.total_fen - liveFen, endsAt: returnWindowEndsAt(page.order.delivery_status === 'completed' ? completedAt : null, returnDays), returnDays, reasons: AFTERSALE_REASONS } : undefined,
+    };
+    res.render('orders/order', { ...page, offers, aftersale, now: deps.clock(), maskMobile, shopperOrderAction, autoCompleteDays: deps.config.fulfilment.autoCompleteDays, codAcceptHours: deps.config.codAcceptHours });
   });
 
   router.post('/orders/:orderId/confirm-receipt', async (req, res) => {

@@ -56,6 +56,13 @@ export function renderAlert(event: OutboxEvent, locale: Locale, shopName: string
     case 'reconcile.mismatch':
       title = t('alert.reconcile', { date: String(d.date), count: Number(d.differences ?? 0) });
       break;
+    case 'aftersale.requested':
+      title = t('alert.aftersale.requested', { amount, id: Number(d.aftersale_id), kind: t(`aftersale.kind.${String(d.kind)}`) });
+      break;
+    case 'aftersale.decided':
+      title = t(`alert.aftersale.${String(d.decision)}`, { amount, id: Number(d.aftersale_id), kind: t(`aftersale.kind.${String(d.kind)}`) });
+      lines.push(t(`alert.aftersale.by.${String(d.by)}`));
+      break;
   }
   if (orderList) lines.unshift(t('alert.orders', { orders: orderList }));
   lines.push(t('alert.shop', { shop: shopName }));

@@ -8,6 +8,7 @@ import type { Clock } from '../deps';
 import { CLOSE_NOT_BEFORE_MS, claimForSweep, completeDueOrders, orderEvent, type SweepKind } from '../ledger';
 import type { PaymentProvider } from '../payments';
 import { closeTrade } from '../pay/attempts';
+import { approveDueRequests } from '../aftersales/service';
 import { settleFromQuery } from '../pay/settle';
 
 /**
@@ -38,6 +39,8 @@ export interface SweeperOptions {
   codAcceptHours: number;
   /** a shipped WeChat Pay order the shopper has not confirmed this many days after shipment is completed (default 10) */
   autoCompleteDays?: number;
+  /** after-sales requests left undecided this many hours are approved (AFTERSALE_APPROVE_AFTER_HOURS); undefined: not run */
+  approveAfterHours?: number;
   /** reconcile yesterday against WeChat's bill once a day (after 10:30 Beijing), alerting on differences */
   reconcileDaily?: boolean;
 }
@@ -163,6 +166,17 @@ export function createSweeper(options: SweeperOptions): Sweeper {
     } catch (err) {
       actions.inc({ action: 'error' });
       logger.warn({ err }, 'sweeper could not complete shipped orders; will try again');
+    }
+    // 4. after-sales requests the merchant left undecided: approved by the clock (src/aftersales)
+    if (options.approveAfterHours !== undefined) {
+      try {
+        const approved = await approveDueRequests(knex, options.provider, { clock: options.clock, hours: options.approveAfterHours, limit: options.batchSize });
+        if (approved > 0) actions.inc({ action: 'aftersale_approved' }, approved);
+        handled += approved;
+      } catch (err) {
+        actions.inc({ action: 'error' });
+        logger.warn({ err }, 'sweeper could not approve due after-sales requests; will try again');
+      }
     }
     // 5. once a day: yesterday against WeChat's bill, differences told to the merchant (reconcile.mismatch)
     if (options.reconcileDaily) {
