@@ -136,7 +136,7 @@ export async function cancelPaid(
 export type ApproveOutcome = Exclude<MerchantDecisionResult, { kind: 'approved' }> | { kind: 'approved'; outRefundNo: string; sent: SendRefundOutcome | { kind: 'provider_failed'; message: string } };
 
 /** The merchant decides a waiting request (ledger: decideAftersaleRequest); an approval's refund is then sent to WeChat. */
-export async function decideRequest(knex: Knex, provider: PaymentProvider, input: { aftersaleId: number; approve: boolean; note: string; operator: string; clock: Clock; dueAfterHours?: number }): Promise<ApproveOutcome> {
+export async function decideRequest(knex: Knex, provider: PaymentProvider, input: { aftersaleId: number; approve: boolean; note: string; operator: string; clock: Clock; dueAfterHours?: number; maxRefundFen?: number }): Promise<ApproveOutcome> {
   const result = await decideAftersaleRequest(knex, {
     aftersaleId: input.aftersaleId,
     approve: input.approve,
@@ -144,6 +144,7 @@ export async function decideRequest(knex: Knex, provider: PaymentProvider, input
     operator: input.operator,
     now: input.clock(),
     ...(input.dueAfterHours === undefined ? {} : { dueAfterHours: input.dueAfterHours }),
+    ...(input.maxRefundFen === undefined ? {} : { maxRefundFen: input.maxRefundFen }),
   });
   if (result.kind !== 'approved') return result;
   try {

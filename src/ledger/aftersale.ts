@@ -135,7 +135,12 @@ export async function cancelPaidOrder(knex: Knex, input: { orderId: number; appr
   });
 }
 
-export type MerchantDecisionResult = { kind: 'approved'; outRefundNo: string } | { kind: 'rejected' } | { kind: 'not_waiting' | 'shipped' | 'nothing_left' | 'unknown_request' };
+export type MerchantDecisionResult =
+  | { kind: 'approved'; outRefundNo: string }
+  | { kind: 'rejected' }
+  | { kind: 'not_waiting' | 'shipped' | 'nothing_left' | 'unknown_request' }
+  /** the refund would be more than the deciding member may refund (an operations member's limit): nothing changes */
+  | { kind: 'over_limit'; amountFen: number; limitFen: number };
 
 /**
  * The merchant approves a waiting request (its refund stored PENDING through the ledger's refund
@@ -145,7 +150,17 @@ export type MerchantDecisionResult = { kind: 'approved'; outRefundNo: string } |
  */
 export async function decideAftersaleRequest(
   knex: Knex,
-  input: { aftersaleId: number; approve: boolean; note: string; operator: string; now: Date; /** the clock's approval: only once due (dueForAutoApproval, under the lock) */ dueAfterHours?: number },
+  input: {
+    aftersaleId: number;
+    approve: boolean;
+    note: string;
+    operator: string;
+    now: Date;
+    /** the clock's approval: only once due (dueForAutoApproval, under the lock) */
+    dueAfterHours?: number;
+    /** the most the deciding member may refund (src/admin/roles.ts refundLimitOf); none: no limit */
+    maxRefundFen?: number;
+  },
 ): Promise<MerchantDecisionResult> {
   const peek = (await knex('aftersales').where({ id: input.aftersaleId }).first('order_id')) as { order_id: number } | undefined;
   if (!peek) return { kind: 'unknown_request' };
@@ -168,6 +183,7 @@ export async function decideAftersaleRequest(
         await insertAlerts(trx, [aftersaleDecidedAlert(locked.order, { id: input.aftersaleId, kind: request?.kind ?? 'cancel', amountFen: request?.amount_fen ?? 0 }, 'rejected', 'merchant')], input.now);
         return { kind: 'rejected' };
       case 'approve': {
+        if (input.maxRefundFen !== undefined && decision.amountFen > input.maxRefundFen) return { kind: 'over_limit', amountFen: decision.amountFen, limitFen: input.maxRefundFen };
         const outRefundNo = newOutRefundNo(input.now);
         await requestRefundIn(trx, { outTradeNo: locked.order.out_trade_no, orderId: locked.order.id, outRefundNo, refundFee: decision.amountFen, reason: 'after-sales request approved', operator: input.operator, now: input.now });
         await trx('aftersales').where({ id: input.aftersaleId }).update({ status: 'approved', decided_by: input.operator, decided_at: input.now, decision_note: note || null, out_refund_no: outRefundNo });

@@ -45,6 +45,8 @@ const TABLE: Record<string, Need> = {
   'POST /admin/orders/:orderId/tracking': 'orders',
   'GET /admin/alerts': 'view',
   'POST /admin/alerts/:outboxId/:channel/resend': 'orders',
+  'GET /admin/aftersales': 'view',
+  'POST /admin/aftersales/:aftersaleId/:decision': 'orders',
   'GET /admin/orders': 'view',
   'GET /admin/orders/:orderId/:action': 'orders',
   'POST /admin/orders/:orderId/:action': 'orders',

@@ -4,6 +4,7 @@ import { expectCleanLedger, ledgerOf } from '../../helpers/ledger';
 import { addFault } from '../../helpers/settlement';
 import { csrfOf, payOnPhone, Shopper } from '../../helpers/shopper';
 import { adminShop, loggedIn, waitFor } from '../admin/helpers';
+import { addMember, memberLoggedIn } from '../admin/team-helpers';
 
 /**
  * Issue 24, step 2: the shopper cancels a paid order that has not shipped. Refunded in full at once
@@ -177,6 +178,47 @@ describe('the merchant approves cancels (AFTERSALE_CANCEL_APPROVAL=merchant)', (
     expect(told.text).toContain('商家拒绝，理由：已打包待发');
     const missing = await admin.agent.post('/admin/aftersales/999999/approve').type('form').send({ _csrf: token });
     expect(missing.status).toBe(404);
+    await waitFor('the refund', async () => (await refundsOf(shop, a.orderId))[0]?.status === 'SUCCESS');
+    await expectCleanLedger(shop);
+  });
+});
+
+describe('an operations member decides after-sales within their refund limit', () => {
+  let shop: TestShop;
+  beforeAll(async () => {
+    shop = await adminShop({ env: { AFTERSALE_CANCEL_APPROVAL: 'merchant' } });
+  });
+  afterAll(async () => {
+    await shop.close();
+  });
+
+  test('an approval over the limit the owner set is refused (403) and refunds nothing; under it, approved; rejecting needs no limit', async () => {
+    const a = await paidOrder(shop);
+    expect((await cancelPaid(a.shopper, a.orderId)).status).toBe(303);
+    const [waiting] = await requestsOf(shop, a.orderId);
+    await addMember(shop.db.knex, 'ops.small', 'operations', a.totalFee - 1);
+    await addMember(shop.db.knex, 'ops.none', 'operations', 0);
+    await addMember(shop.db.knex, 'ops.enough', 'operations', a.totalFee);
+    for (const username of ['ops.small', 'ops.none']) {
+      const member = await memberLoggedIn(shop, username);
+      const token = csrfOf((await member.agent.get('/admin/aftersales').expect(200)).text);
+      const res = await member.agent.post(`/admin/aftersales/${waiting?.id}/approve`).type('form').send({ _csrf: token });
+      expect(res.status).toBe(403);
+      expect(await refundsOf(shop, a.orderId)).toEqual([]);
+      expect((await requestsOf(shop, a.orderId))[0]).toMatchObject({ status: 'requested', out_refund_no: null });
+    }
+    const enough = await memberLoggedIn(shop, 'ops.enough');
+    const token = csrfOf((await enough.agent.get('/admin/aftersales').expect(200)).text);
+    expect((await enough.agent.post(`/admin/aftersales/${waiting?.id}/approve`).type('form').send({ _csrf: token })).status).toBe(303);
+    expect((await refundsOf(shop, a.orderId)).map((r) => Number(r.refund_fee))).toEqual([a.totalFee]);
+
+    const b = await paidOrder(shop);
+    expect((await cancelPaid(b.shopper, b.orderId)).status).toBe(303);
+    const [other] = await requestsOf(shop, b.orderId);
+    const none = await memberLoggedIn(shop, 'ops.none');
+    const noneToken = csrfOf((await none.agent.get('/admin/aftersales').expect(200)).text);
+    expect((await none.agent.post(`/admin/aftersales/${other?.id}/reject`).type('form').send({ _csrf: noneToken, note: '已发货途中' })).status).toBe(303);
+    expect((await requestsOf(shop, b.orderId))[0]).toMatchObject({ status: 'rejected' });
     await waitFor('the refund', async () => (await refundsOf(shop, a.orderId))[0]?.status === 'SUCCESS');
     await expectCleanLedger(shop);
   });
