@@ -1,13 +1,6 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { Browser } from 'playwright-core';
 import { expectAccessible } from './helpers/axe';
-import { artifactsDir, launchChromium } from './helpers/browser';
 import { ShopperJourney, type JourneyPlan, type Locale } from './helpers/journey';
-import { freePort } from './helpers/processes';
-import { adminPasswordHash, startShop, type ShopProcess } from './helpers/shop';
+import { shopAndBrowser } from './helpers/shop-and-browser';
 
 /**
  * Issue 24 in real Chromium, in Chinese and in English: a shopper cancels an unpaid checkout from
@@ -23,42 +16,19 @@ const TEXTS = {
 } as const;
 
 describe('the shopper cancels, before and after paying (real Chromium, PGlite)', () => {
-  const adminPassword = `e2e-${crypto.randomBytes(12).toString('base64url')}`;
-  let artifacts: string;
-  let tmp: string;
-  let shop: ShopProcess | undefined;
-  let browser: Browser | undefined;
-
-  beforeAll(async () => {
-    artifacts = artifactsDir('aftersale');
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wxpay-e2e-aftersale-'));
-    const [hash, port] = await Promise.all([adminPasswordHash(adminPassword), freePort()]);
-    const started = await Promise.allSettled([
-      startShop('shop', { port, env: { PGLITE_DIR: path.join(tmp, 'pglite'), ADMIN_PASSWORD_HASH: hash, SIM_REFUND_DELAY_SECONDS: '2' }, logPath: path.join(artifacts, 'shop.log') }),
-      launchChromium(),
-    ]);
-    if (started[0].status === 'fulfilled') shop = started[0].value;
-    if (started[1].status === 'fulfilled') browser = started[1].value;
-    for (const result of started) if (result.status === 'rejected') throw result.reason;
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close().catch(() => undefined);
-    await shop?.stop();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  }, 30_000);
+  const setup = shopAndBrowser('aftersale', { SIM_REFUND_DELAY_SECONDS: '2' });
 
   for (const locale of ['zh', 'en'] as Locale[]) {
     const t = TEXTS[locale];
     const lang = locale === 'en' ? '?lang=en' : '';
 
     test(`${locale}: "my orders" shows the time left and "cancel"; cancelling in WeChat's first minutes is recorded and said so`, async () => {
-      if (!shop || !browser) throw new Error('the shop or the browser did not start');
-      const journey = new ShopperJourney({ browser, baseUrl: shop.url, locale, artifacts, prefix: `${locale}-unpaid` });
+      if (!setup.shop || !setup.browser) throw new Error('the shop or the browser did not start');
+      const journey = new ShopperJourney({ browser: setup.browser, baseUrl: setup.shop.url, locale, artifacts: setup.artifacts, prefix: `${locale}-unpaid` });
       try {
         await journey.shopAndCheckOut(PLAN);
         const page = journey.shopperPage();
-        await page.goto(`${shop.url}/orders${lang}`);
+        await page.goto(`${setup.shop.url}/orders${lang}`);
         expect(await page.locator('.my-order .time-left').first().innerText()).toContain(t.timeLeft);
         await page.screenshot({ path: journey.artifact('my-orders.png'), fullPage: true });
         await expectAccessible(page, `my orders with cancel (${locale})`);
@@ -72,8 +42,8 @@ describe('the shopper cancels, before and after paying (real Chromium, PGlite)',
     }, 120_000);
 
     test(`${locale}: a paid order cancelled before it ships; the order page shows the refund until the money is back`, async () => {
-      if (!shop || !browser) throw new Error('the shop or the browser did not start');
-      const journey = new ShopperJourney({ browser, baseUrl: shop.url, locale, artifacts, prefix: `${locale}-paid` });
+      if (!setup.shop || !setup.browser) throw new Error('the shop or the browser did not start');
+      const journey = new ShopperJourney({ browser: setup.browser, baseUrl: setup.shop.url, locale, artifacts: setup.artifacts, prefix: `${locale}-paid` });
       try {
         await journey.shopAndCheckOut(PLAN);
         await journey.readPayPage();
@@ -81,7 +51,7 @@ describe('the shopper cancels, before and after paying (real Chromium, PGlite)',
         await journey.seeSuccess();
         const page = journey.shopperPage();
         const orderId = await page.locator('.pay-success .order[data-order-id]').first().getAttribute('data-order-id');
-        await page.goto(`${shop.url}/orders/${orderId}${lang}`);
+        await page.goto(`${setup.shop.url}/orders/${orderId}${lang}`);
         await expectAccessible(page, `a paid order with "cancel and refund" (${locale})`);
         const button = page.locator('#cancel-paid');
         expect((await button.innerText()).trim()).toBe(t.cancelPaid);

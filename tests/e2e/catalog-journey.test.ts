@@ -1,13 +1,9 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { expectAccessible } from './helpers/axe';
-import { artifactsDir, launchChromium } from './helpers/browser';
-import { freePort } from './helpers/processes';
-import { adminPasswordHash, startShop, type ShopProcess } from './helpers/shop';
+import { shopAndBrowser } from './helpers/shop-and-browser';
 import { operationsShipsButCannotRefund } from './helpers/team-journey';
 
 /**
@@ -19,43 +15,22 @@ import { operationsShipsButCannotRefund } from './helpers/team-journey';
  * laptop's and a phone's size.
  */
 describe('the merchant adds a product with sizes and an image, a shopper buys a size, operations ships it but cannot refund (real Chromium, PGlite)', () => {
-  const adminPassword = `e2e-${crypto.randomBytes(12).toString('base64url')}`;
-  let artifacts: string;
-  let tmp: string;
-  let shop: ShopProcess | undefined;
-  let browser: Browser | undefined;
+  const setup = shopAndBrowser('catalog');
   let photo: string;
-
   beforeAll(async () => {
-    artifacts = artifactsDir('catalog');
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wxpay-e2e-catalog-'));
-    photo = path.join(tmp, 'photo.jpg');
+    photo = path.join(setup.tmp, 'photo.jpg');
     fs.writeFileSync(photo, await sharp({ create: { width: 800, height: 600, channels: 3, background: { r: 30, g: 90, b: 160 } } }).jpeg().toBuffer());
-    const [hash, port] = await Promise.all([adminPasswordHash(adminPassword), freePort()]);
-    const started = await Promise.allSettled([
-      startShop('shop', { port, env: { PGLITE_DIR: path.join(tmp, 'pglite'), ADMIN_PASSWORD_HASH: hash }, logPath: path.join(artifacts, 'shop.log') }),
-      launchChromium(),
-    ]);
-    if (started[0].status === 'fulfilled') shop = started[0].value;
-    if (started[1].status === 'fulfilled') browser = started[1].value;
-    for (const result of started) if (result.status === 'rejected') throw result.reason;
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close().catch(() => undefined);
-    await shop?.stop();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  }, 30_000);
+  });
 
   for (const locale of ['zh', 'en'] as const) {
     test(`${locale}: add a product with two sizes and an image; a shopper buys size L; the sale shows as a stock movement; operations ships it but cannot refund`, async () => {
-      if (!shop || !browser) throw new Error('the shop or the browser did not start');
-      const base = shop.url;
+      if (!setup.shop || !setup.browser) throw new Error('the shop or the browser did not start');
+      const base = setup.shop.url;
       const lang = `lang=${locale}`;
-      const admin: Page = await (await browser.newContext()).newPage();
+      const admin: Page = await (await setup.browser.newContext()).newPage();
       await admin.goto(`${base}/admin/login?${lang}`);
       await admin.locator('input[name="username"]').fill('admin');
-      await admin.locator('input[name="password"]').fill(adminPassword);
+      await admin.locator('input[name="password"]').fill(setup.adminPassword);
       await admin.locator('form button[type="submit"]').click();
       await admin.waitForURL(`${base}/admin`);
 
@@ -81,9 +56,9 @@ describe('the merchant adds a product with sizes and an image, a shopper buys a 
       await admin.waitForURL(`${base}/admin/products/${productId}`);
       expect(await admin.locator('img.product-admin-image').getAttribute('src')).toMatch(/^\/media\/[0-9a-f]{32}\/w240\.webp$/);
       await expectAccessible(admin, 'the product admin page');
-      await admin.screenshot({ path: path.join(artifacts, `${locale}-admin-product.png`), fullPage: true });
+      await admin.screenshot({ path: path.join(setup.artifacts, `${locale}-admin-product.png`), fullPage: true });
 
-      const shopper: Page = await (await browser.newContext()).newPage();
+      const shopper: Page = await (await setup.browser.newContext()).newPage();
       await shopper.goto(`${base}/products/${productId}?${lang}`);
       await expectAccessible(shopper, 'the product page');
       const size = shopper.locator('#variant');
@@ -131,7 +106,7 @@ describe('the merchant adds a product with sizes and an image, a shopper buys a 
       }
 
       // an operations member ships that order but cannot refund it
-      await operationsShipsButCannotRefund({ browser, baseUrl: base, locale, owner: admin, outTradeNo, orderId, shot: (page, name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true }).then(() => undefined) });
+      await operationsShipsButCannotRefund({ browser: setup.browser, baseUrl: base, locale, owner: admin, outTradeNo, orderId, shot: (page, name) => page.screenshot({ path: path.join(setup.artifacts, `${name}.png`), fullPage: true }).then(() => undefined) });
       await admin.context().close();
       await shopper.context().close();
     }, 180_000);

@@ -1,13 +1,6 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { artifactsDir, launchChromium } from './helpers/browser';
 import { shipAndReceive } from './helpers/fulfilment-journey';
 import { ShopperJourney, type JourneyPlan, type Locale } from './helpers/journey';
-import { freePort } from './helpers/processes';
-import { adminPasswordHash, startShop, type ShopProcess } from './helpers/shop';
+import { shopAndBrowser } from './helpers/shop-and-browser';
 import { createTestShop, manualClock, type ManualClock, type TestShop } from '../helpers/app';
 
 /**
@@ -24,37 +17,14 @@ const PLANS: Record<Locale, JourneyPlan> = {
 };
 
 describe('a shopper pays with WeChat Pay in a real browser (the shop as `npm start` runs it, on embedded PGlite)', () => {
-  const adminPassword = `e2e-${crypto.randomBytes(12).toString('base64url')}`;
-  let artifacts: string;
-  let tmp: string;
-  let shop: ShopProcess | undefined;
-  let browser: Browser | undefined;
-
-  beforeAll(async () => {
-    artifacts = artifactsDir('pglite');
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wxpay-e2e-'));
-    const [hash, port] = await Promise.all([adminPasswordHash(adminPassword), freePort()]);
-    const started = await Promise.allSettled([
-      startShop('shop', { port, env: { PGLITE_DIR: path.join(tmp, 'pglite'), ADMIN_PASSWORD_HASH: hash }, logPath: path.join(artifacts, 'shop.log') }),
-      launchChromium(),
-    ]);
-    if (started[0].status === 'fulfilled') shop = started[0].value;
-    if (started[1].status === 'fulfilled') browser = started[1].value;
-    for (const result of started) if (result.status === 'rejected') throw result.reason;
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close().catch(() => undefined);
-    await shop?.stop();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  }, 30_000);
+  const setup = shopAndBrowser('pglite');
 
   const journeyIn = (locale: Locale, title: string) =>
     describe(title, () => {
       let journey: ShopperJourney;
       beforeAll(() => {
-        if (!shop || !browser) throw new Error('the shop or the browser did not start');
-        journey = new ShopperJourney({ browser, baseUrl: shop.url, locale, artifacts, prefix: locale });
+        if (!setup.shop || !setup.browser) throw new Error('the shop or the browser did not start');
+        journey = new ShopperJourney({ browser: setup.browser, baseUrl: setup.shop.url, locale, artifacts: setup.artifacts, prefix: locale });
       });
       afterAll(async () => {
         await journey?.close();
@@ -88,16 +58,16 @@ describe('a shopper pays with WeChat Pay in a real browser (the shop as `npm sta
       });
 
       test('5. the admin logs in, sees the payment as paid (SUCCESS) in the paylog table, and the exported CSV contains it', async () => {
-        await journey.adminFindsPayment(adminPassword);
+        await journey.adminFindsPayment(setup.adminPassword);
       });
 
       test('8. the admin ships the orders (one from its page, the rest by a batch CSV), the shopper sees the courier and tracking number and confirms receipt, and the stand-in robot shows the alerts', async () => {
-        if (!shop || !browser) throw new Error('the shop or the browser did not start');
-        await shipAndReceive({ browser, baseUrl: shop.url, locale, shopper: journey.shopperPage(), adminPassword, artifact: (name) => journey.artifact(name) });
+        if (!setup.shop || !setup.browser) throw new Error('the shop or the browser did not start');
+        await shipAndReceive({ browser: setup.browser, baseUrl: setup.shop.url, locale, shopper: journey.shopperPage(), adminPassword: setup.adminPassword, artifact: (name) => journey.artifact(name) });
       }, 120_000);
 
       test('7. another shopper, on a phone-sized screen, pays while WeChat\'s notify is lost: "I have paid" asks WeChat and the page moves to success', async () => {
-        await journey.rescueLostNotify(locale === 'zh' ? 'FARM-PIN-01' : 'GEEK-PB-10K', adminPassword);
+        await journey.rescueLostNotify(locale === 'zh' ? 'FARM-PIN-01' : 'GEEK-PB-10K', setup.adminPassword);
       });
     });
 
@@ -121,15 +91,15 @@ describe('a shopper pays with WeChat Pay in a real browser (the shop as `npm sta
     }, 30_000);
 
     test('the expired pay page shows no stale code, offers a new one, and passes axe at both sizes', async () => {
-      if (!clockShop || !browser) throw new Error('the shop or the browser did not start');
-      journey = new ShopperJourney({ browser, baseUrl: clockShop.url, locale: 'zh', artifacts, prefix: 'expired-zh' });
+      if (!clockShop || !setup.browser) throw new Error('the shop or the browser did not start');
+      journey = new ShopperJourney({ browser: setup.browser, baseUrl: clockShop.url, locale: 'zh', artifacts: setup.artifacts, prefix: 'expired-zh' });
       await journey.shopAndCheckOut(PLANS.zh);
       await journey.seeExpiredPayPage(() => clock.advance(16 * 60 * 1000));
     });
 
     test('the expired pay page in English too: no stale code, a new one offered, axe at both sizes', async () => {
-      if (!clockShop || !browser) throw new Error('the shop or the browser did not start');
-      journeyEn = new ShopperJourney({ browser, baseUrl: clockShop.url, locale: 'en', artifacts, prefix: 'expired-en' });
+      if (!clockShop || !setup.browser) throw new Error('the shop or the browser did not start');
+      journeyEn = new ShopperJourney({ browser: setup.browser, baseUrl: clockShop.url, locale: 'en', artifacts: setup.artifacts, prefix: 'expired-en' });
       await journeyEn.shopAndCheckOut(PLANS.en);
       await journeyEn.seeExpiredPayPage(() => clock.advance(16 * 60 * 1000));
     });
@@ -143,11 +113,11 @@ describe('a shopper pays with WeChat Pay in a real browser (the shop as `npm sta
 
   describe('afterwards', () => {
     test('the shop stops on SIGTERM and exits with code 0', async () => {
-      await browser?.close();
-      browser = undefined;
-      const status = await shop?.stop();
+      await setup.browser?.close();
+      setup.browser = undefined;
+      const status = await setup.shop?.stop();
       expect(status).toEqual({ code: 0, signal: null });
-      expect(shop?.lines.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
+      expect(setup.shop?.lines.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
     });
   });
 });
