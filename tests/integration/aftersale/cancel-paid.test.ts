@@ -201,7 +201,11 @@ describe('an operations member decides after-sales within their refund limit', (
     await addMember(shop.db.knex, 'ops.enough', 'operations', a.totalFee);
     for (const username of ['ops.small', 'ops.none']) {
       const member = await memberLoggedIn(shop, username);
-      const token = csrfOf((await member.agent.get('/admin/aftersales').expect(200)).text);
+      const queue = await member.agent.get('/admin/aftersales').expect(200);
+      // a member who may refund nothing is not offered Approve (rejecting needs no refund)
+      expect(queue.text.includes(`action="/admin/aftersales/${waiting?.id}/approve"`)).toBe(username === 'ops.small');
+      expect(queue.text).toContain(`action="/admin/aftersales/${waiting?.id}/reject"`);
+      const token = csrfOf(queue.text);
       const res = await member.agent.post(`/admin/aftersales/${waiting?.id}/approve`).type('form').send({ _csrf: token });
       expect(res.status).toBe(403);
       expect(await refundsOf(shop, a.orderId)).toEqual([]);
