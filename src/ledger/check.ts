@@ -32,7 +32,7 @@ import { checkWechatSide, type WechatDiscrepancyKind } from './check-wechat';
  *  - fulfilment (check-fulfilment.ts): nothing shipped or completed unpaid (cash on delivery is
  *    paid at the door), nothing completed once refunded in full, a parcel for every shipped order,
  *    and no outbox event naming a change the ledger does not show;
- *  - WeChat's side, where the database holds it (simulator mode: the sim_* tables of the merchant):
+ *  - WeChat's side (check-wechat.ts), where the database holds it (simulator mode: the sim_* tables of the merchant):
  *    each trade paid here is paid there with the same transaction id and amount, no trade paid there
  *    is unpaid (or unknown) here, no trade closed here can still be paid there, every refund there
  *    is ours with the same amount and state, and the sums agree. In live mode WeChat's side is not in
