@@ -113,42 +113,29 @@ export function createSweeper(options: SweeperOptions): Sweeper {
         logger.warn({ err, outTradeNo }, 'sweeper could not close a trade; will try again');
       }
     }
+    // asks WeChat about each claimed trade and settles what it says (a failing one waits its backoff)
+    const ask = async (outTradeNos: readonly string[], action: 'query' | 'closed_query', what: string) => {
+      for (const outTradeNo of outTradeNos) {
+        if (deferred(outTradeNo, now)) {
+          actions.inc({ action: 'backoff' });
+          continue;
+        }
+        try {
+          const { result } = await settleFromQuery(knex, options.provider, outTradeNo, { now, source: 'sweeper' });
+          backoff.delete(outTradeNo);
+          actions.inc({ action: `${action}_${result ? result.outcome : 'unpaid'}` });
+          handled += 1;
+        } catch (err) {
+          failedAt(outTradeNo, now);
+          actions.inc({ action: 'error' });
+          logger.warn({ err, outTradeNo }, `sweeper could not ask WeChat about ${what}`);
+        }
+      }
+    };
     // 2. forgotten: a live QR code, no notify for a while: ask WeChat, so a lost webhook is found
-    const forgotten = await claim('forgotten');
-    for (const outTradeNo of forgotten) {
-      if (deferred(outTradeNo, now)) {
-        actions.inc({ action: 'backoff' });
-        continue;
-      }
-      try {
-        const { result } = await settleFromQuery(knex, options.provider, outTradeNo, { now, source: 'sweeper' });
-        backoff.delete(outTradeNo);
-        actions.inc({ action: result ? `query_${result.outcome}` : 'query_unpaid' });
-        handled += 1;
-      } catch (err) {
-        failedAt(outTradeNo, now);
-        actions.inc({ action: 'error' });
-        logger.warn({ err, outTradeNo }, 'sweeper could not ask WeChat about a trade');
-      }
-    }
+    await ask(await claim('forgotten'), 'query', 'a trade');
     // 3. closed here, yet WeChat may have taken the money after all (its notify lost): asked twice in WeChat's day of retries
-    const closed = await claim('closed');
-    for (const outTradeNo of closed) {
-      if (deferred(outTradeNo, now)) {
-        actions.inc({ action: 'backoff' });
-        continue;
-      }
-      try {
-        const { result } = await settleFromQuery(knex, options.provider, outTradeNo, { now, source: 'sweeper' });
-        backoff.delete(outTradeNo);
-        actions.inc({ action: result ? `closed_query_${result.outcome}` : 'closed_query_unpaid' });
-        handled += 1;
-      } catch (err) {
-        failedAt(outTradeNo, now);
-        actions.inc({ action: 'error' });
-        logger.warn({ err, outTradeNo }, 'sweeper could not ask WeChat about a closed trade');
-      }
-    }
+    await ask(await claim('closed'), 'closed_query', 'a closed trade');
     // 4. cash on delivery nobody accepted: cancelled, stock returned (src/checkout/cod.ts)
     try {
       const cancelled = await expireUnacceptedCod(knex, now, options.codAcceptHours, options.batchSize);
